@@ -1,0 +1,234 @@
+"""What a check can use: the ``check`` decorator, failures, and tensor comparisons.
+
+A check is a pytest test in ``grader/checks``. It builds its own inputs, computes
+the expected answer itself (``torch.autograd.functional`` or a closed form), calls
+the student's function through ``task(...)`` (which runs it in the sandbox), and
+compares. It fails by raising ``Fail`` with a reason code from ``grader.messages``;
+it never puts an expected value of a hidden check into its feedback.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+import torch
+
+from .sandbox import wire
+from .sandbox.client import CallResult
+from .tasks import BY_ID
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    task: str
+    name: str
+    points: float
+    visibility: str
+    title: str
+
+
+# The grader's own manifest: every check that exists, keyed by test function.
+MANIFEST: dict[str, CheckSpec] = {}
+
+
+def check(task: str, points: float, title: str, *, visibility: str = "hidden") -> Callable:
+    """Register a test function as a scored check of ``task``."""
+    if task not in BY_ID:
+        raise ValueError(f"unknown task {task!r}")
+    if visibility not in ("visible", "hidden"):
+        raise ValueError(f"bad visibility {visibility!r}")
+
+    def register(fn: Callable) -> Callable:
+        name = fn.__name__.removeprefix("test_")
+        key = f"{fn.__module__}.{fn.__name__}"
+        MANIFEST[key] = CheckSpec(task, name, points, visibility, title)
+        fn.autograd_lab_check = key
+        return pytest.mark.autograd_lab(key)(fn)
+
+    return register
+
+
+class Fail(AssertionError):
+    """The student's answer is wrong; ``code`` names why, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class StudentFailed(Exception):
+    """The call did not return (raised, timed out, crashed...): carries the CallResult."""
+
+    def __init__(self, result: CallResult) -> None:
+        super().__init__(result.kind)
+        self.result = result
+
+
+def seeded(seed: int, key: str) -> torch.Generator:
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+
+
+class Inputs:
+    """Random inputs for one check, reproducible from the run's seed."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.g = generator
+
+    def randn(self, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.g, dtype=dtype)
+
+    def uniform(self, low: float, high: float, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        return low + (high - low) * torch.rand(*shape, generator=self.g, dtype=dtype)
+
+    def away_from_zero(self, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        sign = torch.where(torch.rand(*shape, generator=self.g) < 0.5, -1.0, 1.0).to(dtype)
+        return sign * self.uniform(0.3, 2.0, *shape, dtype=dtype)
+
+    def integer(self, low: int, high: int) -> int:
+        return int(torch.randint(low, high + 1, (1,), generator=self.g))
+
+
+# Reading answers ----------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """A returned value, as the trusted side sees it."""
+
+    value: Any
+    evidence: dict[str, Any]
+
+    def tensor(self, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype, what: str = "result") -> torch.Tensor:
+        return expect_tensor(self.value, shape, dtype, what)
+
+    def sequence(self, length: int, kinds: tuple[type, ...] = (tuple, list), what: str = "result") -> list[Any]:
+        value = self.value
+        if type(value) not in kinds:
+            raise Fail("wrong_type", what=what, expected=_kind_names(kinds), got=describe(value))
+        if len(value) != length:
+            raise Fail("wrong_length", what=what, expected=length, got=len(value))
+        return list(value)
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, wire.Received):
+        return f"Tensor{list(value.tensor.shape)} {str(value.tensor.dtype).removeprefix('torch.')}"
+    if isinstance(value, wire.Opaque):
+        return value.type_name
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def expect_tensor(value: Any, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype, what: str = "result") -> torch.Tensor:
+    """A plain tensor of exactly this shape and dtype, with finite values."""
+    if not isinstance(value, wire.Received):
+        raise Fail("not_a_tensor", what=what, got=describe(value))
+    t = value.tensor
+    if tuple(t.shape) != tuple(shape):
+        raise Fail("wrong_shape", what=what, expected=list(shape), got=list(t.shape))
+    if t.dtype != dtype:
+        raise Fail("wrong_dtype", what=what, expected=_dtype(dtype), got=_dtype(t.dtype))
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise Fail("not_finite", what=what)
+    return t
+
+
+def _dtype(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def tolerance(dtype: torch.dtype) -> tuple[float, float]:
+    return (1e-4, 1e-5) if dtype in (torch.float32, torch.float16, torch.bfloat16) else (1e-7, 1e-9)
+
+
+def expect_close(got: torch.Tensor, want: torch.Tensor, what: str = "result", *,
+                 visible: bool = False, diagnose: Callable[[torch.Tensor, torch.Tensor], str | None] | None = None) -> None:
+    """Compare values (shapes and dtypes were checked already).
+
+    A hidden check's failure names the kind of mistake but never an expected value;
+    a visible check also says where the worst entry is and what it should be.
+    """
+    rtol, atol = tolerance(got.dtype)
+    want = want.to(got.dtype)
+    if torch.allclose(got, want, rtol=rtol, atol=atol):
+        return
+    hint = diagnose(got, want) if diagnose else None
+    params: dict[str, Any] = {"what": what, "hint": hint or "", "rtol": rtol, "atol": atol}
+    if visible:
+        err = (got - want).abs() - atol - rtol * want.abs()
+        index = int(torch.argmax(err.reshape(-1)))
+        idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(index), got.shape)) if got.dim() else ()
+        params.update(index=list(idx), expected=float(want.reshape(-1)[index]), got=float(got.reshape(-1)[index]))
+        raise Fail("wrong_values_visible", **params)
+    raise Fail("wrong_values", **params)
+
+
+def expect_clean(answer: Answer, what: str = "result") -> None:
+    """The contract's rules: plain detached tensors, arguments left untouched."""
+    values = answer.value if type(answer.value) in (list, tuple) else [answer.value]
+    storages = []
+    for item in values:
+        if isinstance(item, wire.Received):
+            if item.info.get("class"):
+                raise Fail("tensor_subclass", what=what, got=str(item.info["class"]))
+            if item.info.get("requires_grad") or item.info.get("grad_fn"):
+                raise Fail("requires_grad", what=what)
+            if item.info.get("storage"):
+                storages.append(item.info["storage"])
+    if len(storages) != len(set(storages)):
+        raise Fail("shared_memory", what=what)
+    for arg in answer.evidence.get("arguments", []):
+        if type(arg) is not dict:
+            continue
+        if arg.get("changed"):
+            raise Fail("argument_modified", position=arg.get("index"))
+        if arg.get("requires_grad") or arg.get("grad"):
+            raise Fail("argument_left_grad", position=arg.get("index"))
+
+
+# Diagnoses shared by several checks ----------------------------------------------
+
+
+def ratio_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    """Spot an answer that is a whole multiple of the right one (accumulated gradients)."""
+    scale = want.abs().max()
+    if scale == 0:
+        return None
+    for k in (2, 3, 4):
+        if torch.allclose(got, k * want, rtol=1e-4, atol=1e-6 * float(scale)):
+            return "accumulated"
+    return None
+
+
+def transpose_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    if got.dim() == 2 and got.shape[0] == got.shape[1] and torch.allclose(got, want.T, rtol=1e-4, atol=1e-6):
+        return "transposed"
+    return None
+
+
+def sign_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    if torch.allclose(got, -want, rtol=1e-4, atol=1e-6):
+        return "sign"
+    if bool((got == 0).all()) and bool((want != 0).any()):
+        return "zeros"
+    return None
+
+
+def first_hint(*hints: Callable[[torch.Tensor, torch.Tensor], str | None]) -> Callable[[torch.Tensor, torch.Tensor], str | None]:
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        for h in hints:
+            found = h(got, want)
+            if found:
+                return found
+        return None
+
+    return diagnose

@@ -1,0 +1,89 @@
+"""The grading session: the trusted side's link between checks and the sandbox.
+
+One sandbox child per task holds the student's module; every check of that task
+calls into it, within the task's time budget. A task decided before running
+(missing, syntax error, forbidden) never reaches the sandbox.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checking import Answer, Fail, StudentFailed
+from .sandbox import client
+from .tasks import BY_ID, Task
+
+
+@dataclass
+class Verdict:
+    """A task's fate decided without running it."""
+
+    status: str  # missing, error, forbidden
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
+    hits = []
+    for api in used:
+        if type(api) is not str:
+            continue
+        for rule in task.forbidden:
+            if rule.startswith("torch") and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
+                hits.append(api)
+                break
+    return hits
+
+
+class Session:
+    def __init__(self, sources: dict[str, str], server: client.Server, limits: client.Limits) -> None:
+        self.sources = sources
+        self.server = server
+        self.limits = limits
+        self.children: dict[str, client.Child] = {}
+        self.spent: dict[str, float] = {}
+        self.timed_out: dict[str, client.CallResult] = {}
+        self.forbidden_at_runtime: dict[str, list[str]] = {}
+
+    def call(self, task: Task, *args: Any) -> client.CallResult:
+        if task.id in self.timed_out:
+            return self.timed_out[task.id]
+        child = self.children.get(task.id)
+        if child is None or child.dead is not None:
+            left = self.limits.timeout - self.spent.get(task.id, 0.0)
+            limits = client.Limits(timeout=max(left, 0.0), memory_mb=self.limits.memory_mb)
+            child = self.server.open({"module": task.module, "sources": self.sources}, limits)
+            self.children[task.id] = child
+        result = child.call(task.name, *args)
+        self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
+        if result.kind == "timeout":
+            self.timed_out[task.id] = result
+        return result
+
+    def end_task(self, task_id: str) -> None:
+        child = self.children.pop(task_id, None)
+        if child is not None:
+            child.close()
+
+    def close(self) -> None:
+        for task_id in list(self.children):
+            self.end_task(task_id)
+
+
+class StudentFunction:
+    """The student's function as a check sees it: call it, get an ``Answer``."""
+
+    def __init__(self, session: Session, task_id: str) -> None:
+        self.session = session
+        self.task = BY_ID[task_id]
+
+    def __call__(self, *args: Any) -> Answer:
+        result = self.session.call(self.task, *args)
+        used = result.evidence.get("used", []) if type(result.evidence.get("used")) is list else []
+        hits = runtime_forbidden(self.task, used)
+        if hits:
+            self.session.forbidden_at_runtime.setdefault(self.task.id, []).extend(hits)
+            raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
+        if result.kind != "returned":
+            raise StudentFailed(result)
+        return Answer(result.value, result.evidence)

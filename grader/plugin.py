@@ -1,0 +1,123 @@
+"""The pytest plugin that runs the hidden checks against one submission.
+
+It hands each check its ``task`` (the student's function, sandboxed) and
+``inputs`` (seeded random inputs), turns each check's end into an outcome
+(passed, failed, error, timeout, ...) and closes a task's sandbox child when its
+last check is done.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from . import messages
+from .checking import MANIFEST, Fail, Inputs, StudentFailed, seeded
+from .engine import Session, StudentFunction
+
+
+@dataclass
+class CheckOutcome:
+    outcome: str
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _key(item: pytest.Item) -> str | None:
+    fn = getattr(item, "function", None)
+    return getattr(fn, "autograd_lab_check", None)
+
+
+def outcome_of_failure(result: Any) -> CheckOutcome:
+    """Turn a call that did not return into a check outcome with its message."""
+    exc = result.exception or {}
+    where = ""
+    frames = exc.get("frames") if type(exc.get("frames")) is list else []
+    if frames and type(frames[-1]) is list and len(frames[-1]) >= 2:
+        where = f" ({frames[-1][0]}, line {frames[-1][1]})"
+    text = {"type": str(exc.get("type", ""))[:80], "message": str(exc.get("message", ""))[:300],
+            "where": where, "detail": result.detail}
+    hint = messages.exception_hint(text["message"])
+    if hint:
+        text["hint"] = hint
+    kind = result.kind
+    if kind == "not_implemented":
+        return CheckOutcome("not_implemented", "not_implemented", text)
+    if kind in ("raised", "import_error", "unencodable"):
+        return CheckOutcome("error", kind, text)
+    if kind == "missing":
+        return CheckOutcome("missing", "missing_function", text)
+    if kind == "timeout":
+        return CheckOutcome("timeout", "timeout", text)
+    return CheckOutcome("crashed", "crashed" if kind == "crashed" else "garbled", text)
+
+
+class GradingPlugin:
+    def __init__(self, session: Session, seed: int, selected: set[str]) -> None:
+        self.session = session
+        self.seed = seed
+        self.selected = selected
+        self.outcomes: dict[str, CheckOutcome] = {}
+        self.unmarked: list[str] = []
+        self.nodeids: dict[str, str] = {}
+
+    @pytest.fixture
+    def task(self, request: pytest.FixtureRequest) -> StudentFunction:
+        return StudentFunction(self.session, MANIFEST[_key(request.node)].task)
+
+    @pytest.fixture
+    def inputs(self, request: pytest.FixtureRequest) -> Inputs:
+        return Inputs(seeded(self.seed, _key(request.node) or request.node.nodeid))
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            key = _key(item)
+            if key is None or key not in MANIFEST:
+                self.unmarked.append(item.nodeid)
+                drop.append(item)
+            elif MANIFEST[key].task in self.selected:
+                keep.append(item)
+            else:
+                drop.append(item)
+        # Group checks by task so that each task's sandbox child is opened once.
+        keep.sort(key=lambda item: MANIFEST[_key(item)].task)
+        items[:] = keep
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        started = time.monotonic()
+        outcome = yield
+        key = _key(item)
+        excinfo = outcome.excinfo
+        if excinfo is None:
+            result = CheckOutcome("passed")
+        else:
+            exc = excinfo[1]
+            if isinstance(exc, Fail):
+                result = CheckOutcome("forbidden" if exc.code == "forbidden_runtime" else "failed",
+                                      exc.code, dict(exc.params))
+            elif isinstance(exc, StudentFailed):
+                result = outcome_of_failure(exc.result)
+            else:
+                result = CheckOutcome("grader_error", "grader_error",
+                                      {"detail": f"{type(exc).__name__}: {str(exc)[:300]}"})
+        result.seconds = time.monotonic() - started
+        if key is not None:
+            self.outcomes[key] = result
+            self.nodeids[key] = item.nodeid
+
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        key = _key(item)
+        if key is None:
+            return
+        task = MANIFEST[key].task
+        if nextitem is None or MANIFEST.get(_key(nextitem) or "", None) is None \
+                or MANIFEST[_key(nextitem)].task != task:
+            self.session.end_task(task)

@@ -1,0 +1,175 @@
+"""The JSON report (schema version 1): built from the run, validated, written atomically.
+
+A check counts only if the grader's manifest knows it, pytest ran its call phase,
+and the grading plugin recorded its outcome; anything else is a grading error,
+never a score.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import __version__, messages
+from .checking import MANIFEST
+from .tasks import Task
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "schema" / "report-v1.json"
+STATUSES = ("passed", "partial", "failed", "not_implemented", "missing", "error", "timeout", "crashed", "forbidden")
+
+
+def _environment() -> dict[str, str]:
+    try:
+        from importlib.metadata import version
+
+        torch_version = version("torch")
+    except Exception:  # the report must not fail over a version lookup
+        torch_version = "unknown"
+    return {"python": platform.python_version(), "torch": torch_version,
+            "platform": f"{sys.platform}-{platform.machine()}"}
+
+
+def _called(json_report: Any) -> set[str]:
+    """Node ids whose call phase pytest completed, from pytest-json-report's report."""
+    done = set()
+    for test in (json_report or {}).get("tests", []):
+        if isinstance(test, dict) and isinstance(test.get("call"), dict):
+            done.add(test.get("nodeid", ""))
+    return done
+
+
+def _task_status(checks: list[dict[str, Any]], score: float, max_score: float) -> str:
+    if max_score and score >= max_score:
+        return "passed"
+    if score > 0:
+        return "partial"
+    outcomes = {c["outcome"] for c in checks}
+    for status in ("forbidden", "timeout", "crashed", "error", "missing"):
+        if status in outcomes:
+            return status
+    if outcomes and outcomes <= {"not_implemented", "skipped"}:
+        return "not_implemented"
+    return "failed"
+
+
+def _check_entry(spec, outcome: str, code: str, params: dict[str, Any], lang: str, seconds: float = 0.0) -> dict[str, Any]:
+    score = float(spec.points) if outcome == "passed" else 0.0
+    return {
+        "id": spec.name,
+        "title": spec.title,
+        "visibility": spec.visibility,
+        "outcome": outcome,
+        "score": score,
+        "max_score": float(spec.points),
+        "code": code,
+        "hint": str(params.get("hint") or ""),
+        "feedback": "" if outcome == "passed" else messages.render(code, params, lang),
+        "seconds": round(seconds, 4),
+    }
+
+
+def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,
+          patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
+    called_nodes = _called(json_report)
+    nodeids = plugin.nodeids if plugin else {}
+    grader_errors: list[str] = []
+    entries = []
+    for task in tasks:
+        specs = [(key, spec) for key, spec in MANIFEST.items() if spec.task == task.id]
+        verdict = verdicts.get(task.id)
+        checks = []
+        forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
+        for key, spec in specs:
+            if verdict is not None:
+                checks.append(_check_entry(spec, verdict.status, verdict.code, verdict.params, lang))
+                continue
+            result = plugin.outcomes.get(key) if plugin else None
+            if result is None or nodeids.get(key) not in called_nodes:
+                grader_errors.append(f"{task.id}::{spec.name} did not run")
+                checks.append(_check_entry(spec, "grader_error", "grader_error",
+                                           {"detail": "the check did not run"}, lang))
+                continue
+            if result.outcome == "grader_error":
+                grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
+            checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
+        max_score = float(task.points)
+        score = sum(c["score"] for c in checks)
+        if forbidden:
+            score = 0.0
+            for c in checks:
+                c["score"] = 0.0
+        status = "forbidden" if forbidden else _task_status(checks, score, max_score)
+        if verdict is not None:
+            status = verdict.status
+        entries.append({
+            "id": task.id,
+            "module": task.module,
+            "name": task.name,
+            "score": round(score, 4),
+            "max_score": max_score,
+            "status": status,
+            "checks": checks,
+        })
+    score = round(sum(t["score"] for t in entries), 4)
+    max_score = float(sum(t["max_score"] for t in entries))
+    counts = {s: sum(1 for t in entries if t["status"] == s) for s in STATUSES}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "grader_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "score": score,
+        "max_score": max_score,
+        "percent": round(100.0 * score / max_score, 2) if max_score else 0.0,
+        "language": lang,
+        "selection": list(patterns),
+        "submission": {
+            "path": str(sub.root),
+            "files": [dict(module=m, **info) for m, info in sub.files.items()],
+        },
+        "environment": _environment(),
+        "limits": {"timeout_seconds": limits.timeout, "memory_mb": limits.memory_mb},
+        "duration_seconds": round(seconds, 3),
+        "summary": {k: v for k, v in counts.items() if v},
+        "grader_errors": grader_errors,
+        "tasks": entries,
+    }
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(report: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` if the report breaks the shipped schema."""
+    import jsonschema
+
+    jsonschema.validate(report, schema())
+
+
+def write(report: dict[str, Any], path: str | Path) -> None:
+    """Write atomically: a temporary file beside the target, then os.replace."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    done = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(report, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        os.replace(tmp, target)
+        done = True
+    finally:
+        if not done:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -1,0 +1,271 @@
+"""The sandboxed child: the only place where student code runs.
+
+A child is forked from the sandbox server (which has torch loaded), reads its
+setup from the grader, locks itself down, loads the student's module from source
+text, and answers calls until the grader closes the channel or kills it. Nothing
+here decides a score: the grader treats every byte coming back as untrusted.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import linecache
+import math
+import os
+import resource
+import socket
+import sys
+import traceback
+import types
+import warnings
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from typing import Any, Callable
+
+import torch
+
+from . import catalogue, channel, wire
+
+MAX_REQUEST_BYTES = 256 * 1024 * 1024
+MAX_TEXT = 2000
+UNPRIVILEGED_UID = 65534
+
+# APIs whose use is recorded as evidence for the "not allowed" rules.
+WATCHED: dict[str, tuple[Any, str]] = {}
+
+
+def _watch_list() -> dict[str, tuple[Any, str]]:
+    import torch.autograd.forward_ad as forward_ad
+    import torch.autograd.functional as functional
+    import torch.func as func
+
+    out: dict[str, tuple[Any, str]] = {
+        "torch.autograd.grad": (torch.autograd, "grad"),
+        "torch.autograd.backward": (torch.autograd, "backward"),
+        "torch.Tensor.backward": (torch.Tensor, "backward"),
+        "torch.vmap": (torch, "vmap"),
+        "torch.autograd.forward_ad.make_dual": (forward_ad, "make_dual"),
+        "torch.autograd.forward_ad.unpack_dual": (forward_ad, "unpack_dual"),
+    }
+    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
+        out[f"torch.autograd.functional.{name}"] = (functional, name)
+    for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
+                 "vmap", "linearize", "functional_call"):
+        if hasattr(func, name):
+            out[f"torch.func.{name}"] = (func, name)
+    return out
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def install(self) -> None:
+        for qualname, (owner, attr) in _watch_list().items():
+            original = getattr(owner, attr)
+            setattr(owner, attr, self._wrap(qualname, original))
+
+    def _wrap(self, qualname: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            self.used.add(qualname)
+            if kwargs.get("is_grads_batched"):
+                self.used.add("torch.autograd.grad(is_grads_batched=True)")
+            return original(*args, **kwargs)
+
+        return watched
+
+
+class _SubmissionFinder(MetaPathFinder, Loader):
+    """Serves the submission's own modules from the source text the grader sent."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        self.sources = sources
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if fullname in self.sources:
+            return ModuleSpec(fullname, self, origin=f"{fullname}.py")
+        return None
+
+    def create_module(self, spec: ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        name = module.__name__
+        filename = f"{name}.py"
+        source = self.sources[name]
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        module.__file__ = filename
+        exec(compile(source, filename, "exec"), module.__dict__)
+
+
+def _text(value: object) -> str:
+    try:
+        text = str(value)
+    except Exception:  # a hostile __str__ must not take the reply down
+        text = "<unprintable>"
+    return text[:MAX_TEXT]
+
+
+def _describe_exception(exc: BaseException, sources: dict[str, str]) -> dict[str, Any]:
+    files = {f"{name}.py" for name in sources}
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename in files:
+            frames.append([frame.filename, frame.lineno or 0, frame.name, (frame.line or "")[:200]])
+    return {"type": type(exc).__name__, "message": _text(exc), "frames": frames[-8:]}
+
+
+def _tensors_in(value: Any, out: list[torch.Tensor]) -> list[torch.Tensor]:
+    if type(value) is torch.Tensor:
+        out.append(value)
+    elif type(value) in (list, tuple):
+        for item in value:
+            _tensors_in(item, out)
+    return out
+
+
+def _materialise(value: Any) -> Any:
+    if isinstance(value, wire.Received):
+        return value.tensor
+    if isinstance(value, wire.FnSpec):
+        return catalogue.build(value.name, value.params)
+    if type(value) in (list, tuple):
+        return type(value)(_materialise(v) for v in value)
+    return value
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    both_nan = torch.isnan(a) & torch.isnan(b) if a.is_floating_point() else torch.zeros_like(a, dtype=torch.bool)
+    return bool(((a == b) | both_nan).all())
+
+
+def _argument_evidence(tensors: list[torch.Tensor], snapshots: list[torch.Tensor]) -> list[dict[str, Any]]:
+    out = []
+    for position, (t, before) in enumerate(zip(tensors, snapshots)):
+        with torch.no_grad():
+            changed = not _same(t.detach(), before)
+        out.append({
+            "index": position,
+            "changed": changed,
+            "requires_grad": bool(t.requires_grad),
+            "grad": t.grad is not None,
+        })
+    return out
+
+
+class _Child:
+    def __init__(self, sock: socket.socket, config: dict[str, Any]) -> None:
+        self.sock = sock
+        self.config = config
+        self.sources: dict[str, str] = config["sources"]
+        self.recorder = _Recorder()
+        self.module: types.ModuleType | None = None
+        self.import_error: dict[str, Any] | None = None
+
+    def load(self) -> None:
+        self.recorder.install()
+        sys.meta_path.append(_SubmissionFinder(self.sources))
+        name = self.config["module"]
+        self.recorder.used.clear()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.module = __import__(name)
+        # Student code may raise anything, SystemExit and KeyboardInterrupt included:
+        # each is reported as data about the submission.
+        except BaseException as exc:  # noqa: B036
+            self.import_error = _describe_exception(exc, self.sources)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request = wire.decode(channel.recv(self.sock, max_bytes=MAX_REQUEST_BYTES))
+            except channel.ChannelClosed:
+                return
+            reply = self.call(request)
+            try:
+                payload = wire.encode(reply)
+            except Exception as exc:  # a result that cannot be encoded is the student's
+                payload = wire.encode({"status": "unencodable", "exception": {
+                    "type": type(exc).__name__, "message": _text(exc), "frames": []}})
+            channel.send(self.sock, payload)
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.import_error is not None:
+            return {"status": "import_error", "exception": self.import_error}
+        function = getattr(self.module, request["function"], None)
+        if not callable(function):
+            return {"status": "missing"}
+        args = _materialise(request["args"])
+        inputs = _tensors_in(args, [])
+        snapshots = [t.detach().clone() for t in inputs]
+        self.recorder.used.clear()
+        torch.set_grad_enabled(True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value = function(*args)
+                reply: dict[str, Any] = {"status": "returned", "value": value}
+            except NotImplementedError as exc:
+                reply = {"status": "not_implemented", "exception": _describe_exception(exc, self.sources)}
+            except BaseException as exc:  # noqa: B036 - student failures are data
+                reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
+        reply["evidence"] = {
+            "used": sorted(self.recorder.used),
+            "arguments": _argument_evidence(inputs, snapshots),
+            "warnings": [_text(w.message)[:300] for w in caught[:5]],
+        }
+        return reply
+
+
+def _lock_down(config: dict[str, Any], keep_fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, 65536)
+    vm_bytes = _vm_size()
+    memory = vm_bytes + int(config["memory_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(math.ceil(config["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if os.getuid() == 0 and config.get("jail"):
+        os.chroot(config["jail"])
+        os.chdir("/")
+        os.setgroups([])
+        os.setgid(UNPRIVILEGED_UID)
+        os.setuid(UNPRIVILEGED_UID)
+    elif config.get("workdir"):
+        os.chdir(config["workdir"])
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    sys.path[:] = []
+    torch.set_num_threads(1)
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run(fd: int) -> None:
+    """Entry point in the forked child; never returns."""
+    code = 0
+    try:
+        os.setsid()
+        sock = socket.socket(fileno=fd)
+        config = json.loads(channel.recv(sock, max_bytes=MAX_REQUEST_BYTES))
+        _lock_down(config, fd)
+        child = _Child(sock, config)
+        child.load()
+        child.serve()
+    except BaseException:  # noqa: B036 - the child must end through os._exit only
+        code = 70
+    os._exit(code)

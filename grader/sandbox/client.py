@@ -1,0 +1,225 @@
+"""The grader's side of the sandbox: start the server, open children, call them.
+
+Everything that comes back from a child is untrusted bytes: it is size-capped,
+decoded without running code, and the caller validates it further.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import channel, wire
+
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+SERVER_START_SECONDS = 120.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself (not the student's code) failed."""
+
+
+@dataclass
+class Limits:
+    """Per-task limits: wall clock (enforced by the grader) and memory (by the kernel)."""
+
+    timeout: float = 10.0
+    memory_mb: int = 1024
+
+
+@dataclass
+class CallResult:
+    """What happened to one call into student code.
+
+    ``kind`` is one of: returned, not_implemented, raised, missing, import_error,
+    unencodable, timeout, crashed, garbled. ``value`` and ``exception`` come from
+    the child and are untrusted.
+    """
+
+    kind: str
+    value: Any = None
+    exception: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class Server:
+    """One sandbox server process; start it early, it imports torch in parallel."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+        env["OMP_NUM_THREADS"] = "1"
+        self.jail = tempfile.mkdtemp(prefix="autograd-lab-jail-")
+        os.chmod(self.jail, 0o555)
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.jail,
+            env=env,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.sock = ours
+        self.buffer = b""
+        self.ready = False
+
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except (socket.timeout, OSError):
+                chunk = b""
+            if not chunk:
+                raise SandboxError(self._failure("the sandbox server stopped answering"))
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _failure(self, what: str) -> str:
+        if self.process.poll() is not None and self.process.stderr is not None:
+            tail = self.process.stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+            return f"{what}: {' '.join(tail) or 'exit status ' + str(self.process.returncode)}"
+        return what
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            self._reply(SERVER_START_SECONDS)
+            self.ready = True
+
+    def open(self, config: dict[str, Any], limits: Limits) -> "Child":
+        """Fork a child that loads ``config['module']`` from ``config['sources']``."""
+        self.wait_ready()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        socket.send_fds(self.sock, [b'{"op": "spawn"}\n'], [theirs.fileno()])
+        theirs.close()
+        pid = int(self._reply(30.0)["pid"])
+        setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1,
+                     jail=self.jail, workdir=self.jail)
+        child = Child(self, pid, ours, limits)
+        try:
+            channel.send(ours, json.dumps(setup).encode())
+        except OSError:
+            pass  # the child died at once; the first call reports it
+        return child
+
+    def reap(self, pid: int) -> int:
+        socket.send_fds(self.sock, [json.dumps({"op": "reap", "pid": pid}).encode() + b"\n"], [])
+        return int(self._reply(30.0)["status"])
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        finally:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+            os.rmdir(self.jail)
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Child:
+    """A sandboxed child holding one student module; calls share its state."""
+
+    def __init__(self, server: Server, pid: int, sock: socket.socket, limits: Limits) -> None:
+        self.server = server
+        self.pid = pid
+        self.sock = sock
+        self.budget = limits.timeout
+        self.dead: CallResult | None = None
+
+    def call(self, function: str, *args: Any) -> CallResult:
+        """Call ``function(*args)`` in the child within what is left of the task's budget."""
+        if self.dead is not None:
+            return self.dead
+        started = time.monotonic()
+        deadline = started + max(self.budget, 0.0)
+        try:
+            channel.send(self.sock, wire.encode({"function": function, "args": list(args)}))
+            payload = channel.recv(self.sock, deadline=deadline, max_bytes=MAX_REPLY_BYTES)
+        except channel.ChannelTimeout:
+            return self._end(CallResult("timeout", detail=f"no answer within {self.budget_total():.1f} s"), started)
+        except (channel.ChannelClosed, OSError):
+            return self._end(self._crash(), started)
+        except channel.MessageTooLarge as exc:
+            return self._end(CallResult("garbled", detail=str(exc)), started)
+        finally:
+            self.budget -= time.monotonic() - started
+        try:
+            reply = wire.decode(payload, max_bytes=MAX_REPLY_BYTES)
+            result = _result_from_reply(reply)
+        except wire.WireError as exc:
+            return self._end(CallResult("garbled", detail=str(exc)), started)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def budget_total(self) -> float:
+        return self.budget + 0.0
+
+    def _crash(self) -> CallResult:
+        status = self._kill()
+        if status >= 0 and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            if sig == signal.SIGXCPU:
+                return CallResult("timeout", detail="CPU time limit reached")
+            return CallResult("crashed", detail=f"killed by {name}")
+        code = os.WEXITSTATUS(status) if status >= 0 else -1
+        return CallResult("crashed", detail=f"exited with status {code}")
+
+    def _end(self, result: CallResult, started: float) -> CallResult:
+        if self.dead is None:
+            if result.kind != "crashed":
+                self._kill()
+            result.seconds = time.monotonic() - started
+            self.dead = result
+        return result
+
+    def _kill(self) -> int:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        return self.server.reap(self.pid)
+
+    def close(self) -> None:
+        if self.dead is None:
+            self.dead = CallResult("garbled", detail="closed")
+            self._kill()
+
+
+def _result_from_reply(reply: Any) -> CallResult:
+    if type(reply) is not dict or type(reply.get("status")) is not str:
+        raise wire.WireError("reply is not a status record")
+    kind = reply["status"]
+    if kind not in {"returned", "not_implemented", "raised", "missing", "import_error", "unencodable"}:
+        raise wire.WireError(f"unknown status {kind!r}")
+    exception = reply.get("exception") if type(reply.get("exception")) is dict else {}
+    evidence = reply.get("evidence") if type(reply.get("evidence")) is dict else {}
+    return CallResult(kind, value=reply.get("value"), exception=exception, evidence=evidence)

@@ -1,0 +1,172 @@
+"""The sandbox server: a process with torch loaded that forks sandbox children.
+
+It is started by the grader before any torch work is done (forking a process
+whose thread pools have run is unsafe), never runs student code itself, and
+keeps every descendant of its children: it is their subreaper, so a child that
+double-forks cannot leave a process behind once the grader reaps it.
+
+Protocol (JSON lines over a Unix socket; ``spawn`` carries one file descriptor):
+  {"op": "spawn"} + fd    -> {"pid": N}
+  {"op": "reap", "pid": N} -> {"status": waitstatus, "orphans": K}
+The server exits, killing what is left, when the grader closes the socket.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+
+# Modules a student may reasonably import, loaded now because a jailed child
+# cannot read them from disk later.
+PRELOAD = (
+    "torch", "torch.nn", "torch.nn.functional", "torch.autograd.functional", "torch.func",
+    "torch.autograd.forward_ad", "numpy", "math", "cmath", "typing", "functools", "itertools",
+    "collections", "collections.abc", "dataclasses", "operator", "numbers", "fractions",
+    "decimal", "random", "statistics", "copy", "abc", "enum", "warnings", "traceback",
+    "linecache", "time", "string", "re", "textwrap", "__future__",
+)
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _preload() -> None:
+    for name in PRELOAD:
+        __import__(name)
+    _warm_up()
+    from . import child  # noqa: F401
+
+
+def _warm_up() -> None:
+    """Run the autograd APIs a student may use once, in a single thread.
+
+    Several of them import more of torch on first use (``backward(gradient=...)``
+    pulls in sympy, ``torch.func`` pulls in dynamo); a jailed child cannot read
+    those files, so they must already be in memory when it is forked.
+    """
+    import torch
+    import torch.autograd.forward_ad as fwd
+    import torch.autograd.functional as F
+
+    torch.set_num_threads(1)
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    ones = torch.ones(3, dtype=torch.float64)
+    y = torch.stack([x[0] ** 2, x[1] ** 3, x[2]])
+    y.backward(ones, retain_graph=True)
+    y.backward(gradient=ones)
+    (g,) = torch.autograd.grad(torch.sin(x), x, ones, create_graph=True, allow_unused=True)
+    g.sum().backward()
+    h = torch.eye(3, dtype=torch.float64) @ x
+    h.retain_grad()
+    torch.tanh(h).sum().backward()
+    torch.nn.MSELoss(reduction="none")(x, x.detach()).mean().backward()
+    cube = lambda t: (t**3).sum()  # noqa: E731
+    F.jacobian(torch.sin, x.detach())
+    F.jacobian(torch.sin, x.detach(), vectorize=True)
+    F.hessian(cube, x.detach())
+    F.vjp(torch.sin, x.detach(), ones)
+    F.jvp(torch.sin, x.detach(), ones)
+    F.hvp(cube, x.detach(), ones)
+    torch.func.jacrev(torch.sin)(x.detach())
+    torch.func.jacfwd(torch.sin)(x.detach())
+    torch.func.hessian(cube)(x.detach())
+    torch.func.grad(cube)(x.detach())
+    torch.vmap(torch.sin)(x.detach())
+    with fwd.dual_level():
+        fwd.unpack_dual(torch.sin(fwd.make_dual(x.detach(), ones)))
+    torch.autograd.grad(torch.sin(x), x, torch.eye(3, dtype=torch.float64), is_grads_batched=True)
+    torch.linalg.norm(x.detach())
+    x.detach().numpy()
+    repr(x)
+    x.grad = None
+
+
+def _descendants_to_kill(active: set[int]) -> list[int]:
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in active:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            found.append(int(entry))
+    return found
+
+
+def _kill_orphans(active: set[int]) -> int:
+    killed = 0
+    for _ in range(100):
+        orphans = _descendants_to_kill(active)
+        if not orphans:
+            break
+        for pid in orphans:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                killed += 1
+            except (ProcessLookupError, ChildProcessError):
+                pass
+    return killed
+
+
+def serve(sock: socket.socket) -> None:
+    active: set[int] = set()
+    stream = b""
+    while True:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, 4096, 1)
+        if not msg:
+            break
+        stream += msg
+        while b"\n" in stream:
+            line, stream = stream.split(b"\n", 1)
+            request = json.loads(line)
+            if request["op"] == "spawn":
+                pid = os.fork()
+                if pid == 0:
+                    sock.close()
+                    from . import child
+
+                    child.run(fds[0])
+                os.close(fds[0])
+                fds = []
+                active.add(pid)
+                reply = {"pid": pid}
+            elif request["op"] == "reap":
+                pid = int(request["pid"])
+                try:
+                    _, status = os.waitpid(pid, 0)
+                except ChildProcessError:
+                    status = -1
+                active.discard(pid)
+                reply = {"status": status, "orphans": _kill_orphans(active)}
+            else:
+                reply = {"error": "unknown op"}
+            sock.sendall(json.dumps(reply).encode() + b"\n")
+    for pid in list(active):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _kill_orphans(set())
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _preload()
+    sock.sendall(b'{"ready": true}\n')
+    serve(sock)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""A small, code-free encoding for values crossing the sandbox boundary.
+
+Student code runs in a child process; what it returns must reach the grader as
+plain data. Pickle (and anything that can run code while loading) is never used:
+a message is a JSON header describing the structure plus raw tensor buffers.
+The same codec carries the grader's arguments to the child.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import torch
+
+MAGIC = b"AGL1"
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 16
+MAX_ITEMS = 100_000
+
+DTYPES: dict[str, torch.dtype] = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "complex64": torch.complex64,
+    "complex128": torch.complex128,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+
+class WireError(ValueError):
+    """A message that is malformed, too large or of an unknown shape."""
+
+
+class FnSpec:
+    """A named callable from the trusted catalogue, with tensor or number parameters."""
+
+    def __init__(self, name: str, **params: Any) -> None:
+        self.name = name
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"FnSpec({self.name!r})"
+
+
+class Opaque:
+    """A value that could not be encoded, described by its type name only."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+class Received:
+    """A tensor that arrived from the child, with what the child said about it.
+
+    ``tensor`` is always a fresh plain ``torch.Tensor`` built from the raw bytes;
+    ``info`` holds the child's description of the original object (its class,
+    whether it required grad), which is evidence of honest mistakes only.
+    """
+
+    def __init__(self, tensor: torch.Tensor, info: dict[str, Any]) -> None:
+        self.tensor = tensor
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"Received({tuple(self.tensor.shape)}, {self.tensor.dtype})"
+
+
+def _tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes] | None:
+    with torch._C.DisableTorchFunctionSubclass():
+        if t.layout != torch.strided or t.is_quantized or t.device.type != "cpu":
+            return None
+        dtype = DTYPE_NAMES.get(t.dtype)
+        if dtype is None:
+            return None
+        plain = torch.Tensor.detach(t).contiguous()
+        if plain.dtype == torch.bfloat16:
+            raw = plain.view(torch.int16).numpy().tobytes()
+        elif plain.is_conj() or plain.is_neg():
+            raw = plain.resolve_conj().resolve_neg().numpy().tobytes()
+        else:
+            raw = plain.numpy().tobytes()
+        return dtype, list(plain.shape), raw
+
+
+def encode(value: Any) -> bytes:
+    """Encode ``value`` (tensors, numbers, strings, None, lists, tuples, dicts)."""
+    buffers: list[bytes] = []
+    header = _encode(value, buffers, 0)
+    head = json.dumps(header).encode()
+    out = [MAGIC, struct.pack("<I", len(head)), head]
+    out += [struct.pack("<Q", len(b)) + b for b in buffers]
+    return b"".join(out)
+
+
+def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        return {"$other": "too deeply nested"}
+    if value is None or type(value) in (bool, str):
+        return value
+    if type(value) is int:
+        return value if abs(value) < 2**63 else {"$other": "int (too large)"}
+    if type(value) is float:
+        return {"$float": repr(value)}
+    if isinstance(value, torch.Tensor):
+        enc = _tensor_bytes(value)
+        if enc is None:
+            return {"$other": f"torch.Tensor ({value.layout}, {value.dtype})"}
+        dtype, shape, raw = enc
+        buffers.append(raw)
+        cls = type(value)
+        with torch._C.DisableTorchFunctionSubclass():
+            info = {
+                "class": None if cls is torch.Tensor else f"{cls.__module__}.{cls.__qualname__}",
+                "requires_grad": bool(value.requires_grad),
+                "grad_fn": value.grad_fn is not None,
+                "storage": int(value.untyped_storage().data_ptr()) if value.numel() else 0,
+            }
+        return {"$t": len(buffers) - 1, "dtype": dtype, "shape": shape, "info": info}
+    if isinstance(value, FnSpec):
+        return {"$fn": value.name, "params": _encode(value.params, buffers, depth + 1)}
+    if type(value) in (list, tuple) or isinstance(value, tuple):
+        items = list(value)[: MAX_ITEMS + 1]
+        tag = "$list" if type(value) is list else "$tuple"
+        return {tag: [_encode(v, buffers, depth + 1) for v in items]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"$dict": {k: _encode(v, buffers, depth + 1) for k, v in value.items()}}
+    cls = type(value)
+    return {"$other": f"{cls.__module__}.{cls.__qualname__}"}
+
+
+def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
+    """Decode a message; raise ``WireError`` on anything malformed.
+
+    Tensors come back as ``Received`` (plain tensors built from bytes), named
+    callables as ``FnSpec`` and unknown values as ``Opaque``.
+    """
+    if len(data) > max_bytes:
+        raise WireError(f"message of {len(data)} bytes exceeds {max_bytes}")
+    if data[:4] != MAGIC or len(data) < 8:
+        raise WireError("not a sandbox message")
+    (hlen,) = struct.unpack_from("<I", data, 4)
+    pos = 8 + hlen
+    if pos > len(data):
+        raise WireError("truncated header")
+    try:
+        header = json.loads(data[8:pos])
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"bad header: {exc}") from None
+    buffers: list[memoryview] = []
+    view = memoryview(data)
+    while pos < len(data):
+        if pos + 8 > len(data):
+            raise WireError("truncated buffer length")
+        (blen,) = struct.unpack_from("<Q", data, pos)
+        pos += 8
+        if pos + blen > len(data):
+            raise WireError("truncated buffer")
+        buffers.append(view[pos : pos + blen])
+        pos += blen
+    counter = [0]
+    return _decode(header, buffers, 0, counter)
+
+
+def _decode(node: Any, buffers: list[memoryview], depth: int, counter: list[int]) -> Any:
+    counter[0] += 1
+    if depth > MAX_DEPTH + 2 or counter[0] > MAX_ITEMS:
+        raise WireError("message too deeply nested or too large")
+    if node is None or type(node) in (bool, str, int):
+        return node
+    if type(node) is not dict or len(node) == 0:
+        raise WireError("unexpected node")
+    if "$float" in node:
+        try:
+            return float(node["$float"])
+        except (TypeError, ValueError):
+            raise WireError("bad float") from None
+    if "$t" in node:
+        return _decode_tensor(node, buffers)
+    if "$list" in node or "$tuple" in node:
+        items = node.get("$list", node.get("$tuple"))
+        if type(items) is not list:
+            raise WireError("bad sequence")
+        out = [_decode(v, buffers, depth + 1, counter) for v in items]
+        return out if "$list" in node else tuple(out)
+    if "$dict" in node and type(node["$dict"]) is dict:
+        return {str(k): _decode(v, buffers, depth + 1, counter) for k, v in node["$dict"].items()}
+    if "$fn" in node and type(node["$fn"]) is str:
+        params = _decode(node.get("params", {"$dict": {}}), buffers, depth + 1, counter)
+        if type(params) is not dict:
+            raise WireError("bad callable parameters")
+        return FnSpec(node["$fn"], **{k: (v.tensor if isinstance(v, Received) else v) for k, v in params.items()})
+    if "$other" in node:
+        return Opaque(str(node["$other"])[:200])
+    raise WireError("unknown node")
+
+
+def _decode_tensor(node: dict, buffers: list[memoryview]) -> Received:
+    index, dtype_name, shape = node.get("$t"), node.get("dtype"), node.get("shape")
+    if type(index) is not int or not 0 <= index < len(buffers):
+        raise WireError("bad tensor buffer index")
+    dtype = DTYPES.get(dtype_name) if type(dtype_name) is str else None
+    if dtype is None:
+        raise WireError(f"unknown dtype {dtype_name!r}")
+    if type(shape) is not list or len(shape) > 16 or not all(type(s) is int and 0 <= s < 2**40 for s in shape):
+        raise WireError("bad tensor shape")
+    numel = 1
+    for s in shape:
+        numel *= s
+    raw = buffers[index]
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if numel * itemsize != len(raw):
+        raise WireError("tensor buffer does not match its shape")
+    if numel == 0:
+        tensor = torch.empty(shape, dtype=dtype)
+    elif dtype == torch.bfloat16:
+        tensor = torch.frombuffer(bytearray(raw), dtype=torch.int16).view(torch.bfloat16).reshape(shape)
+    else:
+        tensor = torch.frombuffer(bytearray(raw), dtype=dtype).reshape(shape)
+    info = node.get("info")
+    info = info if type(info) is dict else {}
+    clean = {
+        "class": info.get("class") if type(info.get("class")) is str else None,
+        "requires_grad": info.get("requires_grad") is True,
+        "grad_fn": info.get("grad_fn") is True,
+        "storage": info.get("storage") if type(info.get("storage")) is int else 0,
+    }
+    return Received(tensor, clean)
+
+
+def unwrap(value: Any) -> Any:
+    """Replace every ``Received`` in a decoded value by its plain tensor."""
+    if isinstance(value, Received):
+        return value.tensor
+    if type(value) in (list, tuple):
+        return type(value)(unwrap(v) for v in value)
+    if type(value) is dict:
+        return {k: unwrap(v) for k, v in value.items()}
+    return value
