@@ -1,27 +1,39 @@
 """``grade()``: grade one submission and return its report (a dict, schema v1).
 
 The order of work is chosen for speed and safety: read and scan the submission
-as text, start the sandbox server (it imports torch in parallel with us), run
-the checks under pytest in this process, and build the report once every child
-is gone.
+as text, start the sandbox server (it imports torch on the other core while this
+process imports it too), run the checks under pytest in this process, and build
+the report once every child is gone. Nothing here imports torch before the
+server has been started.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import re
 import secrets
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import report as report_mod
-from .engine import Session, Verdict
 from .sandbox import client
 from .submission import MAX_MODULE_BYTES, Submission, read
 from .tasks import Task, select
 
 CHECKS_DIR = Path(__file__).parent / "checks"
+NEEDS_FUNC_WARM_UP = re.compile(r"\bfunc\b|vmap|jacrev|jacfwd|forward_ad|functional_call|linearize|"
+                                r"is_grads_batched|vectorize")
+
+
+@dataclass
+class Verdict:
+    """A task's fate decided without running it."""
+
+    status: str  # missing, error, forbidden
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class GraderError(RuntimeError):
@@ -49,7 +61,11 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
     return None
 
 
-def run_checks(session: Session, seed: int, selected: set[str]) -> tuple[Any, Any]:
+def warm_up_for(sub: Submission) -> tuple[str, ...]:
+    return ("func",) if any(NEEDS_FUNC_WARM_UP.search(text) for text in sub.sources.values()) else ()
+
+
+def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
     import pytest
     from pytest_jsonreport.plugin import JSONReport
 
@@ -72,13 +88,15 @@ def run_checks(session: Session, seed: int, selected: set[str]) -> tuple[Any, An
         os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         os.environ.update(saved)
     if int(code) not in (0, 1, 5) or plugin.unmarked:
-        raise GraderError(f"the checks did not run (pytest exit {int(code)}): "
-                          + (sink.getvalue().strip().splitlines() or ["no output"])[-1][:300])
+        lines = sink.getvalue().strip().splitlines() or ["no output"]
+        raise GraderError(f"the checks did not run (pytest exit {int(code)}): {lines[-1][:300]}")
     return plugin, json_plugin.report
 
 
 def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...] = (),
-          timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
+          timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en",
+          server: client.Server | None = None) -> dict[str, Any]:
+    """Grade the submission at ``path``; ``server`` may be shared between calls."""
     started = time.monotonic()
     sub = read(path)
     tasks = select(patterns)
@@ -88,20 +106,23 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
     verdicts = {task.id: static_verdict(sub, task) for task in tasks}
     to_run = {task.id for task in tasks if verdicts[task.id] is None}
     limits = client.Limits(timeout=timeout, memory_mb=memory_mb)
-    plugin = json_report = None
-    session = None
-    if to_run:
-        server = client.Server()
-        try:
+    own_server = server is None and bool(to_run)
+    if own_server:
+        server = client.Server(warm=warm_up_for(sub))
+    plugin = json_report = session = None
+    try:
+        if to_run:
+            from .engine import Session
+
             session = Session(sub.sources, server, limits)
             try:
                 plugin, json_report = run_checks(session, seed, to_run)
             finally:
                 session.close()
-        finally:
+    finally:
+        if own_server:
             server.close()
-    return report_mod.build(
-        sub, tasks, verdicts, plugin, json_report, session,
-        seed=seed, patterns=patterns, limits=limits, lang=lang,
-        seconds=time.monotonic() - started,
-    )
+    from . import report
+
+    return report.build(sub, tasks, verdicts, plugin, json_report, session, seed=seed, patterns=patterns,
+                        limits=limits, lang=lang, seconds=time.monotonic() - started)

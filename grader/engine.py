@@ -6,21 +6,11 @@ calls into it, within the task's time budget. A task decided before running
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .checking import Answer, Fail, StudentFailed
 from .sandbox import client
 from .tasks import BY_ID, Task
-
-
-@dataclass
-class Verdict:
-    """A task's fate decided without running it."""
-
-    status: str  # missing, error, forbidden
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def runtime_forbidden(task: Task, used: list[str]) -> list[str]:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, messages
-from .checking import MANIFEST
 from .tasks import Task
 
 SCHEMA_VERSION = 1
@@ -77,6 +76,8 @@ def _check_entry(spec, outcome: str, code: str, params: dict[str, Any], lang: st
 
 def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,
           patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
+    from .checking import MANIFEST
+
     called_nodes = _called(json_report)
     nodeids = plugin.nodeids if plugin else {}
     grader_errors: list[str] = []

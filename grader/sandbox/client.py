@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import channel, wire
+from . import channel
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 SERVER_START_SECONDS = 120.0
@@ -54,14 +54,14 @@ class CallResult:
 class Server:
     """One sandbox server process; start it early, it imports torch in parallel."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm: tuple[str, ...] = ()) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
         env["OMP_NUM_THREADS"] = "1"
         self.jail = tempfile.mkdtemp(prefix="autograd-lab-jail-")
         os.chmod(self.jail, 0o555)
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno())],
+            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), *warm],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -152,6 +152,8 @@ class Child:
 
     def call(self, function: str, *args: Any) -> CallResult:
         """Call ``function(*args)`` in the child within what is left of the task's budget."""
+        from . import wire  # imports torch: kept out of the server's start-up path
+
         if self.dead is not None:
             return self.dead
         started = time.monotonic()
@@ -215,6 +217,8 @@ class Child:
 
 
 def _result_from_reply(reply: Any) -> CallResult:
+    from . import wire
+
     if type(reply) is not dict or type(reply.get("status")) is not str:
         raise wire.WireError("reply is not a status record")
     kind = reply["status"]
