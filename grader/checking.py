@@ -31,6 +31,7 @@ class CheckSpec:
 
 # The grader's own manifest: every check that exists, keyed by test function.
 MANIFEST: dict[str, CheckSpec] = {}
+_ORIGIN: dict[str, str] = {}
 
 
 def check(task: str, points: float, title: str, *, visibility: str = "hidden") -> Callable:
@@ -42,7 +43,11 @@ def check(task: str, points: float, title: str, *, visibility: str = "hidden") -
 
     def register(fn: Callable) -> Callable:
         name = fn.__name__.removeprefix("test_")
-        key = f"{fn.__module__}.{fn.__name__}"
+        key = f"{task}::{name}"
+        where = f"{fn.__code__.co_filename}:{fn.__qualname__}"
+        known = _ORIGIN.setdefault(key, where)
+        if known != where:
+            raise ValueError(f"check {key} is defined twice: {known} and {where}")
         MANIFEST[key] = CheckSpec(task, name, points, visibility, title)
         fn.autograd_lab_check = key
         return pytest.mark.autograd_lab(key)(fn)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-import shutil
+import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 MUTANTS = ROOT / "mutants"
 
+# Marks every sandbox process this test session starts (they inherit it), so the
+# leak check sees only its own.
+os.environ["AUTOGRAD_LAB_TEST_SESSION"] = uuid.uuid4().hex
+
 
 @pytest.fixture(scope="session")
 def server():
@@ -18,6 +23,10 @@ def server():
 
     with Server(warm=("func",)) as srv:
         yield srv
+    # After every grading run of the session: nothing a submission started survives.
+    from .test_sandbox import _sandbox_processes
+
+    assert _sandbox_processes() == [], "sandbox processes outlived the test session"
 
 
 @pytest.fixture

@@ -1,0 +1,238 @@
+"""The sandbox on its own, with hostile code the static scan would have refused.
+
+These prove the second line of defence: even code that reaches the child gets
+an honest verdict, within bounded time, and leaves no process behind.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import torch
+
+from grader.sandbox import client, wire
+
+HOSTILE = '''
+import os, sys, time, signal, ctypes, torch
+
+def ok(x):
+    return x * 2
+
+def spin():
+    while True:
+        pass
+
+def ignore_signals():
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(s, signal.SIG_IGN)
+    while True:
+        time.sleep(0.01)
+
+def exit_hard():
+    os._exit(0)
+
+def exit_soft():
+    sys.exit(0)
+
+def segfault():
+    ctypes.string_at(0)
+
+def memory_bomb():
+    return torch.ones(1 << 34)
+
+def list_bomb():
+    return [0] * (1 << 34)
+
+def shout():
+    sys.stdout.write("x" * (100 * 1024 * 1024))
+    sys.stdout.flush()
+    return torch.ones(2)
+
+def double_fork():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(600)
+        os._exit(0)
+    return torch.ones(1)
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+def write_file(path):
+    with open(path, "w") as f:
+        f.write("{}")
+    return 1
+
+def frames():
+    found = []
+    f = sys._getframe(0)
+    while f is not None:
+        found.extend(k for k in f.f_locals if k in ("expected", "want"))
+        f = f.f_back
+    return found
+
+def mutate(x):
+    x.add_(1)
+    x.requires_grad_(True)
+    return x.detach()
+
+class Liar(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+def lie():
+    return torch.zeros(3).as_subclass(Liar)
+
+def nan():
+    return torch.full((3,), float("nan"))
+'''
+
+
+@pytest.fixture
+def open_child(server):
+    children = []
+
+    def make(timeout: float = 2.0, memory_mb: int = 512):
+        child = server.open({"module": "hostile", "sources": {"hostile": HOSTILE}},
+                            client.Limits(timeout=timeout, memory_mb=memory_mb))
+        children.append(child)
+        return child
+
+    yield make
+    for child in children:
+        child.close()
+
+
+def test_a_plain_call_returns_a_plain_tensor(open_child):
+    result = open_child().call("ok", torch.arange(3.0))
+    assert result.kind == "returned"
+    assert torch.equal(result.value.tensor, torch.tensor([0.0, 2.0, 4.0]))
+
+
+@pytest.mark.parametrize("function", ["spin", "ignore_signals"])
+def test_endless_code_times_out_within_the_limit(open_child, function):
+    started = time.monotonic()
+    result = open_child(timeout=1.0).call(function)
+    assert result.kind == "timeout"
+    assert time.monotonic() - started < 5
+
+
+def test_os_exit_is_a_crash(open_child):
+    assert open_child().call("exit_hard").kind == "crashed"
+
+
+def test_sys_exit_is_reported_as_raised(open_child):
+    result = open_child().call("exit_soft")
+    assert result.kind == "raised" and result.exception["type"] == "SystemExit"
+
+
+def test_segfault_is_a_crash(open_child):
+    result = open_child().call("segfault")
+    assert result.kind == "crashed" and "SIGSEGV" in result.detail
+
+
+@pytest.mark.parametrize("function", ["memory_bomb", "list_bomb"])
+def test_memory_bomb_is_stopped_by_the_limit(open_child, function):
+    result = open_child(memory_mb=256).call(function)
+    assert result.kind in ("raised", "crashed")
+
+
+def test_a_flood_of_output_goes_nowhere(open_child):
+    result = open_child(timeout=10).call("shout")
+    assert result.kind == "returned"
+
+
+def test_a_child_cannot_fork(open_child):
+    result = open_child().call("double_fork")
+    assert result.kind == "raised" and result.exception["type"] == "BlockingIOError"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the jail and the unprivileged user need root; "
+                    "without them the child can read what the grader can (README: threat model)")
+def test_the_child_sees_no_files(open_child):
+    solutions = os.path.join(os.path.dirname(__file__), "..", "solutions", "ex03_vjp.py")
+    result = open_child().call("read_file", os.path.abspath(solutions))
+    assert result.kind == "raised" and result.exception["type"] in ("FileNotFoundError", "PermissionError")
+
+
+def test_the_child_cannot_write_files(open_child, tmp_path):
+    target = tmp_path / "fake-report.json"
+    result = open_child().call("write_file", str(target))
+    assert result.kind in ("raised", "crashed")
+    assert not target.exists() or target.read_text() == ""
+
+
+def test_no_expected_value_lives_in_the_child(open_child):
+    want = torch.ones(3)  # noqa: F841 - a caller's local that the child must not see
+    result = open_child().call("frames")
+    assert result.kind == "returned" and result.value == []
+
+
+def test_inputs_are_copies_and_mutation_is_reported(open_child):
+    x = torch.arange(3.0)
+    result = open_child().call("mutate", x)
+    assert torch.equal(x, torch.arange(3.0)) and not x.requires_grad
+    arg = result.evidence["arguments"][0]
+    assert arg["changed"] and arg["requires_grad"]
+
+
+def test_a_lying_subclass_arrives_as_plain_data(open_child):
+    result = open_child().call("lie")
+    assert type(result.value.tensor) is torch.Tensor
+    assert result.value.info["class"].endswith("Liar")
+    assert not torch.equal(result.value.tensor, torch.ones(3))
+
+
+def test_decoding_rejects_garbage():
+    for blob in (b"", b"AGL1", b"AGL1\xff\xff\xff\xff", b"not a message", wire.MAGIC + b"\x02\x00\x00\x00{}"):
+        with pytest.raises(wire.WireError):
+            wire.decode(blob)
+
+
+def test_decoding_rejects_a_buffer_that_does_not_match_its_shape():
+    good = wire.encode(torch.ones(4))
+    with pytest.raises(wire.WireError):
+        wire.decode(good[:-4])
+
+
+def test_no_sandbox_process_outlives_its_server():
+    before = set(_sandbox_processes())
+    with client.Server() as srv:
+        child = srv.open({"module": "hostile", "sources": {"hostile": HOSTILE}}, client.Limits(timeout=2))
+        child.call("ignore_signals")
+        pid = child.pid
+        server_pid = srv.process.pid
+    time.sleep(0.2)
+    assert not _alive(pid)
+    assert not _alive(server_pid)
+    assert _sandbox_processes(exclude=before) == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _sandbox_processes(exclude: set[int] = frozenset()) -> list[int]:
+    """Live processes started by this test session's sandbox servers.
+
+    Every server inherits the session's marker variable (see conftest) and so does
+    everything it forks, so other grading runs on the same machine do not count.
+    """
+    marker = f"AUTOGRAD_LAB_TEST_SESSION={os.environ['AUTOGRAD_LAB_TEST_SESSION']}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in exclude and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0") and _alive(int(entry)):
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
