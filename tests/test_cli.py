@@ -1,0 +1,88 @@
+"""The command line, as a user meets it: options, exit statuses, the report on disk."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from grader import report
+from grader.cli import main
+
+from .conftest import EXERCISES, SOLUTIONS
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env or {"NO_COLOR": "1"}, catch_exceptions=False)
+
+
+def test_solutions_score_full_marks_and_the_report_validates(tmp_path):
+    out = tmp_path / "r.json"
+    result = invoke("run", str(SOLUTIONS), "-o", str(out), "--seed", "7")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    report.validate(data)
+    assert data["score"] == data["max_score"] == 100
+    assert data["seed"] == 7
+    assert len(data["tasks"]) == 19
+    assert "Total 100/100" in result.output
+
+
+def test_stubs_score_zero_and_exit_zero(tmp_path):
+    out = tmp_path / "r.json"
+    result = invoke("run", str(EXERCISES), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    report.validate(data)
+    assert data["score"] == 0
+    statuses = {t["status"] for t in data["tasks"]}
+    assert statuses <= {"not_implemented", "failed"}
+
+
+def test_fail_under_exits_one_with_a_report(tmp_path):
+    out = tmp_path / "r.json"
+    result = invoke("run", str(EXERCISES), "-o", str(out), "-k", "ex03", "--fail-under", "50")
+    assert result.exit_code == 1
+    assert out.exists()
+
+
+def test_a_folder_holding_exercises_is_accepted(tmp_path):
+    import shutil
+
+    shutil.copytree(SOLUTIONS, tmp_path / "repo" / "exercises")
+    out = tmp_path / "r.json"
+    result = invoke("run", str(tmp_path / "repo"), "-o", str(out), "-k", "ex03")
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["score"] == 14
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "/no/such/folder"], "no such file"),
+    (["run", "{tmp}"], "no exercise modules"),
+    (["run", str(SOLUTIONS), "-k", "nothing_matches"], "no task matches"),
+    (["run", str(SOLUTIONS), "-o", "/no/such/dir/r.json"], "does not exist"),
+    (["run", str(SOLUTIONS), "-o", "{tmp}"], "is a folder"),
+    (["run", str(SOLUTIONS), "--seed", "-1"], "seed"),
+    (["run", str(SOLUTIONS), "--fail-under", "101"], "fail-under"),
+    (["run", str(SOLUTIONS / "ex01_backward.py")], "not a folder"),
+])
+def test_bad_input_is_one_clear_line_and_exit_two(args, message, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.output.lower() or message in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_list_shows_every_task_and_the_total():
+    result = invoke("list")
+    assert result.exit_code == 0
+    assert "ex02_jacobian.jacobian_from_vjps" in result.output
+    assert "100" in result.output.splitlines()[-1]
+
+
+def test_version_and_help():
+    assert "0." in invoke("--version").output
+    help_text = invoke("run", "--help").output
+    for option in ("--output", "--seed", "--task", "--fail-under", "--timeout", "--memory", "--lang"):
+        assert option in help_text
