@@ -1,8 +1,10 @@
 """The ``grade`` command: it parses options and delegates to ``grader.api``."""
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -106,6 +108,165 @@ def list_tasks() -> None:
         click.echo(f"{task.id:<{width}}  {task.points:>2}  {task.summary}")
         click.echo(f"{'':<{width}}      e.g. {task.seed}")
     click.echo(f"{'total':<{width}}  {MAX_SCORE}")
+
+
+@main.command()
+@click.argument("submissions")
+@click.option("-o", "--output", "outdir", required=True, help="Folder for the reports, gradebook and class summary.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
+@click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N shares (for CI matrices).")
+@click.option("--resume", is_flag=True, help="Skip submissions whose report exists and whose files are unchanged.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None, help="Seed for every submission.")
+@click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN", help="Grade only matching tasks.")
+@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds each task may spend in student code.")
+@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+              help="Megabytes a task may allocate beyond the loaded libraries.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language of the feedback.")
+def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, resume: bool, seed: int | None,
+          patterns: tuple[str, ...], timeout: float, memory_mb: int, lang: str | None) -> None:
+    """Grade every submission in SUBMISSIONS (a folder of folders/archives, or a CSV/text list).
+
+    Writes OUTDIR/reports/<name>.json for each, then OUTDIR/gradebook.csv and
+    OUTDIR/class-summary.json. Finished reports survive an interruption; --resume
+    completes the batch.
+    """
+    import secrets
+
+    from . import batch as batch_mod
+    from .tasks import select
+
+    if patterns and not select(patterns):
+        raise BadInput(f"-k {' '.join(patterns)}: no task matches (see 'grade list')")
+    try:
+        items = batch_mod.shard(batch_mod.discover(submissions), shard)
+    except batch_mod.BatchError as exc:
+        raise BadInput(str(exc)) from None
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--output {outdir}: is a file, give a folder")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    jobs = jobs or os.cpu_count() or 1
+    click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {seed}", err=True)
+    bar = _ProgressBar(len(items))
+    results = batch_mod.run(items, out, jobs=jobs, seed=seed, timeout=timeout, memory_mb=memory_mb,
+                            lang=lang or _default_lang(), patterns=patterns, resume=resume, progress=bar.update)
+    bar.close()
+    failures = [r for r in results if r.error]
+    click.echo(_batch_table(results))
+    _write_gradebook(out)
+    if failures:
+        for r in failures:
+            click.echo(f"grader failed on {r.item.path}: {r.error}", err=True)
+        raise GraderFailed(f"{len(failures)} submissions could not be graded")
+
+
+class _ProgressBar:
+    """Count, rate and time left, on one line of stderr (or every 10% when piped)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.step = max(1, total // 10)
+
+    def update(self, done: int, total: int, last) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        width = 30
+        filled = int(width * done / max(total, 1))
+        line = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  {rate:.2f}/s  "
+                f"{int(left // 60)}m{int(left % 60):02d}s left")
+        if self.tty:
+            click.echo("\r" + line, nl=False, err=True)
+        elif done % self.step == 0 or done == total:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
+
+
+def _batch_table(results) -> str:
+    graded = [r for r in results if not r.error]
+    full = sum(1 for r in graded if r.max_score and r.score >= r.max_score)
+    problems = sum(1 for r in graded if r.problem)
+    mean = sum(r.score for r in graded) / len(graded) if graded else 0.0
+    rows = [("submissions", len(results)), ("graded", len(graded)), ("resumed (unchanged)", sum(r.skipped for r in results)),
+            ("full marks", full), ("not a submission", problems), ("grader failures", len(results) - len(graded)),
+            ("mean score", f"{mean:.1f}")]
+    return "\n".join(f"  {name:<22} {value}" for name, value in rows)
+
+
+def _write_gradebook(out: Path) -> None:
+    try:
+        from . import collect
+    except ImportError:
+        return
+    collection = collect.collect([str(out / "reports")])
+    (out / "gradebook.csv").write_text(collect.render_csv(collection), encoding="utf-8")
+    (out / "class-summary.json").write_text(json.dumps(collect.summary(collection), indent=2, ensure_ascii=False) + "\n",
+                                            encoding="utf-8")
+
+
+def _instructor_repo(root: str | None) -> Path:
+    candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
+    for candidate in candidates:
+        if (candidate / "solutions").is_dir() and (candidate / "mutants").is_dir() and (candidate / "exercises").is_dir():
+            return candidate
+    where = root or "this folder or the grader's repository"
+    raise BadInput(f"{where}: needs the instructor repository (exercises/, solutions/, mutants/); "
+                   "the student release has no self-test")
+
+
+@main.command()
+@click.option("--root", default=None, help="The instructor repository (default: found automatically).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None, help="Seed for every run.")
+def selftest(root: str | None, seed: int | None) -> None:
+    """Prove the checks: solutions score full marks, stubs 0, every mutant loses its task."""
+    import secrets
+
+    from . import api, selftest as selftest_mod
+    from .sandbox.client import Server
+
+    repo = _instructor_repo(root)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    click.echo(f"selftest of {repo} · seed {seed}")
+    colour = _use_colour()
+
+    def show(outcome) -> None:
+        mark = click.style("ok  ", fg="green") if colour and outcome.ok else ("ok  " if outcome.ok else "FAIL")
+        if colour and not outcome.ok:
+            mark = click.style("FAIL", fg="red", bold=True)
+        click.echo(f"  {mark} {outcome.name:<48} expected {outcome.expected:<40} got {outcome.got}")
+        if outcome.problem:
+            click.echo(f"         {outcome.problem}")
+
+    with Server(warm=("func",)) as server:
+        outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
+    failed = [o for o in outcomes if not o.ok]
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(EXIT_BELOW)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--root", default=None, help="The instructor repository (default: found automatically).")
+def release(out: str, root: str | None) -> None:
+    """Build the student repository in OUT: stubs, README, workflow, visible checks only."""
+    from .release import ReleaseError, build
+
+    candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
+    repo = next((c for c in candidates if (c / "solutions").is_dir() and (c / "grader").is_dir()), None)
+    if repo is None:
+        raise BadInput("needs the instructor repository (exercises/, solutions/, grader/)")
+    try:
+        hidden = build(repo, Path(out))
+    except ReleaseError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"student release written to {out} ({hidden['checks']} hidden checks left out)")
 
 
 def entry() -> None:

@@ -76,8 +76,9 @@ def _check_entry(spec, outcome: str, code: str, params: dict[str, Any], lang: st
 
 def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,
           patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
-    from .checking import MANIFEST
+    from .checking import load_manifest
 
+    MANIFEST = load_manifest()
     called_nodes = _called(json_report)
     nodeids = plugin.nodeids if plugin else {}
     grader_errors: list[str] = []
@@ -100,7 +101,9 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
             if result.outcome == "grader_error":
                 grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
             checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
-        max_score = float(task.points)
+        # The student release carries only the visible checks: a task is then worth
+        # what its checks here are worth.
+        max_score = float(sum(c["max_score"] for c in checks)) if checks else float(task.points)
         score = sum(c["score"] for c in checks)
         if forbidden:
             score = 0.0
@@ -141,7 +144,35 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
         "summary": {k: v for k, v in counts.items() if v},
         "grader_errors": grader_errors,
         "tasks": entries,
+        **_hidden_note(),
     }
+
+
+def not_a_submission(path: str, problem: str, *, seed: int | None, patterns: tuple[str, ...] = (),
+                     timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
+    """The report of something that is not a submission at all: every task missing."""
+    from types import SimpleNamespace
+
+    from .api import Verdict
+    from .sandbox.client import Limits
+    from .tasks import select
+
+    tasks = select(patterns)
+    sub = SimpleNamespace(root=path, files={})
+    verdicts = {t.id: Verdict("missing", "not_a_submission", {"problem": problem}) for t in tasks}
+    built = build(sub, tasks, verdicts, None, None, None, seed=seed if seed is not None else 0, patterns=patterns,
+                  limits=Limits(timeout, memory_mb), lang=lang, seconds=0.0)
+    built["problem"] = problem
+    return built
+
+
+def _hidden_note() -> dict[str, Any]:
+    """In the student release: how many hidden checks the instructor's grader adds."""
+    path = Path(__file__).parent / "checks" / "hidden.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {"hidden_checks": {"count": int(data.get("checks", 0)), "points": float(data.get("points", 0))}}
 
 
 @lru_cache(maxsize=1)

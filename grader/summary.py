@@ -6,8 +6,10 @@ from typing import Any
 import click
 
 LABELS = {
-    "en": {"total": "Total", "seed": "seed", "report": "report", "lost": "lost"},
-    "zh": {"total": "总分", "seed": "随机种子", "report": "报告", "lost": "失分"},
+    "en": {"total": "Total", "seed": "seed", "report": "report", "lost": "lost",
+           "hidden": "Your instructor's grader also runs {count} hidden checks ({points} points)."},
+    "zh": {"total": "总分", "seed": "随机种子", "report": "报告", "lost": "失分",
+           "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
 }
 STATUS_NAMES = {
     "zh": {"passed": "通过", "partial": "部分通过", "failed": "未通过", "not_implemented": "未实现",
@@ -47,4 +49,7 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
     total = f"{labels['total']} {_points(report['score'])}/{_points(report['max_score'])} ({report['percent']:g}%)"
     tail = f"   {labels['report']}: {output}" if output else ""
     lines.append(style(total, bold=True) + tail)
+    hidden = report.get("hidden_checks")
+    if hidden:
+        lines.append(labels["hidden"].format(count=hidden["count"], points=_points(hidden["points"])))
     return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""``grade release OUT``: the student repository, built from this one.
+
+It carries the exercise stubs, a student README, the student workflow, and a
+grader whose checks are only the visible ones; no solutions, no hidden checks,
+no known-wrong submissions, no tests, no compiled files. Hidden checks are
+counted (``grader/checks/hidden.json``) so that the student's grader can say
+how many exist without carrying them.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+from .tasks import MODULES, TASKS
+
+STUDENT_FILES = ("requirements.txt", "pyproject.toml", "setup.cfg", ".gitignore")
+WORKFLOWS = (".github/workflows/classroom.yml",)
+
+
+class ReleaseError(ValueError):
+    """The release cannot be built where asked (exit status 2)."""
+
+
+def hidden_manifest() -> dict:
+    """Counts of hidden checks per task, from the instructor's own checks."""
+    from .checking import load_manifest
+
+    by_task: dict[str, dict[str, float]] = {}
+    for spec in load_manifest().values():
+        if spec.visibility == "hidden":
+            entry = by_task.setdefault(spec.task, {"checks": 0, "points": 0.0})
+            entry["checks"] += 1
+            entry["points"] += float(spec.points)
+    return {"checks": sum(int(e["checks"]) for e in by_task.values()),
+            "points": sum(e["points"] for e in by_task.values()), "by_task": by_task}
+
+
+def _is_hidden_check(node: ast.AST) -> bool:
+    if not isinstance(node, ast.FunctionDef):
+        return False
+    for deco in node.decorator_list:
+        if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "check":
+            visibility = next((k.value for k in deco.keywords if k.arg == "visibility"), None)
+            return not (isinstance(visibility, ast.Constant) and visibility.value == "visible")
+    return False
+
+
+def strip_hidden(source: str) -> str:
+    """The check module without its hidden checks and the helpers only they used."""
+    tree = ast.parse(source)
+    tree.body = [node for node in tree.body if not _is_hidden_check(node)]
+    while True:
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        used |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        keep = [node for node in tree.body
+                if not (isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not _is_check(node)
+                        and node.name not in used)]
+        if len(keep) == len(tree.body):
+            break
+        tree.body = keep
+    return ('"""Visible checks only: the hidden ones run where the instructor grades."""\n'
+            + ast.unparse(tree) + "\n")
+
+
+def _is_check(node: ast.AST) -> bool:
+    return isinstance(node, ast.FunctionDef) and any(
+        isinstance(d, ast.Call) and getattr(d.func, "id", None) == "check" for d in node.decorator_list)
+
+
+def student_readme(hidden: dict) -> str:
+    rows = "\n".join(f"| `{t.id}` | {t.points} | {t.summary} |" for t in TASKS)
+    return f"""# autograd-lab — exercises
+
+Fill in the functions in `exercises/`. Each stub's docstring (English and 简体中文) says
+what to compute, the rules (return plain detached tensors with the input's dtype, never
+change the arguments) and which APIs are not allowed.
+
+## Quick start
+
+```bash
+python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt -e . && grade run exercises
+grade run exercises --lang zh
+```
+
+The first command installs the exact tested versions and grades your work with the
+visible checks; the second prints the same feedback in Chinese.
+
+## The tasks
+
+| task | points | what it asks |
+|---|---|---|
+{rows}
+
+## Grading
+
+`grade run` runs the visible checks here, on fresh random inputs each time (`--seed N`
+repeats a run). Your instructor's grader also runs {hidden['checks']} hidden checks
+({hidden['points']:g} points): passing every visible check is a good sign, not a
+guarantee. `grade run -k ex03` grades one module; `grade run --help` lists the options.
+
+## How to submit
+
+Commit your changes to `exercises/` and push. The workflow in `.github/workflows/`
+grades your submission and reports the points.
+"""
+
+
+def build(repo: Path, out: Path) -> dict:
+    """Write the student release of ``repo`` into ``out`` (absent or empty)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ReleaseError(f"{out}: exists and is not an empty folder")
+    for needed in ("exercises", "grader", "setup.cfg"):
+        if not (repo / needed).exists():
+            raise ReleaseError(f"{repo}: not the instructor repository (no {needed})")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "exercises").mkdir()
+    for module in MODULES:
+        shutil.copyfile(repo / "exercises" / f"{module}.py", out / "exercises" / f"{module}.py")
+    for name in STUDENT_FILES:
+        if (repo / name).exists():
+            shutil.copyfile(repo / name, out / name)
+    for name in WORKFLOWS:
+        if (repo / name).exists():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(repo / name, out / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "check_*.py")
+    shutil.copytree(repo / "grader", out / "grader", ignore=ignore)
+    for path in sorted((repo / "grader" / "checks").glob("check_*.py")):
+        (out / "grader" / "checks" / path.name).write_text(strip_hidden(path.read_text(encoding="utf-8")),
+                                                            encoding="utf-8")
+    hidden = hidden_manifest()
+    (out / "grader" / "checks" / "hidden.json").write_text(json.dumps(hidden, indent=2) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(student_readme(hidden), encoding="utf-8")
+    return hidden

@@ -1,0 +1,174 @@
+"""`grade batch`: a class of submissions, hostile ones included, and resuming after a kill."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import batch, report
+
+from .conftest import EXERCISES, SOLUTIONS
+
+HANG = "\n\ndef vjp(f, x, v):\n    while True:\n        pass\n"
+BOMB = "\n\ndef hvp(f, x, v):\n    return torch.ones(1 << 34)\n"
+CRASH_AT_IMPORT = "\n\nraise SystemExit(3)\n"
+
+
+def _copy(src: Path, dst: Path, append: dict[str, str] | None = None) -> Path:
+    shutil.copytree(src, dst)
+    for module, text in (append or {}).items():
+        with open(dst / f"{module}.py", "a", encoding="utf-8") as f:
+            f.write(text)
+    return dst
+
+
+def make_class(root: Path, n: int, hostile: int) -> dict[str, str]:
+    """n submissions: a mix of solutions, stubs, archives, and `hostile` bad ones."""
+    root.mkdir()
+    kinds: dict[str, str] = {}
+    bad = [
+        ("hang", lambda p: _copy(SOLUTIONS, p, {"ex03_vjp": HANG})),
+        ("bomb", lambda p: _copy(SOLUTIONS, p, {"ex07_higher_order": BOMB})),
+        ("exit", lambda p: _copy(SOLUTIONS, p, {"ex01_backward": CRASH_AT_IMPORT})),
+        ("empty", lambda p: p.mkdir()),
+        ("binary", lambda p: (p.mkdir(), (p / "ex01_backward.py").write_bytes(os.urandom(2048)))),
+        ("wrong_layout", lambda p: (p.mkdir(), (p / "notes.txt").write_text("hello"))),
+        ("corrupt_zip", None),
+    ]
+    for i in range(n):
+        name = f"s{i:03d}"
+        if i < hostile:
+            kind, make = bad[i % len(bad)]
+            if kind == "corrupt_zip":
+                (root / f"{name}.zip").write_bytes(b"PK\x03\x04 not really a zip")
+            else:
+                make(root / name)
+        elif i % 5 == 0:
+            kind = "zip"
+            with zipfile.ZipFile(root / f"{name}.zip", "w") as zf:
+                for p in SOLUTIONS.glob("*.py"):
+                    zf.write(p, f"{name}/{p.name}")
+        elif i % 5 == 1:
+            kind = "stubs"
+            _copy(EXERCISES, root / name)
+        elif i % 5 == 2:
+            kind = "tar"
+            with tarfile.open(root / f"{name}.tar.gz", "w:gz") as tf:
+                for p in SOLUTIONS.glob("*.py"):
+                    tf.add(p, f"exercises/{p.name}")
+        else:
+            kind = "solutions"
+            _copy(SOLUTIONS, root / name)
+        kinds[name] = kind
+    return kinds
+
+
+def run_batch(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    grade = Path(sys.executable).parent / "grade"
+    return subprocess.run([str(grade), "batch", str(src), "-o", str(out), "--seed", "5", "--timeout", "2",
+                           "--jobs", "2", *extra], capture_output=True, text=True, timeout=1800)
+
+
+def gradebook(out: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+
+
+def test_a_class_with_hostile_submissions_gets_a_report_each(tmp_path):
+    kinds = make_class(tmp_path / "class", 100, hostile=10)
+    result = run_batch(tmp_path / "class", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out" / "reports").glob("*.json")}
+    assert len(reports) == 100
+    for name, data in reports.items():
+        report.validate(data)
+        kind = kinds[name]
+        if kind in ("solutions", "zip", "tar"):
+            assert data["score"] == 100, name
+        elif kind == "stubs":
+            assert data["score"] == 0, name
+        elif kind == "hang":
+            assert {t["id"]: t["status"] for t in data["tasks"]}["ex03_vjp.vjp"] == "timeout"
+            assert data["score"] == 94
+        elif kind == "bomb":
+            assert {t["id"]: t["status"] for t in data["tasks"]}["ex07_higher_order.hvp"] == "error"
+        elif kind == "exit":
+            assert data["score"] == 80
+        else:
+            assert data["score"] == 0 and (data.get("problem") or kind == "binary"), name
+    rows = gradebook(tmp_path / "out")
+    assert len(rows) == 100
+
+
+def test_an_interrupted_batch_resumes_to_the_same_gradebook(tmp_path):
+    make_class(tmp_path / "class", 12, hostile=2)
+    whole = run_batch(tmp_path / "class", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+
+    grade = Path(sys.executable).parent / "grade"
+    process = subprocess.Popen([str(grade), "batch", str(tmp_path / "class"), "-o", str(tmp_path / "cut"),
+                                "--seed", "5", "--timeout", "2", "--jobs", "1"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    reports = tmp_path / "cut" / "reports"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(reports.glob("*.json"))) < 4:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = len(list(reports.glob("*.json")))
+    assert 4 <= finished < 12
+    for path in reports.glob("*.json"):
+        report.validate(json.loads(path.read_text()))  # no half-written report
+    resumed = run_batch(tmp_path / "class", tmp_path / "cut", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("created", "duration")} for r in rows]  # noqa: E731
+    assert strip(gradebook(tmp_path / "cut")) == strip(gradebook(tmp_path / "whole"))
+
+
+def test_shards_partition_the_class(tmp_path):
+    items = [batch.Item(f"s{i}", tmp_path / f"s{i}") for i in range(10)]
+    parts = [batch.shard(items, f"{k}/3") for k in (1, 2, 3)]
+    assert sorted(i.name for p in parts for i in p) == sorted(i.name for i in items)
+    with pytest.raises(batch.BatchError):
+        batch.shard(items, "4/3")
+
+
+def test_a_list_file_names_submissions(tmp_path):
+    _copy(SOLUTIONS, tmp_path / "a")
+    _copy(EXERCISES, tmp_path / "b")
+    (tmp_path / "list.txt").write_text("a\nb\n# a comment\n\nmissing\n")
+    items = batch.discover(tmp_path / "list.txt")
+    assert [i.name for i in items] == ["a", "b", "missing"]
+
+
+def test_an_archive_cannot_write_outside_its_folder(tmp_path):
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escaped.py", "x = 1\n")
+        zf.writestr("sub/ex01_backward.py", "x = 1\n")
+    into = tmp_path / "into"
+    into.mkdir()
+    root = batch.extract(evil, into)
+    assert not (tmp_path / "escaped.py").exists()
+    assert (root / "ex01_backward.py").exists()
+
+
+@pytest.mark.parametrize("bad, message", [("nowhere", "no such file"), ("one", "this is one submission")])
+def test_bad_batch_input_is_refused(tmp_path, bad, message):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    _copy(SOLUTIONS, tmp_path / "one")
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output
