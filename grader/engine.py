@@ -1,7 +1,7 @@
 """The grading session: the trusted side's link between checks and the sandbox.
 
-One sandbox child per task holds the student's module; every check of that task
-calls into it, within the task's time budget. A task decided before running
+One sandbox child per module holds the student's module; every check of its tasks
+calls into it, each task within its own time budget. A task decided before running
 (missing, syntax error, forbidden) never reaches the sandbox.
 """
 from __future__ import annotations
@@ -26,6 +26,13 @@ def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
 
 
 class Session:
+    """Sandbox children for one submission: one per module, shared by its tasks.
+
+    Each task has its own wall-clock budget (``limits.timeout``) across all its
+    calls. A child that times out or dies is replaced for the module's next task;
+    a task that timed out is not called again.
+    """
+
     def __init__(self, sources: dict[str, str], server: client.Server, limits: client.Limits) -> None:
         self.sources = sources
         self.server = server
@@ -38,26 +45,28 @@ class Session:
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
             return self.timed_out[task.id]
-        child = self.children.get(task.id)
+        child = self.children.get(task.module)
         if child is None or child.dead is not None:
-            left = self.limits.timeout - self.spent.get(task.id, 0.0)
-            limits = client.Limits(timeout=max(left, 0.0), memory_mb=self.limits.memory_mb)
+            tasks_in_module = sum(1 for t in BY_ID.values() if t.module == task.module)
+            limits = client.Limits(timeout=self.limits.timeout * tasks_in_module, memory_mb=self.limits.memory_mb)
             child = self.server.open({"module": task.module, "sources": self.sources}, limits)
-            self.children[task.id] = child
-        result = child.call(task.name, *args)
+            self.children[task.module] = child
+        left = self.limits.timeout - self.spent.get(task.id, 0.0)
+        result = child.call(task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
         if result.kind == "timeout":
+            result.detail = f"time limit {self.limits.timeout:g} s"
             self.timed_out[task.id] = result
         return result
 
-    def end_task(self, task_id: str) -> None:
-        child = self.children.pop(task_id, None)
+    def end_module(self, module: str) -> None:
+        child = self.children.pop(module, None)
         if child is not None:
             child.close()
 
     def close(self) -> None:
-        for task_id in list(self.children):
-            self.end_task(task_id)
+        for module in list(self.children):
+            self.end_module(module)
 
 
 class StudentFunction:

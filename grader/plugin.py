@@ -117,7 +117,7 @@ class GradingPlugin:
         key = _key(item)
         if key is None:
             return
-        task = MANIFEST[key].task
-        if nextitem is None or MANIFEST.get(_key(nextitem) or "", None) is None \
-                or MANIFEST[_key(nextitem)].task != task:
-            self.session.end_task(task)
+        module = MANIFEST[key].task.split(".")[0]
+        next_key = _key(nextitem) if nextitem is not None else None
+        if next_key is None or next_key not in MANIFEST or MANIFEST[next_key].task.split(".")[0] != module:
+            self.session.end_module(module)
