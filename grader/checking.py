@@ -55,6 +55,16 @@ def check(task: str, points: float, title: str, *, visibility: str = "hidden") -
     return register
 
 
+def load_manifest() -> dict[str, CheckSpec]:
+    """Import every check module so that MANIFEST lists every check there is."""
+    import importlib
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent / "checks").glob("check_*.py")):
+        importlib.import_module(f"grader.checks.{path.stem}")
+    return MANIFEST
+
+
 class Fail(AssertionError):
     """The student's answer is wrong; ``code`` names why, ``params`` fill the message."""
 
