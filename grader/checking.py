@@ -44,7 +44,7 @@ def check(task: str, points: float, title: str, *, visibility: str = "hidden") -
     def register(fn: Callable) -> Callable:
         name = fn.__name__.removeprefix("test_")
         key = f"{task}::{name}"
-        where = f"{fn.__code__.co_filename}:{fn.__qualname__}"
+        where = f"{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}:{fn.__qualname__}"
         known = _ORIGIN.setdefault(key, where)
         if known != where:
             raise ValueError(f"check {key} is defined twice: {known} and {where}")

@@ -36,6 +36,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Static verdicts
     "missing_module": ("{module}.py is missing from the submission",
                        "提交中缺少 {module}.py"),
+    "not_a_submission": ("not a submission: {problem}", "不是有效的提交：{problem}"),
     "too_large": ("{module}.py is larger than {limit} bytes", "{module}.py 超过 {limit} 字节"),
     "syntax_error": ("{module}.py has a syntax error on line {line}: {detail}",
                      "{module}.py 第 {line} 行有语法错误：{detail}"),
@@ -75,9 +76,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 HINTS: dict[str, tuple[str, str]] = {
-    "accumulated": ("It is a whole multiple of the right answer: gradients accumulate in .grad; "
-                    "clear them with .grad.zero_() before the next backward pass.",
-                    "结果恰好是正确答案的整数倍：梯度会在 .grad 中累积，下一次反向传播前请用 .grad.zero_() 清零。"),
+    "accumulated": ("It looks like gradients from earlier backward passes were added in: gradients accumulate "
+                    "in .grad; clear them with .grad.zero_() before the next backward pass.",
+                    "看起来混入了之前反向传播的梯度：梯度会在 .grad 中累积，下一次反向传播前请用 .grad.zero_() 清零。"),
     "transposed": ("It is the transpose of the right answer: row i of a Jacobian holds the derivatives of output i.",
                    "结果是正确答案的转置：雅可比矩阵的第 i 行是第 i 个输出的各偏导数。"),
     "jv_not_jtv": ("It equals J·v; backward(gradient=v) computes Jᵀ·v (a vector-Jacobian product).",
@@ -113,6 +114,45 @@ HINTS: dict[str, tuple[str, str]] = {
                      "需要梯度的叶子张量不能原地修改：请在 torch.no_grad() 中更新。"),
     "none_grad": ("Something was None: .grad stays None until a backward pass reaches that tensor.",
                   "出现了 None：在反向传播到达某个张量之前，它的 .grad 一直是 None。"),
+    "one_backward_only": ("It equals ∇f, not 2·∇f: the second backward adds to .grad; do not clear .grad "
+                          "between the two calls, and read it after both.",
+                          "结果等于 ∇f 而不是 2·∇f：第二次反向传播会累加到 .grad 上；两次调用之间不要清空 .grad，"
+                          "并在两次调用之后再读取它。"),
+    "grad_not_cleared": ("It still holds the previous gradient: .grad adds each backward pass to what it already "
+                         "holds; clear it with .grad.zero_() between the two backward passes.",
+                         "结果中还留有上一次的梯度：每次反向传播都会累加到 .grad 已有的值上；"
+                         "两次反向传播之间请用 .grad.zero_() 清零。"),
+    "grad_not_cloned": ("The first result changed after it was taken: .grad is one tensor that zero_() and the next "
+                        "backward pass update in place; keep a copy with x.grad.clone().",
+                        "第一个结果在取出之后又被改变了：.grad 是同一个张量，zero_() 和下一次反向传播会原地修改它；"
+                        "请用 x.grad.clone() 保存副本。"),
+    "jtv_not_jv": ("It equals Jᵀ·u, a vector-Jacobian product: one reverse pass with a dummy w (requires_grad) "
+                   "gives Jᵀw; differentiate that with respect to w, with u as grad_outputs, to get J·u.",
+                   "结果等于 Jᵀ·u（向量-雅可比积）：先用一个 requires_grad 的辅助向量 w 做一次反向传播得到 Jᵀw，"
+                   "再以 u 作为 grad_outputs 对 w 求导，才得到 J·u。"),
+    "grad_kept": ("It equals the first derivative plus the right answer: the first backward pass left it in x.grad "
+                  "and the second added to it. Take the first derivative, then set x.grad = None before the second "
+                  "pass (or use torch.autograd.grad).",
+                  "结果等于一阶导数加上正确答案：第一次反向传播把一阶导数留在了 x.grad 中，第二次又累加到上面。"
+                  "取出一阶导数后，在第二次反向传播前设置 x.grad = None（或使用 torch.autograd.grad）。"),
+    "ignored_v": ("It equals Jᵀ·1, the gradient of y.sum(): v was ignored; pass it as y.backward(gradient=v).",
+                  "结果等于 Jᵀ·1，即 y.sum() 的梯度：v 被忽略了；请用 y.backward(gradient=v) 传入它。"),
+    "linear_zero": ("For a linear function the first derivative does not depend on x, so even with create_graph=True "
+                    "it has no grad_fn and cannot be differentiated again: check its requires_grad and return zeros in that case.",
+                    "对线性函数，一阶导数不依赖于 x，因此即使使用 create_graph=True 它也没有 grad_fn，无法再次求导："
+                    "请检查它的 requires_grad，这种情况下返回全 0。"),
+    "unused_param": ("A parameter that no loss uses keeps .grad = None after backward: return zeros shaped like "
+                     "it (torch.zeros_like) instead of None.",
+                     "没有任何损失用到的参数，反向传播后 .grad 仍为 None：请返回与它形状相同的全 0 张量"
+                     "（torch.zeros_like），而不是 None。"),
+    "grad_cleared_too_soon": ("It is all zeros: was x.grad cleared before you stored it, or is the stored entry "
+                              "x.grad itself (which zero_() then clears)? Store a copy, x.grad.clone(), then clear.",
+                              "结果全为零：是否在保存之前就清空了 x.grad，或者保存的就是 x.grad 本身（随后被 zero_() "
+                              "清空）？请先保存副本 x.grad.clone()，再清零。"),
+    "disconnected_output": ("Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: "
+                            "check y.requires_grad and return zeros (shape f(x).shape + x.shape) in that case.",
+                            "这里 f(x) 不依赖于 x，所以 y 没有 grad_fn，无法进行反向传播：请检查 y.requires_grad，"
+                            "这种情况下返回全 0（形状为 f(x).shape + x.shape）。"),
 }
 
 KIND_NAMES: dict[str, tuple[str, str]] = {
@@ -138,9 +178,18 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def exception_hint(message: str) -> str | None:
+# Where one torch error has different causes, the task decides which hint fits:
+# only in ex07 (higher order) does "does not have a grad_fn" mean a missing create_graph.
+TASK_SPECIFIC_HINTS = {("create_graph", "ex07_higher_order"): "create_graph"}
+DEFAULT_FOR = {"create_graph": "no_grad_on_input"}
+
+
+def exception_hint(message: str, task_id: str = "") -> str | None:
     for pattern, hint in EXCEPTION_HINTS:
         if re.search(pattern, message):
+            if hint in DEFAULT_FOR:
+                module = task_id.split(".")[0]
+                return TASK_SPECIFIC_HINTS.get((hint, module), DEFAULT_FOR[hint])
             return hint
     return None
 

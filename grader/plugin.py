@@ -31,7 +31,7 @@ def _key(item: pytest.Item) -> str | None:
     return getattr(fn, "autograd_lab_check", None)
 
 
-def outcome_of_failure(result: Any) -> CheckOutcome:
+def outcome_of_failure(result: Any, task_id: str = "") -> CheckOutcome:
     """Turn a call that did not return into a check outcome with its message."""
     exc = result.exception or {}
     where = ""
@@ -40,7 +40,7 @@ def outcome_of_failure(result: Any) -> CheckOutcome:
         where = f" ({frames[-1][0]}, line {frames[-1][1]})"
     text = {"type": str(exc.get("type", ""))[:80], "message": str(exc.get("message", ""))[:300],
             "where": where, "detail": result.detail}
-    hint = messages.exception_hint(text["message"])
+    hint = messages.exception_hint(text["message"], task_id)
     if hint:
         text["hint"] = hint
     kind = result.kind
@@ -104,7 +104,7 @@ class GradingPlugin:
                 result = CheckOutcome("forbidden" if exc.code == "forbidden_runtime" else "failed",
                                       exc.code, dict(exc.params))
             elif isinstance(exc, StudentFailed):
-                result = outcome_of_failure(exc.result)
+                result = outcome_of_failure(exc.result, MANIFEST[key].task if key in MANIFEST else "")
             else:
                 result = CheckOutcome("grader_error", "grader_error",
                                       {"detail": f"{type(exc).__name__}: {str(exc)[:300]}"})

@@ -44,6 +44,18 @@ def _called(json_report: Any) -> set[str]:
     return done
 
 
+def _why_not_run(json_report: Any, nodeid: str | None) -> str:
+    """What pytest said about a check whose call phase never completed."""
+    for test in (json_report or {}).get("tests", []):
+        if isinstance(test, dict) and test.get("nodeid") == nodeid:
+            for phase in ("setup", "teardown"):
+                info = test.get(phase)
+                if isinstance(info, dict) and info.get("outcome") != "passed":
+                    crash = info.get("crash") or {}
+                    return f" ({phase} {info.get('outcome')}: {str(crash.get('message', ''))[:200]})"
+    return " (not collected)" if nodeid is None else ""
+
+
 def _task_status(checks: list[dict[str, Any]], score: float, max_score: float) -> str:
     if max_score and score >= max_score:
         return "passed"
@@ -94,7 +106,8 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
                 continue
             result = plugin.outcomes.get(key) if plugin else None
             if result is None or nodeids.get(key) not in called_nodes:
-                grader_errors.append(f"{task.id}::{spec.name} did not run")
+                why = _why_not_run(json_report, nodeids.get(key))
+                grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
                 checks.append(_check_entry(spec, "grader_error", "grader_error",
                                            {"detail": "the check did not run"}, lang))
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp as oracle_vjp
 
-from grader.checking import Fail, check, expect_clean, expect_close, expect_tensor, sign_hint
+from grader.checking import Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint, sign_hint
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -16,13 +16,22 @@ def _fn(spec: FnSpec):
     return build(spec.name, spec.params)
 
 
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    b = b.to(a.dtype)
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=1e-4, atol=1e-6))
+
+
 def _jv_instead(f, x, v):
-    J = jacobian(f, x)
+    """Spot J·v (square Jacobians) and Jᵀ·1 (v ignored: y.sum().backward())."""
+    y = f(x)
+    J = jacobian(f, x).reshape(y.numel(), x.numel())
+    ones = J.T @ torch.ones(y.numel(), dtype=J.dtype)
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if J.dim() == 2 and J.shape[0] == J.shape[1]:
-            jv = J @ v
-            if torch.allclose(got, jv.to(got.dtype), rtol=1e-4, atol=1e-6):
-                return "jv_not_jtv"
+        flat = got.reshape(-1)
+        if J.shape[0] == J.shape[1] and _close(flat, J @ v.reshape(-1).to(J.dtype)):
+            return "jv_not_jtv"
+        if not _close(want.reshape(-1), ones) and _close(flat, ones):
+            return "ignored_v"
         return sign_hint(got, want)
     return diagnose
 
@@ -35,7 +44,7 @@ def test_seed_example(task):
         v = torch.tensor(v)
         got = task(f, x, v).tensor((2,), torch.float32, "vjp(f, x, v)")
         want = oracle_vjp(_fn(f), x, v)[1]
-        expect_close(got, want, "vjp(f, x, v)", visible=True)
+        expect_close(got, want, "vjp(f, x, v)", visible=True, diagnose=_jv_instead(_fn(f), x, v))
 
 
 @check(VJP, 2, "a non-square, non-symmetric Jacobian in float64")
@@ -49,7 +58,7 @@ def test_nonsymmetric_float64(task, inputs):
     f = FnSpec("tanh_affine", A=A, b=b)
     v = inputs.randn(5)
     got = task(f, x, v).tensor((3,), torch.float64, "Jᵀv")
-    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv")
+    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
 
 
 @check(VJP, 1, "matrix-shaped input and output in float32")
@@ -58,7 +67,7 @@ def test_matrix_float32(task, inputs):
     f = FnSpec("matrix_map", W=W, V=V)
     x, v = inputs.randn(3, 2, dtype=torch.float32), inputs.randn(4, 5, dtype=torch.float32)
     got = task(f, x, v).tensor((3, 2), torch.float32, "Jᵀv")
-    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv")
+    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
 
 
 @check(VJP, 1, "plain detached result, arguments untouched")
@@ -67,7 +76,7 @@ def test_contract(task, inputs):
     x, v = inputs.randn(4), inputs.randn(4)
     answer = task(f, x, v)
     got = answer.tensor((4,), torch.float64, "Jᵀv")
-    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv")
+    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
     expect_clean(answer, "Jᵀv")
 
 
@@ -87,18 +96,33 @@ def _multitask_oracle(spec: FnSpec, params, weights):
     return tuple(g.reshape(p.shape) for g, p in zip(grads, params))
 
 
-def _expect_grads(answer, params, want, dtype):
+def _expect_grads(answer, params, want, dtype, unweighted=None, *, visible=False):
+    """``unweighted``: the gradients of Σ Lᵢ (all weights 1), to recognise ignored weights."""
     items = answer.sequence(len(params), what="the gradients")
     for i, (item, p, w) in enumerate(zip(items, params, want)):
+        if item is None:
+            raise Fail("not_a_tensor", what=f"gradient {i}", got="None", hint="unused_param")
         got = expect_tensor(item, tuple(p.shape), dtype, f"gradient {i}")
-        expect_close(got, w, f"gradient {i}")
+        hints = [ratio_hint, sign_hint]
+        if unweighted is not None:
+            hints.insert(0, _matches_unweighted(unweighted[i]))
+        expect_close(got, w, f"gradient {i}", visible=visible, diagnose=first_hint(*hints))
 
 
-@check(MULTI, 3, "two tasks on a two-layer model, weights as a tensor")
+def _matches_unweighted(other: torch.Tensor):
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if not _close(want, other) and _close(got, other):
+            return "unweighted"
+        return None
+    return diagnose
+
+
+@check(MULTI, 3, "two tasks on a two-layer model, weights as a tensor", visibility="visible")
 def test_weighted_tasks(task, inputs):
     spec, params, weights = _multitask_case(inputs)
     answer = task(spec, params, weights)
-    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64)
+    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64,
+                  _multitask_oracle(spec, params, torch.ones_like(weights)), visible=True)
 
 
 @check(MULTI, 2, "a parameter no task uses gets zeros; float32; weights as a list")
@@ -106,7 +130,7 @@ def test_unused_param_float32(task, inputs):
     spec, params, weights = _multitask_case(inputs, torch.float32)
     answer = task(spec, params, [float(w) for w in weights])
     want = _multitask_oracle(spec, params, weights)
-    _expect_grads(answer, params, want, torch.float32)
+    _expect_grads(answer, params, want, torch.float32, _multitask_oracle(spec, params, torch.ones_like(weights)))
 
 
 @check(MULTI, 2, "two calls give the same answer; arguments untouched")
@@ -115,12 +139,14 @@ def test_repeatable(task, inputs):
     first = task(spec, params, weights)
     second = task(spec, params, weights)
     want = _multitask_oracle(spec, params, weights)
-    _expect_grads(first, params, want, torch.float64)
+    unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))
+    _expect_grads(first, params, want, torch.float64, unweighted)
     expect_clean(first, "the gradients")
     try:
-        _expect_grads(second, params, want, torch.float64)
+        _expect_grads(second, params, want, torch.float64, unweighted)
     except Fail as failure:
-        raise Fail("not_repeatable", hint="accumulated" if failure.params.get("hint") else "") from None
+        hint = failure.params.get("hint")
+        raise Fail("not_repeatable", hint=hint if hint in ("accumulated", "sign") else "") from None
 
 
 @check(MULTI, 1, "three losses of different kinds on a shared model")
@@ -130,4 +156,5 @@ def test_shared_head(task, inputs):
     params = (inputs.randn(3), inputs.randn(()))
     weights = torch.tensor([1.0, 0.5, 0.1], dtype=torch.float64)
     answer = task(spec, params, weights)
-    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64)
+    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64,
+                  _multitask_oracle(spec, params, torch.ones_like(weights)))

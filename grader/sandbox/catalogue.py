@@ -181,3 +181,27 @@ def _shared_head_tasks(X: torch.Tensor, Y: torch.Tensor) -> Callable[..., torch.
         ])
 
     return losses
+
+
+# ex01_backward ------------------------------------------------------------------
+
+
+@entry("two_dot")
+def _two_dot() -> Callable[[torch.Tensor], torch.Tensor]:
+    # d2l's y = 2·xᵀx (any shape, flattened); torch.dot saves x for backward.
+    return lambda x: 2 * torch.dot(x.reshape(-1), x.reshape(-1))
+
+
+# ex07_higher_order ---------------------------------------------------------------
+
+
+@entry("square_times")
+def _square_times() -> Callable[[torch.Tensor], torch.Tensor]:
+    # The hvp docstring example: f(t) = t0² · t1, H = [[2 t1, 2 t0], [2 t0, 0]].
+    return lambda t: t[0] ** 2 * t[1]
+
+
+@entry("product_first")
+def _product_first() -> Callable[[torch.Tensor], torch.Tensor]:
+    # The jvp docstring example: f(t) = [t0 · t1, t0], J = [[t1, t0], [1, 0]] (non-symmetric).
+    return lambda t: torch.stack([t[0] * t[1], t[0]])

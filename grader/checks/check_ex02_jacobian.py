@@ -1,0 +1,172 @@
+"""Checks for ex02_jacobian: Jacobian matrices by hand and from vector-Jacobian products."""
+from __future__ import annotations
+
+import math
+import re
+
+import torch
+from torch.autograd.functional import jacobian
+
+from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_close, first_hint, sign_hint,
+                             transpose_hint)
+from grader.plugin import outcome_of_failure
+from grader.sandbox.catalogue import build
+from grader.sandbox.wire import FnSpec
+
+BY_HAND = "ex02_jacobian.jacobian_by_hand"
+POLAR = "ex02_jacobian.jacobian_polar"
+VJPS = "ex02_jacobian.jacobian_from_vjps"
+
+_diagnose = first_hint(transpose_hint, sign_hint)
+
+
+# jacobian_by_hand ----------------------------------------------------------------------
+
+
+def _by_hand(x: torch.Tensor) -> torch.Tensor:
+    """J of f(x) = [x₁² + x₂, x₁ + x₂³], in float64."""
+    x1, x2 = (float(v) for v in x.double())
+    return torch.tensor([[2 * x1, 1.0], [1.0, 3 * x2**2]], dtype=torch.float64)
+
+
+def _expect_by_hand(task, x: torch.Tensor, *, visible: bool = False):
+    answer = task(x)
+    got = answer.tensor((2, 2), x.dtype, "J")
+    expect_close(got, _by_hand(x), "J", visible=visible, diagnose=_diagnose)
+    return answer
+
+
+@check(BY_HAND, 1, "the seed example: x = [2, 3] gives [[4, 1], [1, 27]]", visibility="visible")
+def test_hand_seed_example(task):
+    _expect_by_hand(task, torch.tensor([2.0, 3.0]), visible=True)
+
+
+@check(BY_HAND, 1, "random points in float64")
+def test_hand_float64(task, inputs):
+    for _ in range(3):
+        _expect_by_hand(task, inputs.uniform(-3.0, 3.0, 2))
+
+
+@check(BY_HAND, 1, "random points in float32")
+def test_hand_float32(task, inputs):
+    for _ in range(3):
+        _expect_by_hand(task, inputs.uniform(-3.0, 3.0, 2, dtype=torch.float32))
+
+
+@check(BY_HAND, 1, "plain detached result, argument untouched (negative entries and zero)")
+def test_hand_contract(task, inputs):
+    for x in (torch.tensor([0.0, -1.5], dtype=torch.float64), -inputs.uniform(0.5, 2.0, 2)):
+        answer = _expect_by_hand(task, x)
+        expect_clean(answer, "J")
+
+
+# jacobian_polar ------------------------------------------------------------------------
+
+
+def _polar(p: torch.Tensor) -> torch.Tensor:
+    """J of g(r, θ) = [r cos θ, r sin θ], in float64."""
+    r, theta = (float(v) for v in p.double())
+    c, s = math.cos(theta), math.sin(theta)
+    return torch.tensor([[c, -r * s], [s, r * c]], dtype=torch.float64)
+
+
+def _expect_polar(task, p: torch.Tensor, *, visible: bool = False):
+    answer = task(p)
+    got = answer.tensor((2, 2), p.dtype, "J")
+    expect_close(got, _polar(p), "J", visible=visible, diagnose=_diagnose)
+    return answer
+
+
+@check(POLAR, 1, "the seed example p = (2, 0), then p = (1, π/3)", visibility="visible")
+def test_polar_seed_example(task):
+    _expect_polar(task, torch.tensor([2.0, 0.0]), visible=True)
+    _expect_polar(task, torch.tensor([1.0, math.pi / 3]), visible=True)
+
+
+@check(POLAR, 1, "random (r, θ) in float64")
+def test_polar_float64(task, inputs):
+    for _ in range(3):
+        p = torch.stack([inputs.uniform(0.5, 3.0, ()), inputs.uniform(-math.pi, math.pi, ())])
+        _expect_polar(task, p)
+
+
+@check(POLAR, 1, "random (r, θ) in float32")
+def test_polar_float32(task, inputs):
+    for _ in range(3):
+        p = torch.stack([inputs.uniform(0.5, 3.0, (), dtype=torch.float32),
+                         inputs.uniform(-math.pi, math.pi, (), dtype=torch.float32)])
+        _expect_polar(task, p)
+
+
+@check(POLAR, 1, "negative r and large θ; plain detached result, argument untouched")
+def test_polar_contract(task, inputs):
+    p = torch.stack([-inputs.uniform(0.5, 2.0, ()), inputs.uniform(4.0, 9.0, ())])
+    answer = _expect_polar(task, p)
+    expect_clean(answer, "J")
+
+
+# jacobian_from_vjps -----------------------------------------------------------------------
+
+
+def _call(task, spec: FnSpec, x: torch.Tensor):
+    """Call the student, with a hint that fits this task when y has no grad_fn.
+
+    grader.messages maps torch's "does not require grad and does not have a grad_fn"
+    to the create_graph hint, which misleads here: either the output ignores x (a
+    case to handle with zeros) or the student's copy of x does not require grad.
+    """
+    try:
+        return task(spec, x)
+    except StudentFailed as failed:
+        if failed.result.kind == "raised":
+            text = outcome_of_failure(failed.result).params
+            if re.search(r"does not require grad and does not have a grad_fn", str(text.get("message", ""))):
+                hint = "disconnected_output" if spec.name == "constant" else "no_grad_on_input"
+                raise Fail("raised", **{**text, "hint": hint}) from None
+        raise
+
+
+def _expect_jacobian(task, spec: FnSpec, x: torch.Tensor, *, visible: bool = False):
+    f = build(spec.name, spec.params)
+    want = jacobian(f, x.detach().clone())
+    shape = tuple(f(x.detach().clone()).shape) + tuple(x.shape)
+    answer = _call(task, spec, x)
+    got = answer.tensor(shape, x.dtype, "J")
+    expect_close(got, want, "J", visible=visible, diagnose=_diagnose)
+    return answer
+
+
+@check(VJPS, 1, "the seed examples at x = [2, 3]: [x0², x1³] and [x₁² + x₂, x₁ + x₂³]", visibility="visible")
+def test_vjps_seed_example(task):
+    x = torch.tensor([2.0, 3.0])
+    _expect_jacobian(task, FnSpec("seed_square_cube"), x, visible=True)
+    _expect_jacobian(task, FnSpec("seed_jacobian_f"), x, visible=True)
+
+
+@check(VJPS, 2, "non-symmetric Jacobians in float64: ℝ³ → ℝ³ and ℝ³ → ℝ⁵")
+def test_vjps_nonsymmetric_float64(task, inputs):
+    for m in (3, 5):
+        f = FnSpec("tanh_affine", A=inputs.randn(m, 3), b=inputs.randn(m))
+        _expect_jacobian(task, f, inputs.randn(3))
+
+
+@check(VJPS, 2, "matrix in, matrix out in float32: J has shape f(x).shape + x.shape")
+def test_vjps_matrix_float32(task, inputs):
+    f = FnSpec("matrix_map", W=inputs.randn(4, 3, dtype=torch.float32), V=inputs.randn(2, 5, dtype=torch.float32))
+    _expect_jacobian(task, f, inputs.randn(3, 2, dtype=torch.float32))
+
+
+@check(VJPS, 2, "a scalar output (J is the gradient), and an output that ignores x (J is 0)")
+def test_vjps_scalar_and_constant(task, inputs):
+    _expect_jacobian(task, FnSpec("to_scalar", A=inputs.randn(3, 4)), inputs.randn(4))
+    _expect_jacobian(task, FnSpec("to_scalar", A=inputs.randn(2, 6, dtype=torch.float32)),
+                     inputs.randn(2, 3, dtype=torch.float32))
+    _expect_jacobian(task, FnSpec("constant", c=inputs.randn(3)), inputs.randn(2))
+
+
+@check(VJPS, 1, "plain detached result, argument untouched")
+def test_vjps_contract(task, inputs):
+    answer = _expect_jacobian(task, FnSpec("coupled"), inputs.randn(2, 3))
+    expect_clean(answer, "J")
+    answer = _expect_jacobian(task, FnSpec("coupled"), inputs.randn(4, dtype=torch.float32))
+    expect_clean(answer, "J")

@@ -1,0 +1,197 @@
+"""Checks for ex04_detach: cutting the graph with detach(), and non-leaf gradients."""
+from __future__ import annotations
+
+import torch
+from torch.autograd.functional import jacobian
+
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint,
+                             ratio_hint, sign_hint)
+
+DETACH = "ex04_detach.detach_grads"
+SEMI = "ex04_detach.semi_gradient"
+NONLEAF = "ex04_detach.nonleaf_grads"
+
+
+def _matches(got: torch.Tensor, candidate: torch.Tensor) -> bool:
+    """Whether ``got`` equals a known wrong answer (loosely, whatever the dtype)."""
+    candidate = candidate.to(got.dtype)
+    if candidate.shape != got.shape:
+        return False
+    scale = float(candidate.abs().max()) if candidate.numel() else 0.0
+    return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
+
+
+def _item(items: list, index: int, shape, dtype: torch.dtype, what: str, none_hint: str = "") -> torch.Tensor:
+    if items[index] is None:
+        raise Fail("not_a_tensor", what=what, got="None", hint=none_hint)
+    return expect_tensor(items[index], tuple(shape), dtype, what)
+
+
+# detach_grads -----------------------------------------------------------------
+
+
+def _gz_hint(x: torch.Tensor):
+    x = x.to(torch.float64)
+
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if _matches(got, 3 * x * x):
+            return "not_detached"
+        if _matches(got, 2 * x):
+            return "grad_not_cloned"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    return diagnose
+
+
+def _gy_hint(x: torch.Tensor):
+    x = x.to(torch.float64)
+
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if _matches(got, x * x + 2 * x) or _matches(got, 3 * x * x + 2 * x):
+            return "grad_not_cleared"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    return diagnose
+
+
+def _detach_case(task, x: torch.Tensor, *, visible: bool = False):
+    answer = task(x)
+    items = answer.sequence(2, what="(gz, gy)")
+    gz = _item(items, 0, x.shape, x.dtype, "gz", "none_grad")
+    gy = _item(items, 1, x.shape, x.dtype, "gy", "none_grad")
+    # The closed form is the point of the exercise: u is a constant, so ∇Σ(u·x) = u = x².
+    want_gz = x.to(torch.float64) ** 2
+    want_gy = 2 * x.to(torch.float64)
+    expect_close(gz, want_gz, "gz", visible=visible, diagnose=_gz_hint(x))
+    expect_close(gy, want_gy, "gy", visible=visible, diagnose=_gy_hint(x))
+    return answer
+
+
+@check(DETACH, 2, "the d2l example: x = torch.arange(4.0)", visibility="visible")
+def test_detach_seed(task):
+    _detach_case(task, torch.arange(4.0), visible=True)
+
+
+@check(DETACH, 2, "random vectors of several sizes in float64")
+def test_detach_float64(task, inputs):
+    for n in (1, 5, 9):
+        _detach_case(task, inputs.randn(n))
+
+
+@check(DETACH, 1, "matrix-shaped inputs in float32 and float64")
+def test_detach_matrix(task, inputs):
+    _detach_case(task, inputs.randn(3, 4, dtype=torch.float32))
+    _detach_case(task, inputs.randn(2, 5))
+
+
+@check(DETACH, 1, "plain detached results not sharing memory, x untouched")
+def test_detach_contract(task, inputs):
+    answer = _detach_case(task, inputs.randn(6))
+    expect_clean(answer, "(gz, gy)")
+
+
+# semi_gradient ----------------------------------------------------------------
+
+
+def _semi_oracle(w, s, s_next, r: float, gamma: float):
+    """(the semi-gradient, the full gradient), both in float64."""
+    w, s, s_next = (t.to(torch.float64) for t in (w, s, s_next))
+    target = r + gamma * (w * s_next).sum()
+    q = (w * s).sum()
+    semi = 2 * (q - target) * s + 0.0  # the closed form: the target is a constant (+ 0.0: no -0)
+    full = jacobian(lambda v: ((v * s).sum() - (r + gamma * (v * s_next).sum())) ** 2, w)
+    return semi, full
+
+
+def _semi_hint(full: torch.Tensor):
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if _matches(got, full):
+            return "target_not_detached"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    return diagnose
+
+
+def _semi_case(task, w, s, s_next, r: float, gamma: float, *, visible: bool = False):
+    answer = task(w, s, s_next, r, gamma)
+    got = answer.tensor(tuple(w.shape), w.dtype, "∇_w loss")
+    semi, full = _semi_oracle(w, s, s_next, r, gamma)
+    expect_close(got, semi, "∇_w loss", visible=visible, diagnose=_semi_hint(full))
+    return answer
+
+
+def _random_semi(inputs, d: int, dtype: torch.dtype = torch.float64):
+    w, s, s_next = inputs.randn(d, dtype=dtype), inputs.randn(d, dtype=dtype), inputs.randn(d, dtype=dtype)
+    gamma = float(inputs.uniform(0.5, 0.99, 1))
+    # Choose r so that the TD error q − target is well away from zero.
+    delta = float(inputs.away_from_zero(1))
+    q = float((w.double() * s.double()).sum())
+    r = q - gamma * float((w.double() * s_next.double()).sum()) - delta
+    return w, s, s_next, r, gamma
+
+
+@check(SEMI, 2, "the example: w = [1, 2], s = [1, 0], s_next = [0, 1], r = 1, γ = 0.5", visibility="visible")
+def test_semi_example(task):
+    w, s, s_next = torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    _semi_case(task, w, s, s_next, 1.0, 0.5, visible=True)
+
+
+@check(SEMI, 2, "random weights and states of several sizes in float64")
+def test_semi_float64(task, inputs):
+    for d in (3, 6):
+        _semi_case(task, *_random_semi(inputs, d))
+
+
+@check(SEMI, 1, "random weights and states in float32")
+def test_semi_float32(task, inputs):
+    _semi_case(task, *_random_semi(inputs, 5, torch.float32))
+
+
+@check(SEMI, 1, "plain detached result, arguments untouched")
+def test_semi_contract(task, inputs):
+    answer = _semi_case(task, *_random_semi(inputs, 4))
+    expect_clean(answer, "∇_w loss")
+
+
+# nonleaf_grads ----------------------------------------------------------------
+
+
+def _nonleaf_oracle(x: torch.Tensor, W: torch.Tensor):
+    x64, W64 = x.to(torch.float64), W.to(torch.float64)
+    gx = jacobian(lambda v: torch.tanh(W64 @ v).sum(), x64)
+    gh = jacobian(lambda h: torch.tanh(h).sum(), W64 @ x64)
+    return gx, gh
+
+
+def _nonleaf_case(task, x: torch.Tensor, W: torch.Tensor, *, visible: bool = False):
+    answer = task(x, W)
+    items = answer.sequence(2, what="(∂out/∂x, ∂out/∂h)")
+    gx = _item(items, 0, (W.shape[1],), x.dtype, "∂out/∂x", "none_grad")
+    gh = _item(items, 1, (W.shape[0],), x.dtype, "∂out/∂h", "nonleaf_grad")
+    want_gx, want_gh = _nonleaf_oracle(x, W)
+    diagnose = first_hint(ratio_hint, sign_hint)
+    expect_close(gx, want_gx, "∂out/∂x", visible=visible, diagnose=diagnose)
+    expect_close(gh, want_gh, "∂out/∂h", visible=visible, diagnose=diagnose)
+    return answer
+
+
+@check(NONLEAF, 2, "the example: x = [0, 0], W = [[1, 2], [3, 4]]", visibility="visible")
+def test_nonleaf_example(task):
+    _nonleaf_case(task, torch.tensor([0.0, 0.0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]), visible=True)
+
+
+@check(NONLEAF, 2, "non-square W of several shapes in float64")
+def test_nonleaf_float64(task, inputs):
+    for m, d in ((5, 3), (2, 4), (1, 1)):
+        _nonleaf_case(task, inputs.randn(d), 0.7 * inputs.randn(m, d))
+
+
+@check(NONLEAF, 1, "a non-square W in float32")
+def test_nonleaf_float32(task, inputs):
+    _nonleaf_case(task, inputs.randn(4, dtype=torch.float32), 0.7 * inputs.randn(3, 4, dtype=torch.float32))
+
+
+@check(NONLEAF, 1, "plain detached results, arguments untouched")
+def test_nonleaf_contract(task, inputs):
+    answer = _nonleaf_case(task, inputs.randn(3), 0.7 * inputs.randn(4, 3))
+    expect_clean(answer, "(∂out/∂x, ∂out/∂h)")

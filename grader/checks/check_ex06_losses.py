@@ -1,0 +1,135 @@
+"""Checks for ex06_losses: scalar and non-scalar losses."""
+from __future__ import annotations
+
+import torch
+from torch.autograd.functional import jacobian
+
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint,
+                             ratio_hint, sign_hint)
+
+LOSSES = "ex06_losses.loss_grads"
+WEIGHTED = "ex06_losses.weighted_loss_grad"
+
+
+def _matches(got: torch.Tensor, candidate: torch.Tensor) -> bool:
+    candidate = candidate.to(got.dtype)
+    if candidate.shape != got.shape:
+        return False
+    scale = float(candidate.abs().max()) if candidate.numel() else 0.0
+    return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
+
+
+def _per_sample_jacobian(w: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∂ℓᵢ/∂w for every sample, shape (n, d), in float64 (ℓᵢ = (Xᵢ·w − yᵢ)²)."""
+    w64, X64, y64 = (t.to(torch.float64) for t in (w, X, y))
+    return jacobian(lambda v: (X64 @ v - y64) ** 2, w64)
+
+
+def _item(items: list, index: int, shape, dtype: torch.dtype, what: str) -> torch.Tensor:
+    if items[index] is None:
+        raise Fail("not_a_tensor", what=what, got="None", hint="none_grad")
+    return expect_tensor(items[index], tuple(shape), dtype, what)
+
+
+# loss_grads -------------------------------------------------------------------
+
+
+def _loss_case(task, w, X, y, *, visible: bool = False):
+    answer = task(w, X, y)
+    items = answer.sequence(2, what="(grad of the mean, grad of the sum)")
+    g_mean = _item(items, 0, w.shape, w.dtype, "grad of the mean")
+    g_sum = _item(items, 1, w.shape, w.dtype, "grad of the sum")
+    J = _per_sample_jacobian(w, X, y)
+    want_sum = J.sum(dim=0)
+    want_mean = want_sum / X.shape[0]
+
+    def mean_hint(got, want):
+        if _matches(got, want_sum) and X.shape[0] > 1:
+            return "mean_sum_swapped"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    def sum_hint(got, want):
+        if _matches(got, want_mean) and X.shape[0] > 1:
+            return "mean_sum_swapped"
+        if _matches(got, want_sum + want_mean):
+            return "grad_not_cleared"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    expect_close(g_mean, want_mean, "grad of the mean", visible=visible, diagnose=mean_hint)
+    expect_close(g_sum, want_sum, "grad of the sum", visible=visible, diagnose=sum_hint)
+    return answer
+
+
+def _regression(inputs, n: int, d: int, dtype: torch.dtype = torch.float64):
+    return inputs.randn(d, dtype=dtype), inputs.randn(n, d, dtype=dtype), inputs.randn(n, dtype=dtype)
+
+
+@check(LOSSES, 2, "the example: w = [0], X = [[1], [2]], y = [1, 2]", visibility="visible")
+def test_losses_example(task):
+    _loss_case(task, torch.tensor([0.0]), torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 2.0]), visible=True)
+
+
+@check(LOSSES, 2, "random data of several sizes in float64")
+def test_losses_float64(task, inputs):
+    for n, d in ((6, 3), (10, 4), (3, 5)):
+        _loss_case(task, *_regression(inputs, n, d))
+
+
+@check(LOSSES, 1, "random data in float32")
+def test_losses_float32(task, inputs):
+    _loss_case(task, *_regression(inputs, 8, 3, torch.float32))
+
+
+@check(LOSSES, 1, "plain detached results not sharing memory, arguments untouched")
+def test_losses_contract(task, inputs):
+    answer = _loss_case(task, *_regression(inputs, 5, 2))
+    expect_clean(answer, "(grad of the mean, grad of the sum)")
+
+
+# weighted_loss_grad -----------------------------------------------------------
+
+
+def _weighted_case(task, w, X, y, s, *, visible: bool = False):
+    answer = task(w, X, y, s)
+    got = answer.tensor(tuple(w.shape), w.dtype, "∇_w Σ sᵢ·ℓᵢ")
+    J = _per_sample_jacobian(w, X, y)
+    want = s.to(torch.float64) @ J
+    n = X.shape[0]
+
+    def diagnose(got, want):
+        if _matches(got, J.sum(dim=0)) or _matches(got, J.mean(dim=0)):
+            return "unweighted"
+        if n > 1 and _matches(got, want / n):
+            return "mean_sum_swapped"
+        return first_hint(ratio_hint, sign_hint)(got, want)
+
+    expect_close(got, want, "∇_w Σ sᵢ·ℓᵢ", visible=visible, diagnose=diagnose)
+    return answer
+
+
+def _weighted_data(inputs, n: int, d: int, dtype: torch.dtype = torch.float64):
+    return (*_regression(inputs, n, d, dtype), inputs.uniform(0.1, 3.0, n, dtype=dtype))
+
+
+@check(WEIGHTED, 2, "the example: weights [1, 0] and [0.5, 0.5]", visibility="visible")
+def test_weighted_example(task):
+    w, X, y = torch.tensor([0.0]), torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 2.0])
+    _weighted_case(task, w, X, y, torch.tensor([1.0, 0.0]), visible=True)
+    _weighted_case(task, w, X, y, torch.tensor([0.5, 0.5]), visible=True)
+
+
+@check(WEIGHTED, 2, "random data and weights of several sizes in float64")
+def test_weighted_float64(task, inputs):
+    for n, d in ((7, 3), (4, 6)):
+        _weighted_case(task, *_weighted_data(inputs, n, d))
+
+
+@check(WEIGHTED, 1, "random data and weights in float32")
+def test_weighted_float32(task, inputs):
+    _weighted_case(task, *_weighted_data(inputs, 9, 2, torch.float32))
+
+
+@check(WEIGHTED, 1, "plain detached result, arguments untouched")
+def test_weighted_contract(task, inputs):
+    answer = _weighted_case(task, *_weighted_data(inputs, 5, 3))
+    expect_clean(answer, "∇_w Σ sᵢ·ℓᵢ")
