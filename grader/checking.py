@@ -87,6 +87,13 @@ def seeded(seed: int, key: str) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
 
+def _shape(shape: tuple) -> tuple[int, ...]:
+    """Accept randn(2, 3), randn((2, 3)) and randn(()) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
 class Inputs:
     """Random inputs for one check, reproducible from the run's seed."""
 
@@ -94,13 +101,13 @@ class Inputs:
         self.g = generator
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        return torch.randn(*shape, generator=self.g, dtype=dtype)
+        return torch.randn(_shape(shape), generator=self.g, dtype=dtype)
 
     def uniform(self, low: float, high: float, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        return low + (high - low) * torch.rand(*shape, generator=self.g, dtype=dtype)
+        return low + (high - low) * torch.rand(_shape(shape), generator=self.g, dtype=dtype)
 
     def away_from_zero(self, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        sign = torch.where(torch.rand(*shape, generator=self.g) < 0.5, -1.0, 1.0).to(dtype)
+        sign = torch.where(torch.rand(_shape(shape), generator=self.g) < 0.5, -1.0, 1.0).to(dtype)
         return sign * self.uniform(0.3, 2.0, *shape, dtype=dtype)
 
     def integer(self, low: int, high: int) -> int:
