@@ -10,6 +10,10 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .i18n import default_language, translator
+
+# Help for the student-facing commands follows the locale (LANG / LC_ALL).
+_ = translator(default_language())
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
 
@@ -27,11 +31,7 @@ def _use_colour() -> bool:
 
 
 def _default_lang() -> str:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    return default_language()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,49 +40,47 @@ def main() -> None:
     """autograd-lab: grade PyTorch autograd exercises."""
 
 
-@main.command()
+@main.command(help=_("Grade the exercise modules in PATH (default: exercises) and write a JSON report.\n\n"
+                      "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed."))
 @click.argument("path", default="exercises", required=False)
 @click.option("-o", "--output", default="grade-report.json", show_default=True,
-              help="Where to write the JSON report.")
+              help=_("Where to write the JSON report."))
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
-              help="Seed for the checks' random inputs (default: a fresh one, recorded in the report).")
+              help=_("Seed for the checks' random inputs (default: a fresh one, recorded in the report)."))
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN",
-              help="Grade only tasks whose id matches (glob or substring); repeatable.")
+              help=_("Grade only tasks whose id matches (glob or substring); repeatable."))
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
-              help="Exit with status 1 if the score is below PERCENT.")
+              help=_("Exit with status 1 if the score is below PERCENT."))
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
-              help="Wall-clock seconds each task may spend in student code, all its checks together.")
+              help=_("Wall-clock seconds each task may spend in student code, all its checks together."))
 @click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
-              help="Megabytes a task may allocate beyond the loaded libraries.")
+              help=_("Megabytes a task may allocate beyond the loaded libraries."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-              help="Language of the feedback (default: from LANG / LC_ALL).")
+              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
 def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fail_under: float | None,
         timeout: float, memory_mb: int, lang: str | None) -> None:
-    """Grade the exercise modules in PATH (default: exercises) and write a JSON report.
-
-    Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed.
-    """
     from . import api, report as report_mod, summary
     from .submission import BadSubmission, locate
     from .tasks import select
 
+    lang = lang or _default_lang()
+    t = translator(lang)
     out = Path(output)
     if out.is_dir():
-        raise BadInput(f"--output {output}: is a folder, give a file name")
+        raise BadInput(t("--output {path}: is a folder, give a file name").format(path=output))
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise BadInput(f"--output {output}: folder {out.parent} does not exist")
+        raise BadInput(t("--output {path}: folder {folder} does not exist").format(path=output, folder=out.parent))
     try:
         locate(path)
     except BadSubmission as exc:
-        raise BadInput(str(exc)) from None
+        raise BadInput(exc.render(lang)) from None
     if patterns and not select(patterns):
-        raise BadInput(f"-k {' '.join(patterns)}: no task matches (see 'grade list')")
-    lang = lang or _default_lang()
+        raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     try:
         report = api.grade(path, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
         report_mod.validate(report)
     except BadSubmission as exc:
-        raise BadInput(str(exc)) from None
+        raise BadInput(exc.render(lang)) from None
     except api.GraderError as exc:
         raise GraderFailed(str(exc)) from None
     except OSError as exc:
@@ -90,7 +88,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     try:
         report_mod.write(report, out)
     except OSError as exc:
-        raise BadInput(f"--output {output}: cannot write ({exc.strerror})") from None
+        raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
     click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
     if report["grader_errors"]:
         raise GraderFailed("; ".join(report["grader_errors"][:3]))
@@ -98,16 +96,62 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         sys.exit(EXIT_BELOW)
 
 
-@main.command("list")
-def list_tasks() -> None:
-    """List the tasks, their points, and the example each one comes from."""
+@main.command("list", help=_("List the tasks, their points, and the example each one comes from."))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+def list_tasks(lang: str | None) -> None:
     from .tasks import MAX_SCORE, TASKS
 
-    width = max(len(t.id) for t in TASKS)
+    t = translator(lang or _default_lang())
+    width = max(len(task.id) for task in TASKS)
     for task in TASKS:
-        click.echo(f"{task.id:<{width}}  {task.points:>2}  {task.summary}")
-        click.echo(f"{'':<{width}}      e.g. {task.seed}")
-    click.echo(f"{'total':<{width}}  {MAX_SCORE}")
+        click.echo(f"{task.id:<{width}}  {task.points:>2}  {t(task.summary)}")
+        click.echo(f"{'':<{width}}      {t('e.g.')} {t(task.seed)}")
+    click.echo(f"{t('total'):<{width}}  {MAX_SCORE}")
+
+
+@main.command(help=_("Explain a task: what it asks, the example it comes from, and the hints "
+                     "your last report earned."))
+@click.argument("task_id", metavar="TASK")
+@click.option("-r", "--report", "report_path", default="grade-report.json", show_default=True,
+              help=_("The report to read hints from."))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+def explain(task_id: str, report_path: str, lang: str | None) -> None:
+    from . import messages
+    from .tasks import TASKS, select
+
+    lang = lang or _default_lang()
+    t = translator(lang)
+    matches = [task for task in TASKS if task_id in (task.id, task.name)] or select((task_id,))
+    if len(matches) != 1:
+        raise BadInput(t("{task}: give one task id (see 'grade list')").format(task=task_id))
+    task = matches[0]
+    click.echo(f"{task.id} ({task.points}) — {task.signature}")
+    click.echo(f"  {t(task.summary)}")
+    click.echo(f"  {t('e.g.')} {t(task.seed)}")
+    if task.forbidden:
+        click.echo("  " + t("Not allowed: {apis}").format(apis=", ".join(a for a in task.forbidden if a.startswith("torch"))))
+    hints = _earned_hints(Path(report_path), task.id)
+    if hints is None:
+        click.echo("  " + t("No report at {path} yet: run 'grade run' first.").format(path=report_path))
+        return
+    if not hints:
+        click.echo("  " + t("Your last report earned no hint for this task."))
+    for code in hints:
+        click.echo("  • " + t(messages.HINTS[code]))
+
+
+def _earned_hints(path: Path, task_id: str) -> list[str] | None:
+    from . import messages
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    tasks = [t for t in data.get("tasks", []) if isinstance(t, dict) and t.get("id") == task_id]
+    codes = [c.get("hint") for t in tasks for c in t.get("checks", []) if isinstance(c, dict)]
+    return list(dict.fromkeys(c for c in codes if c in messages.HINTS))
 
 
 @main.command()

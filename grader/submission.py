@@ -12,7 +12,21 @@ MAX_MODULE_BYTES = 512 * 1024
 
 
 class BadSubmission(ValueError):
-    """The path given is not a submission at all (exit status 2)."""
+    """The path given is not a submission at all (exit status 2).
+
+    ``template`` is the English message (a gettext id) and ``params`` fill it, so
+    that the command line can say it in the student's language.
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template = template
+        self.params = params
+
+    def render(self, lang: str) -> str:
+        from .i18n import translator
+
+        return translator(lang)(self.template).format(**self.params)
 
 
 @dataclass
@@ -28,17 +42,17 @@ def locate(path: str | Path) -> Path:
     """The folder holding the exercise modules: PATH itself, or PATH/exercises."""
     root = Path(path)
     if not root.exists():
-        raise BadSubmission(f"{path}: no such file or directory")
+        raise BadSubmission("{path}: no such file or directory", path=path)
     if not root.is_dir():
-        raise BadSubmission(f"{path}: not a folder (give the folder that holds ex01_backward.py, ...)")
+        raise BadSubmission("{path}: not a folder (give the folder that holds ex01_backward.py, ...)", path=path)
     def has_modules(folder: Path) -> bool:
         return any((folder / f"{m}.py").is_file() for m in MODULES)
     if has_modules(root):
         return root
     if has_modules(root / "exercises"):
         return root / "exercises"
-    raise BadSubmission(f"{path}: no exercise modules found (expected {MODULES[0]}.py ... {MODULES[-1]}.py "
-                        "in it or in its exercises/ folder)")
+    raise BadSubmission("{path}: no exercise modules found (expected {first}.py ... {last}.py "
+                        "in it or in its exercises/ folder)", path=path, first=MODULES[0], last=MODULES[-1])
 
 
 def read(path: str | Path) -> Submission:
@@ -52,7 +66,7 @@ def read(path: str | Path) -> Submission:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise BadSubmission(f"{file}: cannot be read ({exc.strerror})") from None
+            raise BadSubmission("{path}: cannot be read ({reason})", path=file, reason=exc.strerror) from None
         sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         if len(data) > MAX_MODULE_BYTES:
             sub.oversized.add(module)

@@ -5,18 +5,15 @@ from typing import Any
 
 import click
 
-LABELS = {
-    "en": {"total": "Total", "seed": "seed", "report": "report", "lost": "lost",
-           "hidden": "Your instructor's grader also runs {count} hidden checks ({points} points)."},
-    "zh": {"total": "总分", "seed": "随机种子", "report": "报告", "lost": "失分",
-           "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
-}
-STATUS_NAMES = {
-    "zh": {"passed": "通过", "partial": "部分通过", "failed": "未通过", "not_implemented": "未实现",
-           "missing": "缺失", "error": "出错", "timeout": "超时", "crashed": "崩溃", "forbidden": "违规"},
-}
+from .i18n import translator
+
 COLOURS = {"passed": "green", "partial": "yellow", "failed": "red", "not_implemented": "blue",
            "missing": "magenta", "error": "red", "timeout": "red", "crashed": "red", "forbidden": "red"}
+# Status names as students read them (gettext ids; the report keeps the codes).
+STATUS_TEXT = {"passed": "passed", "partial": "partial", "failed": "failed", "not_implemented": "not_implemented",
+               "missing": "missing", "error": "error", "timeout": "timeout", "crashed": "crashed",
+               "forbidden": "forbidden"}
+REPEATED_FEEDBACK = ("missing", "forbidden", "error", "not_implemented", "timeout", "crashed")
 
 
 def _points(x: float) -> str:
@@ -24,32 +21,36 @@ def _points(x: float) -> str:
 
 
 def render(report: dict[str, Any], *, colour: bool = False, output: str | None = None) -> str:
-    lang = report.get("language", "en")
-    labels = LABELS.get(lang, LABELS["en"])
+    _ = translator(report.get("language", "en"))
     style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
     width = max((len(t["id"]) for t in report["tasks"]), default=10)
     lines = [style(f"autograd-lab {report['grader_version']}", bold=True)
-             + f" · {labels['seed']} {report['seed']} · {report['submission']['path']}", ""]
+             + f" · {_('seed')} {report['seed']} · {report['submission']['path']}", ""]
+    if report.get("problem"):
+        lines += [style(_("not a submission: {problem}").format(problem=report["problem"]), fg="red"), ""]
     for task in report["tasks"]:
         status = task["status"]
-        name = STATUS_NAMES.get(lang, {}).get(status, status)
         pts = f"{_points(task['score']):>4}/{_points(task['max_score']):<3}"
-        lines.append(f"  {task['id']:<{width}}  {pts} " + style(name, fg=COLOURS.get(status)))
+        lines.append(f"  {task['id']:<{width}}  {pts} " + style(_(STATUS_TEXT.get(status, status)),
+                                                                 fg=COLOURS.get(status)))
         seen = set()
         for check in task["checks"]:
             if check["score"] >= check["max_score"]:
                 continue
             text = check["feedback"]
-            if text in seen and status in ("missing", "forbidden", "error", "not_implemented"):
+            if text in seen and status in REPEATED_FEEDBACK:
                 continue
             seen.add(text)
             lost = _points(check["max_score"] - check["score"])
-            lines.append(style(f"      −{lost} ", fg="red") + f"{check.get('title', check['id'])}: {text}")
+            title = _(check.get("title") or check["id"])
+            lines.append(style(f"      −{lost} ", fg="red") + f"{title}: {text}")
     lines.append("")
-    total = f"{labels['total']} {_points(report['score'])}/{_points(report['max_score'])} ({report['percent']:g}%)"
-    tail = f"   {labels['report']}: {output}" if output else ""
+    total = (f"{_('Total')} {_points(report['score'])}/{_points(report['max_score'])} "
+             f"({report['percent']:g}%)")
+    tail = f"   {_('report')}: {output}" if output else ""
     lines.append(style(total, bold=True) + tail)
     hidden = report.get("hidden_checks")
     if hidden:
-        lines.append(labels["hidden"].format(count=hidden["count"], points=_points(hidden["points"])))
+        lines.append(_("Your instructor's grader also runs {count} hidden checks ({points} points).").format(
+            count=hidden["count"], points=_points(hidden["points"])))
     return "\n".join(lines)

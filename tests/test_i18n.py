@@ -1,0 +1,114 @@
+"""Every student-facing string has its Simplified Chinese, through the gettext catalog."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import i18n, messages, summary
+from grader.checking import load_manifest
+from grader.tasks import TASKS
+
+from .conftest import EXERCISES, ROOT
+
+PO = i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+CATALOG = i18n.parse_po(PO.read_text(encoding="utf-8"))
+GRADER = ROOT / "grader"
+# Arguments of these calls that are phrases shown to students ("what" a value is).
+WHAT_ARGS = {"expect_tensor": 3, "expect_close": 2, "tensor": 2, "sequence": 2, "expect_clean": 1}
+
+
+def _gettext_calls(path: Path) -> set[str]:
+    """Constant strings passed to _() or t() in a module."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "t")
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "BadSubmission":
+            if node.args and isinstance(node.args[0], ast.Constant):
+                found.add(node.args[0].value)
+    return found
+
+
+def _what_phrases(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        values = [k.value for k in node.keywords if k.arg == "what"]
+        if name in WHAT_ARGS and len(node.args) > WHAT_ARGS[name]:
+            values.append(node.args[WHAT_ARGS[name]])
+        found |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    return found
+
+
+def required() -> set[str]:
+    ids = set(messages.MESSAGES.values()) | set(messages.HINTS.values()) | set(messages.KIND_NAMES.values())
+    ids |= set(summary.STATUS_TEXT.values())
+    for module in ("summary.py", "cli.py", "submission.py"):
+        ids |= _gettext_calls(GRADER / module)
+    ids |= {spec.title for spec in load_manifest().values()}
+    for path in (GRADER / "checks").glob("check_*.py"):
+        ids |= _what_phrases(path)
+    ids |= {t.summary for t in TASKS} | {t.seed for t in TASKS}
+    return ids
+
+
+def test_every_message_has_a_chinese_translation():
+    missing = sorted(m for m in required() if not CATALOG.get(m))
+    assert not missing, "missing zh translations:\n" + "\n".join(missing)
+
+
+def test_placeholders_match_between_languages():
+    for msgid, msgstr in CATALOG.items():
+        if msgid:
+            assert set(re.findall(r"\{\w+", msgid)) == set(re.findall(r"\{\w+", msgstr)), msgid
+
+
+def test_the_compiled_catalog_is_up_to_date():
+    assert PO.with_suffix(".mo").read_bytes() == i18n.compile_mo(CATALOG)
+
+
+def test_default_language_follows_the_locale():
+    assert i18n.default_language({"LANG": "zh_CN.UTF-8"}) == "zh"
+    assert i18n.default_language({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}) == "en"
+    assert i18n.default_language({}) == "en"
+
+
+ALLOWED_ENGLISH = {"autograd", "lab", "NotImplementedError", "py", "rtol", "atol", "exercises", "json", "grade",
+                   "report", "work", "main", "tmp", "seed"}
+
+
+def _english_words(text: str) -> set[str]:
+    text = re.sub(r"ex0\d_[a-z_]+(\.[a-z_0-9]+)?", "", text)  # task ids and module names are code
+    text = re.sub(r"/[^\s]+", "", text)  # paths
+    return {w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in ALLOWED_ENGLISH}
+
+
+def test_the_stub_summary_is_all_chinese(tmp_path):
+    grade = Path(sys.executable).parent / "grade"
+    done = subprocess.run([str(grade), "run", str(EXERCISES), "--lang", "zh", "-o", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, env={"NO_COLOR": "1", "PATH": ""}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert _english_words(done.stdout) == set(), done.stdout
+
+
+def test_no_colour_when_piped_or_no_color(tmp_path):
+    grade = Path(sys.executable).parent / "grade"
+    done = subprocess.run([str(grade), "run", str(EXERCISES), "-k", "ex03", "-o", str(tmp_path / "r.json")],
+                          capture_output=True, text=True, env={"NO_COLOR": "1", "PATH": ""}, timeout=300)
+    assert "\x1b[" not in done.stdout
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_help_of_run_follows_the_locale(lang):
+    grade = Path(sys.executable).parent / "grade"
+    env = {"LANG": "zh_CN.UTF-8" if lang == "zh" else "C", "PATH": ""}
+    done = subprocess.run([str(grade), "run", "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert ("评分" in done.stdout or "报告" in done.stdout) == (lang == "zh"), done.stdout
