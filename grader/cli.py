@@ -15,15 +15,10 @@ from .i18n import default_language, translator
 # Help for the student-facing commands follows the locale (LANG / LC_ALL).
 _ = translator(default_language())
 
-EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
-
-
-class BadInput(click.ClickException):
-    exit_code = EXIT_USAGE
-
-
-class GraderFailed(click.ClickException):
-    exit_code = EXIT_GRADER
+from .cli_reports import collect, convert
+from .errors import EXIT_BELOW, BadInput, GraderFailed
+from .fileio import write_atomic
+from .formats import render as render_format
 
 
 def _use_colour() -> bool:
@@ -57,8 +52,10 @@ def main() -> None:
               help=_("Megabytes a task may allocate beyond the loaded libraries."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
               help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+@click.option("--format", "formats", multiple=True, metavar="NAME[=FILE]",
+              help=_("Also write the report in another format (gradescope, github, junit, markdown); repeatable."))
 def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fail_under: float | None,
-        timeout: float, memory_mb: int, lang: str | None) -> None:
+        timeout: float, memory_mb: int, lang: str | None, formats: tuple[str, ...]) -> None:
     from . import api, report as report_mod, summary
     from .submission import BadSubmission, locate
     from .tasks import select
@@ -76,6 +73,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise BadInput(exc.render(lang)) from None
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
+    extra = _format_targets(formats)
     try:
         report = api.grade(path, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
         report_mod.validate(report)
@@ -87,6 +85,8 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed(f"{type(exc).__name__}: {exc}") from None
     try:
         report_mod.write(report, out)
+        for name, target in extra:
+            write_atomic(target, render_format(report, name))
     except OSError as exc:
         raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
     click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
@@ -94,6 +94,23 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed("; ".join(report["grader_errors"][:3]))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
+
+
+def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """``NAME`` or ``NAME=FILE`` for each --format, checked before any grading."""
+    from .formats import FORMATS
+
+    targets = []
+    for spec in specs:
+        name, _sep, file = spec.partition("=")
+        if name not in FORMATS or FORMATS[name][1] is None and not file:
+            raise BadInput(f"--format {spec}: unknown format (one of: "
+                           f"{', '.join(n for n, (_r, f) in FORMATS.items() if f)}, or NAME=FILE)")
+        target = Path(file or FORMATS[name][1])
+        if not (target.parent if str(target.parent) else Path(".")).is_dir():
+            raise BadInput(f"--format {spec}: folder {target.parent} does not exist")
+        targets.append((name, target))
+    return targets
 
 
 @main.command("list", help=_("List the tasks, their points, and the example each one comes from."))
@@ -311,6 +328,10 @@ def release(out: str, root: str | None) -> None:
     except ReleaseError as exc:
         raise BadInput(str(exc)) from None
     click.echo(f"student release written to {out} ({hidden['checks']} hidden checks left out)")
+
+
+main.add_command(convert)
+main.add_command(collect)
 
 
 def entry() -> None:

@@ -10,13 +10,13 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from . import __version__, messages
+from .fileio import write_atomic
 from .tasks import Task
 
 SCHEMA_VERSION = 1
@@ -202,19 +202,4 @@ def validate(report: dict[str, Any]) -> None:
 
 def write(report: dict[str, Any], path: str | Path) -> None:
     """Write atomically: a temporary file beside the target, then os.replace."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    done = False
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(report, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, target)
-        done = True
-    finally:
-        if not done:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,18 @@
+"""Errors of the command line, each carrying its exit status (click prints them)."""
+from __future__ import annotations
+
+import click
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+
+
+class BadInput(click.ClickException):
+    """Bad usage or input: one clear line, nothing written (exit status 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class GraderFailed(click.ClickException):
+    """The grader itself failed (exit status 3)."""
+
+    exit_code = EXIT_GRADER

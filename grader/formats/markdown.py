@@ -1,0 +1,104 @@
+"""A Markdown page for a CI job summary (``>> "$GITHUB_STEP_SUMMARY"``).
+
+A title, the total (and, in the student release, how many hidden checks the
+instructor's grader adds), a table of tasks (points, status), then every lost
+point with its feedback: the same content as the terminal summary. The fixed labels
+follow the report's language (English or 简体中文); feedback already does.
+Text from the report is escaped, so feedback quoting a student's exception
+cannot break the table or inject markup.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._common import points, xml_safe
+
+DEFAULT_FILENAME = "grade-summary.md"
+
+LABELS = {
+    "en": {"title": "autograd-lab results", "total": "Total", "seed": "seed", "grader": "grader",
+           "task": "Task", "points": "Points", "status": "Status", "lost": "Lost points",
+           "none_lost": "No points lost.", "more": " (+{n} more)", "colon": ": ",
+           "grader_errors": "The grader itself failed on {n} check(s); they scored 0. Ask your instructor to regrade.",
+           "hidden": "Your instructor's grader also runs {count} hidden checks ({points} points)."},
+    "zh": {"title": "autograd-lab 评分结果", "total": "总分", "seed": "随机种子", "grader": "评分程序",
+           "task": "任务", "points": "得分", "status": "状态", "lost": "失分与反馈",
+           "none_lost": "没有失分。", "more": "（另 {n} 项）", "colon": "：",
+           "grader_errors": "评分程序本身在 {n} 项检查上出错，这些检查计 0 分。请联系老师重新评分。",
+           "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
+}
+STATUS_NAMES = {
+    "en": {},
+    "zh": {"passed": "通过", "partial": "部分通过", "failed": "未通过", "not_implemented": "未实现",
+           "missing": "缺失", "error": "出错", "timeout": "超时", "crashed": "崩溃", "forbidden": "违规"},
+}
+ICONS = {"passed": "✅", "partial": "⚠️"}
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#$])")
+
+
+def escape(text: str) -> str:
+    """One line of literal text: Markdown and HTML characters backslash-escaped,
+    control characters shown as ``\\xNN``."""
+    return _SPECIAL.sub(r"\\\1", xml_safe(" ".join(str(text).split())).replace("\x7f", "\\x7f"))
+
+
+def _lost_lines(task: dict[str, Any], labels: dict[str, str], status_name: str) -> list[str]:
+    """One bullet per lost check; consecutive checks with the same feedback share one.
+
+    A check without feedback that still lost its points (its task was forbidden
+    at run time) shows the task's status instead.
+    """
+    groups: list[list[dict[str, Any]]] = []
+    for check in task["checks"]:
+        if check["score"] >= check["max_score"]:
+            continue
+        if groups and groups[-1][0].get("feedback", "") == check.get("feedback", ""):
+            groups[-1].append(check)
+        else:
+            groups.append([check])
+    lines = []
+    for group in groups:
+        lost = sum(c["max_score"] - c["score"] for c in group)
+        title = escape(group[0].get("title") or group[0]["id"])
+        if len(group) > 1:
+            title += labels["more"].format(n=len(group) - 1)
+        reason = escape(group[0].get("feedback", "")) or status_name
+        lines.append(f"- **−{points(lost)}** {title}{labels['colon']}{reason}")
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    lang = report.get("language", "en")
+    labels = LABELS.get(lang, LABELS["en"])
+    names = STATUS_NAMES.get(lang, {})
+    lines = [
+        f"## {labels['title']}",
+        "",
+        f"**{labels['total']}{labels['colon']}{points(report['score'])}/{points(report['max_score'])} "
+        f"({points(report.get('percent', 0.0))}%)** · {labels['seed']} {report['seed']} · "
+        f"{labels['grader']} {escape(report['grader_version'])}",
+        "",
+    ]
+    hidden = report.get("hidden_checks")
+    if hidden:  # the student release: the checks it does not carry
+        lines += [labels["hidden"].format(count=hidden["count"], points=points(hidden["points"])), ""]
+    if report.get("grader_errors"):
+        lines += ["> ⚠️ " + labels["grader_errors"].format(n=len(report["grader_errors"])), ""]
+    lines += [f"| {labels['task']} | {labels['points']} | {labels['status']} |", "|---|---:|---|"]
+    for task in report["tasks"]:
+        status = task["status"]
+        lines.append(f"| `{task['id']}` | {points(task['score'])}/{points(task['max_score'])} | "
+                     f"{ICONS.get(status, '❌')} {names.get(status, status)} |")
+    lines += ["", f"### {labels['lost']}", ""]
+    lost_any = False
+    for task in report["tasks"]:
+        bullets = _lost_lines(task, labels, names.get(task["status"], task["status"]))
+        if not bullets:
+            continue
+        lost_any = True
+        lines += [f"**`{task['id']}`** −{points(task['max_score'] - task['score'])}", ""] + bullets + [""]
+    if not lost_any:
+        lines += [labels["none_lost"], ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
