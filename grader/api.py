@@ -2,9 +2,10 @@
 
 The order of work is chosen for speed and safety: read and scan the submission
 as text, start the sandbox server (it imports torch on the other core while this
-process imports it too), run the checks under pytest in this process, and build
-the report once every child is gone. Nothing here imports torch before the
-server has been started.
+process goes on with pytest), run the checks under pytest in this process, and
+build the report once every child is gone. The server is forked from this
+process right after torch is imported and before any torch work or any check
+is loaded, so one import serves both and no check's code is in its memory.
 """
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
     limits = client.Limits(timeout=timeout, memory_mb=memory_mb)
     own_server = server is None and bool(to_run)
     if own_server:
-        server = client.Server(warm=warm_up_for(sub))
+        server = client.Server(warm=warm_up_for(sub), fork=True)
     plugin = json_report = session = None
     try:
         if to_run:

@@ -137,7 +137,7 @@ class Answer:
 
 
 def _kind_names(kinds: tuple[type, ...]) -> str:
-    return " or ".join(k.__name__ for k in kinds)
+    return "/".join(k.__name__ for k in kinds)
 
 
 def describe(value: Any) -> str:

@@ -29,10 +29,11 @@ def _default_lang() -> str:
     return default_language()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             help=_("autograd-lab: grade PyTorch autograd exercises."))
 @click.version_option(__version__, prog_name="autograd-lab")
 def main() -> None:
-    """autograd-lab: grade PyTorch autograd exercises."""
+    pass  # the group's help is given above, through gettext
 
 
 @main.command(help=_("Grade the exercise modules in PATH (default: exercises) and write a JSON report.\n\n"
@@ -80,9 +81,9 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
     except api.GraderError as exc:
-        raise GraderFailed(str(exc)) from None
+        raise GraderFailed(t("the grader itself failed: {detail}").format(detail=exc)) from None
     except OSError as exc:
-        raise GraderFailed(f"{type(exc).__name__}: {exc}") from None
+        raise GraderFailed(t("the grader itself failed: {detail}").format(detail=f"{type(exc).__name__}: {exc}")) from None
     try:
         report_mod.write(report, out)
         for name, target in extra:
@@ -91,7 +92,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
     click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
     if report["grader_errors"]:
-        raise GraderFailed("; ".join(report["grader_errors"][:3]))
+        raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(report["grader_errors"][:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
 

@@ -55,7 +55,8 @@ class Session:
         result = child.call(task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
         if result.kind == "timeout":
-            result.detail = f"time limit {self.limits.timeout:g} s"
+            result.detail = "time limit {seconds:g} s"
+            result.detail_params = {"seconds": self.limits.timeout}
             self.timed_out[task.id] = result
         return result
 

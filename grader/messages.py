@@ -124,6 +124,13 @@ def exception_hint(message: str, task_id: str = "") -> str | None:
     return None
 
 
+def _fill(template: str, params: dict[str, Any]) -> str:
+    try:
+        return template.format(**params)
+    except (KeyError, ValueError, IndexError):
+        return template
+
+
 def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
     """The message for ``code`` in ``lang``, with its hint appended.
 
@@ -135,13 +142,12 @@ def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
     values = dict(params)
     if values.get("kind") in KIND_NAMES:
         values["kind"] = _(KIND_NAMES[values["kind"]])
-    if isinstance(values.get("what"), str):
-        values["what"] = _(values["what"])
+    for key in ("what", "detail"):
+        if isinstance(values.get(key), str):
+            values[key] = _fill(_(values[key]), params)
+    values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
-    try:
-        text = template.format(**values)
-    except (KeyError, ValueError, IndexError):
-        text = template
+    text = _fill(template, values)
     hint = params.get("hint")
     if hint and hint in HINTS:
         text += (" " if lang == "en" else "") + _(HINTS[hint])

@@ -34,12 +34,12 @@ def _key(item: pytest.Item) -> str | None:
 def outcome_of_failure(result: Any, task_id: str = "") -> CheckOutcome:
     """Turn a call that did not return into a check outcome with its message."""
     exc = result.exception or {}
-    where = ""
+    where: dict[str, Any] = {}
     frames = exc.get("frames") if type(exc.get("frames")) is list else []
     if frames and type(frames[-1]) is list and len(frames[-1]) >= 2:
-        where = f" ({frames[-1][0]}, line {frames[-1][1]})"
+        where = {"file": str(frames[-1][0]), "line": frames[-1][1]}
     text = {"type": str(exc.get("type", ""))[:80], "message": str(exc.get("message", ""))[:300],
-            "where": where, "detail": result.detail}
+            "detail": result.detail, **result.detail_params, **where}
     hint = messages.exception_hint(text["message"], task_id)
     if hint:
         text["hint"] = hint

@@ -109,7 +109,7 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
                 why = _why_not_run(json_report, nodeids.get(key))
                 grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
                 checks.append(_check_entry(spec, "grader_error", "grader_error",
-                                           {"detail": "the check did not run"}, lang))
+                                           {"detail": "the check did not run"}, lang))  # detail is a gettext id
                 continue
             if result.outcome == "grader_error":
                 grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")

@@ -104,7 +104,7 @@ def _escapes(tree: ast.Module) -> list[Finding]:
                 _check_import(alias.name, node, add)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                add(node, "import_denied", "relative import")
+                add(node, "import_denied", "from . import")
                 continue
             base = node.module or ""
             _check_import(base, node, add)
@@ -123,7 +123,7 @@ def _escapes(tree: ast.Module) -> list[Finding]:
             if len(node.args) < 2 or not (
                 isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
             ):
-                add(node, "dynamic_attribute", f"{node.func.id} with a computed name")
+                add(node, "dynamic_attribute", f"{node.func.id}()")
             else:
                 _check_attribute(node.args[1].value, node, add)
     return sorted(set(found), key=lambda f: (f.line, f.code, f.detail))

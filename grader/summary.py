@@ -43,7 +43,7 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
             seen.add(text)
             lost = _points(check["max_score"] - check["score"])
             title = _(check.get("title") or check["id"])
-            lines.append(style(f"      −{lost} ", fg="red") + f"{title}: {text}")
+            lines.append(style(f"      −{lost} ", fg="red") + _("{title}: {feedback}").format(title=title, feedback=text))
     lines.append("")
     total = (f"{_('Total')} {_points(report['score'])}/{_points(report['max_score'])} "
              f"({report['percent']:g}%)")

@@ -35,6 +35,22 @@ def _gettext_calls(path: Path) -> set[str]:
     return found
 
 
+def _detail_templates(path: Path) -> set[str]:
+    """English templates given as a message's ``detail`` (keyword, attribute or dict entry)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        values = []
+        if isinstance(node, ast.keyword) and node.arg == "detail":
+            values.append(node.value)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "detail"
+                                                  for t in node.targets):
+            values.append(node.value)
+        elif isinstance(node, ast.Dict):
+            values += [v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value == "detail"]
+        found |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value}
+    return found
+
+
 def _what_phrases(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -51,8 +67,10 @@ def _what_phrases(path: Path) -> set[str]:
 def required() -> set[str]:
     ids = set(messages.MESSAGES.values()) | set(messages.HINTS.values()) | set(messages.KIND_NAMES.values())
     ids |= set(summary.STATUS_TEXT.values())
-    for module in ("summary.py", "cli.py", "submission.py"):
+    for module in ("summary.py", "cli.py", "submission.py", "messages.py"):
         ids |= _gettext_calls(GRADER / module)
+    for module in ("sandbox/client.py", "engine.py", "report.py"):
+        ids |= _detail_templates(GRADER / module)
     ids |= {spec.title for spec in load_manifest().values()}
     for path in (GRADER / "checks").glob("check_*.py"):
         ids |= _what_phrases(path)
@@ -81,13 +99,15 @@ def test_default_language_follows_the_locale():
     assert i18n.default_language({}) == "en"
 
 
-ALLOWED_ENGLISH = {"autograd", "lab", "NotImplementedError", "py", "rtol", "atol", "exercises", "json", "grade",
-                   "report", "work", "main", "tmp", "seed"}
+# Code and math keep their names in Chinese text: API names, dtypes, functions.
+ALLOWED_ENGLISH = {"autograd", "lab", "NotImplementedError", "rtol", "atol", "sin", "cos", "tanh", "exp",
+                   "sigmoid", "softplus", "gelu", "torch", "grad", "backward", "detach", "tensor"}
 
 
 def _english_words(text: str) -> set[str]:
     text = re.sub(r"ex0\d_[a-z_]+(\.[a-z_0-9]+)?", "", text)  # task ids and module names are code
     text = re.sub(r"/[^\s]+", "", text)  # paths
+    text = re.sub(r"\S*[._()=\[\]0-9]\S*", "", text)  # code: calls, attributes, names with _ or digits
     return {w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in ALLOWED_ENGLISH}
 
 

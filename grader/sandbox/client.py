@@ -47,33 +47,86 @@ class CallResult:
     value: Any = None
     exception: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
+    detail: str = ""  # English template (a gettext id), filled from detail_params
+    detail_params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-class Server:
-    """One sandbox server process; start it early, it imports torch in parallel."""
+class _Forked:
+    """The little of ``subprocess.Popen`` that Server needs, for a forked server."""
 
-    def __init__(self, warm: tuple[str, ...] = ()) -> None:
+    stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("sandbox server", timeout or 0)
+            time.sleep(0.005)
+        return self.returncode or 0
+
+
+class Server:
+    """One sandbox server process; start it early, it prepares torch in parallel.
+
+    ``fork=True`` forks it from this process, which must have imported torch
+    and done no torch work yet (the grading process, right at its start): one
+    import of torch serves both. Otherwise it is a fresh interpreter.
+    """
+
+    def __init__(self, warm: tuple[str, ...] = (), fork: bool = False) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-        env["OMP_NUM_THREADS"] = "1"
         self.jail = tempfile.mkdtemp(prefix="autograd-lab-jail-")
         os.chmod(self.jail, 0o555)
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), *warm],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=self.jail,
-            env=env,
-            start_new_session=True,
-        )
+        if fork:
+            self.process = self._fork(ours, theirs, warm)
+        else:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+            env["OMP_NUM_THREADS"] = "1"
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), *warm],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                cwd=self.jail,
+                env=env,
+                start_new_session=True,
+            )
         theirs.close()
         self.sock = ours
         self.buffer = b""
         self.ready = False
+
+    def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
+        import torch  # noqa: F401 - imported once, here, for both processes
+
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.chdir(self.jail)
+                from . import server
+
+                server.run(theirs, list(warm))
+            finally:
+                os._exit(70)
+        return _Forked(pid)
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -167,7 +220,7 @@ class Child:
             channel.send(self.sock, wire.encode({"function": function, "args": list(args)}))
             payload = channel.recv(self.sock, deadline=deadline, max_bytes=MAX_REPLY_BYTES)
         except channel.ChannelTimeout:
-            return self._end(CallResult("timeout", detail=f"time limit {self.limit:g} s"), started)
+            return self._end(CallResult("timeout", detail="time limit {seconds:g} s", detail_params={"seconds": self.limit}), started)
         except (channel.ChannelClosed, OSError):
             return self._end(self._crash(), started)
         except channel.MessageTooLarge as exc:
@@ -189,9 +242,9 @@ class Child:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             if sig == signal.SIGXCPU:
                 return CallResult("timeout", detail="CPU time limit reached")
-            return CallResult("crashed", detail=f"killed by {name}")
+            return CallResult("crashed", detail="killed by {signal}", detail_params={"signal": name})
         code = os.WEXITSTATUS(status) if status >= 0 else -1
-        return CallResult("crashed", detail=f"exited with status {code}")
+        return CallResult("crashed", detail="exited with status {code}", detail_params={"code": code})
 
     def _end(self, result: CallResult, started: float) -> CallResult:
         if self.dead is None:

@@ -169,19 +169,23 @@ def serve(sock: socket.socket) -> None:
     _kill_orphans(set())
 
 
-def main() -> None:
-    sock = socket.socket(fileno=int(sys.argv[1]))
+def run(sock: socket.socket, extras: list[str]) -> None:
+    """Serve until the grader closes ``sock``; never returns."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _preload(sys.argv[2:])
+    _preload(extras)
     sock.sendall(b'{"ready": true}\n')
     serve(sock)
     # Interpreter teardown with torch loaded takes a noticeable fraction of a
     # second; every child is reaped by now, so leave at once.
     os._exit(0)
+
+
+def main() -> None:
+    run(socket.socket(fileno=int(sys.argv[1])), sys.argv[2:])
 
 
 if __name__ == "__main__":
