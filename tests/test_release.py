@@ -77,6 +77,12 @@ def test_the_release_has_no_solution_and_no_hidden_check(built):
     assert f"{hidden['checks']} hidden checks" in (out / "README.md").read_text()
 
 
+def test_the_released_checks_import(built):
+    out, _ = built
+    for path in (out / "grader" / "checks").glob("check_*.py"):
+        compile(path.read_text(), str(path), "exec")
+
+
 def test_every_task_keeps_a_visible_check(built):
     out, _ = built
     text = "\n".join((out / "grader" / "checks" / p.name).read_text()
