@@ -77,7 +77,10 @@ def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
     args = [
         str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
         "--noconftest", "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:warnings",
-        "--import-mode=importlib", "-q", "--capture=sys", "--json-report-file=none",
+        # Plugins the checks do not need and that cost time on every run: logging
+        # capture around each phase, and a full gc.collect() at the end.
+        "-p", "no:logging", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+        "--import-mode=importlib", "-q", "--capture=sys", "--tb=no", "--json-report-file=none",
     ]
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_")}
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
