@@ -118,7 +118,11 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
         if to_run:
             from .engine import Session
 
-            session = Session(sub.sources, server, limits)
+            # Only modules that passed the scan reach the sandbox, even as imports of
+            # another module.
+            clean = {m: text for m, text in sub.sources.items()
+                     if sub.scans[m].syntax_error is None and not sub.scans[m].escapes}
+            session = Session(clean, server, limits)
             try:
                 plugin, json_report = run_checks(session, seed, to_run)
             finally:

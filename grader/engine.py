@@ -1,8 +1,9 @@
 """The grading session: the trusted side's link between checks and the sandbox.
 
-One sandbox child per module holds the student's module; every check of its tasks
-calls into it, each task within its own time budget. A task decided before running
-(missing, syntax error, forbidden) never reaches the sandbox.
+One sandbox child holds the submission (each module is imported there on first
+use); every check calls into it, each task within its own time budget. A child
+that times out or dies is replaced for the next task. A task decided before
+running (missing, syntax error, forbidden) never reaches the sandbox.
 """
 from __future__ import annotations
 
@@ -26,18 +27,18 @@ def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
 
 
 class Session:
-    """Sandbox children for one submission: one per module, shared by its tasks.
+    """The sandbox child of one submission, replaced whenever one dies.
 
     Each task has its own wall-clock budget (``limits.timeout``) across all its
-    calls. A child that times out or dies is replaced for the module's next task;
-    a task that timed out is not called again.
+    calls; a task that timed out is not called again. One child for all modules
+    costs one fork per submission instead of one per module.
     """
 
     def __init__(self, sources: dict[str, str], server: client.Server, limits: client.Limits) -> None:
         self.sources = sources
         self.server = server
         self.limits = limits
-        self.children: dict[str, client.Child] = {}
+        self.child: client.Child | None = None
         self.spent: dict[str, float] = {}
         self.timed_out: dict[str, client.CallResult] = {}
         self.forbidden_at_runtime: dict[str, list[str]] = {}
@@ -45,14 +46,14 @@ class Session:
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
             return self.timed_out[task.id]
-        child = self.children.get(task.module)
+        child = self.child
         if child is None or child.dead is not None:
-            tasks_in_module = sum(1 for t in BY_ID.values() if t.module == task.module)
-            limits = client.Limits(timeout=self.limits.timeout * tasks_in_module, memory_mb=self.limits.memory_mb)
-            child = self.server.open({"module": task.module, "sources": self.sources}, limits)
-            self.children[task.module] = child
+            if child is not None:
+                child.close()
+            limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
+            child = self.child = self.server.open({"sources": self.sources}, limits)
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
-        result = child.call(task.name, *args, seconds=left)
+        result = child.call(task.module, task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
         if result.kind == "timeout":
             result.detail = "time limit {seconds:g} s"
@@ -60,14 +61,10 @@ class Session:
             self.timed_out[task.id] = result
         return result
 
-    def end_module(self, module: str) -> None:
-        child = self.children.pop(module, None)
-        if child is not None:
-            child.close()
-
     def close(self) -> None:
-        for module in list(self.children):
-            self.end_module(module)
+        if self.child is not None:
+            self.child.close()
+            self.child = None
 
 
 class StudentFunction:

@@ -84,7 +84,7 @@ class GradingPlugin:
                 keep.append(item)
             else:
                 drop.append(item)
-        # Group checks by task so that each task's sandbox child is opened once.
+        # Group checks by task: a task's budget and a replaced child stay together.
         keep.sort(key=lambda item: MANIFEST[_key(item)].task)
         items[:] = keep
         if drop:
@@ -112,12 +112,3 @@ class GradingPlugin:
         if key is not None:
             self.outcomes[key] = result
             self.nodeids[key] = item.nodeid
-
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        key = _key(item)
-        if key is None:
-            return
-        module = MANIFEST[key].task.split(".")[0]
-        next_key = _key(nextitem) if nextitem is not None else None
-        if next_key is None or next_key not in MANIFEST or MANIFEST[next_key].task.split(".")[0] != module:
-            self.session.end_module(module)

@@ -96,7 +96,7 @@ def open_child(server):
     children = []
 
     def make(timeout: float = 2.0, memory_mb: int = 512):
-        child = server.open({"module": "hostile", "sources": {"hostile": HOSTILE}},
+        child = server.open({"sources": {"hostile": HOSTILE}},
                             client.Limits(timeout=timeout, memory_mb=memory_mb))
         children.append(child)
         return child
@@ -107,7 +107,7 @@ def open_child(server):
 
 
 def test_a_plain_call_returns_a_plain_tensor(open_child):
-    result = open_child().call("ok", torch.arange(3.0))
+    result = open_child().call("hostile", "ok", torch.arange(3.0))
     assert result.kind == "returned"
     assert torch.equal(result.value.tensor, torch.tensor([0.0, 2.0, 4.0]))
 
@@ -115,38 +115,38 @@ def test_a_plain_call_returns_a_plain_tensor(open_child):
 @pytest.mark.parametrize("function", ["spin", "ignore_signals"])
 def test_endless_code_times_out_within_the_limit(open_child, function):
     started = time.monotonic()
-    result = open_child(timeout=1.0).call(function)
+    result = open_child(timeout=1.0).call("hostile", function)
     assert result.kind == "timeout"
     assert time.monotonic() - started < 5
 
 
 def test_os_exit_is_a_crash(open_child):
-    assert open_child().call("exit_hard").kind == "crashed"
+    assert open_child().call("hostile", "exit_hard").kind == "crashed"
 
 
 def test_sys_exit_is_reported_as_raised(open_child):
-    result = open_child().call("exit_soft")
+    result = open_child().call("hostile", "exit_soft")
     assert result.kind == "raised" and result.exception["type"] == "SystemExit"
 
 
 def test_segfault_is_a_crash(open_child):
-    result = open_child().call("segfault")
-    assert result.kind == "crashed" and "SIGSEGV" in result.detail
+    result = open_child().call("hostile", "segfault")
+    assert result.kind == "crashed" and result.detail_params["signal"] == "SIGSEGV"
 
 
 @pytest.mark.parametrize("function", ["memory_bomb", "list_bomb"])
 def test_memory_bomb_is_stopped_by_the_limit(open_child, function):
-    result = open_child(memory_mb=256).call(function)
+    result = open_child(memory_mb=256).call("hostile", function)
     assert result.kind in ("raised", "crashed")
 
 
 def test_a_flood_of_output_goes_nowhere(open_child):
-    result = open_child(timeout=10).call("shout")
+    result = open_child(timeout=10).call("hostile", "shout")
     assert result.kind == "returned"
 
 
 def test_a_child_cannot_fork(open_child):
-    result = open_child().call("double_fork")
+    result = open_child().call("hostile", "double_fork")
     assert result.kind == "raised" and result.exception["type"] == "BlockingIOError"
 
 
@@ -154,33 +154,33 @@ def test_a_child_cannot_fork(open_child):
                     "without them the child can read what the grader can (README: threat model)")
 def test_the_child_sees_no_files(open_child):
     solutions = os.path.join(os.path.dirname(__file__), "..", "solutions", "ex03_vjp.py")
-    result = open_child().call("read_file", os.path.abspath(solutions))
+    result = open_child().call("hostile", "read_file", os.path.abspath(solutions))
     assert result.kind == "raised" and result.exception["type"] in ("FileNotFoundError", "PermissionError")
 
 
 def test_the_child_cannot_write_files(open_child, tmp_path):
     target = tmp_path / "fake-report.json"
-    result = open_child().call("write_file", str(target))
+    result = open_child().call("hostile", "write_file", str(target))
     assert result.kind in ("raised", "crashed")
     assert not target.exists() or target.read_text() == ""
 
 
 def test_no_expected_value_lives_in_the_child(open_child):
     want = torch.ones(3)  # noqa: F841 - a caller's local that the child must not see
-    result = open_child().call("frames")
+    result = open_child().call("hostile", "frames")
     assert result.kind == "returned" and result.value == []
 
 
 def test_inputs_are_copies_and_mutation_is_reported(open_child):
     x = torch.arange(3.0)
-    result = open_child().call("mutate", x)
+    result = open_child().call("hostile", "mutate", x)
     assert torch.equal(x, torch.arange(3.0)) and not x.requires_grad
     arg = result.evidence["arguments"][0]
     assert arg["changed"] and arg["requires_grad"]
 
 
 def test_a_lying_subclass_arrives_as_plain_data(open_child):
-    result = open_child().call("lie")
+    result = open_child().call("hostile", "lie")
     assert type(result.value.tensor) is torch.Tensor
     assert result.value.info["class"].endswith("Liar")
     assert not torch.equal(result.value.tensor, torch.ones(3))
@@ -201,8 +201,8 @@ def test_decoding_rejects_a_buffer_that_does_not_match_its_shape():
 def test_no_sandbox_process_outlives_its_server():
     before = set(_sandbox_processes())
     with client.Server() as srv:
-        child = srv.open({"module": "hostile", "sources": {"hostile": HOSTILE}}, client.Limits(timeout=2))
-        child.call("ignore_signals")
+        child = srv.open({"sources": {"hostile": HOSTILE}}, client.Limits(timeout=2))
+        child.call("hostile", "ignore_signals")
         pid = child.pid
         server_pid = srv.process.pid
     time.sleep(0.2)

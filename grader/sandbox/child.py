@@ -8,6 +8,7 @@ here decides a score: the grader treats every byte coming back as untrusted.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import linecache
 import math
@@ -162,22 +163,26 @@ class _Child:
         self.config = config
         self.sources: dict[str, str] = config["sources"]
         self.recorder = _Recorder()
-        self.module: types.ModuleType | None = None
-        self.import_error: dict[str, Any] | None = None
+        self.modules: dict[str, types.ModuleType] = {}
+        self.import_errors: dict[str, dict[str, Any]] = {}
 
     def load(self) -> None:
         self.recorder.install()
         sys.meta_path.append(_SubmissionFinder(self.sources))
-        name = self.config["module"]
-        self.recorder.used.clear()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.module = __import__(name)
-        # Student code may raise anything, SystemExit and KeyboardInterrupt included:
-        # each is reported as data about the submission.
-        except BaseException as exc:  # noqa: B036
-            self.import_error = _describe_exception(exc, self.sources)
+
+    def module(self, name: str) -> types.ModuleType | None:
+        """The student's module, imported on first use; None if its import failed."""
+        if name not in self.modules and name not in self.import_errors:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.modules[name] = importlib.import_module(name)
+            # Student code may raise anything, SystemExit and KeyboardInterrupt included:
+            # each is reported as data about the submission.
+            except BaseException as exc:  # noqa: B036
+                sys.modules.pop(name, None)
+                self.import_errors[name] = _describe_exception(exc, self.sources)
+        return self.modules.get(name)
 
     def serve(self) -> None:
         while True:
@@ -194,9 +199,13 @@ class _Child:
             channel.send(self.sock, payload)
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self.import_error is not None:
-            return {"status": "import_error", "exception": self.import_error}
-        function = getattr(self.module, request["function"], None)
+        name = request.get("module")
+        if type(name) is not str or name not in self.sources:
+            return {"status": "missing"}
+        module = self.module(name)
+        if module is None:
+            return {"status": "import_error", "exception": self.import_errors[name]}
+        function = getattr(module, request["function"], None)
         if not callable(function):
             return {"status": "missing"}
         args = _materialise(request["args"])

@@ -154,7 +154,7 @@ class Server:
             self.ready = True
 
     def open(self, config: dict[str, Any], limits: Limits) -> "Child":
-        """Fork a child that loads ``config['module']`` from ``config['sources']``."""
+        """Fork a child that serves the modules in ``config['sources']``."""
         self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         socket.send_fds(self.sock, [b'{"op": "spawn"}\n'], [theirs.fileno()])
@@ -204,8 +204,8 @@ class Child:
         self.limit = limits.timeout
         self.dead: CallResult | None = None
 
-    def call(self, function: str, *args: Any, seconds: float | None = None) -> CallResult:
-        """Call ``function(*args)`` in the child; no answer within ``seconds`` is a timeout.
+    def call(self, module: str, function: str, *args: Any, seconds: float | None = None) -> CallResult:
+        """Call ``module.function(*args)`` in the child; no answer within ``seconds`` is a timeout.
 
         ``seconds`` defaults to what is left of the child's own budget.
         """
@@ -217,7 +217,7 @@ class Child:
         started = time.monotonic()
         deadline = started + max(allowed, 0.0)
         try:
-            channel.send(self.sock, wire.encode({"function": function, "args": list(args)}))
+            channel.send(self.sock, wire.encode({"module": module, "function": function, "args": list(args)}))
             payload = channel.recv(self.sock, deadline=deadline, max_bytes=MAX_REPLY_BYTES)
         except channel.ChannelTimeout:
             return self._end(CallResult("timeout", detail="time limit {seconds:g} s", detail_params={"seconds": self.limit}), started)

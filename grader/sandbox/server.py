@@ -13,6 +13,7 @@ The server exits, killing what is left, when the grader closes the socket.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -177,6 +178,11 @@ def run(sock: socket.socket, extras: list[str]) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _preload(extras)
+    # Children share the server's memory copy-on-write; a collection in a child
+    # would touch (and so copy) every object. Freezing moves what exists now out
+    # of the collector's reach.
+    gc.collect()
+    gc.freeze()
     sock.sendall(b'{"ready": true}\n')
     serve(sock)
     # Interpreter teardown with torch loaded takes a noticeable fraction of a

@@ -1,0 +1,120 @@
+"""`grade batch` against a loop of `grade run`, per submission, side by side.
+
+The class is a mix: half reference solutions, a quarter untouched stubs, a
+quarter known-wrong submissions (mutants). For each N (default 20 and 200):
+
+- batch: `grade batch` over all N submissions with --jobs = the machine's cores;
+  wall time divided by N, and the peak resident memory of its whole process tree
+  (sampled every 50 ms);
+- loop: `grade run` one submission after another. Each run is independent of N,
+  so the loop is timed on the first LOOP (default 10) submissions of the same
+  class and its per-submission time is that total divided by LOOP.
+
+    python benchmarks/batch.py [--sizes 20 200] [--loop 10]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.mutants import discover, materialise  # noqa: E402
+
+
+def make_class(folder: Path, n: int) -> list[Path]:
+    mutants = discover(ROOT / "mutants")
+    paths = []
+    for i in range(n):
+        target = folder / f"s{i:04d}"
+        if i % 4 in (0, 2):
+            shutil.copytree(ROOT / "solutions", target)
+        elif i % 4 == 1:
+            shutil.copytree(ROOT / "exercises", target)
+        else:
+            materialise(mutants[(i // 4) % len(mutants)], ROOT / "solutions", target)
+        paths.append(target)
+    return paths
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of pid and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm") as f:
+                rss[int(entry)] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total
+
+
+def run_sampled(cmd: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    process.wait()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed with status {process.returncode}")
+    return time.perf_counter() - started, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200])
+    parser.add_argument("--loop", type=int, default=10)
+    args = parser.parse_args()
+    grade = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
+    jobs = os.cpu_count() or 1
+    print(f"machine: {jobs} cores, python {sys.version.split()[0]}; class: 1/2 solutions, 1/4 stubs, 1/4 mutants")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        loop_class = make_class(base / "loop", args.loop)
+        started = time.perf_counter()
+        for i, path in enumerate(loop_class):
+            subprocess.run([grade, "run", str(path), "-o", str(base / f"loop-{i}.json"), "--seed", "1"],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        loop_each = (time.perf_counter() - started) / args.loop
+        print(f"loop of grade run: {loop_each:.2f} s per submission (measured on {args.loop})")
+        for n in args.sizes:
+            make_class(base / f"class{n}", n)
+            wall, peak = run_sampled([grade, "batch", str(base / f"class{n}"), "-o", str(base / f"out{n}"),
+                                      "--seed", "1", "--jobs", str(jobs)])
+            each = wall / n
+            print(f"N={n:<4} batch: {wall:7.1f} s total, {each:.3f} s per submission, "
+                  f"speed-up {loop_each / each:5.1f}x over the loop, peak memory {peak / 2**20:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
