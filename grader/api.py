@@ -50,10 +50,11 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
     if scan.syntax_error is not None:
         f = scan.syntax_error
         return Verdict("error", "syntax_error", {"module": task.module, "line": f.line, "detail": f.detail})
-    if scan.escapes:
-        f = scan.escapes[0]
+    escapes = scan.escapes_for(task)
+    if escapes:
+        f = escapes[0]
         return Verdict("forbidden", "escape", {"module": task.module, "line": f.line, "detail": f.detail,
-                                                "kind": f.code, "count": len(scan.escapes)})
+                                                "kind": f.code, "count": len(escapes)})
     if task.name not in scan.defined:
         return Verdict("missing", "missing_function", {"function": task.name})
     uses = scan.forbidden_uses(task)
@@ -121,7 +122,7 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
             # Only modules that passed the scan reach the sandbox, even as imports of
             # another module.
             clean = {m: text for m, text in sub.sources.items()
-                     if sub.scans[m].syntax_error is None and not sub.scans[m].escapes}
+                     if sub.scans[m].syntax_error is None and not sub.scans[m].module_level_escapes}
             session = Session(clean, server, limits)
             try:
                 plugin, json_report = run_checks(session, seed, to_run)

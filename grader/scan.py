@@ -55,6 +55,24 @@ class ModuleScan:
     defined: set[str] = field(default_factory=set)
     tree: ast.Module | None = None
 
+    def escapes_for(self, task: Task) -> list[Finding]:
+        """Escape hatches in the code this task runs: the module's top-level code,
+        the functions it reaches, and the imports those use.
+
+        ``import os`` used only inside one task costs that task; code at module
+        level that reaches outside costs every task of the module.
+        """
+        if self.tree is None:
+            return []
+        return _escapes(_task_code(self.tree, task.name), _aliases(self.tree))
+
+    @property
+    def module_level_escapes(self) -> list[Finding]:
+        """Escape hatches that run when the module is imported."""
+        if self.tree is None:
+            return []
+        return _escapes(_task_code(self.tree, None), _aliases(self.tree))
+
     def forbidden_uses(self, task: Task) -> list[Finding]:
         """Uses of the task's not-allowed APIs in the code the task can reach."""
         if self.tree is None or not task.forbidden:
@@ -73,7 +91,7 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
     result = ModuleScan(module, True, tree=tree)
     result.defined = _top_level_names(tree)
-    result.escapes = _escapes(tree)
+    result.escapes = _escapes(tree.body, _aliases(tree))
     return result
 
 
@@ -91,14 +109,52 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def _escapes(tree: ast.Module) -> list[Finding]:
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _names(nodes: list[ast.AST]) -> set[str]:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _bound(node: ast.Import | ast.ImportFrom) -> set[str]:
+    return {(a.asname or a.name).split(".")[0] for a in node.names}
+
+
+def _task_code(tree: ast.Module, start: str | None) -> list[ast.AST]:
+    """Top-level statements a task runs: module-level code, the definitions reachable
+    from ``start`` (None: none), and the imports whose names those use."""
+    defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    module_code = [node for node in tree.body if not isinstance(node, _DEFS) and node not in imports]
+    reached: list[ast.AST] = []
+    todo = ([start] if start else []) + sorted(_names(module_code))
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        reached.append(defs[name])
+        todo.extend(_names([defs[name]]))
+    used = _names(module_code + reached)
+
+    def runs_for_everyone(node: ast.Import | ast.ImportFrom) -> bool:
+        # A relative import, an import of the grader's own code, or one that rebinds a
+        # function of the module changes what every task is.
+        roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
+            else {(node.module or "").split(".")[0]}
+        return bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES) or bool(_bound(node) & set(defs))
+
+    return module_code + reached + [node for node in imports if _bound(node) & used or runs_for_everyone(node)]
+
+
+def _escapes(statements: list[ast.AST], aliases: dict[str, str]) -> list[Finding]:
     found: list[Finding] = []
-    aliases = _aliases(tree)
 
     def add(node: ast.AST, code: str, detail: str) -> None:
         found.append(Finding(getattr(node, "lineno", 0), code, detail))
 
-    for node in ast.walk(tree):
+    for node in (n for statement in statements for n in ast.walk(statement)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 _check_import(alias.name, node, add)

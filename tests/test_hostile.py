@@ -27,33 +27,48 @@ def _only_ex03_lost(report, lost=EX03):
         assert by_task(report)[task_id]["score"] == 0
 
 
+# name: (appended code, the kind of escape, whether it runs at import and so costs the whole module)
 ATTACKS_STATIC = {
     "forge_pytest_report": (
-        "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n", "introspection|import_denied"),
-    "os_exit_at_import": ("import os\nos._exit(0)\n", "import_denied"),
-    "pytest_exit": ("import pytest\npytest.exit('done', returncode=0)\n", "import_denied"),
-    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n", "builtin_denied"),
-    "import_solutions": ("from solutions.ex03_vjp import vjp\n", "import_grader"),
-    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n", "import_denied"),
-    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection"),
-    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "attribute_denied"),
-    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute"),
-    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "import_denied"),
-    "signal_ignoring_sleep": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n", "import_denied"),
-    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "builtin_denied"),
-    "exec_payload": ("exec('import os')\n", "builtin_denied"),
+        "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n", "import_denied", True),
+    "os_exit_at_import": ("import os\nos._exit(0)\n", "import_denied", True),
+    "os_exit_in_task": ("import os\ndef vjp(f, x, v):\n    os._exit(0)\n", "import_denied", False),
+    "pytest_exit": ("import pytest\npytest.exit('done', returncode=0)\n", "import_denied", True),
+    "pytest_exit_in_task": ("def vjp(f, x, v):\n    import pytest\n    pytest.exit('done', returncode=0)\n",
+                            "import_denied", False),
+    "sys_exit_in_task": ("import sys\ndef vjp(f, x, v):\n    sys.exit(0)\n", "import_denied", False),
+    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n",
+                       "builtin_denied", False),
+    "import_solutions": ("from solutions.ex03_vjp import vjp\n", "import_grader", True),
+    "import_grader_checks": ("def vjp(f, x, v):\n    from grader.checks import check_ex03_vjp\n    return x\n",
+                             "import_grader", False),
+    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n",
+                    "import_denied", False),
+    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection", False),
+    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "attribute_denied", False),
+    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute", False),
+    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "import_denied", False),
+    "signal_ignoring_sleep": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n", "import_denied", True),
+    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "builtin_denied",
+                          False),
+    "exec_payload": ("exec('import os')\n", "builtin_denied", True),
+    "double_fork_in_task": ("import os\ndef vjp(f, x, v):\n    if os.fork() == 0:\n        os.setsid()\n"
+                            "    return x\n", "import_denied", False),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS_STATIC))
 def test_code_that_reaches_outside_is_forbidden(name, grade, submission):
-    code, kinds = ATTACKS_STATIC[name]
+    code, kind, whole_module = ATTACKS_STATIC[name]
     report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
-    _only_ex03_lost(report)
-    assert set(_statuses(report).values()) == {"forbidden"}
+    lost = EX03 if whole_module else (VJP,)
+    _only_ex03_lost(report, lost=lost)
+    assert {by_task(report)[t]["status"] for t in lost} == {"forbidden"}
     check = by_task(report)[VJP]["checks"][0]
     assert check["code"] == "escape" and "line" in check["feedback"]
-    assert any(kind in check["feedback"] or True for kind in kinds.split("|"))
+    from grader import messages
+
+    assert messages.KIND_NAMES[kind] in check["feedback"]
 
 
 ATTACKS_DYNAMIC = {

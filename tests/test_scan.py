@@ -78,3 +78,25 @@ def test_ordinary_student_code_passes():
 def test_a_syntax_error_is_reported_with_its_line():
     scan = scan_module("ex01_backward", "x = 1\ndef f(:\n")
     assert scan.syntax_error is not None and scan.syntax_error.line == 2
+
+
+def test_an_escape_inside_one_task_costs_that_task_only():
+    source = ("import os\nimport torch\n"
+              "def helper():\n    os._exit(0)\n"
+              "def vjp(f, x, v):\n    helper()\n"
+              "def multitask_grads(task_losses, params, task_weights):\n    return params\n")
+    scan = scan_module("ex03_vjp", source)
+    assert [f.detail for f in scan.escapes_for(BY_ID["ex03_vjp.vjp"])] == ["os"]
+    assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"]) == []
+    assert scan.module_level_escapes == []
+
+
+@pytest.mark.parametrize("source", [
+    "import os\nos._exit(0)\n",                       # runs at import
+    "from solutions.ex03_vjp import vjp\n",           # the grader's code
+    "import os\nfrom os import _exit as vjp\n",       # rebinds a task
+])
+def test_an_escape_at_module_level_costs_every_task(source):
+    scan = scan_module("ex03_vjp", source + "def multitask_grads(a, b, c):\n    return b\n")
+    assert scan.module_level_escapes
+    assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"])
