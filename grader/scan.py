@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .tasks import Task
+from .tasks import TASKS, Task
 
 ALLOWED_IMPORTS = {
     "torch", "numpy", "math", "cmath", "typing", "typing_extensions", "functools",
@@ -64,14 +64,18 @@ class ModuleScan:
         """
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, task.name), _aliases(self.tree))
+        return _escapes(_task_code(self.tree, task.name, self.task_names), _aliases(self.tree))
 
     @property
     def module_level_escapes(self) -> list[Finding]:
         """Escape hatches that run when the module is imported."""
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, None), _aliases(self.tree))
+        return _escapes(_task_code(self.tree, None, self.task_names), _aliases(self.tree))
+
+    @property
+    def task_names(self) -> set[str]:
+        return {task.name for task in TASKS if task.module == self.module}
 
     def forbidden_uses(self, task: Task) -> list[Finding]:
         """Uses of the task's not-allowed APIs in the code the task can reach."""
@@ -120,7 +124,7 @@ def _bound(node: ast.Import | ast.ImportFrom) -> set[str]:
     return {(a.asname or a.name).split(".")[0] for a in node.names}
 
 
-def _task_code(tree: ast.Module, start: str | None) -> list[ast.AST]:
+def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast.AST]:
     """Top-level statements a task runs: module-level code, the definitions reachable
     from ``start`` (None: none), and the imports whose names those use."""
     defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
@@ -143,7 +147,7 @@ def _task_code(tree: ast.Module, start: str | None) -> list[ast.AST]:
         # function of the module changes what every task is.
         roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
             else {(node.module or "").split(".")[0]}
-        return bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES) or bool(_bound(node) & set(defs))
+        return bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES) or bool(_bound(node) & (set(defs) | tasks))
 
     return module_code + reached + [node for node in imports if _bound(node) & used or runs_for_everyone(node)]
 
