@@ -86,3 +86,30 @@ def test_version_and_help():
     help_text = invoke("run", "--help").output
     for option in ("--output", "--seed", "--task", "--fail-under", "--timeout", "--memory", "--lang"):
         assert option in help_text
+
+
+def test_extra_formats_are_written_beside_the_report(tmp_path):
+    out = tmp_path / "r.json"
+    result = invoke("run", str(SOLUTIONS), "-o", str(out), "-k", "ex03", "--format", f"junit={tmp_path / 'j.xml'}",
+                    "--format", f"markdown={tmp_path / 's.md'}")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "j.xml").read_text().startswith("<?xml")
+    assert "14/14" in (tmp_path / "s.md").read_text()
+
+
+def test_an_unknown_format_is_refused_before_grading(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "--format", "pdf"])
+    assert result.exit_code == 2 and "unknown format" in result.output
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_explain_shows_the_task_and_the_hints_earned(tmp_path):
+    report = {"tasks": [{"id": "ex03_vjp.vjp", "checks": [{"hint": "jv_not_jtv"}, {"hint": ""}]}]}
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    en = invoke("explain", "vjp", "-r", str(tmp_path / "r.json"), "--lang", "en")
+    assert en.exit_code == 0 and "vjp(f, x, v)" in en.output and "J·v" in en.output
+    zh = invoke("explain", "ex03_vjp.vjp", "-r", str(tmp_path / "r.json"), "--lang", "zh")
+    assert "向量-雅可比积" in zh.output
+    missing = invoke("explain", "vjp", "-r", str(tmp_path / "none.json"))
+    assert "grade run" in missing.output
+    assert invoke("explain", "no_such_task").exit_code == 2
