@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,8 +23,10 @@ from .submission import MAX_MODULE_BYTES, Submission, read
 from .tasks import Task, select
 
 CHECKS_DIR = Path(__file__).parent / "checks"
-NEEDS_FUNC_WARM_UP = re.compile(r"\bfunc\b|vmap|jacrev|jacfwd|forward_ad|functional_call|linearize|"
-                                r"is_grads_batched|vectorize")
+# Code using these needs torch.func / vmap machinery (about a second to load) in
+# the sandbox; other submissions start without it.
+NEEDS_FUNC_WARM_UP = {"func", "vmap", "jacrev", "jacfwd", "forward_ad", "functional_call", "linearize",
+                      "is_grads_batched", "vectorize", "make_dual", "dual_level"}
 
 
 @dataclass
@@ -64,7 +65,7 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
 
 
 def warm_up_for(sub: Submission) -> tuple[str, ...]:
-    return ("func",) if any(NEEDS_FUNC_WARM_UP.search(text) for text in sub.sources.values()) else ()
+    return ("func",) if any(scan.identifiers & NEEDS_FUNC_WARM_UP for scan in sub.scans.values()) else ()
 
 
 def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
@@ -123,6 +124,7 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
             # another module.
             clean = {m: text for m, text in sub.sources.items()
                      if sub.scans[m].syntax_error is None and not sub.scans[m].module_level_escapes}
+            server.warm(warm_up_for(sub))
             session = Session(clean, server, limits)
             try:
                 plugin, json_report = run_checks(session, seed, to_run)

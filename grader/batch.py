@@ -193,7 +193,7 @@ def worker_main() -> None:
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the channel
-    with Server(warm=("func",), fork=True) as server:
+    with Server(fork=True) as server:
         out.write(json.dumps({"ready": True}) + "\n")
         out.flush()
         for line in sys.stdin:

@@ -305,7 +305,7 @@ def selftest(root: str | None, seed: int | None) -> None:
         if outcome.problem:
             click.echo(f"         {outcome.problem}")
 
-    with Server(warm=("func",)) as server:
+    with Server() as server:
         outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")

@@ -77,6 +77,24 @@ class ModuleScan:
     def task_names(self) -> set[str]:
         return {task.name for task in TASKS if task.module == self.module}
 
+    @property
+    def identifiers(self) -> set[str]:
+        """Every name the code uses (names, attributes, keywords, imports), not its text."""
+        if self.tree is None:
+            return set()
+        found: set[str] = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                found.add(node.attr)
+            elif isinstance(node, ast.keyword) and node.arg:
+                found.add(node.arg)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.update(part for a in node.names for part in a.name.split("."))
+                found.update((getattr(node, "module", None) or "").split("."))
+        return found
+
     def forbidden_uses(self, task: Task) -> list[Finding]:
         """Uses of the task's not-allowed APIs in the code the task can reach."""
         if self.tree is None or not task.forbidden:

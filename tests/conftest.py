@@ -21,7 +21,7 @@ def server():
     """One sandbox server shared by every grading run of the test session."""
     from grader.sandbox.client import Server
 
-    with Server(warm=("func",)) as srv:
+    with Server() as srv:
         yield srv
     # After every grading run of the session: nothing a submission started survives.
     from .test_sandbox import _sandbox_processes

@@ -167,3 +167,11 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
     _only_ex03_lost(report)
+
+
+def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
+    """The jailed child cannot import; the server loads torch.func on demand first."""
+    code = ("def derivative_curve(f, x):\n"
+            "    return torch.func.vmap(torch.func.grad(lambda t: f(t).sum()))(x.detach()).detach()\n")
+    report = grade(submission(append={"ex05_control_flow": code}), patterns=("ex05_control_flow.derivative_curve",))
+    assert report["score"] == report["max_score"], report["tasks"][0]["checks"]

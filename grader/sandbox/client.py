@@ -108,6 +108,7 @@ class Server:
         self.sock = ours
         self.buffer = b""
         self.ready = False
+        self.warmed: set[str] = set(warm)
 
     def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
         import torch  # noqa: F401 - imported once, here, for both processes
@@ -168,6 +169,15 @@ class Server:
         except OSError:
             pass  # the child died at once; the first call reports it
         return child
+
+    def warm(self, extras: tuple[str, ...]) -> None:
+        """Load what these submissions need before forking for them (once per server)."""
+        todo = [e for e in extras if e not in self.warmed]
+        for what in todo:
+            self.wait_ready()
+            socket.send_fds(self.sock, [json.dumps({"op": "warm", "what": what}).encode() + b"\n"], [])
+            self._reply(SERVER_START_SECONDS)
+            self.warmed.add(what)
 
     def reap(self, pid: int) -> int:
         socket.send_fds(self.sock, [json.dumps({"op": "reap", "pid": pid}).encode() + b"\n"], [])

@@ -33,13 +33,20 @@ PRELOAD = (
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def _preload(extras: list[str]) -> None:
-    for name in PRELOAD:
-        __import__(name)
-    _warm_up()
-    if "func" in extras:
+_WARMED: set[str] = set()
+
+
+def _preload(extras: list[str], again: bool = True) -> None:
+    if again:
+        for name in PRELOAD:
+            __import__(name)
+        _warm_up()
+        from . import child  # noqa: F401
+    if "func" in extras and "func" not in _WARMED:
         _warm_up_func()
-    from . import child  # noqa: F401
+        _WARMED.add("func")
+        gc.collect()
+        gc.freeze()
 
 
 def _warm_up() -> None:
@@ -151,6 +158,9 @@ def serve(sock: socket.socket) -> None:
                 fds = []
                 active.add(pid)
                 reply = {"pid": pid}
+            elif request["op"] == "warm":
+                _preload([request.get("what", "")], again=False)
+                reply = {"ok": True}
             elif request["op"] == "reap":
                 pid = int(request["pid"])
                 try:
