@@ -220,6 +220,15 @@ def expect_clean(answer: Answer, what: str = "result") -> None:
 # Diagnoses shared by several checks ----------------------------------------------
 
 
+def resembles(got: torch.Tensor, candidate: torch.Tensor) -> bool:
+    """Whether ``got`` equals a known (often wrong) answer, loosely and whatever its dtype."""
+    candidate = candidate.to(got.dtype)
+    if candidate.shape != got.shape:
+        return False
+    scale = float(candidate.abs().max()) if candidate.numel() else 0.0
+    return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
+
+
 def ratio_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
     """Spot an answer that is a whole multiple of the right one (accumulated gradients)."""
     scale = want.abs().max()

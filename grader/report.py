@@ -7,7 +7,6 @@ never a score.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from datetime import datetime, timezone

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 
 from grader import api, checking, selftest
 

@@ -6,8 +6,8 @@ import re
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
-                             sign_hint)
+from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_close, expect_tensor,
+                             first_hint, ratio_hint, resembles, sign_hint)
 from grader.plugin import outcome_of_failure
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
@@ -27,9 +27,6 @@ def _grad(spec: FnSpec, x: torch.Tensor) -> torch.Tensor:
     return jacobian(_fn(spec), x.detach().clone())
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    scale = float(b.abs().max()) if b.numel() else 0.0
-    return bool(torch.allclose(a, b.to(a.dtype), rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
 
 
 _usual = first_hint(ratio_hint, sign_hint)
@@ -96,7 +93,7 @@ def test_grad_contract(task, inputs):
 def _running_sum_hint(wants: list[torch.Tensor], i: int):
     """Entry i equal to the sum of the first i+1 gradients: .grad was never cleared."""
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if i > 0 and _close(got, torch.stack(wants[: i + 1]).sum(0)):
+        if i > 0 and resembles(got, torch.stack(wants[: i + 1]).sum(0)):
             return "accumulated"
         if bool((got == 0).all()) and bool((want != 0).any()):
             return "grad_cleared_too_soon"
@@ -182,9 +179,9 @@ def _descent(X: torch.Tensor, y: torch.Tensor, lr: float, steps: int, *,
 
 def _training_hint(X, y, lr, steps):
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if _close(got, _descent(X, y, lr, steps, accumulate=True)):
+        if resembles(got, _descent(X, y, lr, steps, accumulate=True)):
             return "accumulated"
-        if _close(got, _descent(X, y, lr, steps, summed=True)):
+        if resembles(got, _descent(X, y, lr, steps, summed=True)):
             return "mean_sum_swapped"
         return sign_hint(got, want)
     return diagnose
@@ -249,7 +246,7 @@ def test_train_contract(task, inputs):
 
 
 def _twice_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
-    if bool((want != 0).any()) and _close(got, want / 2):
+    if bool((want != 0).any()) and resembles(got, want / 2):
         return "one_backward_only"
     return _usual(got, want)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp as oracle_vjp
 
-from grader.checking import Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint, sign_hint
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
+                             resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -16,9 +17,6 @@ def _fn(spec: FnSpec):
     return build(spec.name, spec.params)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    b = b.to(a.dtype)
-    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=1e-4, atol=1e-6))
 
 
 def _jv_instead(f, x, v):
@@ -28,9 +26,9 @@ def _jv_instead(f, x, v):
     ones = J.T @ torch.ones(y.numel(), dtype=J.dtype)
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
         flat = got.reshape(-1)
-        if J.shape[0] == J.shape[1] and _close(flat, J @ v.reshape(-1).to(J.dtype)):
+        if J.shape[0] == J.shape[1] and resembles(flat, J @ v.reshape(-1).to(J.dtype)):
             return "jv_not_jtv"
-        if not _close(want.reshape(-1), ones) and _close(flat, ones):
+        if not resembles(want.reshape(-1), ones) and resembles(flat, ones):
             return "ignored_v"
         return sign_hint(got, want)
     return diagnose
@@ -111,7 +109,7 @@ def _expect_grads(answer, params, want, dtype, unweighted=None, *, visible=False
 
 def _matches_unweighted(other: torch.Tensor):
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if not _close(want, other) and _close(got, other):
+        if not resembles(want, other) and resembles(got, other):
             return "unweighted"
         return None
     return diagnose

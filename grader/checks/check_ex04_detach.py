@@ -4,21 +4,14 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint,
-                             ratio_hint, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
+                             resembles, sign_hint)
 
 DETACH = "ex04_detach.detach_grads"
 SEMI = "ex04_detach.semi_gradient"
 NONLEAF = "ex04_detach.nonleaf_grads"
 
 
-def _matches(got: torch.Tensor, candidate: torch.Tensor) -> bool:
-    """Whether ``got`` equals a known wrong answer (loosely, whatever the dtype)."""
-    candidate = candidate.to(got.dtype)
-    if candidate.shape != got.shape:
-        return False
-    scale = float(candidate.abs().max()) if candidate.numel() else 0.0
-    return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
 
 
 def _item(items: list, index: int, shape, dtype: torch.dtype, what: str, none_hint: str = "") -> torch.Tensor:
@@ -34,9 +27,9 @@ def _gz_hint(x: torch.Tensor):
     x = x.to(torch.float64)
 
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if _matches(got, 3 * x * x):
+        if resembles(got, 3 * x * x):
             return "not_detached"
-        if _matches(got, 2 * x):
+        if resembles(got, 2 * x):
             return "grad_not_cloned"
         return first_hint(ratio_hint, sign_hint)(got, want)
 
@@ -47,7 +40,7 @@ def _gy_hint(x: torch.Tensor):
     x = x.to(torch.float64)
 
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if _matches(got, x * x + 2 * x) or _matches(got, 3 * x * x + 2 * x):
+        if resembles(got, x * x + 2 * x) or resembles(got, 3 * x * x + 2 * x):
             return "grad_not_cleared"
         return first_hint(ratio_hint, sign_hint)(got, want)
 
@@ -105,7 +98,7 @@ def _semi_oracle(w, s, s_next, r: float, gamma: float):
 
 def _semi_hint(full: torch.Tensor):
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if _matches(got, full):
+        if resembles(got, full):
             return "target_not_detached"
         return first_hint(ratio_hint, sign_hint)(got, want)
 

@@ -4,19 +4,13 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint,
-                             ratio_hint, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
+                             resembles, sign_hint)
 
 LOSSES = "ex06_losses.loss_grads"
 WEIGHTED = "ex06_losses.weighted_loss_grad"
 
 
-def _matches(got: torch.Tensor, candidate: torch.Tensor) -> bool:
-    candidate = candidate.to(got.dtype)
-    if candidate.shape != got.shape:
-        return False
-    scale = float(candidate.abs().max()) if candidate.numel() else 0.0
-    return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
 
 
 def _per_sample_jacobian(w: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -44,14 +38,14 @@ def _loss_case(task, w, X, y, *, visible: bool = False):
     want_mean = want_sum / X.shape[0]
 
     def mean_hint(got, want):
-        if _matches(got, want_sum) and X.shape[0] > 1:
+        if resembles(got, want_sum) and X.shape[0] > 1:
             return "mean_sum_swapped"
         return first_hint(ratio_hint, sign_hint)(got, want)
 
     def sum_hint(got, want):
-        if _matches(got, want_mean) and X.shape[0] > 1:
+        if resembles(got, want_mean) and X.shape[0] > 1:
             return "mean_sum_swapped"
-        if _matches(got, want_sum + want_mean):
+        if resembles(got, want_sum + want_mean):
             return "grad_not_cleared"
         return first_hint(ratio_hint, sign_hint)(got, want)
 
@@ -97,9 +91,9 @@ def _weighted_case(task, w, X, y, s, *, visible: bool = False):
     n = X.shape[0]
 
     def diagnose(got, want):
-        if _matches(got, J.sum(dim=0)) or _matches(got, J.mean(dim=0)):
+        if resembles(got, J.sum(dim=0)) or resembles(got, J.mean(dim=0)):
             return "unweighted"
-        if n > 1 and _matches(got, want / n):
+        if n > 1 and resembles(got, want / n):
             return "mean_sum_swapped"
         return first_hint(ratio_hint, sign_hint)(got, want)
 

@@ -6,7 +6,8 @@ from typing import Any, Callable
 import torch
 from torch.autograd.functional import hessian, hvp as oracle_hvp, jacobian, jvp as oracle_jvp
 
-from grader.checking import Answer, Fail, StudentFailed, check, expect_clean, expect_close, first_hint, sign_hint
+from grader.checking import (Answer, Fail, StudentFailed, check, expect_clean, expect_close, first_hint,
+                             resembles, sign_hint)
 from grader.plugin import outcome_of_failure
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
@@ -25,16 +26,12 @@ def _fn64(spec: FnSpec) -> Callable[..., torch.Tensor]:
     return build(spec.name, params)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
-    b = b.to(a.dtype)
-    scale = float(b.abs().max()) if b.numel() else 0.0
-    return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
 
 
 def _matches(name: str, other: torch.Tensor) -> Diagnose:
     """A diagnosis that names ``name`` when the answer equals ``other`` (and ``other`` is not the answer)."""
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
-        if other.shape == got.shape and not _close(want, other) and _close(got, other):
+        if other.shape == got.shape and not resembles(want, other) and resembles(got, other):
             return name
         return None
     return diagnose
