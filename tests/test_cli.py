@@ -113,3 +113,16 @@ def test_explain_shows_the_task_and_the_hints_earned(tmp_path):
     missing = invoke("explain", "vjp", "-r", str(tmp_path / "none.json"))
     assert "grade run" in missing.output
     assert invoke("explain", "no_such_task").exit_code == 2
+
+
+def test_the_report_is_an_ordinary_file(tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        assert invoke("run", str(SOLUTIONS), "-o", str(out), "-k", "ex03_vjp.vjp").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
