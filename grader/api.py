@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import GraderError
 from .sandbox import client
 from .submission import MAX_MODULE_BYTES, Submission, read
 from .tasks import Task, select
@@ -36,10 +37,6 @@ class Verdict:
     status: str  # missing, error, forbidden
     code: str
     params: dict[str, Any] = field(default_factory=dict)
-
-
-class GraderError(RuntimeError):
-    """The grader itself failed (exit status 3)."""
 
 
 def static_verdict(sub: Submission, task: Task) -> Verdict | None:

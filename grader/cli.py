@@ -16,7 +16,7 @@ from .i18n import default_language, translator
 _ = translator(default_language())
 
 from .cli_reports import collect, convert
-from .errors import EXIT_BELOW, BadInput, GraderFailed
+from .errors import EXIT_BELOW, BadInput, GraderError, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
 
@@ -80,7 +80,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
-    except api.GraderError as exc:
+    except GraderError as exc:
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail=exc)) from None
     except OSError as exc:
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail=f"{type(exc).__name__}: {exc}")) from None

@@ -1,9 +1,14 @@
-"""Errors of the command line, each carrying its exit status (click prints them)."""
+"""The grader's errors: its own failures, and the command line's, each carrying its
+exit status (click prints them)."""
 from __future__ import annotations
 
 import click
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+
+
+class GraderError(RuntimeError):
+    """The grader itself (not the submission) failed: its checks or its sandbox."""
 
 
 class BadInput(click.ClickException):

@@ -126,3 +126,16 @@ def test_the_report_is_an_ordinary_file(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_a_grader_failure_exits_three_with_one_line(tmp_path, monkeypatch):
+    from grader.sandbox import client
+
+    def broken(self, *args, **kwargs):
+        raise client.SandboxError("the sandbox server stopped answering: test")
+
+    monkeypatch.setattr(client.Server, "open", broken)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 3
+    assert "the grader itself failed" in result.output and "Traceback" not in result.output

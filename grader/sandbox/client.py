@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import GraderError
 from . import channel
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 SERVER_START_SECONDS = 120.0
 
 
-class SandboxError(RuntimeError):
+class SandboxError(GraderError):
     """The sandbox itself (not the student's code) failed."""
 
 
