@@ -41,10 +41,6 @@ class Item:
     name: str      # unique, safe as a file name
     path: Path     # a folder or an archive
 
-    @property
-    def is_archive(self) -> bool:
-        return self.path.is_file() and self.path.name.lower().endswith(ARCHIVE_SUFFIXES)
-
 
 def _safe(name: str) -> str:
     stem = name

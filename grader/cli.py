@@ -272,14 +272,15 @@ def _write_gradebook(out: Path) -> None:
                                             encoding="utf-8")
 
 
-def _instructor_repo(root: str | None) -> Path:
+def _instructor_repo(root: str | None, needs: tuple[str, ...]) -> Path:
+    """--root, or else this folder or the grader's own checkout, if it holds ``needs``."""
     candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
     for candidate in candidates:
-        if (candidate / "solutions").is_dir() and (candidate / "mutants").is_dir() and (candidate / "exercises").is_dir():
+        if all((candidate / folder).is_dir() for folder in needs):
             return candidate
     where = root or "this folder or the grader's repository"
-    raise BadInput(f"{where}: needs the instructor repository (exercises/, solutions/, mutants/); "
-                   "the student release has no self-test")
+    folders = ", ".join(f"{folder}/" for folder in needs)
+    raise BadInput(f"{where}: needs the instructor repository ({folders}); the student release has none")
 
 
 @main.command()
@@ -292,7 +293,7 @@ def selftest(root: str | None, seed: int | None) -> None:
     from . import api, selftest as selftest_mod
     from .sandbox.client import Server
 
-    repo = _instructor_repo(root)
+    repo = _instructor_repo(root, ("exercises", "solutions", "mutants"))
     seed = secrets.randbelow(2**31) if seed is None else seed
     click.echo(f"selftest of {repo} · seed {seed}")
     colour = _use_colour()
@@ -320,10 +321,7 @@ def release(out: str, root: str | None) -> None:
     """Build the student repository in OUT: stubs, README, workflow, visible checks only."""
     from .release import ReleaseError, build
 
-    candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
-    repo = next((c for c in candidates if (c / "solutions").is_dir() and (c / "grader").is_dir()), None)
-    if repo is None:
-        raise BadInput("needs the instructor repository (exercises/, solutions/, grader/)")
+    repo = _instructor_repo(root, ("exercises", "solutions", "grader"))
     try:
         hidden = build(repo, Path(out))
     except ReleaseError as exc:

@@ -139,3 +139,9 @@ def test_a_grader_failure_exits_three_with_one_line(tmp_path, monkeypatch):
                                 env={"NO_COLOR": "1"})
     assert result.exit_code == 3
     assert "the grader itself failed" in result.output and "Traceback" not in result.output
+
+
+def test_selftest_and_release_need_the_instructor_repository(tmp_path):
+    for command in (["selftest", "--root", str(tmp_path)], ["release", str(tmp_path / "out"), "--root", str(tmp_path)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2 and "instructor repository" in result.output
