@@ -64,6 +64,8 @@ def _task_status(checks: list[dict[str, Any]], score: float, max_score: float) -
     for status in ("forbidden", "timeout", "crashed", "error", "missing"):
         if status in outcomes:
             return status
+    if "grader_error" in outcomes:
+        return "error"  # the check's feedback and the report's grader_errors say whose
     if outcomes and outcomes <= {"not_implemented", "skipped"}:
         return "not_implemented"
     return "failed"
@@ -89,13 +91,13 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
           patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
     from .checking import load_manifest
 
-    MANIFEST = load_manifest()
+    manifest = load_manifest()
     called_nodes = _called(json_report)
     nodeids = plugin.nodeids if plugin else {}
     grader_errors: list[str] = []
     entries = []
     for task in tasks:
-        specs = [(key, spec) for key, spec in MANIFEST.items() if spec.task == task.id]
+        specs = [(key, spec) for key, spec in manifest.items() if spec.task == task.id]
         verdict = verdicts.get(task.id)
         checks = []
         forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
