@@ -152,7 +152,12 @@ def extract(archive: Path, into: Path) -> Path:
                 raise BatchError("too many files in the archive")
             if sum(m.size for m in members) > MAX_ARCHIVE_BYTES:
                 raise BatchError("the archive unpacks to more than 20 MB")
-            tf.extractall(into, members=members, filter="data")
+            root = into.resolve()
+            members = [m for m in members if str((into / m.name).resolve()).startswith(str(root))]
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(into, members=members, filter="data")
+            else:  # Python before 3.10.12 / 3.11.4: members were checked above
+                tf.extractall(into, members=members)
     entries = [p for p in into.iterdir() if not p.name.startswith((".", "__MACOSX"))]
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]

@@ -172,3 +172,18 @@ def test_bad_batch_input_is_refused(tmp_path, bad, message):
     _copy(SOLUTIONS, tmp_path / "one")
     result = CliRunner().invoke(main, ["batch", str(tmp_path / bad), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_tar_archive_cannot_write_outside_its_folder(tmp_path):
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as tf:
+        for name in ("../escaped.py", "sub/ex01_backward.py"):
+            data = b"x = 1\n"
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    into = tmp_path / "into"
+    into.mkdir()
+    root = batch.extract(evil, into)
+    assert not (tmp_path / "escaped.py").exists()
+    assert (root / "ex01_backward.py").exists()
