@@ -54,6 +54,7 @@ class ModuleScan:
     escapes: list[Finding] = field(default_factory=list)
     defined: set[str] = field(default_factory=set)
     tree: ast.Module | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def escapes_for(self, task: Task) -> list[Finding]:
         """Escape hatches in the code this task runs: the module's top-level code,
@@ -64,14 +65,14 @@ class ModuleScan:
         """
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, task.name, self.task_names), _aliases(self.tree))
+        return _escapes(_task_code(self.tree, task.name, self.task_names), self.aliases)
 
     @property
     def module_level_escapes(self) -> list[Finding]:
         """Escape hatches that run when the module is imported."""
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, None, self.task_names), _aliases(self.tree))
+        return _escapes(_task_code(self.tree, None, self.task_names), self.aliases)
 
     @property
     def task_names(self) -> set[str]:
@@ -99,7 +100,7 @@ class ModuleScan:
         """Uses of the task's not-allowed APIs in the code the task can reach."""
         if self.tree is None or not task.forbidden:
             return []
-        return _forbidden_in(self.tree, task)
+        return _forbidden_in(self.tree, task, self.aliases)
 
 
 def scan_module(module: str, source: str | None) -> ModuleScan:
@@ -113,7 +114,8 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
     result = ModuleScan(module, True, tree=tree)
     result.defined = _top_level_names(tree)
-    result.escapes = _escapes(tree.body, _aliases(tree))
+    result.aliases = _aliases(tree)
+    result.escapes = _escapes(tree.body, result.aliases)
     return result
 
 
@@ -299,8 +301,7 @@ def _reachable(tree: ast.Module, start: str) -> list[ast.AST]:
     return out
 
 
-def _forbidden_in(tree: ast.Module, task: Task) -> list[Finding]:
-    aliases = _aliases(tree)
+def _forbidden_in(tree: ast.Module, task: Task, aliases: dict[str, str]) -> list[Finding]:
     prefixes = [p for p in task.forbidden if p.startswith("torch")]
     attributes = {p[1:] for p in task.forbidden if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden if p.endswith("=")}
