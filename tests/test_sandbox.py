@@ -152,9 +152,15 @@ def test_a_child_cannot_fork(open_child):
 
 @pytest.mark.skipif(os.getuid() != 0, reason="the jail and the unprivileged user need root; "
                     "without them the child can read what the grader can (README: threat model)")
-def test_the_child_sees_no_files(open_child):
-    solutions = os.path.join(os.path.dirname(__file__), "..", "solutions", "ex03_vjp.py")
-    result = open_child().call("hostile", "read_file", os.path.abspath(solutions))
+@pytest.mark.parametrize("target", ["solutions", "checks", "parent_cmdline"])
+def test_the_child_sees_no_files(open_child, target):
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = {
+        "solutions": os.path.join(here, "..", "solutions", "ex03_vjp.py"),
+        "checks": os.path.join(here, "..", "grader", "checks", "check_ex03_vjp.py"),
+        "parent_cmdline": f"/proc/{os.getpid()}/cmdline",  # where a fake report would be aimed
+    }[target]
+    result = open_child().call("hostile", "read_file", os.path.abspath(path))
     assert result.kind == "raised" and result.exception["type"] in ("FileNotFoundError", "PermissionError")
 
 
