@@ -92,7 +92,7 @@ def test_classroom_workflow_meets_the_reporters_requirements():
     assert gated == ["Set up Python 3.11", "Install the grader", "Grade the exercises",
                      "Points for GitHub Classroom", "Autograding Reporter"]
     for needed in ('python-version: "3.11"', "cache: pip", "cache-dependency-path: requirements.txt",
-                   "run: pip install -r requirements.txt -e .", "uses: actions/upload-artifact@v4"):
+                   "run: pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt -e .", "uses: actions/upload-artifact@v4"):
         assert needed in text
 
 
