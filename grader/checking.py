@@ -9,6 +9,7 @@ it never puts an expected value of a hidden check into its feedback.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -156,12 +157,27 @@ def expect_tensor(value: Any, shape: tuple[int, ...] | torch.Size, dtype: torch.
         raise Fail("not_a_tensor", what=what, got=describe(value))
     t = value.tensor
     if tuple(t.shape) != tuple(shape):
-        raise Fail("wrong_shape", what=what, expected=list(shape), got=list(t.shape))
+        raise Fail("wrong_shape", what=what, expected=list(shape), got=list(t.shape),
+                   hint=shape_hint(what, tuple(shape), tuple(t.shape)))
     if t.dtype != dtype:
         raise Fail("wrong_dtype", what=what, expected=_dtype(dtype), got=_dtype(t.dtype))
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise Fail("not_finite", what=what)
     return t
+
+
+# Why a value has the shape it has, for the values whose shape follows a rule.
+SHAPE_RULES = {"J": "shape_jacobian", "Jᵀv": "shape_like_input", "vjp(f, x, v)": "shape_like_input",
+               "H·v": "shape_like_input", "f″(x)": "shape_like_input", "J·u": "shape_like_output"}
+
+
+def shape_hint(what: str, expected: tuple[int, ...], got: tuple[int, ...]) -> str:
+    """Say why the shape is wrong: the rule it follows, or what kind of slip it looks like."""
+    if math.prod(expected) == math.prod(got) and len(expected) != len(got):
+        return "shape_reshaped" if what not in SHAPE_RULES else SHAPE_RULES[what]
+    if what in SHAPE_RULES:
+        return SHAPE_RULES[what]
+    return "shape_dims" if len(expected) != len(got) else "shape_exact"
 
 
 def _dtype(dtype: torch.dtype) -> str:

@@ -81,6 +81,12 @@ HINTS: dict[str, str] = {
     'unused_param': 'A parameter that no loss uses keeps .grad = None after backward: return zeros shaped like it (torch.zeros_like) instead of None.',
     'grad_cleared_too_soon': 'It is all zeros: was x.grad cleared before you stored it, or is the stored entry x.grad itself (which zero_() then clears)? Store a copy, x.grad.clone(), then clear.',
     'disconnected_output': 'Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: check y.requires_grad and return zeros (shape f(x).shape + x.shape) in that case.',
+    'shape_jacobian': "A Jacobian has shape f(x).shape + x.shape: entry [i, j] is ∂fᵢ/∂xⱼ.",
+    'shape_like_input': "It has the shape of the input x it is taken with respect to.",
+    'shape_like_output': "J·u has the shape of f(x).",
+    'shape_reshaped': "It holds the right number of entries in another arrangement: check reshape, view and flatten.",
+    'shape_dims': "It has a different number of dimensions: a broadcast, a lost keepdim, or a squeeze/unsqueeze?",
+    'shape_exact': "Shapes are exact: no broadcasting, no extra or missing entries.",
 }
 
 # Kinds of code that reaches outside an exercise.

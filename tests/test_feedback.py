@@ -31,7 +31,7 @@ CLASSIC = {
     "result still requiring grad": ("ex06_losses/loss_attached", "ex06_losses.loss_grads", "code:requires_grad"),
     "lost float64": ("ex03_vjp/vjp_always_float32", "ex03_vjp.vjp", "code:wrong_dtype"),
     "side effect on the caller's tensor": ("ex03_vjp/vjp_grad_on_callers_x", "ex03_vjp.vjp", "code:argument_left_grad"),
-    "wrong shape": ("ex02_jacobian/vjps_flattened", "ex02_jacobian.jacobian_from_vjps", "code:wrong_shape"),
+    "wrong shape, and why": ("ex02_jacobian/vjps_flattened", "ex02_jacobian.jacobian_from_vjps", "hint:shape_jacobian"),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -76,3 +76,17 @@ def test_a_visible_check_says_where_and_what_differed(grade, submission):
     assert visible and visible[0]["code"] == "wrong_values_visible"
     assert re.search(r"at index \[\d+\] expected [-\d.e]+, got 0", visible[0]["feedback"])
     assert "tolerance" in visible[0]["feedback"]
+
+
+@pytest.mark.parametrize("what, expected, got, hint", [
+    ("J", (4, 5, 3, 2), (20, 6), "shape_jacobian"),
+    ("Jᵀv", (3,), (1, 3), "shape_like_input"),
+    ("J·u", (5,), (3,), "shape_like_output"),
+    ("w", (3,), (3, 1), "shape_reshaped"),
+    ("w", (3,), (1, 4), "shape_dims"),
+    ("w", (3,), (4,), "shape_exact"),
+])
+def test_a_wrong_shape_says_why(what, expected, got, hint):
+    from grader.checking import shape_hint
+
+    assert shape_hint(what, expected, got) == hint
