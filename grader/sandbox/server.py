@@ -1,13 +1,15 @@
 """The sandbox server: a process with torch loaded that forks sandbox children.
 
-It is started by the grader before any torch work is done (forking a process
-whose thread pools have run is unsafe), never runs student code itself, and
-keeps every descendant of its children: it is their subreaper, so a child that
-double-forks cannot leave a process behind once the grader reaps it.
+It is forked from the grading process right after torch is imported, or started
+as a fresh interpreter, in either case before any torch work is done (forking a
+process whose thread pools have run is unsafe). It never runs student code
+itself, and keeps every descendant of its children: it is their subreaper, so a
+child that double-forks cannot leave a process behind once the grader reaps it.
 
 Protocol (JSON lines over a Unix socket; ``spawn`` carries one file descriptor):
-  {"op": "spawn"} + fd    -> {"pid": N}
-  {"op": "reap", "pid": N} -> {"status": waitstatus, "orphans": K}
+  {"op": "spawn"} + fd          -> {"pid": N}
+  {"op": "warm", "what": "func"} -> {"ok": true}   (load torch.func, once)
+  {"op": "reap", "pid": N}       -> {"status": waitstatus, "orphans": K}
 The server exits, killing what is left, when the grader closes the socket.
 """
 from __future__ import annotations
@@ -36,17 +38,23 @@ PR_SET_CHILD_SUBREAPER = 36
 _WARMED: set[str] = set()
 
 
-def _preload(extras: list[str], again: bool = True) -> None:
-    if again:
-        for name in PRELOAD:
-            __import__(name)
-        _warm_up()
-        from . import child  # noqa: F401
-    if "func" in extras and "func" not in _WARMED:
+def _preload() -> None:
+    for name in PRELOAD:
+        __import__(name)
+    _warm_up()
+    from . import child  # noqa: F401
+
+
+def _warm(what: str) -> None:
+    """Load an optional part (only "func" exists), once, and freeze the heap again."""
+    if what == "func" and what not in _WARMED:
         _warm_up_func()
-        _WARMED.add("func")
-        gc.collect()
-        gc.freeze()
+        _WARMED.add(what)
+    # Children share the server's memory copy-on-write; a collection in a child
+    # would touch (and so copy) every object. Freezing moves what exists now out
+    # of the collector's reach.
+    gc.collect()
+    gc.freeze()
 
 
 def _warm_up() -> None:
@@ -159,7 +167,7 @@ def serve(sock: socket.socket) -> None:
                 active.add(pid)
                 reply = {"pid": pid}
             elif request["op"] == "warm":
-                _preload([request.get("what", "")], again=False)
+                _warm(str(request.get("what", "")))
                 reply = {"ok": True}
             elif request["op"] == "reap":
                 pid = int(request["pid"])
@@ -187,12 +195,9 @@ def run(sock: socket.socket, extras: list[str]) -> None:
     except (OSError, AttributeError):
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _preload(extras)
-    # Children share the server's memory copy-on-write; a collection in a child
-    # would touch (and so copy) every object. Freezing moves what exists now out
-    # of the collector's reach.
-    gc.collect()
-    gc.freeze()
+    _preload()
+    for what in extras or [""]:
+        _warm(what)
     sock.sendall(b'{"ready": true}\n')
     serve(sock)
     # Interpreter teardown with torch loaded takes a noticeable fraction of a
