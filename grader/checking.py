@@ -66,6 +66,19 @@ def load_manifest() -> dict[str, CheckSpec]:
     return MANIFEST
 
 
+class Phrase(str):
+    """An English phrase with its own parameters, translated before it is filled in:
+    ``phrase("entry {item}", item=2)`` reads "entry 2" and "第 2 项"."""
+
+    params: dict[str, Any]
+
+
+def phrase(template: str, **params: Any) -> Phrase:
+    text = Phrase(template)
+    text.params = params
+    return text
+
+
 class Fail(AssertionError):
     """The student's answer is wrong; ``code`` names why, ``params`` fill the message."""
 

@@ -150,7 +150,7 @@ def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
         values["kind"] = _(KIND_NAMES[values["kind"]])
     for key in ("what", "detail"):
         if isinstance(values.get(key), str):
-            values[key] = _fill(_(values[key]), params)
+            values[key] = _fill(_(str(values[key])), {**params, **getattr(values[key], "params", {})})
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
     text = _fill(template, values)

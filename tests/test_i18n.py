@@ -19,7 +19,7 @@ PO = i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
 CATALOG = i18n.parse_po(PO.read_text(encoding="utf-8"))
 GRADER = ROOT / "grader"
 # Arguments of these calls that are phrases shown to students ("what" a value is).
-WHAT_ARGS = {"expect_tensor": 3, "expect_close": 2, "tensor": 2, "sequence": 2, "expect_clean": 1}
+WHAT_ARGS = {"expect_tensor": 3, "expect_close": 2, "tensor": 2, "sequence": 2, "expect_clean": 1, "phrase": 0}
 
 
 def _gettext_calls(path: Path) -> set[str]:

@@ -7,7 +7,7 @@ import torch
 from torch.autograd.functional import jacobian
 
 from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_close, expect_tensor,
-                             first_hint, ratio_hint, resembles, sign_hint)
+                             first_hint, phrase, ratio_hint, resembles, sign_hint)
 from grader.plugin import outcome_of_failure
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
@@ -106,7 +106,7 @@ def _expect_grads(task, x: torch.Tensor, fs: list[FnSpec], *, visible: bool = Fa
     items = answer.sequence(len(fs), what="the list of gradients")
     wants = [_grad(f, x) for f in fs]
     for i, (item, want) in enumerate(zip(items, wants)):
-        what = f"entry {i} (∇ₓ f{i})"
+        what = phrase("entry {item} (∇ₓ f{item})", item=i)
         got = expect_tensor(item, tuple(x.shape), x.dtype, what)
         expect_close(got, want, what, visible=visible, diagnose=_running_sum_hint(wants, i))
     return answer

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp as oracle_vjp
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
-                             resembles, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, phrase,
+                             ratio_hint, resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -99,12 +99,12 @@ def _expect_grads(answer, params, want, dtype, unweighted=None, *, visible=False
     items = answer.sequence(len(params), what="the gradients")
     for i, (item, p, w) in enumerate(zip(items, params, want)):
         if item is None:
-            raise Fail("not_a_tensor", what=f"gradient {i}", got="None", hint="unused_param")
-        got = expect_tensor(item, tuple(p.shape), dtype, f"gradient {i}")
+            raise Fail("not_a_tensor", what=phrase("gradient {item}", item=i), got="None", hint="unused_param")
+        got = expect_tensor(item, tuple(p.shape), dtype, phrase("gradient {item}", item=i))
         hints = [ratio_hint, sign_hint]
         if unweighted is not None:
             hints.insert(0, _matches_unweighted(unweighted[i]))
-        expect_close(got, w, f"gradient {i}", visible=visible, diagnose=first_hint(*hints))
+        expect_close(got, w, phrase("gradient {item}", item=i), visible=visible, diagnose=first_hint(*hints))
 
 
 def _matches_unweighted(other: torch.Tensor):
