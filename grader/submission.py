@@ -73,7 +73,8 @@ def read(path: str | Path) -> Submission:
             sub.scans[module] = scan_module(module, None)
             sub.scans[module].present = True
             continue
-        text = data.decode("utf-8", errors="replace")
+        # utf-8-sig: editors on Windows often save a byte-order mark, which Python accepts.
+        text = data.decode("utf-8-sig", errors="replace")
         sub.sources[module] = text
         sub.scans[module] = scan_module(module, text)
     return sub

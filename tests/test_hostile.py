@@ -175,3 +175,14 @@ def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
             "    return torch.func.vmap(torch.func.grad(lambda t: f(t).sum()))(x.detach()).detach()\n")
     report = grade(submission(append={"ex05_control_flow": code}), patterns=("ex05_control_flow.derivative_curve",))
     assert report["score"] == report["max_score"], report["tasks"][0]["checks"]
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_fine(grade, tmp_path):
+    import shutil
+
+    folder = tmp_path / "windows"
+    shutil.copytree(SOLUTIONS, folder)
+    for path in folder.glob("*.py"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    report = grade(folder, patterns=("ex03",))
+    assert report["score"] == report["max_score"]
