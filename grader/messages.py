@@ -87,6 +87,9 @@ HINTS: dict[str, str] = {
     'shape_reshaped': "It holds the right number of entries in another arrangement: check reshape, view and flatten.",
     'shape_dims': "It has a different number of dimensions: a broadcast, a lost keepdim, or a squeeze/unsqueeze?",
     'shape_exact': "Shapes are exact: no broadcasting, no extra or missing entries.",
+    'module_not_available': ("The grader imports your module with torch, numpy and the standard helpers only: "
+                             "put imports for your own experiments (plots, timing) inside "
+                             "if __name__ == \"__main__\":."),
 }
 
 # Kinds of code that reaches outside an exercise.
@@ -111,6 +114,7 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"'NoneType' object has no attribute", "none_grad"),
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
     (r"One of the differentiated Tensors does not require grad", "no_grad_on_input"),
+    (r"No module named", "module_not_available"),
 )
 
 

@@ -144,12 +144,21 @@ def _bound(node: ast.Import | ast.ImportFrom) -> set[str]:
     return {(a.asname or a.name).split(".")[0] for a in node.names}
 
 
+def _is_main_guard(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":``: a student's own experiments, never run when graded."""
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and len(node.test.comparators) == 1 and isinstance(node.test.comparators[0], ast.Constant)
+            and node.test.comparators[0].value == "__main__")
+
+
 def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast.AST]:
     """Top-level statements a task runs: module-level code, the definitions reachable
     from ``start`` (None: none), and the imports whose names those use."""
     defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
     imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    module_code = [node for node in tree.body if not isinstance(node, _DEFS) and node not in imports]
+    module_code = [node for node in tree.body
+                   if not isinstance(node, _DEFS) and node not in imports and not _is_main_guard(node)]
     reached: list[ast.AST] = []
     todo = ([start] if start else []) + sorted(_names(module_code))
     seen: set[str] = set()

@@ -186,3 +186,20 @@ def test_a_byte_order_mark_and_windows_line_ends_are_fine(grade, tmp_path):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
     report = grade(folder, patterns=("ex03",))
     assert report["score"] == report["max_score"]
+
+
+def test_a_students_own_experiments_do_not_count(grade, submission):
+    """Code under `if __name__ == "__main__":` never runs when graded; the scan ignores it."""
+    code = ("if __name__ == '__main__':\n    import os\n    import matplotlib.pyplot as plt\n"
+            "    print(os.getcwd())\n    plt.plot([1, 2])\n")
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert report["score"] == report["max_score"]
+
+
+def test_an_unavailable_import_says_where_it_belongs(grade, submission):
+    report = grade(submission(append={"ex05_control_flow": "import matplotlib.pyplot as plt\n"}),
+                   patterns=("ex05",))
+    checks = [c for t in report["tasks"] for c in t["checks"]]
+    assert {t["status"] for t in report["tasks"]} == {"error"}
+    assert all(c["score"] == 0 for c in checks)
+    assert {c["hint"] for c in checks} == {"module_not_available"}
