@@ -89,11 +89,16 @@ class Fail(AssertionError):
 
 
 class StudentFailed(Exception):
-    """The call did not return (raised, timed out, crashed...): carries the CallResult."""
+    """The call did not return (raised, timed out, crashed...): carries the CallResult.
 
-    def __init__(self, result: CallResult) -> None:
+    ``hints`` lets a check that knows its input re-read a hint drawn from the error
+    text (for a constant f, "no grad_fn" means the output ignores x).
+    """
+
+    def __init__(self, result: CallResult, hints: dict[str, str] | None = None) -> None:
         super().__init__(result.kind)
         self.result = result
+        self.hints = hints or {}
 
 
 def seeded(seed: int, key: str) -> torch.Generator:

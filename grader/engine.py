@@ -70,9 +70,14 @@ class Session:
 class StudentFunction:
     """The student's function as a check sees it: call it, get an ``Answer``."""
 
-    def __init__(self, session: Session, task_id: str) -> None:
+    def __init__(self, session: Session, task_id: str, hints: dict[str, str] | None = None) -> None:
         self.session = session
         self.task = BY_ID[task_id]
+        self.hints = hints or {}
+
+    def hinting(self, hints: dict[str, str]) -> "StudentFunction":
+        """The same function, with the hints of its errors re-read: {drawn hint: better hint}."""
+        return StudentFunction(self.session, self.task.id, {**self.hints, **hints})
 
     def __call__(self, *args: Any) -> Answer:
         result = self.session.call(self.task, *args)
@@ -82,5 +87,5 @@ class StudentFunction:
             self.session.forbidden_at_runtime.setdefault(self.task.id, []).extend(hits)
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
         if result.kind != "returned":
-            raise StudentFailed(result)
+            raise StudentFailed(result, self.hints)
         return Answer(result.value, result.evidence)

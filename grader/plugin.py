@@ -31,7 +31,7 @@ def _key(item: pytest.Item) -> str | None:
     return getattr(fn, "autograd_lab_check", None)
 
 
-def outcome_of_failure(result: Any, task_id: str = "") -> CheckOutcome:
+def outcome_of_failure(result: Any, task_id: str = "", hints: dict[str, str] | None = None) -> CheckOutcome:
     """Turn a call that did not return into a check outcome with its message."""
     exc = result.exception or {}
     where: dict[str, Any] = {}
@@ -41,6 +41,7 @@ def outcome_of_failure(result: Any, task_id: str = "") -> CheckOutcome:
     text = {"type": str(exc.get("type", ""))[:80], "message": str(exc.get("message", ""))[:300],
             "detail": result.detail, **result.detail_params, **where}
     hint = messages.exception_hint(text["message"], task_id)
+    hint = (hints or {}).get(hint, hint) if hint else hint
     if hint:
         text["hint"] = hint
     kind = result.kind
@@ -104,7 +105,7 @@ class GradingPlugin:
                 result = CheckOutcome("forbidden" if exc.code == "forbidden_runtime" else "failed",
                                       exc.code, dict(exc.params))
             elif isinstance(exc, StudentFailed):
-                result = outcome_of_failure(exc.result, MANIFEST[key].task if key in MANIFEST else "")
+                result = outcome_of_failure(exc.result, MANIFEST[key].task if key in MANIFEST else "", exc.hints)
             else:
                 result = CheckOutcome("grader_error", "grader_error",
                                       {"detail": f"{type(exc).__name__}: {str(exc)[:300]}"})

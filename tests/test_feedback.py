@@ -90,3 +90,17 @@ def test_a_wrong_shape_says_why(what, expected, got, hint):
     from grader.checking import shape_hint
 
     assert shape_hint(what, expected, got) == hint
+
+
+def test_a_check_that_knows_its_input_rereads_the_hint(grade, submission):
+    """On a linear f, "no grad_fn" means f″ ≡ 0 was not handled, not a missing create_graph."""
+    code = ("def second_derivative(f, x):\n"
+            "    x = x.detach().clone().requires_grad_(True)\n"
+            "    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)\n"
+            "    (h,) = torch.autograd.grad(g.sum(), x)\n"
+            "    return h.detach()\n")
+    report = grade(submission(append={"ex07_higher_order": code}), patterns=("ex07_higher_order.second_derivative",))
+    checks = report["tasks"][0]["checks"]
+    linear = [c for c in checks if c["hint"] == "linear_zero"]
+    assert linear and all(c["outcome"] == "error" for c in linear)
+    assert report["tasks"][0]["status"] == "partial"
