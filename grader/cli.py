@@ -25,10 +25,6 @@ def _use_colour() -> bool:
     return "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _default_lang() -> str:
-    return default_language()
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
              help=_("autograd-lab: grade PyTorch autograd exercises."))
 @click.version_option(__version__, prog_name="autograd-lab")
@@ -61,7 +57,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     from .submission import BadSubmission, locate
     from .tasks import select
 
-    lang = lang or _default_lang()
+    lang = lang or default_language()
     t = translator(lang)
     out = Path(output)
     if out.is_dir():
@@ -120,7 +116,7 @@ def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
 def list_tasks(lang: str | None) -> None:
     from .tasks import MAX_SCORE, TASKS
 
-    t = translator(lang or _default_lang())
+    t = translator(lang or default_language())
     width = max(len(task.id) for task in TASKS)
     for task in TASKS:
         click.echo(f"{task.id:<{width}}  {task.points:>2}  {t(task.summary)}")
@@ -139,7 +135,7 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     from . import messages
     from .tasks import TASKS, select
 
-    lang = lang or _default_lang()
+    lang = lang or default_language()
     t = translator(lang)
     matches = [task for task in TASKS if task_id in (task.id, task.name)] or select((task_id,))
     if len(matches) != 1:
@@ -212,7 +208,7 @@ def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, re
     click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {seed}", err=True)
     bar = _ProgressBar(len(items))
     results = batch_mod.run(items, out, jobs=jobs, seed=seed, timeout=timeout, memory_mb=memory_mb,
-                            lang=lang or _default_lang(), patterns=patterns, resume=resume, progress=bar.update)
+                            lang=lang or default_language(), patterns=patterns, resume=resume, progress=bar.update)
     bar.close()
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))

@@ -18,6 +18,14 @@ VJPS = "ex02_jacobian.jacobian_from_vjps"
 _diagnose = first_hint(transpose_hint, sign_hint)
 
 
+def _expect_closed_form(task, x: torch.Tensor, closed_form, *, visible: bool = False):
+    """The student's 2×2 Jacobian at x against the closed form (in float64)."""
+    answer = task(x)
+    got = answer.tensor((2, 2), x.dtype, "J")
+    expect_close(got, closed_form(x), "J", visible=visible, diagnose=_diagnose)
+    return answer
+
+
 # jacobian_by_hand ----------------------------------------------------------------------
 
 
@@ -28,10 +36,7 @@ def _by_hand(x: torch.Tensor) -> torch.Tensor:
 
 
 def _expect_by_hand(task, x: torch.Tensor, *, visible: bool = False):
-    answer = task(x)
-    got = answer.tensor((2, 2), x.dtype, "J")
-    expect_close(got, _by_hand(x), "J", visible=visible, diagnose=_diagnose)
-    return answer
+    return _expect_closed_form(task, x, _by_hand, visible=visible)
 
 
 @check(BY_HAND, 1, "the seed example: x = [2, 3] gives [[4, 1], [1, 27]]", visibility="visible")
@@ -69,10 +74,7 @@ def _polar(p: torch.Tensor) -> torch.Tensor:
 
 
 def _expect_polar(task, p: torch.Tensor, *, visible: bool = False):
-    answer = task(p)
-    got = answer.tensor((2, 2), p.dtype, "J")
-    expect_close(got, _polar(p), "J", visible=visible, diagnose=_diagnose)
-    return answer
+    return _expect_closed_form(task, p, _polar, visible=visible)
 
 
 @check(POLAR, 1, "the seed example p = (2, 0), then p = (1, π/3)", visibility="visible")

@@ -237,13 +237,3 @@ def _decode_tensor(node: dict, buffers: list[memoryview]) -> Received:
     }
     return Received(tensor, clean)
 
-
-def unwrap(value: Any) -> Any:
-    """Replace every ``Received`` in a decoded value by its plain tensor."""
-    if isinstance(value, Received):
-        return value.tensor
-    if type(value) in (list, tuple):
-        return type(value)(unwrap(v) for v in value)
-    if type(value) is dict:
-        return {k: unwrap(v) for k, v in value.items()}
-    return value
