@@ -26,6 +26,25 @@ def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
     return hits
 
 
+class Printed:
+    """What one task's calls printed, in order, capped at ``MAX_TASK_OUTPUT`` characters."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.truncated = False
+
+    def add(self, text: str, truncated: bool) -> None:
+        room = MAX_TASK_OUTPUT - len(self.text)
+        if len(text) > room:
+            truncated = True
+            text = text[:max(room, 0)]
+        self.text += text
+        self.truncated = self.truncated or truncated
+
+
+MAX_TASK_OUTPUT = 4096
+
+
 class Session:
     """The sandbox child of one submission, replaced whenever one dies.
 
@@ -42,6 +61,7 @@ class Session:
         self.spent: dict[str, float] = {}
         self.timed_out: dict[str, client.CallResult] = {}
         self.forbidden_at_runtime: dict[str, list[str]] = {}
+        self.output: dict[str, Printed] = {}
 
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
@@ -55,6 +75,8 @@ class Session:
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
         result = child.call(task.module, task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
+        if result.output or result.output_truncated:
+            self.output.setdefault(task.id, Printed()).add(result.output, result.output_truncated)
         if result.kind == "timeout":
             result.detail = "time limit {seconds:g} s"
             result.detail_params = {"seconds": self.limits.timeout}

@@ -141,8 +141,24 @@ def _fill(template: str, params: dict[str, Any]) -> str:
         return template
 
 
-def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
-    """The message for ``code`` in ``lang``, with its hint appended.
+def first_sentences(text: str, limit: int = 200) -> str:
+    """``text`` cut at the last sentence end within ``limit`` characters, never mid-word.
+
+    torch's messages run to several sentences; the first one or two name the problem.
+    """
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    ends = [m.end() for m in re.finditer(r"[.!?;](?=\s)", head)]
+    if ends and ends[-1] >= 20:
+        return head[: ends[-1]] + " …"
+    space = head.rfind(" ")
+    return (head[:space] if space > 0 else head).rstrip(",:;") + " …"
+
+
+def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
+    """The message for ``code`` in ``lang``, without its hint.
 
     Parameters that are themselves English phrases from the checks (``what``, the
     kind of escape) are translated too; numbers, shapes and the student's own
@@ -157,8 +173,25 @@ def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
             values[key] = _fill(_(str(values[key])), {**params, **getattr(values[key], "params", {})})
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
-    text = _fill(template, values)
+    return _fill(template, values)
+
+
+def render_hint(params: dict[str, Any], lang: str = "en") -> str:
+    """The hint named by ``params["hint"]`` in ``lang``, or ""."""
     hint = params.get("hint")
-    if hint and hint in HINTS:
-        text += (" " if lang == "en" else "") + _(HINTS[hint])
-    return text
+    if not hint or hint not in HINTS:
+        return ""
+    _ = translator(lang)
+    return _fill(_(HINTS[hint]), {k: v for k, v in params.items() if k != "hint"})
+
+
+def with_hint(message: str, hint: str, lang: str = "en") -> str:
+    """A message and its hint, with "Hint:" between them so neither reads as the other."""
+    if not hint:
+        return message
+    return message + " " + translator(lang)("Hint: {hint}").format(hint=hint)
+
+
+def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
+    """The message for ``code`` in ``lang``, then its hint after "Hint:"."""
+    return with_hint(render_message(code, params, lang), render_hint(params, lang), lang)

@@ -38,9 +38,11 @@ def outcome_of_failure(result: Any, task_id: str = "", hints: dict[str, str] | N
     frames = exc.get("frames") if type(exc.get("frames")) is list else []
     if frames and type(frames[-1]) is list and len(frames[-1]) >= 2:
         where = {"file": str(frames[-1][0]), "line": frames[-1][1]}
-    text = {"type": str(exc.get("type", ""))[:80], "message": str(exc.get("message", ""))[:300],
+    full = str(exc.get("message", ""))
+    # torch's messages run to several sentences: the first name the problem.
+    text = {"type": str(exc.get("type", ""))[:80], "message": messages.first_sentences(full),
             "detail": result.detail, **result.detail_params, **where}
-    hint = messages.exception_hint(text["message"], task_id)
+    hint = messages.exception_hint(full, task_id)
     hint = (hints or {}).get(hint, hint) if hint else hint
     if hint:
         text["hint"] = hint

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import __version__, messages
 from .fileio import write_atomic
+from .untrusted import escape
 from .tasks import Task
 
 SCHEMA_VERSION = 1
@@ -61,7 +62,14 @@ def _task_status(checks: list[dict[str, Any]], score: float, max_score: float) -
     if score > 0:
         return "partial"
     outcomes = {c["outcome"] for c in checks}
-    for status in ("forbidden", "timeout", "crashed", "error", "missing"):
+    for status in ("forbidden", "timeout", "crashed"):
+        if status in outcomes:
+            return status
+    # "error" says the code raised; a wrong value that ran without raising is a failure
+    # even when another check's input made the code raise.
+    if "failed" in outcomes:
+        return "failed"
+    for status in ("error", "missing"):
         if status in outcomes:
             return status
     if "grader_error" in outcomes:
@@ -87,6 +95,42 @@ def _check_entry(spec, outcome: str, code: str, params: dict[str, Any], lang: st
     }
 
 
+# A visible check's detailed message, read as the kind of mistake it shares with hidden checks.
+GENERIC = {"wrong_values_visible": "wrong_values", "wrong_entry_visible": "wrong_values"}
+
+
+def lost_points(lost: list[tuple[dict[str, Any], str, dict[str, Any]]], lang: str,
+                fallback: str = "") -> list[dict[str, Any]]:
+    """The task's lost points, one entry per distinct reason: what went wrong, the
+    points it cost, on how many checks, and the hint (once, not per check).
+
+    ``lost``: (check entry, code, params) for every check that scored below its
+    points. Checks share a reason when their message, read without the visible
+    check's details, and their hint are the same. Every lost point is in exactly
+    one entry, so the entries add up to what the task lost.
+    """
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for check, code, params in lost:
+        hint = messages.render_hint(params, lang) if check["outcome"] != "passed" else ""
+        if check["outcome"] == "passed":  # scored 0 by the task's verdict (forbidden at run time)
+            reason, detailed = fallback, fallback
+        else:
+            detailed = messages.render_message(code, params, lang)
+            reason = messages.render_message(GENERIC.get(code, code), params, lang)
+        key = (check["outcome"] if check["outcome"] != "passed" else "forbidden", reason, hint)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"reason": detailed, "points": 0.0, "checks": 0, "hint": hint, "check_ids": []}
+        else:
+            group["reason"] = reason  # several checks: the details of one are not all of theirs
+        group["points"] += check["max_score"] - check["score"]
+        group["checks"] += 1
+        group["check_ids"].append(check["id"])
+    for group in groups.values():
+        group["points"] = round(group["points"], 4)
+    return list(groups.values())
+
+
 def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,
           patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
     from .checking import load_manifest
@@ -100,21 +144,25 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
         specs = [(key, spec) for key, spec in manifest.items() if spec.task == task.id]
         verdict = verdicts.get(task.id)
         checks = []
+        raw: list[tuple[str, dict[str, Any]]] = []  # each check's code and parameters, for lost_points
         forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
         for key, spec in specs:
             if verdict is not None:
                 checks.append(_check_entry(spec, verdict.status, verdict.code, verdict.params, lang))
+                raw.append((verdict.code, verdict.params))
                 continue
             result = plugin.outcomes.get(key) if plugin else None
             if result is None or nodeids.get(key) not in called_nodes:
                 why = _why_not_run(json_report, nodeids.get(key))
                 grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
-                checks.append(_check_entry(spec, "grader_error", "grader_error",
-                                           {"detail": "the check did not run"}, lang))  # detail is a gettext id
+                params = {"detail": "the check did not run"}  # detail is a gettext id
+                checks.append(_check_entry(spec, "grader_error", "grader_error", params, lang))
+                raw.append(("grader_error", params))
                 continue
             if result.outcome == "grader_error":
                 grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
             checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
+            raw.append((result.code, result.params))
         # The student release carries only the visible checks: a task is then worth
         # what its checks here are worth.
         max_score = float(sum(c["max_score"] for c in checks)) if checks else float(task.points)
@@ -126,7 +174,11 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
         status = "forbidden" if forbidden else _task_status(checks, score, max_score)
         if verdict is not None:
             status = verdict.status
-        entries.append({
+        why_zero = (messages.render_message("forbidden_runtime", {"api": ", ".join(sorted(set(forbidden)))}, lang)
+                    if forbidden else "")
+        lost = lost_points([(c, code, params) for c, (code, params) in zip(checks, raw)
+                            if c["score"] < c["max_score"]], lang, why_zero)
+        entry = {
             "id": task.id,
             "module": task.module,
             "name": task.name,
@@ -134,7 +186,13 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
             "max_score": max_score,
             "status": status,
             "checks": checks,
-        })
+            "lost": lost,
+        }
+        captured = session.output.get(task.id) if session is not None and hasattr(session, "output") else None
+        if captured is not None and captured.text:
+            entry["output"] = {"text": escape(captured.text, len(captured.text), multiline=True),
+                               "truncated": captured.truncated}
+        entries.append(entry)
     score = round(sum(t["score"] for t in entries), 4)
     max_score = float(sum(t["max_score"] for t in entries))
     counts = {s: sum(1 for t in entries if t["status"] == s) for s in STATUSES}

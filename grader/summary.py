@@ -6,7 +6,8 @@ from typing import Any
 import click
 
 from .i18n import translator
-from .messages import HINTS
+from .formats._common import lost_groups, lost_title
+from .untrusted import escape
 
 COLOURS = {"passed": "green", "partial": "yellow", "failed": "red", "not_implemented": "blue",
            "missing": "magenta", "error": "red", "timeout": "red", "crashed": "red", "forbidden": "red"}
@@ -14,11 +15,36 @@ COLOURS = {"passed": "green", "partial": "yellow", "failed": "red", "not_impleme
 STATUS_TEXT = {"passed": "passed", "partial": "partial", "failed": "failed", "not_implemented": "not implemented",
                "missing": "missing", "error": "error", "timeout": "timeout", "crashed": "crashed",
                "forbidden": "forbidden"}
-REPEATED_FEEDBACK = ("missing", "forbidden", "error", "not_implemented", "timeout", "crashed")
+# Printed output under a failing task: every line behind this mark, so none can pose
+# as the grader's own.
+OUTPUT_MARK = "      │ "
+OUTPUT_LINES = 40
 
 
 def _points(x: float) -> str:
     return f"{x:g}"
+
+
+def _lost_lines(group: dict[str, Any], task: dict[str, Any], _, style) -> list[str]:
+    """"−6 on 4 checks: <reason>" (or "−1 <check title>: <reason>"), its hint on the next line."""
+    title = lost_title(group, task)
+    head = (_(title) if title else _("on {n} checks").format(n=group["checks"]))
+    reason = escape(group["reason"]) or _(STATUS_TEXT.get(task["status"], task["status"]))
+    lines = [style(f"      −{_points(group['points'])} ", fg="red") + _("{title}: {feedback}").format(
+        title=head, feedback=reason)]
+    if group.get("hint"):
+        lines.append("        " + _("Hint: {hint}").format(hint=escape(group["hint"])))
+    return lines
+
+
+def _output_lines(output: dict[str, Any], _) -> list[str]:
+    text = escape(output["text"], len(output["text"]), multiline=True)
+    shown = text.splitlines()
+    lines = ["      " + _("Printed while it ran:")]
+    lines += [OUTPUT_MARK + line for line in shown[:OUTPUT_LINES]]
+    if output.get("truncated") or len(shown) > OUTPUT_LINES:
+        lines.append(OUTPUT_MARK + _("… (output cut)"))
+    return lines
 
 
 def render(report: dict[str, Any], *, colour: bool = False, output: str | None = None) -> str:
@@ -34,23 +60,11 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
         pts = f"{_points(task['score']):>4}/{_points(task['max_score']):<3}"
         lines.append(f"  {task['id']:<{width}}  {pts} " + style(_(STATUS_TEXT.get(status, status)),
                                                                  fg=COLOURS.get(status)))
-        seen: set[str] = set()
-        hints_shown: set[str] = set()
-        for check in task["checks"]:
-            if check["score"] >= check["max_score"]:
-                continue
-            text = check["feedback"]
-            if text in seen and status in REPEATED_FEEDBACK:
-                continue
-            seen.add(text)
-            hint = check.get("hint")
-            if hint in HINTS:
-                if hint in hints_shown:  # the same hint once per task is enough
-                    text = text.replace(_(HINTS[hint]), "").rstrip()
-                hints_shown.add(hint)
-            lost = _points(check["max_score"] - check["score"])
-            title = _(check.get("title") or check["id"])
-            lines.append(style(f"      −{lost} ", fg="red") + _("{title}: {feedback}").format(title=title, feedback=text))
+        for group in lost_groups(task):
+            lines += _lost_lines(group, task, _, style)
+        printed = task.get("output")
+        if printed and printed.get("text") and status != "passed":
+            lines += _output_lines(printed, _)
     lines.append("")
     total = (f"{_('Total')} {_points(report['score'])}/{_points(report['max_score'])} "
              f"({report['percent']:g}%)")

@@ -141,7 +141,7 @@ def test_a_passed_check_scored_zero_is_a_failure_everywhere():
     suite = ET.fromstring(junit.render(report)).find("testsuite")
     assert suite.get("failures") == str(n) and len(suite.findall("testcase/failure")) == n
     page = markdown.render(report)
-    assert f"**`{task['id']}`** −4" in page and "(+3 more): forbidden" in page
+    assert f"**`{task['id']}`** −4" in page and "on 4 checks: forbidden" in page
 
 
 # ---------------------------------------------------------------- Gradescope

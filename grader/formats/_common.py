@@ -70,3 +70,51 @@ def xml_safe(text: str) -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _NOT_XML.sub(escape, text)
+
+
+def lost_groups(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task's lost points by reason (the report's ``lost``), every view's one source.
+
+    A report written before ``lost`` existed gets one entry per lost check, so its
+    points still add up.
+    """
+    if isinstance(task.get("lost"), list):
+        return task["lost"]
+    groups: dict[str, dict[str, Any]] = {}
+    for check in task.get("checks", []):
+        missing = float(check["max_score"]) - float(check["score"])
+        if missing <= 0:
+            continue
+        reason = check.get("feedback", "")
+        group = groups.setdefault(reason, {"reason": reason, "points": 0.0, "checks": 0, "hint": "",
+                                           "check_ids": []})
+        group["points"] += missing
+        group["checks"] += 1
+        group["check_ids"].append(check["id"])
+    return list(groups.values())
+
+
+def lost_title(group: dict[str, Any], task: dict[str, Any]) -> str:
+    """The title of the one check a reason covers ("" when it covers several)."""
+    ids = group.get("check_ids") or []
+    if group.get("checks") != 1 or not ids:
+        return ""
+    return next((c.get("title") or c["id"] for c in task.get("checks", []) if c["id"] == ids[0]), "")
+
+
+LOST_WORDS = {"en": {"on_checks": "on {n} checks", "colon": ": ", "hint": "Hint: {hint}", "sep": " "},
+              "zh": {"on_checks": "共 {n} 项检查", "colon": "：", "hint": "提示：{hint}", "sep": " "}}
+
+
+def lost_text(report: dict[str, Any], task: dict[str, Any]) -> list[str]:
+    """Plain-text lines "−6 on 4 checks: <reason> Hint: <hint>", one per reason of ``task``."""
+    words = LOST_WORDS.get(report.get("language", "en"), LOST_WORDS["en"])
+    lines = []
+    for group in lost_groups(task):
+        title = lost_title(group, task)
+        head = title if title else words["on_checks"].format(n=group["checks"])
+        line = f"−{points(group['points'])} {head}{words['colon']}{group.get('reason') or task.get('status', '')}"
+        if group.get("hint"):
+            line += words["sep"] + words["hint"].format(hint=group["hint"])
+        lines.append(line)
+    return lines

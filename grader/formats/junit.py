@@ -13,7 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from ._common import ERROR, PASSED, kind, points, xml_safe
+from ._common import ERROR, PASSED, kind, lost_text, points, xml_safe
 
 DEFAULT_FILENAME = "junit.xml"
 
@@ -70,6 +70,9 @@ def render(report: dict[str, Any]) -> str:
                             ("grader_version", report["grader_version"])):
             ET.SubElement(properties, "property", {"name": name, "value": xml_safe(value)})
         suite.extend(cases)
+        lost = lost_text(report, task)
+        if lost:  # the lost points by reason, adding up to what the task lost
+            ET.SubElement(suite, "system-out").text = xml_safe("\n".join(lost))
         for key in totals:
             totals[key] += counts[key]
     for key, value in totals.items():

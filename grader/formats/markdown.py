@@ -12,19 +12,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._common import points, xml_safe
+from ._common import lost_groups, lost_title, points, xml_safe
 
 DEFAULT_FILENAME = "grade-summary.md"
 
 LABELS = {
     "en": {"title": "autograd-lab results", "total": "Total", "seed": "seed", "grader": "grader",
            "task": "Task", "points": "Points", "status": "Status", "lost": "Lost points",
-           "none_lost": "No points lost.", "more": " (+{n} more)", "colon": ": ",
+           "none_lost": "No points lost.", "on_checks": "on {n} checks", "colon": ": ", "hint": "Hint",
            "grader_errors": "The grader itself failed on {n} check(s); they scored 0. Ask your instructor to regrade.",
            "hidden": "Your instructor's grader also runs {count} hidden checks ({points} points)."},
     "zh": {"title": "autograd-lab 评分结果", "total": "总分", "seed": "随机种子", "grader": "评分程序",
            "task": "任务", "points": "得分", "status": "状态", "lost": "失分与反馈",
-           "none_lost": "没有失分。", "more": "（另 {n} 项）", "colon": "：",
+           "none_lost": "没有失分。", "on_checks": "共 {n} 项检查", "colon": "：", "hint": "提示",
            "grader_errors": "评分程序本身在 {n} 项检查上出错，这些检查计 0 分。请联系老师重新评分。",
            "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
 }
@@ -45,27 +45,21 @@ def escape(text: str) -> str:
 
 
 def _lost_lines(task: dict[str, Any], labels: dict[str, str], status_name: str) -> list[str]:
-    """One bullet per lost check; consecutive checks with the same feedback share one.
+    """One bullet per distinct reason (the report's ``lost``): its points, the check it
+    concerns or how many, the reason, then its hint.
 
-    A check without feedback that still lost its points (its task was forbidden
-    at run time) shows the task's status instead.
+    A reason without text (its checks scored 0 because the task was forbidden at run
+    time) shows the task's status instead.
     """
-    groups: list[list[dict[str, Any]]] = []
-    for check in task["checks"]:
-        if check["score"] >= check["max_score"]:
-            continue
-        if groups and groups[-1][0].get("feedback", "") == check.get("feedback", ""):
-            groups[-1].append(check)
-        else:
-            groups.append([check])
     lines = []
-    for group in groups:
-        lost = sum(c["max_score"] - c["score"] for c in group)
-        title = escape(group[0].get("title") or group[0]["id"])
-        if len(group) > 1:
-            title += labels["more"].format(n=len(group) - 1)
-        reason = escape(group[0].get("feedback", "")) or status_name
-        lines.append(f"- **−{points(lost)}** {title}{labels['colon']}{reason}")
+    for group in lost_groups(task):
+        title = lost_title(group, task)
+        head = escape(title) if title else labels["on_checks"].format(n=group["checks"])
+        reason = escape(group.get("reason", "")) or status_name
+        line = f"- **−{points(group['points'])}** {head}{labels['colon']}{reason}"
+        if group.get("hint"):
+            line += f" *{labels['hint']}*{labels['colon']}{escape(group['hint'])}"
+        lines.append(line)
     return lines
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import io
 import json
 import linecache
 import math
@@ -29,6 +30,8 @@ from . import catalogue, channel, wire
 
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 MAX_TEXT = 2000
+# What one call may print and still be shown: enough for a few debugging lines per check.
+MAX_OUTPUT = 4096
 UNPRIVILEGED_UID = 65534
 
 # APIs whose use is recorded as evidence for the "not allowed" rules.
@@ -157,6 +160,35 @@ def _argument_evidence(tensors: list[torch.Tensor], snapshots: list[torch.Tensor
     return out
 
 
+class _CappedOutput(io.TextIOBase):
+    """Stands in for sys.stdout and sys.stderr during a call: keeps the first
+    ``limit`` characters of what the student's code prints, and whether there was more."""
+
+    def __init__(self, limit: int = MAX_OUTPUT) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.truncated = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: object) -> int:
+        if type(text) is not str:
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        room = self.limit - self.size
+        if len(text) > room:
+            self.truncated = True
+            text = text[:max(room, 0)]
+        if text:
+            self.parts.append(text)
+            self.size += len(text)
+        return len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
 class _Child:
     def __init__(self, sock: socket.socket, config: dict[str, Any]) -> None:
         self.sock = sock
@@ -213,6 +245,9 @@ class _Child:
         snapshots = [t.detach().clone() for t in inputs]
         self.recorder.used.clear()
         torch.set_grad_enabled(True)
+        printed = _CappedOutput()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = printed
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -222,6 +257,9 @@ class _Child:
                 reply = {"status": "not_implemented", "exception": _describe_exception(exc, self.sources)}
             except BaseException as exc:  # noqa: B036 - student failures are data
                 reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
+            finally:
+                sys.stdout, sys.stderr = saved
+        reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "arguments": _argument_evidence(inputs, snapshots),

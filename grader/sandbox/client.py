@@ -20,6 +20,7 @@ from ..errors import GraderError
 from . import channel
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024
+MAX_OUTPUT = 4096  # characters of printed output kept per call, whatever the child claims
 SERVER_START_SECONDS = 120.0
 
 
@@ -51,6 +52,8 @@ class CallResult:
     detail: str = ""  # English template (a gettext id), filled from detail_params
     detail_params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    output: str = ""  # what the call printed (untrusted text, capped in the child)
+    output_truncated: bool = False
 
 
 class _Forked:
@@ -292,4 +295,8 @@ def _result_from_reply(reply: Any) -> CallResult:
         raise wire.WireError(f"unknown status {kind!r}")
     exception = reply.get("exception") if type(reply.get("exception")) is dict else {}
     evidence = reply.get("evidence") if type(reply.get("evidence")) is dict else {}
-    return CallResult(kind, value=reply.get("value"), exception=exception, evidence=evidence)
+    printed = reply.get("output") if type(reply.get("output")) is dict else {}
+    text = printed.get("text") if type(printed.get("text")) is str else ""
+    return CallResult(kind, value=reply.get("value"), exception=exception, evidence=evidence,
+                      output=text[:MAX_OUTPUT], output_truncated=printed.get("truncated") is True
+                      or len(text) > MAX_OUTPUT)
