@@ -41,7 +41,7 @@ def grad_of_2xtx(x: torch.Tensor) -> torch.Tensor:
     Returns:
         A tensor shaped like x. Its dtype is x's dtype if x is floating point;
         for an integer x, compute in torch.get_default_dtype() and return that dtype
-        (integer tensors cannot require grad).
+        (requires_grad=True cannot be set on an integer tensor).
 
     Rules: return a detached tensor; do not modify x or leave requires_grad / .grad on it.
 
@@ -61,7 +61,7 @@ def grad_of_2xtx(x: torch.Tensor) -> torch.Tensor:
 
     返回：
         与 x 形状相同的张量。若 x 为浮点类型，dtype 与 x 相同；若 x 为整数类型，
-        请用 torch.get_default_dtype() 计算并返回该类型（整数张量不能要求梯度）。
+        请用 torch.get_default_dtype() 计算并返回该类型（整数张量不能设置 requires_grad=True）。
 
     规则：返回已分离的张量；不得修改 x，也不得在 x 上留下 requires_grad 或 .grad。
 
@@ -95,7 +95,7 @@ def sequential_grads(
     Rules: one leaf, reused for all functions; return detached tensors; do not
     modify x or leave requires_grad / .grad on it.
 
-    Example (d2l §2.5.2):
+    Example (d2l §2.5.1):
         x = torch.arange(4.0)
         fs = [lambda t: 2 * torch.dot(t, t), lambda t: t.sum()]
         expected  →  [tensor([0., 4., 8., 12.]), tensor([1., 1., 1., 1.])]
@@ -107,9 +107,9 @@ def sequential_grads(
 
     修复错误：下面的代码可以运行，返回的形状也正确，但其中有一处错误：第一项正确，
     之后的各项都不对。想一想：当 .grad 中已经有值时，backward() 会对它做什么？
-    在 PyTorch 中，梯度是会累积的。请找出错误并改正，仍然只使用同一个叶子张量。
+    在 PyTorch 中，梯度是会累加的。请找出错误并改正，仍然只使用同一个叶子张量。
 
-    数学：第 i 项为 ∇ₓ fᵢ(x)，即单独对标量 fᵢ(x) 求得的梯度。
+    数学：下标为 i 的项为 ∇ₓ fᵢ(x)，即单独对标量 fᵢ(x) 求得的梯度。
 
     参数：
         x：一个张量（float32 或 float64）。
@@ -122,7 +122,7 @@ def sequential_grads(
     规则：所有函数复用同一个叶子张量；返回已分离的张量；不得修改 x，
     也不得在 x 上留下 requires_grad 或 .grad。
 
-    示例（d2l §2.5.2）：
+    示例（d2l §2.5.1）：
         x = torch.arange(4.0)
         fs = [lambda t: 2 * torch.dot(t, t), lambda t: t.sum()]
         期望结果  →  [tensor([0., 4., 8., 12.]), tensor([1., 1., 1., 1.])]
@@ -177,7 +177,7 @@ def train_linear_regression(
 
     修复错误：下面的代码可以运行，返回的形状也正确，但从第二步起更新就不对了，
     w 没有按梯度下降前进（甚至可能发散）。检查每一步 w.grad 中存放的是什么：
-    在 PyTorch 中，梯度是会累积的。请找出错误并改正。
+    在 PyTorch 中，梯度是会累加的。请找出错误并改正。
 
     数学：L(w) = (1/n)·Σᵢ (xᵢᵀw − yᵢ)² = mean((X @ w − y)²)。从 w = 0 出发，
     做 `steps` 次更新 w ← w − lr·∇L(w)，每次使用当前 w 处的梯度。

@@ -12,7 +12,7 @@ never change the arguments; the result's dtype follows the input's floating dtyp
 
 对应《动手学深度学习》§2.5 自动微分以及关于雅可比矩阵的笔记：对 f: ℝⁿ → ℝᵐ，
 雅可比矩阵 J 的元素为 Jᵢⱼ = ∂fᵢ/∂xⱼ（第 i 行是第 i 个输出的梯度）。自动微分本身
-从不构造 J：以向量 v 做一次反向传播得到 vᵀJ，因此可以用 one-hot 向量 v 逐行拼出 J。
+从不构造 J：以向量 v 做一次反向传播得到 vᵀJ，因此可以用独热（one-hot）向量 v 逐行拼出 J。
 
 所有任务的规则：返回新的、已分离的张量（requires_grad 为 False，没有 grad_fn）；
 不得修改传入的参数；结果的 dtype 与输入的浮点类型一致。
@@ -49,7 +49,7 @@ def jacobian_by_hand(x: torch.Tensor) -> torch.Tensor:
 
     中文说明
     --------
-    根据闭式解返回 f(x) = [x₁² + x₂, x₁ + x₂³] 的雅可比矩阵。
+    根据解析式返回 f(x) = [x₁² + x₂, x₁ + x₂³] 的雅可比矩阵。
 
     数学：x = (x₁, x₂)（即 x[0]、x[1]），
         f₁(x) = x₁² + x₂，f₂(x) = x₁ + x₂³，Jᵢⱼ = ∂fᵢ/∂xⱼ。
@@ -64,7 +64,7 @@ def jacobian_by_hand(x: torch.Tensor) -> torch.Tensor:
     规则：返回已分离的张量；不得修改 x。
 
     不允许使用：任何自动微分（backward、torch.autograd.*、torch.func、requires_grad）。
-    本题考查的是闭式解。
+    本题考查的是解析式（手工推导）。
 
     示例：
         x = torch.tensor([2.0, 3.0])  →  tensor([[4., 1.], [1., 27.]])
@@ -96,7 +96,7 @@ def jacobian_polar(p: torch.Tensor) -> torch.Tensor:
 
     中文说明
     --------
-    根据闭式解返回极坐标变换 g(r, θ) = [r cos θ, r sin θ] 的雅可比矩阵。
+    根据解析式返回极坐标变换 g(r, θ) = [r cos θ, r sin θ] 的雅可比矩阵。
 
     数学：p = (r, θ)（即 p[0]、p[1]），
         g₁(r, θ) = r cos θ，g₂(r, θ) = r sin θ，
@@ -112,7 +112,7 @@ def jacobian_polar(p: torch.Tensor) -> torch.Tensor:
     规则：返回已分离的张量；不得修改 p。
 
     不允许使用：任何自动微分（backward、torch.autograd.*、torch.func、requires_grad）。
-    本题考查的是闭式解。
+    本题考查的是解析式（手工推导）。
 
     示例：
         p = torch.tensor([2.0, 0.0])  →  tensor([[1., 0.], [0., 2.]])
@@ -152,7 +152,7 @@ def jacobian_from_vjps(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     逐个输出元素各做一次反向传播，拼出 f 在 x 处的完整雅可比矩阵。
 
     数学：y = f(x)，J[i, j] = ∂yᵢ/∂xⱼ。以 v 为 gradient 的一次反向传播计算的是 vᵀJ；
-    取 one-hot 向量 v = eᵢ（第 i 个输出元素处为 1，其余为 0）就得到 J 的第 i 行。
+    取独热向量 v = eᵢ（第 i 个输出元素处为 1，其余为 0）就得到 J 的第 i 行。
     对 y 的每个元素各做一次，再把各行拼起来。多维形状同理：
     J[i..., j...] = ∂y[i...]/∂x[j...]。
 

@@ -47,7 +47,7 @@ def vjp(
 
     Not allowed: torch.autograd.functional (vjp, jacobian, ...), torch.func.
 
-    Example (the note's seed example): f(x) = [x₀², x₁³] at x = [2., 3.]:
+    Example (the notes' example): f(x) = [x₀², x₁³] at x = [2., 3.]:
         v = [1., 1.]   →  tensor([4., 27.])
         v = [2., 0.]   →  tensor([8., 0.])
         v = [0., 0.5]  →  tensor([0., 13.5])

@@ -3,8 +3,9 @@
 Follows Dive into Deep Learning §2.5 "Automatic Differentiation", §2.5.4 "Computing the
 Gradient of Python Control Flow": autograd records the operations that actually ran,
 so a function built with while loops and if statements can still be differentiated.
-d2l's function f below is, for any given a, linear in a: f(a) = k·a, where k depends
-on a, so the gradient is k = f(a) / a.
+d2l's function f below is piecewise linear in a: wherever the control flow takes the
+same path (the same number of doublings, the same branch of the if), f(a) = k·a with a
+constant k, so at a given a the gradient is k = f(a) / a.
 
 Rules for every task: return new, detached tensors (requires_grad False, no grad_fn);
 never change the arguments; the result's dtype follows the input's floating dtype.
@@ -13,7 +14,8 @@ never change the arguments; the result's dtype follows the input's floating dtyp
 
 对应《动手学深度学习》§2.5 自动微分中的 §2.5.4 Python 控制流的梯度计算：自动微分记录的是实际执行过的
 运算，所以即使函数中有 while 循环和 if 语句，也依然可以求导。下面 d2l 的函数 f
-对任意给定的 a 都是 a 的线性函数：f(a) = k·a，其中 k 依赖于 a，因此梯度为 k = f(a) / a。
+是 a 的分段线性函数：在控制流走同一条路径（翻倍次数相同、if 走同一个分支）的范围内，
+f(a) = k·a，k 为常数，因此在给定的 a 处梯度为 k = f(a) / a。
 
 所有任务的规则：返回新的、已分离的张量（requires_grad 为 False，没有 grad_fn）；
 不得修改传入的参数；结果的 dtype 与输入的浮点类型一致。
@@ -51,8 +53,9 @@ def f(a):
 def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
     """Return ∇ₐ Σ f(a) for d2l's function f defined in this module.
 
-    Math: d = f(a) = k·a for a constant k chosen by the control flow, so
-    ∇ₐ Σ d = k = d / a (elementwise). Compute it with autograd, through f.
+    Math: f is piecewise linear: near a given a, d = f(a) = k·a for a constant k chosen
+    by the control flow, so ∇ₐ Σ d = k = d / a (elementwise). Compute it with autograd,
+    through f.
 
     Args:
         a: tensor of any shape (a scalar, a vector or a matrix), float32 or float64,
@@ -63,7 +66,9 @@ def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
 
     Rules: return a detached tensor; do not modify a or leave requires_grad / .grad on it.
 
-    Example (d2l §2.5.4): a.grad == f(a) / a, e.g.
+    Example (d2l §2.5.4): a.grad equals f(a) / a, e.g. (compare with
+    torch.allclose(a.grad, d / a), not ==: d / a is rounded to float32, so exact
+    equality fails for about 5 % of random a although both are right)
         a = torch.tensor(0.5)   →  tensor(2048.)
         a = torch.tensor(-0.5)  →  tensor(204800.)
 
@@ -71,8 +76,8 @@ def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
     --------
     对本模块中定义的 d2l 函数 f，返回 ∇ₐ Σ f(a)。
 
-    数学：d = f(a) = k·a，其中常数 k 由控制流决定，所以 ∇ₐ Σ d = k = d / a
-    （逐元素）。请通过 f 用自动微分求出。
+    数学：f 是分段线性函数：在给定的 a 附近，d = f(a) = k·a，其中常数 k 由控制流决定，
+    所以 ∇ₐ Σ d = k = d / a（逐元素）。请通过 f 用自动微分求出。
 
     参数：
         a：任意形状的张量（标量、向量或矩阵），float32 或 float64，没有为 0 的元素。
@@ -82,7 +87,9 @@ def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
 
     规则：返回已分离的张量；不得修改 a，也不得在 a 上留下 requires_grad 或 .grad。
 
-    示例（d2l §2.5.4）：a.grad == f(a) / a，例如
+    示例（d2l §2.5.4）：a.grad 等于 f(a) / a，例如（请用
+    torch.allclose(a.grad, d / a) 比较，不要用 ==：d / a 会舍入到 float32，
+    随机取 a 时约有 5% 的情况两者都正确却不完全相等）
         a = torch.tensor(0.5)   →  tensor(2048.)
         a = torch.tensor(-0.5)  →  tensor(204800.)
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pytest
 import torch
@@ -77,6 +77,11 @@ def phrase(template: str, **params: Any) -> Phrase:
     text = Phrase(template)
     text.params = params
     return text
+
+
+def hint_with(code: str, **params: Any) -> Phrase:
+    """A hint code that fills its text with ``params`` (a factor, the entries it names)."""
+    return phrase(code, **params)
 
 
 class Fail(AssertionError):
@@ -207,25 +212,60 @@ def tolerance(dtype: torch.dtype) -> tuple[float, float]:
 
 
 def expect_close(got: torch.Tensor, want: torch.Tensor, what: str = "result", *,
-                 visible: bool = False, diagnose: Callable[[torch.Tensor, torch.Tensor], str | None] | None = None) -> None:
+                 visible: bool = False, diagnose: Callable[[torch.Tensor, torch.Tensor], str | None] | None = None,
+                 entry: Callable[[tuple[int, ...]], str] | None = None) -> None:
     """Compare values (shapes and dtypes were checked already).
 
     A hidden check's failure names the kind of mistake but never an expected value;
-    a visible check also says where the worst entry is and what it should be.
+    a visible check also says where the worst entry is and what it should be
+    (``entry`` names an index by its meaning, e.g. "∂g₁/∂θ").
     """
     rtol, atol = tolerance(got.dtype)
     want = want.to(got.dtype)
     if torch.allclose(got, want, rtol=rtol, atol=atol):
         return
     hint = diagnose(got, want) if diagnose else None
-    params: dict[str, Any] = {"what": what, "hint": hint or "", "rtol": rtol, "atol": atol}
+    params: dict[str, Any] = {"what": what, "hint": hint or "", "rtol": rtol, "atol": atol,
+                              **getattr(hint, "params", {})}
     if visible:
         err = (got - want).abs() - atol - rtol * want.abs()
         index = int(torch.argmax(err.reshape(-1)))
         idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(index), got.shape)) if got.dim() else ()
         params.update(index=list(idx), expected=float(want.reshape(-1)[index]), got=float(got.reshape(-1)[index]))
+        if entry is not None:
+            raise Fail("wrong_entry_visible", entry=entry(idx), **params)
         raise Fail("wrong_values_visible", **params)
     raise Fail("wrong_values", **params)
+
+
+def on_every_input(cases: Iterable[Any], run: Callable[[Any], Any]) -> list[Any]:
+    """Run ``run`` on every case, then fail with the first failure.
+
+    A hint names a cause; one input can show a pattern by chance (an answer of the
+    wrong sign that happens to be the negative there). So the first failure keeps
+    its hint only when every failing input gave the same one; results are returned
+    when all passed.
+    """
+    results, failures, raised = [], [], []
+    for case in cases:
+        try:
+            results.append(run(case))
+        except Fail as failure:
+            failures.append(failure)
+        except StudentFailed as failure:
+            if failure.result.kind in ("timeout", "crashed"):
+                raise  # the child is gone: the other inputs cannot run
+            raised.append(failure)
+    if not failures:
+        if raised:
+            raise raised[0]
+        return results
+    first = failures[0]
+    agreed = {(str(f.params.get("hint") or ""), repr(sorted(getattr(f.params.get("hint"), "params", {}).items())))
+              for f in failures}
+    if len(agreed) > 1:
+        first.params["hint"] = ""
+    raise first
 
 
 def expect_clean(answer: Answer, what: str = "result") -> None:
@@ -263,15 +303,37 @@ def resembles(got: torch.Tensor, candidate: torch.Tensor) -> bool:
     return bool(torch.allclose(got, candidate, rtol=1e-4, atol=1e-6 * max(scale, 1.0)))
 
 
-def ratio_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
-    """Spot an answer that is a whole multiple of the right one (accumulated gradients)."""
-    scale = want.abs().max()
+FACTORS = (2.0, 3.0, 4.0, 0.5, 1 / 3, 0.25, -2.0, -0.5)
+
+
+def factor_of(got: torch.Tensor, want: torch.Tensor) -> float | None:
+    """k when ``got`` is k times ``want`` for a small whole k or 1/k, else None."""
+    want = want.to(got.dtype)
+    scale = float(want.abs().max()) if want.numel() else 0.0
     if scale == 0:
         return None
-    for k in (2, 3, 4):
-        if torch.allclose(got, k * want, rtol=1e-4, atol=1e-6 * float(scale)):
-            return "accumulated"
+    for k in FACTORS:
+        if torch.allclose(got, k * want, rtol=1e-4, atol=1e-6 * scale):
+            return k
     return None
+
+
+def factor_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    """A constant factor off (a lost 2 of a square, a factor the chain rule brings in):
+    a hint only when every failing input of the check shows the same factor."""
+    k = factor_of(got, want)
+    if k is None:
+        return None
+    return hint_with("factor", factor=f"{k:.3g}" if k == int(k) else f"1/{1 / k:.3g}")
+
+
+def ratio_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    """For tasks that run several backward passes on one leaf: a whole multiple of the
+    right answer is what an uncleared .grad gives; any other factor is just a factor."""
+    k = factor_of(got, want)
+    if k in (2.0, 3.0, 4.0):
+        return "accumulated"
+    return factor_hint(got, want)
 
 
 def transpose_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
@@ -281,7 +343,7 @@ def transpose_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
 
 
 def sign_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
-    if torch.allclose(got, -want, rtol=1e-4, atol=1e-6):
+    if bool((want != 0).any()) and torch.allclose(got, -want, rtol=1e-4, atol=1e-6):
         return "sign"
     if bool((got == 0).all()) and bool((want != 0).any()):
         return "zeros"

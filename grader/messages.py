@@ -43,12 +43,14 @@ MESSAGES: dict[str, str] = {
     'not_finite': '{what} contains NaN or infinity',
     'wrong_values': '{what} differs from the right answer on this input (tolerance rtol={rtol:g}, atol={atol:g})',
     'wrong_values_visible': '{what} differs from the right answer: at index {index} expected {expected:.6g}, got {got:.6g} (tolerance rtol={rtol:g}, atol={atol:g})',
+    'wrong_values_several': "{what} differs from the right answer on these checks' inputs",
+    'wrong_entry_visible': '{what} differs from the right answer: {entry} should be {expected:.6g}, got {got:.6g} (tolerance rtol={rtol:g}, atol={atol:g})',
     'not_repeatable': 'a second call with the same inputs gave a different answer',
     'tensor_subclass': '{what} is a {got}, not a plain torch.Tensor',
     'requires_grad': '{what} is still attached to the graph: return it .detach()-ed',
     'shared_memory': 'the returned tensors share memory: return independent copies (.clone())',
-    'argument_modified': 'argument {position} was changed in place: work on a copy',
-    'argument_left_grad': 'argument {position} was left with requires_grad or .grad set: use a fresh leaf (x.detach().clone().requires_grad_())',
+    'argument_modified': 'the tensor argument [{position}] (counting from 0) was changed in place: work on a copy',
+    'argument_left_grad': 'the tensor argument [{position}] (counting from 0) was left with requires_grad or .grad set: use a fresh leaf (x.detach().clone().requires_grad_())',
 }
 
 # The misconception behind a wrong answer, as a hint that does not give the answer away.
@@ -56,11 +58,11 @@ HINTS: dict[str, str] = {
     'accumulated': 'It looks like gradients from earlier backward passes were added in: gradients accumulate in .grad; clear them with .grad.zero_() before the next backward pass.',
     'transposed': 'It is the transpose of the right answer: row i of a Jacobian holds the derivatives of output i.',
     'jv_not_jtv': 'It equals J·v; backward(gradient=v) computes Jᵀ·v (a vector-Jacobian product).',
-    'sign': 'It has the opposite sign of the right answer.',
+    'sign': 'It has the opposite sign of the right answer on every input.',
     'zeros': 'It is all zeros: is the output still connected to the input (no .detach() or .item() on the way)?',
     'not_detached': 'It looks like the gradient through the detached part too: u = (x*x).detach() is a constant, so ∂(u·x)/∂x = u.',
     'target_not_detached': 'It looks like the gradient flows through the target too: the target must be .detach()-ed.',
-    'mean_sum_swapped': "The mean and the sum look swapped: the sum's gradient is n times the mean's.",
+    'mean_sum_swapped': "The mean and the sum look swapped: the result is off by a factor of n (or 1/n), the number of samples or points; the sum's gradient is n times the mean's.",
     'unweighted': 'It matches the unweighted loss: pass the weights as backward(gradient=...).',
     'first_derivative': 'It equals the first derivative: differentiate the derivative again (create_graph=True).',
     'retain_graph': 'A second backward through the same graph needs retain_graph=True on the first one.',
@@ -70,23 +72,30 @@ HINTS: dict[str, str] = {
     'nonleaf_grad': '.grad of a non-leaf tensor is None unless you call retain_grad() on it before backward.',
     'no_grad_on_input': 'The input does not require grad: make a leaf with x.detach().clone().requires_grad_().',
     'inplace_leaf': 'A leaf that requires grad cannot be changed in place: update it inside torch.no_grad().',
-    'none_grad': 'Something was None: .grad stays None until a backward pass reaches that tensor.',
+    'none_grad': 'Something was None: .grad stays None until a backward pass reaches that leaf tensor.',
     'one_backward_only': 'It equals ∇f, not 2·∇f: the second backward adds to .grad; do not clear .grad between the two calls, and read it after both.',
     'grad_not_cleared': 'It still holds the previous gradient: .grad adds each backward pass to what it already holds; clear it with .grad.zero_() between the two backward passes.',
     'grad_not_cloned': 'The first result changed after it was taken: .grad is one tensor that zero_() and the next backward pass update in place; keep a copy with x.grad.clone().',
-    'jtv_not_jv': 'It equals Jᵀ·u, a vector-Jacobian product: one reverse pass with a dummy w (requires_grad) gives Jᵀw; differentiate that with respect to w, with u as grad_outputs, to get J·u.',
-    'grad_kept': 'It equals the first derivative plus the right answer: the first backward pass left it in x.grad and the second added to it. Take the first derivative, then set x.grad = None before the second pass (or use torch.autograd.grad).',
+    'jtv_not_jv': 'It equals Jᵀ·u, a vector-Jacobian product: one reverse pass gives Jᵀ times a vector. Jᵀw is linear in w, and its own vector-Jacobian product brings J back.',
+    'grad_kept': 'It equals the first derivative plus the right answer: the first backward pass left its result in x.grad and the second pass added to it, because .grad accumulates.',
     'ignored_v': 'It equals Jᵀ·1, the gradient of y.sum(): v was ignored; pass it as y.backward(gradient=v).',
-    'linear_zero': 'For a linear function the first derivative does not depend on x, so even with create_graph=True it has no grad_fn and cannot be differentiated again: check its requires_grad and return zeros in that case.',
-    'unused_param': 'A parameter that no loss uses keeps .grad = None after backward: return zeros shaped like it (torch.zeros_like) instead of None.',
+    'linear_zero': 'For a linear function the first derivative does not depend on x, so even with create_graph=True it is not connected to x and cannot be differentiated again: what is the second derivative of a linear function?',
+    'unused_param': 'A parameter that no loss uses keeps .grad = None after backward, yet its gradient is defined: nothing changes the loss when it moves.',
     'grad_cleared_too_soon': 'It is all zeros: was x.grad cleared before you stored it, or is the stored entry x.grad itself (which zero_() then clears)? Store a copy, x.grad.clone(), then clear.',
-    'disconnected_output': 'Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: check y.requires_grad and return zeros (shape f(x).shape + x.shape) in that case.',
+    'disconnected_output': 'Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: what is the Jacobian of a function that ignores its input?',
     'shape_jacobian': "A Jacobian has shape f(x).shape + x.shape: entry [i, j] is ∂fᵢ/∂xⱼ.",
     'shape_like_input': "It has the shape of the input x it is taken with respect to.",
     'shape_like_output': "J·u has the shape of f(x).",
     'shape_reshaped': "It holds the right number of entries in another arrangement: check reshape, view and flatten.",
     'shape_dims': "It has a different number of dimensions: a broadcast, a lost keepdim, or a squeeze/unsqueeze?",
     'shape_exact': "Shapes are exact: no broadcasting, no extra or missing entries.",
+    # Diagnoses that need the evidence of several inputs or the task's own shape.
+    'factor': 'On every input it is {factor} times the right answer: a constant factor is missing or extra, such as the 2 from differentiating a square or a factor the chain rule brings in.',
+    'entry_slip': 'Wrong where the others are right: {entries}. Derive these partial derivatives again (the power rule, the chain rule, the sign).',
+    'target_sign': 'It matches a target r − γ·q(s′): the TD target adds the discounted value of the next state.',
+    'accumulated_across_tasks': "It matches one backward pass per task with .grad never cleared in between: each task's gradient was added to the previous ones'. One backward with gradient=task_weights weights every task at once.",
+    'rebound_leaf': 'w = w - lr * w.grad makes w a new tensor computed from the old one (a non-leaf), whose .grad stays None: update the leaf itself, in place, where autograd does not record it.',
+    'tensor_expected': 'backward(gradient=...) takes a tensor: numbers or a list of them must become a tensor of the output\'s dtype first.',
     'module_not_available': ("The grader imports your module with torch, numpy and the standard helpers only: "
                              "put imports for your own experiments (plots, timing) inside "
                              "if __name__ == \"__main__\":."),
@@ -115,13 +124,19 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
     (r"One of the differentiated Tensors does not require grad", "no_grad_on_input"),
     (r"No module named", "module_not_available"),
+    (r"gradients can be either Tensors or None", "tensor_expected"),
 )
 
 
-# Where one torch error has different causes, the task decides which hint fits:
-# only in ex07 (higher order) does "does not have a grad_fn" mean a missing create_graph.
-TASK_SPECIFIC_HINTS = {("create_graph", "ex07_higher_order"): "create_graph"}
-DEFAULT_FOR = {"create_graph": "no_grad_on_input"}
+# Where one error has different causes, the task decides which hint fits: only in
+# ex07 (higher order) does "does not have a grad_fn" mean a missing create_graph; a
+# None .grad is a non-leaf's in nonleaf_grads and a rebound leaf in the training loop.
+TASK_SPECIFIC_HINTS = {
+    ("create_graph", "ex07_higher_order"): "create_graph",
+    ("none_grad", "ex04_detach.nonleaf_grads"): "nonleaf_grad",
+    ("none_grad", "ex01_backward.train_linear_regression"): "rebound_leaf",
+}
+DEFAULT_FOR = {"create_graph": "no_grad_on_input", "none_grad": "none_grad"}
 
 
 def exception_hint(message: str, task_id: str = "") -> str | None:
@@ -129,7 +144,8 @@ def exception_hint(message: str, task_id: str = "") -> str | None:
         if re.search(pattern, message):
             if hint in DEFAULT_FOR:
                 module = task_id.split(".")[0]
-                return TASK_SPECIFIC_HINTS.get((hint, module), DEFAULT_FOR[hint])
+                return TASK_SPECIFIC_HINTS.get((hint, task_id),
+                                               TASK_SPECIFIC_HINTS.get((hint, module), DEFAULT_FOR[hint]))
             return hint
     return None
 

@@ -117,18 +117,26 @@ def lost_points(lost: list[tuple[dict[str, Any], str, dict[str, Any]]], lang: st
         else:
             detailed = messages.render_message(code, params, lang)
             reason = messages.render_message(GENERIC.get(code, code), params, lang)
-        key = (check["outcome"] if check["outcome"] != "passed" else "forbidden", reason, hint)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = {"reason": detailed, "points": 0.0, "checks": 0, "hint": hint, "check_ids": []}
+        if GENERIC.get(code, code) == "wrong_values":
+            # The same wrong value in float32 and float64 checks is one reason, whatever the tolerance.
+            same = messages.render_message("wrong_values_several", params, lang)
         else:
-            group["reason"] = reason  # several checks: the details of one are not all of theirs
+            same = reason
+        key = (check["outcome"] if check["outcome"] != "passed" else "forbidden", same, hint)
+        group = groups.setdefault(key, {"reason": detailed, "points": 0.0, "checks": 0, "hint": hint,
+                                        "check_ids": [], "reasons": set(), "same": same})
+        group["reasons"].add(reason)
         group["points"] += check["max_score"] - check["score"]
         group["checks"] += 1
         group["check_ids"].append(check["id"])
+    out = []
     for group in groups.values():
+        reasons, same = group.pop("reasons"), group.pop("same")
+        if group["checks"] > 1:  # the details of one check are not all of theirs
+            group["reason"] = next(iter(reasons)) if len(reasons) == 1 else same
         group["points"] = round(group["points"], 4)
-    return list(groups.values())
+        out.append(group)
+    return out
 
 
 def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,

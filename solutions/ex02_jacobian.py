@@ -14,7 +14,7 @@ import torch
 def jacobian_by_hand(x: torch.Tensor) -> torch.Tensor:
     """Closed-form Jacobian of f(x) = [x₁² + x₂, x₁ + x₂³]: [[2x₁, 1], [1, 3x₂²]].
 
-    f(x) = [x₁² + x₂, x₁ + x₂³] 的雅可比矩阵闭式解：[[2x₁, 1], [1, 3x₂²]]。
+    f(x) = [x₁² + x₂, x₁ + x₂³] 的雅可比矩阵解析式：[[2x₁, 1], [1, 3x₂²]]。
     """
     x1, x2 = x[0], x[1]
     one = torch.ones_like(x1)
@@ -29,7 +29,7 @@ def jacobian_by_hand(x: torch.Tensor) -> torch.Tensor:
 def jacobian_polar(p: torch.Tensor) -> torch.Tensor:
     """Closed-form Jacobian of g(r, θ) = [r cos θ, r sin θ]: [[cos θ, −r sin θ], [sin θ, r cos θ]].
 
-    极坐标变换 g(r, θ) = [r cos θ, r sin θ] 的雅可比矩阵闭式解。
+    极坐标变换 g(r, θ) = [r cos θ, r sin θ] 的雅可比矩阵解析式。
     """
     r, theta = p[0], p[1]
     c, s = torch.cos(theta), torch.sin(theta)
@@ -44,7 +44,7 @@ def jacobian_polar(p: torch.Tensor) -> torch.Tensor:
 def jacobian_from_vjps(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """J with shape f(x).shape + x.shape, one backward pass per output element (one-hot v).
 
-    逐个输出元素做一次反向传播（v 取 one-hot 向量），拼出形状为 f(x).shape + x.shape 的 J。
+    逐个输出元素做一次反向传播（v 取独热向量），拼出形状为 f(x).shape + x.shape 的 J。
     """
     x = x.detach().clone().requires_grad_(True)
     y = f(x)

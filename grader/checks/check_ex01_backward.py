@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (check, expect_clean, expect_close, expect_tensor,
-                             first_hint, phrase, ratio_hint, resembles, sign_hint)
+from grader.checking import (check, expect_clean, expect_close, expect_tensor, factor_hint,
+                             first_hint, on_every_input, phrase, resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -25,7 +25,8 @@ def _grad(spec: FnSpec, x: torch.Tensor) -> torch.Tensor:
     return jacobian(_fn(spec), x.detach().clone())
 
 
-_usual = first_hint(ratio_hint, sign_hint)
+# One backward pass per answer: a constant factor is a wrong coefficient, not accumulation.
+_usual = first_hint(factor_hint, sign_hint)
 
 
 # grad_of_2xtx ----------------------------------------------------------------------
@@ -37,9 +38,12 @@ def _expect_4x(task, x: torch.Tensor, dtype: torch.dtype, *, visible: bool = Fal
     expect_close(got, 4 * x.to(torch.float64), "∇ₓ(2·xᵀx)", visible=visible, diagnose=_usual)
 
 
-@check(GRAD, 1, "the seed example: x = torch.arange(4.0) gives [0, 4, 8, 12]", visibility="visible")
+@check(GRAD, 1, "the notes' example x = torch.arange(4.0) gives [0, 4, 8, 12]; [1, -2] in float64; "
+       "torch.arange(3) (integers)", visibility="visible")
 def test_grad_seed_example(task):
-    _expect_4x(task, torch.arange(4.0), torch.float32, visible=True)
+    cases = [(torch.arange(4.0), torch.float32), (torch.tensor([1.0, -2.0], dtype=torch.float64), torch.float64),
+             (torch.arange(3), torch.get_default_dtype())]
+    on_every_input(cases, lambda case: _expect_4x(task, case[0], case[1], visible=True))
 
 
 @check(GRAD, 1, "integer input: computed and returned in the default float dtype")
@@ -56,7 +60,7 @@ def test_grad_float64_sizes(task, inputs):
         _expect_4x(task, inputs.randn(n), torch.float64)
 
 
-@check(GRAD, 1, "float32: plain detached result, argument untouched")
+@check(GRAD, 1, "float32: plain detached result, argument untouched", visibility="visible")
 def test_grad_contract(task, inputs):
     for n in (1, 6):
         x = inputs.randn(n, dtype=torch.float32)
@@ -85,13 +89,13 @@ def _expect_grads(task, x: torch.Tensor, fs: list[FnSpec], *, visible: bool = Fa
     items = answer.sequence(len(fs), what="the list of gradients")
     wants = [_grad(f, x) for f in fs]
     for i, (item, want) in enumerate(zip(items, wants)):
-        what = phrase("entry {item} (∇ₓ f{item})", item=i)
+        what = phrase("entry [{item}] (∇ₓ fs[{item}])", item=i)
         got = expect_tensor(item, tuple(x.shape), x.dtype, what)
         expect_close(got, want, what, visible=visible, diagnose=_running_sum_hint(wants, i))
     return answer
 
 
-@check(SEQ, 1, "the seed example: 2·xᵀx then x.sum() at x = torch.arange(4.0)", visibility="visible")
+@check(SEQ, 1, "the notes' example: 2·xᵀx then x.sum() at x = torch.arange(4.0)", visibility="visible")
 def test_seq_seed_example(task):
     _expect_grads(task, torch.arange(4.0), [FnSpec("two_dot"), FnSpec("plain_sum")], visible=True)
 
@@ -126,7 +130,7 @@ def test_seq_repeated_and_sizes(task, inputs):
     _expect_grads(task, inputs.randn(1), [FnSpec("cube_sum"), FnSpec("plain_sum"), FnSpec("two_dot")])
 
 
-@check(SEQ, 1, "plain detached results that share no memory, argument untouched")
+@check(SEQ, 1, "plain detached results that share no memory, argument untouched", visibility="visible")
 def test_seq_contract(task, inputs):
     n = 4
     fs = [FnSpec("plain_sum"), FnSpec("cube_sum"), FnSpec("dot_with", c=inputs.randn(n))]
@@ -213,7 +217,7 @@ def test_train_shapes(task, inputs):
     _expect_w(task, X, inputs.randn(3), _rate(X, 0.4), inputs.integer(3, 8))
 
 
-@check(TRAIN, 1, "plain detached w; X and y untouched")
+@check(TRAIN, 1, "plain detached w; X and y untouched", visibility="visible")
 def test_train_contract(task, inputs):
     X = inputs.randn(5, 2)
     y = inputs.randn(5)
@@ -254,7 +258,7 @@ def test_twice_nothing_saved(task, inputs):
     _expect_twice(task, FnSpec("plain_sum"), inputs.randn(2, 3, dtype=torch.float32))
 
 
-@check(TWICE, 1, "a matrix-shaped x; plain detached result, argument untouched")
+@check(TWICE, 1, "a matrix-shaped x; plain detached result, argument untouched", visibility="visible")
 def test_twice_contract(task, inputs):
     shape = (2, 3)
     answer = _expect_twice(task, FnSpec("sin_prod", c=inputs.randn(*shape)), inputs.randn(*shape))

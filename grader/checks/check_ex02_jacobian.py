@@ -6,8 +6,8 @@ import math
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (check, expect_clean, expect_close, first_hint, sign_hint,
-                             transpose_hint)
+from grader.checking import (check, expect_clean, expect_close, first_hint, hint_with, on_every_input,
+                             sign_hint, transpose_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -15,14 +15,46 @@ BY_HAND = "ex02_jacobian.jacobian_by_hand"
 POLAR = "ex02_jacobian.jacobian_polar"
 VJPS = "ex02_jacobian.jacobian_from_vjps"
 
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def hand_entry(idx: tuple[int, ...]) -> str:
+    """J[i, j] of f(x) = [x₁² + x₂, x₁ + x₂³] by its meaning (the notes number f and x from 1)."""
+    i, j = idx
+    return f"J[{i}, {j}] = ∂f{str(i + 1).translate(SUB)}/∂x{str(j + 1).translate(SUB)}"
+
+
+def polar_entry(idx: tuple[int, ...]) -> str:
+    """J[i, j] of g(r, θ) = [r cos θ, r sin θ] by its meaning: ∂g₁/∂θ for J[0, 1]."""
+    i, j = idx
+    return f"J[{i}, {j}] = ∂g{str(i + 1).translate(SUB)}/∂{('r', 'θ')[j]}"
+
+
+def _entry_slip(entry):
+    """Some entries of a closed form wrong, the others right: the wrong ones named by their
+    meaning (never by their value), so the student knows which derivatives to redo."""
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        want = want.to(got.dtype)
+        wrong = ~torch.isclose(got, want, rtol=1e-4, atol=1e-6)
+        if not 0 < int(wrong.sum()) < wrong.numel():
+            return None
+        names = [entry(tuple(int(i) for i in idx)) for idx in wrong.nonzero()]
+        return hint_with("entry_slip", entries=", ".join(names))
+    return diagnose
+
+
+def _closed_form_diagnosis(entry):
+    return first_hint(transpose_hint, sign_hint, _entry_slip(entry))
+
+
 _diagnose = first_hint(transpose_hint, sign_hint)
 
 
-def _expect_closed_form(task, x: torch.Tensor, closed_form, *, visible: bool = False):
+def _expect_closed_form(task, x: torch.Tensor, closed_form, entry, *, visible: bool = False):
     """The student's 2×2 Jacobian at x against the closed form (in float64)."""
     answer = task(x)
     got = answer.tensor((2, 2), x.dtype, "J")
-    expect_close(got, closed_form(x), "J", visible=visible, diagnose=_diagnose)
+    expect_close(got, closed_form(x), "J", visible=visible, diagnose=_closed_form_diagnosis(entry), entry=entry)
     return answer
 
 
@@ -36,12 +68,14 @@ def _by_hand(x: torch.Tensor) -> torch.Tensor:
 
 
 def _expect_by_hand(task, x: torch.Tensor, *, visible: bool = False):
-    return _expect_closed_form(task, x, _by_hand, visible=visible)
+    return _expect_closed_form(task, x, _by_hand, hand_entry, visible=visible)
 
 
-@check(BY_HAND, 1, "the seed example: x = [2, 3] gives [[4, 1], [1, 27]]", visibility="visible")
+@check(BY_HAND, 1, "the notes' example: x = [2, 3] gives [[4, 1], [1, 27]]; then x = [-1, 0.5]",
+       visibility="visible")
 def test_hand_seed_example(task):
-    _expect_by_hand(task, torch.tensor([2.0, 3.0]), visible=True)
+    on_every_input([torch.tensor([2.0, 3.0]), torch.tensor([-1.0, 0.5])],
+                   lambda x: _expect_by_hand(task, x, visible=True))
 
 
 @check(BY_HAND, 1, "random points in float64")
@@ -56,7 +90,7 @@ def test_hand_float32(task, inputs):
         _expect_by_hand(task, inputs.uniform(-3.0, 3.0, 2, dtype=torch.float32))
 
 
-@check(BY_HAND, 1, "plain detached result, argument untouched (negative entries and zero)")
+@check(BY_HAND, 1, "plain detached result, argument untouched (negative entries and zero)", visibility="visible")
 def test_hand_contract(task, inputs):
     for x in (torch.tensor([0.0, -1.5], dtype=torch.float64), -inputs.uniform(0.5, 2.0, 2)):
         answer = _expect_by_hand(task, x)
@@ -74,13 +108,13 @@ def _polar(p: torch.Tensor) -> torch.Tensor:
 
 
 def _expect_polar(task, p: torch.Tensor, *, visible: bool = False):
-    return _expect_closed_form(task, p, _polar, visible=visible)
+    return _expect_closed_form(task, p, _polar, polar_entry, visible=visible)
 
 
-@check(POLAR, 1, "the seed example p = (2, 0), then p = (1, π/3)", visibility="visible")
+@check(POLAR, 1, "the notes' example p = (2, 0), then p = (1, π/3)", visibility="visible")
 def test_polar_seed_example(task):
-    _expect_polar(task, torch.tensor([2.0, 0.0]), visible=True)
-    _expect_polar(task, torch.tensor([1.0, math.pi / 3]), visible=True)
+    on_every_input([torch.tensor([2.0, 0.0]), torch.tensor([1.0, math.pi / 3])],
+                   lambda p: _expect_polar(task, p, visible=True))
 
 
 @check(POLAR, 1, "random (r, θ) in float64")
@@ -98,7 +132,7 @@ def test_polar_float32(task, inputs):
         _expect_polar(task, p)
 
 
-@check(POLAR, 1, "negative r and large θ; plain detached result, argument untouched")
+@check(POLAR, 1, "negative r and large θ; plain detached result, argument untouched", visibility="visible")
 def test_polar_contract(task, inputs):
     p = torch.stack([-inputs.uniform(0.5, 2.0, ()), inputs.uniform(4.0, 9.0, ())])
     answer = _expect_polar(task, p)
@@ -108,24 +142,41 @@ def test_polar_contract(task, inputs):
 # jacobian_from_vjps -----------------------------------------------------------------------
 
 
+def _vjps_entry(out_dims: int):
+    """J[i, j] = ∂y[i]/∂x[j], with the output's and the input's own (zero-based) indices."""
+    def entry(idx: tuple[int, ...]) -> str:
+        out, inp = idx[:out_dims], idx[out_dims:]
+        def index(part):
+            return "[" + ", ".join(str(i) for i in part) + "]" if part else ""
+        return f"J{list(idx)} = ∂y{index(out)}/∂x{index(inp)}"
+    return entry
+
+
 def _expect_jacobian(task, spec: FnSpec, x: torch.Tensor, *, visible: bool = False):
     f = build(spec.name, spec.params)
     want = jacobian(f, x.detach().clone())
-    shape = tuple(f(x.detach().clone()).shape) + tuple(x.shape)
+    out_shape = tuple(f(x.detach().clone()).shape)
+    shape = out_shape + tuple(x.shape)
     # For a constant f, "no grad_fn" means the output ignores x, a case to return zeros for.
     if spec.name == "constant":
         task = task.hinting({"no_grad_on_input": "disconnected_output"})
     answer = task(spec, x)
     got = answer.tensor(shape, x.dtype, "J")
-    expect_close(got, want, "J", visible=visible, diagnose=_diagnose)
+    expect_close(got, want, "J", visible=visible, diagnose=_diagnose, entry=_vjps_entry(len(out_shape)))
     return answer
 
 
-@check(VJPS, 1, "the seed examples at x = [2, 3]: [x0², x1³] and [x₁² + x₂, x₁ + x₂³]", visibility="visible")
+# A Jacobian that is not symmetric, so that a transposed answer shows in the student's own run.
+NON_SYMMETRIC = FnSpec("tanh_affine", A=torch.tensor([[1.0, 2.0], [-0.5, 1.5]]), b=torch.tensor([0.1, -0.2]))
+
+
+@check(VJPS, 1, "the notes' examples at x = [2, 3] ([x0², x1³] and [x₁² + x₂, x₁ + x₂³]), "
+       "then tanh(A x + b) with a non-symmetric Jacobian", visibility="visible")
 def test_vjps_seed_example(task):
     x = torch.tensor([2.0, 3.0])
-    _expect_jacobian(task, FnSpec("seed_square_cube"), x, visible=True)
-    _expect_jacobian(task, FnSpec("seed_jacobian_f"), x, visible=True)
+    cases = [(FnSpec("seed_square_cube"), x), (FnSpec("seed_jacobian_f"), x),
+             (NON_SYMMETRIC, torch.tensor([0.3, -0.4]))]
+    on_every_input(cases, lambda case: _expect_jacobian(task, *case, visible=True))
 
 
 @check(VJPS, 2, "non-symmetric Jacobians in float64: ℝ³ → ℝ³ and ℝ³ → ℝ⁵")
@@ -149,7 +200,7 @@ def test_vjps_scalar_and_constant(task, inputs):
     _expect_jacobian(task, FnSpec("constant", c=inputs.randn(3)), inputs.randn(2))
 
 
-@check(VJPS, 1, "plain detached result, argument untouched")
+@check(VJPS, 1, "plain detached result, argument untouched", visibility="visible")
 def test_vjps_contract(task, inputs):
     answer = _expect_jacobian(task, FnSpec("coupled"), inputs.randn(2, 3))
     expect_clean(answer, "J")

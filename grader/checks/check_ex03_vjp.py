@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp as oracle_vjp
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, phrase,
-                             ratio_hint, resembles, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
+                             on_every_input, phrase, ratio_hint, resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -30,19 +30,29 @@ def _jv_instead(f, x, v):
             return "jv_not_jtv"
         if not resembles(want.reshape(-1), ones) and resembles(flat, ones):
             return "ignored_v"
-        return sign_hint(got, want)
+        return first_hint(sign_hint, factor_hint)(got, want)
     return diagnose
 
 
-@check(VJP, 2, "the seed example: y = [x0², x1³] at x = [2, 3]", visibility="visible")
+# A square Jacobian that is not symmetric: J·v and Jᵀ·v differ, in the student's own run too.
+NON_SYMMETRIC = FnSpec("tanh_affine", A=torch.tensor([[1.0, 2.0], [-0.5, 1.5]], dtype=torch.float64),
+                       b=torch.tensor([0.1, -0.2], dtype=torch.float64))
+
+
+@check(VJP, 2, "the notes' example y = [x0², x1³] at x = [2, 3]; then tanh(A x + b), a non-symmetric Jacobian, "
+       "in float64", visibility="visible")
 def test_seed_example(task):
-    f = FnSpec("seed_square_cube")
-    x = torch.tensor([2.0, 3.0])
-    for v in ([1.0, 1.0], [2.0, 0.0], [0.0, 0.5]):
-        v = torch.tensor(v)
-        got = task(f, x, v).tensor((2,), torch.float32, "vjp(f, x, v)")
+    def case(args):
+        f, x, v = args
+        got = task(f, x, v).tensor(tuple(x.shape), x.dtype, "vjp(f, x, v)")
         want = oracle_vjp(_fn(f), x, v)[1]
         expect_close(got, want, "vjp(f, x, v)", visible=True, diagnose=_jv_instead(_fn(f), x, v))
+
+    x = torch.tensor([2.0, 3.0])
+    cases = [(FnSpec("seed_square_cube"), x, torch.tensor(v)) for v in ([1.0, 1.0], [2.0, 0.0], [0.0, 0.5])]
+    cases.append((NON_SYMMETRIC, torch.tensor([0.3, -0.4], dtype=torch.float64),
+                  torch.tensor([1.0, -2.0], dtype=torch.float64)))
+    on_every_input(cases, case)
 
 
 @check(VJP, 2, "a non-square, non-symmetric Jacobian in float64")
@@ -68,7 +78,7 @@ def test_matrix_float32(task, inputs):
     expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
 
 
-@check(VJP, 1, "plain detached result, arguments untouched")
+@check(VJP, 1, "plain detached result, arguments untouched", visibility="visible")
 def test_contract(task, inputs):
     f = FnSpec("coupled")
     x, v = inputs.randn(4), inputs.randn(4)
@@ -79,11 +89,20 @@ def test_contract(task, inputs):
 
 
 def _multitask_case(inputs, dtype=torch.float64):
+    """Two tasks on a two-layer model whose third parameter no task uses."""
     n, d, h, k = 6, 3, 4, 2
     X, Y = inputs.randn(n, d, dtype=dtype), inputs.randn(n, k, dtype=dtype)
     params = (inputs.randn(h, d, dtype=dtype), inputs.randn(k, h, dtype=dtype), inputs.randn(3, dtype=dtype))
     weights = inputs.uniform(0.2, 2.0, k, dtype=dtype)
     return FnSpec("two_layer_tasks", X=X, Y=Y), params, weights
+
+
+def _shared_case(inputs, dtype=torch.float64):
+    """Three losses of different kinds on one linear model: every parameter used."""
+    X, Y = inputs.randn(5, 3, dtype=dtype), inputs.randn(5, dtype=dtype)
+    params = (inputs.randn(3, dtype=dtype), inputs.randn((), dtype=dtype))
+    weights = inputs.uniform(0.1, 2.0, 3, dtype=dtype)
+    return FnSpec("shared_head_tasks", X=X, Y=Y), params, weights
 
 
 def _multitask_oracle(spec: FnSpec, params, weights):
@@ -94,54 +113,65 @@ def _multitask_oracle(spec: FnSpec, params, weights):
     return tuple(g.reshape(p.shape) for g, p in zip(grads, params))
 
 
-def _expect_grads(answer, params, want, dtype, unweighted=None, *, visible=False):
-    """``unweighted``: the gradients of Σ Lᵢ (all weights 1), to recognise ignored weights."""
+def _expect_grads(answer, spec, params, weights, dtype, *, visible=False):
     items = answer.sequence(len(params), what="the gradients")
+    want = _multitask_oracle(spec, params, weights)
+    # Known wrong answers: all weights 1 (weights ignored), and per-task backward passes
+    # without clearing .grad, where task j's gradient is counted with w_j + w_{j+1} + ...
+    unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))
+    running = _multitask_oracle(spec, params, weights.flip(0).cumsum(0).flip(0))
     for i, (item, p, w) in enumerate(zip(items, params, want)):
+        what = phrase("gradient [{item}] (of params[{item}])", item=i)
         if item is None:
-            raise Fail("not_a_tensor", what=phrase("gradient {item}", item=i), got="None", hint="unused_param")
-        got = expect_tensor(item, tuple(p.shape), dtype, phrase("gradient {item}", item=i))
-        hints = [ratio_hint, sign_hint]
-        if unweighted is not None:
-            hints.insert(0, _matches_unweighted(unweighted[i]))
-        expect_close(got, w, phrase("gradient {item}", item=i), visible=visible, diagnose=first_hint(*hints))
+            raise Fail("not_a_tensor", what=what, got="None", hint="unused_param")
+        got = expect_tensor(item, tuple(p.shape), dtype, what)
+        hints = [_matches("unweighted", unweighted[i]), _matches("accumulated_across_tasks", running[i]),
+                 ratio_hint, sign_hint]
+        expect_close(got, w, what, visible=visible, diagnose=first_hint(*hints))
 
 
-def _matches_unweighted(other: torch.Tensor):
+def _matches(name: str, other: torch.Tensor):
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
         if not resembles(want, other) and resembles(got, other):
-            return "unweighted"
+            return name
         return None
     return diagnose
 
 
-@check(MULTI, 3, "two tasks on a two-layer model, weights as a tensor", visibility="visible")
+@check(MULTI, 2, "two tasks on a two-layer model, weights as a tensor", visibility="visible")
 def test_weighted_tasks(task, inputs):
     spec, params, weights = _multitask_case(inputs)
-    answer = task(spec, params, weights)
-    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64,
-                  _multitask_oracle(spec, params, torch.ones_like(weights)), visible=True)
+    _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64, visible=True)
 
 
-@check(MULTI, 2, "a parameter no task uses gets zeros; float32; weights as a list")
-def test_unused_param_float32(task, inputs):
-    spec, params, weights = _multitask_case(inputs, torch.float32)
+@check(MULTI, 1, "a parameter that no task uses gets zeros")
+def test_unused_param(task, inputs):
+    spec, params, weights = _multitask_case(inputs)
+    _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64)
+
+
+@check(MULTI, 1, "float32 parameters and weights")
+def test_float32(task, inputs):
+    spec, params, weights = _shared_case(inputs, torch.float32)
+    _expect_grads(task(spec, params, weights), spec, params, weights, torch.float32)
+
+
+@check(MULTI, 1, "weights given as a list of numbers")
+def test_weights_as_list(task, inputs):
+    spec, params, weights = _shared_case(inputs)
     answer = task(spec, params, [float(w) for w in weights])
-    want = _multitask_oracle(spec, params, weights)
-    _expect_grads(answer, params, want, torch.float32, _multitask_oracle(spec, params, torch.ones_like(weights)))
+    _expect_grads(answer, spec, params, weights, torch.float64)
 
 
-@check(MULTI, 2, "two calls give the same answer; arguments untouched")
+@check(MULTI, 2, "two calls give the same answer; arguments untouched", visibility="visible")
 def test_repeatable(task, inputs):
     spec, params, weights = _multitask_case(inputs)
     first = task(spec, params, weights)
     second = task(spec, params, weights)
-    want = _multitask_oracle(spec, params, weights)
-    unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))
-    _expect_grads(first, params, want, torch.float64, unweighted)
+    _expect_grads(first, spec, params, weights, torch.float64)
     expect_clean(first, "the gradients")
     try:
-        _expect_grads(second, params, want, torch.float64, unweighted)
+        _expect_grads(second, spec, params, weights, torch.float64)
     except Fail as failure:
         hint = failure.params.get("hint")
         raise Fail("not_repeatable", hint=hint if hint in ("accumulated", "sign") else "") from None
@@ -153,6 +183,4 @@ def test_shared_head(task, inputs):
     spec = FnSpec("shared_head_tasks", X=X, Y=Y)
     params = (inputs.randn(3), inputs.randn(()))
     weights = torch.tensor([1.0, 0.5, 0.1], dtype=torch.float64)
-    answer = task(spec, params, weights)
-    _expect_grads(answer, params, _multitask_oracle(spec, params, weights), torch.float64,
-                  _multitask_oracle(spec, params, torch.ones_like(weights)))
+    _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64)

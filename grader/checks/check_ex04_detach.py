@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
-                             resembles, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
+                             on_every_input, ratio_hint, resembles, sign_hint)
 
 DETACH = "ex04_detach.detach_grads"
 SEMI = "ex04_detach.semi_gradient"
@@ -60,9 +60,10 @@ def _detach_case(task, x: torch.Tensor, *, visible: bool = False):
     return answer
 
 
-@check(DETACH, 2, "the d2l example: x = torch.arange(4.0)", visibility="visible")
+@check(DETACH, 2, "the d2l example: x = torch.arange(4.0), then x = [-1.5, 0.5, 2]", visibility="visible")
 def test_detach_seed(task):
-    _detach_case(task, torch.arange(4.0), visible=True)
+    on_every_input([torch.arange(4.0), torch.tensor([-1.5, 0.5, 2.0])],
+                   lambda x: _detach_case(task, x, visible=True))
 
 
 @check(DETACH, 2, "random vectors of several sizes in float64")
@@ -77,7 +78,7 @@ def test_detach_matrix(task, inputs):
     _detach_case(task, inputs.randn(2, 5))
 
 
-@check(DETACH, 1, "plain detached results not sharing memory, x untouched")
+@check(DETACH, 1, "plain detached results not sharing memory, x untouched", visibility="visible")
 def test_detach_contract(task, inputs):
     answer = _detach_case(task, inputs.randn(6))
     expect_clean(answer, "(gz, gy)")
@@ -86,21 +87,25 @@ def test_detach_contract(task, inputs):
 # semi_gradient ----------------------------------------------------------------
 
 
-def _semi_oracle(w, s, s_next, r: float, gamma: float):
-    """(the semi-gradient, the full gradient), both in float64."""
+def _semi_oracle(w, s, s_next, r: float, gamma: float, *, sign: float = 1.0):
+    """(the semi-gradient, the full gradient), both in float64; ``sign`` -1 replays the
+    target r − γ·q(s′)."""
     w, s, s_next = (t.to(torch.float64) for t in (w, s, s_next))
-    target = r + gamma * (w * s_next).sum()
+    target = r + sign * gamma * (w * s_next).sum()
     q = (w * s).sum()
     semi = 2 * (q - target) * s + 0.0  # the closed form: the target is a constant (+ 0.0: no -0)
-    full = jacobian(lambda v: ((v * s).sum() - (r + gamma * (v * s_next).sum())) ** 2, w)
+    full = jacobian(lambda v: ((v * s).sum() - (r + sign * gamma * (v * s_next).sum())) ** 2, w)
     return semi, full
 
 
-def _semi_hint(full: torch.Tensor):
+def _semi_hint(full: torch.Tensor, minus_target: torch.Tensor):
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
         if resembles(got, full):
             return "target_not_detached"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        if not resembles(want, minus_target) and resembles(got, minus_target):
+            return "target_sign"
+        # One backward pass: a constant factor is a coefficient, and a sign must hold on every input.
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     return diagnose
 
@@ -109,7 +114,8 @@ def _semi_case(task, w, s, s_next, r: float, gamma: float, *, visible: bool = Fa
     answer = task(w, s, s_next, r, gamma)
     got = answer.tensor(tuple(w.shape), w.dtype, "∇_w loss")
     semi, full = _semi_oracle(w, s, s_next, r, gamma)
-    expect_close(got, semi, "∇_w loss", visible=visible, diagnose=_semi_hint(full))
+    minus_target, _ = _semi_oracle(w, s, s_next, r, gamma, sign=-1.0)
+    expect_close(got, semi, "∇_w loss", visible=visible, diagnose=_semi_hint(full, minus_target))
     return answer
 
 
@@ -123,10 +129,12 @@ def _random_semi(inputs, d: int, dtype: torch.dtype = torch.float64):
     return w, s, s_next, r, gamma
 
 
-@check(SEMI, 2, "the example: w = [1, 2], s = [1, 0], s_next = [0, 1], r = 1, γ = 0.5", visibility="visible")
+@check(SEMI, 2, "the example w = [1, 2], s = [1, 0], s_next = [0, 1], r = 1, γ = 0.5; then w = [0.5, -1], "
+       "s = [1, 2], s_next = [2, 1], r = 0.5, γ = 0.9", visibility="visible")
 def test_semi_example(task):
-    w, s, s_next = torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
-    _semi_case(task, w, s, s_next, 1.0, 0.5, visible=True)
+    cases = [(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), 1.0, 0.5),
+             (torch.tensor([0.5, -1.0]), torch.tensor([1.0, 2.0]), torch.tensor([2.0, 1.0]), 0.5, 0.9)]
+    on_every_input(cases, lambda case: _semi_case(task, *case, visible=True))
 
 
 @check(SEMI, 2, "random weights and states of several sizes in float64")
@@ -140,7 +148,7 @@ def test_semi_float32(task, inputs):
     _semi_case(task, *_random_semi(inputs, 5, torch.float32))
 
 
-@check(SEMI, 1, "plain detached result, arguments untouched")
+@check(SEMI, 1, "plain detached result, arguments untouched", visibility="visible")
 def test_semi_contract(task, inputs):
     answer = _semi_case(task, *_random_semi(inputs, 4))
     expect_clean(answer, "∇_w loss")
@@ -168,9 +176,12 @@ def _nonleaf_case(task, x: torch.Tensor, W: torch.Tensor, *, visible: bool = Fal
     return answer
 
 
-@check(NONLEAF, 2, "the example: x = [0, 0], W = [[1, 2], [3, 4]]", visibility="visible")
+@check(NONLEAF, 2, "the example x = [0, 0], W = [[1, 2], [3, 4]]; then x = [0.5, -0.25], W = [[0.5, 1], [-1, 0.5], "
+       "[0.25, 0]]", visibility="visible")
 def test_nonleaf_example(task):
-    _nonleaf_case(task, torch.tensor([0.0, 0.0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]]), visible=True)
+    cases = [(torch.tensor([0.0, 0.0]), torch.tensor([[1.0, 2.0], [3.0, 4.0]])),
+             (torch.tensor([0.5, -0.25]), torch.tensor([[0.5, 1.0], [-1.0, 0.5], [0.25, 0.0]]))]
+    on_every_input(cases, lambda case: _nonleaf_case(task, *case, visible=True))
 
 
 @check(NONLEAF, 2, "non-square W of several shapes in float64")
@@ -184,7 +195,7 @@ def test_nonleaf_float32(task, inputs):
     _nonleaf_case(task, inputs.randn(4, dtype=torch.float32), 0.7 * inputs.randn(3, 4, dtype=torch.float32))
 
 
-@check(NONLEAF, 1, "plain detached results, arguments untouched")
+@check(NONLEAF, 1, "plain detached results, arguments untouched", visibility="visible")
 def test_nonleaf_contract(task, inputs):
     answer = _nonleaf_case(task, inputs.randn(3), 0.7 * inputs.randn(4, 3))
     expect_clean(answer, "(∂out/∂x, ∂out/∂h)")

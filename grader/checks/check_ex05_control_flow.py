@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp
 
-from grader.checking import check, expect_clean, expect_close, first_hint, ratio_hint, sign_hint
+from grader.checking import check, expect_clean, expect_close, factor_hint, first_hint, on_every_input, sign_hint
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -35,7 +35,7 @@ def _control_oracle(a: torch.Tensor) -> torch.Tensor:
 def _control_case(task, a: torch.Tensor, *, visible: bool = False):
     answer = task(a)
     got = answer.tensor(tuple(a.shape), a.dtype, "∇ₐ Σ f(a)")
-    expect_close(got, _control_oracle(a), "∇ₐ Σ f(a)", visible=visible, diagnose=first_hint(ratio_hint, sign_hint))
+    expect_close(got, _control_oracle(a), "∇ₐ Σ f(a)", visible=visible, diagnose=first_hint(factor_hint, sign_hint))
     # d2l's own test: a.grad == d / a (compared within tolerance, not exactly).
     expect_close(got, _d2l_f(a) / a, "∇ₐ Σ f(a)", visible=visible)
     return answer
@@ -50,11 +50,11 @@ def _with_sum_sign(inputs, *shape: int, positive: bool, dtype: torch.dtype = tor
             return a if (total > 0) == positive else -a
 
 
-@check(CONTROL, 2, "the d2l example: a scalar a, a.grad == d / a", visibility="visible")
+@check(CONTROL, 2, "the d2l example: a scalar a, a.grad == d / a; then a vector in float64", visibility="visible")
 def test_control_seed(task, inputs):
-    _control_case(task, torch.tensor(0.5), visible=True)
-    _control_case(task, torch.tensor(-0.5), visible=True)
-    _control_case(task, inputs.away_from_zero(1, dtype=torch.float32).reshape(()), visible=True)
+    cases = [torch.tensor(0.5), torch.tensor(-0.5), inputs.away_from_zero(1, dtype=torch.float32).reshape(()),
+             torch.tensor([0.5, -1.5, 2.0], dtype=torch.float64)]
+    on_every_input(cases, lambda a: _control_case(task, a, visible=True))
 
 
 @check(CONTROL, 2, "vectors with a positive and a negative sum, float64")
@@ -70,7 +70,7 @@ def test_control_matrix(task, inputs):
     _control_case(task, _with_sum_sign(inputs, 2, 5, positive=False, dtype=torch.float32))
 
 
-@check(CONTROL, 1, "plain detached result, a untouched")
+@check(CONTROL, 1, "plain detached result, a untouched", visibility="visible")
 def test_control_contract(task, inputs):
     answer = _control_case(task, inputs.away_from_zero(1).reshape(()))
     expect_clean(answer, "∇ₐ Σ f(a)")
@@ -92,7 +92,7 @@ def _mean_hint(n: int):
         if n > 1 and torch.allclose(got.to(torch.float64) * n, want.to(torch.float64), rtol=1e-4,
                                     atol=1e-6 * max(float(want.abs().max()), 1.0)):
             return "mean_sum_swapped"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     return diagnose
 
@@ -104,9 +104,11 @@ def _curve_case(task, spec: FnSpec, x: torch.Tensor, *, visible: bool = False):
     return answer
 
 
-@check(CURVE, 1, "the d2l example: sin on torch.linspace(-3, 3, 50)", visibility="visible")
+@check(CURVE, 1, "the d2l example: sin on torch.linspace(-3, 3, 50); then tanh in float64", visibility="visible")
 def test_curve_sin(task):
-    _curve_case(task, FnSpec("elementwise", kind="sin"), torch.linspace(-3, 3, 50), visible=True)
+    cases = [(FnSpec("elementwise", kind="sin"), torch.linspace(-3, 3, 50)),
+             (FnSpec("elementwise", kind="tanh"), torch.linspace(-2, 2, 9, dtype=torch.float64))]
+    on_every_input(cases, lambda case: _curve_case(task, *case, visible=True))
 
 
 @check(CURVE, 1, "several functions on random points in float64")
@@ -122,7 +124,7 @@ def test_curve_float32(task, inputs):
     _curve_case(task, FnSpec("affine", a=2.5, b=-1.0), inputs.uniform(-3, 3, 6, dtype=torch.float32))
 
 
-@check(CURVE, 1, "plain detached result, x untouched")
+@check(CURVE, 1, "plain detached result, x untouched", visibility="visible")
 def test_curve_contract(task, inputs):
     answer = _curve_case(task, FnSpec("elementwise", kind="cos"), inputs.uniform(-3, 3, 10))
     expect_clean(answer, "f′(x)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, first_hint, ratio_hint,
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint, on_every_input,
                              resembles, sign_hint)
 
 LOSSES = "ex06_losses.loss_grads"
@@ -40,14 +40,14 @@ def _loss_case(task, w, X, y, *, visible: bool = False):
     def mean_hint(got, want):
         if resembles(got, want_sum) and X.shape[0] > 1:
             return "mean_sum_swapped"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     def sum_hint(got, want):
         if resembles(got, want_mean) and X.shape[0] > 1:
             return "mean_sum_swapped"
         if resembles(got, want_sum + want_mean):
             return "grad_not_cleared"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     expect_close(g_mean, want_mean, "grad of the mean", visible=visible, diagnose=mean_hint)
     expect_close(g_sum, want_sum, "grad of the sum", visible=visible, diagnose=sum_hint)
@@ -58,9 +58,14 @@ def _regression(inputs, n: int, d: int, dtype: torch.dtype = torch.float64):
     return inputs.randn(d, dtype=dtype), inputs.randn(n, d, dtype=dtype), inputs.randn(n, dtype=dtype)
 
 
-@check(LOSSES, 2, "the example: w = [0], X = [[1], [2]], y = [1, 2]", visibility="visible")
+@check(LOSSES, 2, "the example w = [0], X = [[1], [2]], y = [1, 2]; then three samples, two features, in float64",
+       visibility="visible")
 def test_losses_example(task):
-    _loss_case(task, torch.tensor([0.0]), torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 2.0]), visible=True)
+    cases = [(torch.tensor([0.0]), torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 2.0])),
+             (torch.tensor([0.5, -1.0], dtype=torch.float64),
+              torch.tensor([[1.0, 0.0], [2.0, 1.0], [-1.0, 3.0]], dtype=torch.float64),
+              torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64))]
+    on_every_input(cases, lambda case: _loss_case(task, *case, visible=True))
 
 
 @check(LOSSES, 2, "random data of several sizes in float64")
@@ -74,7 +79,7 @@ def test_losses_float32(task, inputs):
     _loss_case(task, *_regression(inputs, 8, 3, torch.float32))
 
 
-@check(LOSSES, 1, "plain detached results not sharing memory, arguments untouched")
+@check(LOSSES, 1, "plain detached results not sharing memory, arguments untouched", visibility="visible")
 def test_losses_contract(task, inputs):
     answer = _loss_case(task, *_regression(inputs, 5, 2))
     expect_clean(answer, "(grad of the mean, grad of the sum)")
@@ -95,7 +100,7 @@ def _weighted_case(task, w, X, y, s, *, visible: bool = False):
             return "unweighted"
         if n > 1 and resembles(got, want / n):
             return "mean_sum_swapped"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     expect_close(got, want, "∇_w Σ sᵢ·ℓᵢ", visible=visible, diagnose=diagnose)
     return answer
@@ -123,7 +128,7 @@ def test_weighted_float32(task, inputs):
     _weighted_case(task, *_weighted_data(inputs, 9, 2, torch.float32))
 
 
-@check(WEIGHTED, 1, "plain detached result, arguments untouched")
+@check(WEIGHTED, 1, "plain detached result, arguments untouched", visibility="visible")
 def test_weighted_contract(task, inputs):
     answer = _weighted_case(task, *_weighted_data(inputs, 5, 3))
     expect_clean(answer, "∇_w Σ sᵢ·ℓᵢ")

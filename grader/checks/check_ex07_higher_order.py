@@ -91,7 +91,7 @@ def test_second_float32(task, inputs):
         _expect_second(task(spec, x), spec, x)
 
 
-@check(SECOND, 1, "a linear f has f″ = 0 (zeros, not an error); plain detached result, x untouched")
+@check(SECOND, 1, "a linear f has f″ = 0 (zeros, not an error); plain detached result, x untouched", visibility="visible")
 def test_second_linear_and_contract(task, inputs):
     a, b = float(inputs.away_from_zero(1)[0]), float(inputs.randn(1)[0])
     spec = FnSpec("affine", a=a, b=b)
@@ -155,7 +155,7 @@ def test_hvp_float32(task, inputs):
     _expect_hvp(task(spec, x, v), spec, x, v)
 
 
-@check(HVP, 1, "a linear f gives zeros; plain detached result, x and v untouched")
+@check(HVP, 1, "a linear f gives zeros; plain detached result, x and v untouched", visibility="visible")
 def test_hvp_linear_and_contract(task, inputs):
     spec = FnSpec("sin_prod", c=inputs.randn(4))
     x, v = inputs.randn(4), inputs.randn(4)
@@ -211,7 +211,7 @@ def test_jvp_nonsquare_float64(task, inputs):
         _expect_jvp(task(spec, x, u), spec, x, u, (m,))
 
 
-@check(JVP, 0.5, "matrix-shaped input and output in float32; plain detached result, x and u untouched")
+@check(JVP, 0.5, "matrix-shaped input and output in float32; plain detached result, x and u untouched", visibility="visible")
 def test_jvp_matrix_float32(task, inputs):
     spec = FnSpec("matrix_map", W=inputs.randn(4, 3, dtype=torch.float32), V=inputs.randn(2, 5, dtype=torch.float32))
     x, u = inputs.randn(3, 2, dtype=torch.float32), inputs.randn(3, 2, dtype=torch.float32)

@@ -2,7 +2,7 @@
 
 loses: ex01_backward.train_linear_regression
 status: error
-hint: none_grad
+hint: rebound_leaf
 """
 
 

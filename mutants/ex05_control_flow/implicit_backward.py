@@ -1,7 +1,7 @@
 """d.backward() as in d2l's scalar example: fails for a vector or matrix a.
 
 loses: ex05_control_flow.control_flow_grad
-status: partial
+status: error
 hint: implicit_scalar
 """
 

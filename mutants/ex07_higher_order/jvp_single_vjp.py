@@ -1,7 +1,7 @@
 """One reverse pass with u as grad_outputs: Jᵀ·u, not J·u (and a shape error when f is not square).
 
 loses: ex07_higher_order.jvp_by_double_backward
-status: error
+status: failed
 hint: jtv_not_jv
 """
 
