@@ -3,6 +3,8 @@ feedback in English and in Chinese."""
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,49 @@ CLASSIC = {
     "lost float64": ("ex03_vjp/vjp_always_float32", "ex03_vjp.vjp", "code:wrong_dtype"),
     "side effect on the caller's tensor": ("ex03_vjp/vjp_grad_on_callers_x", "ex03_vjp.vjp", "code:argument_left_grad"),
     "wrong shape, and why": ("ex02_jacobian/vjps_flattened", "ex02_jacobian.jacobian_from_vjps", "hint:shape_jacobian"),
+    "h.grad read without retain_grad()": ("ex04_detach/nonleaf_grad_of_none", "ex04_detach.nonleaf_grads",
+                                          "hint:nonleaf_grad"),
+    "retain_grad() after backward()": ("ex04_detach/nonleaf_retain_after_backward", "ex04_detach.nonleaf_grads",
+                                       "hint:nonleaf_grad"),
+    "TD target r − γ·q(s′)": ("ex04_detach/target_minus", "ex04_detach.semi_gradient", "hint:target_sign"),
+    "4·xᵀx: a wrong coefficient": ("ex01_backward/grad_four_xtx", "ex01_backward.grad_of_2xtx", "hint:factor"),
+    "a lost chain-rule factor (the 2 of a square)": ("ex04_detach/semi_missing_two", "ex04_detach.semi_gradient",
+                                                     "hint:factor"),
+    "per-task backward without clearing .grad": ("ex03_vjp/multitask_per_task_backward", "ex03_vjp.multitask_grads",
+                                                 "hint:accumulated_across_tasks"),
+    "mean where a sum is meant": ("ex06_losses/weights_times_mean", "ex06_losses.weighted_loss_grad",
+                                  "hint:mean_sum_swapped"),
+    "a rebound leaf in the training loop": ("ex01_backward/train_rebinds_w", "ex01_backward.train_linear_regression",
+                                            "hint:rebound_leaf"),
+    "a polar Jacobian entry without its r": ("ex02_jacobian/polar_missing_r", "ex02_jacobian.jacobian_polar",
+                                             "hint:entry_slip"),
+    "weights passed to backward as a list": ("ex03_vjp/multitask_weights_list", "ex03_vjp.multitask_grads",
+                                             "hint:tensor_expected"),
+}
+
+# A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
+NOT_THIS_HINT = {
+    "4·xᵀx is not accumulation": ("ex01_backward/grad_four_xtx", "ex01_backward.grad_of_2xtx", {"accumulated"}),
+    "missing zero_() is not a factor": ("ex01_backward/seq_missing_zero_grad", "ex01_backward.sequential_grads",
+                                        {"factor", "sign"}),
+    "a negated semi-gradient is not a wrong TD target": ("ex04_detach/semi_negated", "ex04_detach.semi_gradient",
+                                                         {"target_sign"}),
+    "a wrong TD target is not a sign error": ("ex04_detach/target_minus", "ex04_detach.semi_gradient",
+                                              {"sign", "factor"}),
+    "no retain_grad() is not a generic None": ("ex04_detach/nonleaf_grad_of_none", "ex04_detach.nonleaf_grads",
+                                               {"none_grad"}),
+    "a rebound leaf is not a non-leaf's .grad": ("ex01_backward/train_rebinds_w",
+                                                 "ex01_backward.train_linear_regression", {"nonleaf_grad", "none_grad"}),
+    "a transposed Jacobian is not an entry slip": ("ex02_jacobian/vjps_transposed", "ex02_jacobian.jacobian_from_vjps",
+                                                   {"entry_slip", "sign"}),
+    "a polar sign slip is not a transpose": ("ex02_jacobian/polar_sign_slip", "ex02_jacobian.jacobian_polar",
+                                             {"transposed", "factor"}),
+    "per-task backward is not one call adding to another": ("ex03_vjp/multitask_per_task_backward",
+                                                            "ex03_vjp.multitask_grads", {"accumulated", "unweighted"}),
+    "leaves kept across calls are not per-task accumulation": ("ex03_vjp/multitask_cached_leaves",
+                                                               "ex03_vjp.multitask_grads", {"accumulated_across_tasks"}),
+    "mean for sum is not a generic factor": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"factor"}),
+    "J·v is not a sign error": ("ex03_vjp/jv_instead_of_jtv", "ex03_vjp.vjp", {"sign", "factor"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -59,6 +104,42 @@ def test_a_classic_mistake_gets_its_feedback_in_both_languages(mistake, grade, t
     assert fixed in texts["en"] if fixed else True
     assert fixed_zh in texts["zh"] if fixed_zh else True
     assert CJK.search(texts["zh"]) and not CJK.search(texts["en"])
+
+
+@pytest.mark.parametrize("case", sorted(NOT_THIS_HINT))
+def test_a_hint_does_not_fire_on_another_mistake(case, grade, tmp_path):
+    name, task_id, wrong_hints = NOT_THIS_HINT[case]
+    folder = materialise(load(MUTANTS / f"{name}.py"), SOLUTIONS, tmp_path / "sub")
+    (task,) = grade(folder, patterns=(task_id,))["tasks"]
+    assert task["score"] < task["max_score"]
+    given = {c["hint"] for c in task["checks"]}
+    assert not given & wrong_hints, (case, given)
+
+
+def test_a_sign_needs_every_input_of_the_check(grade, submission):
+    """On the visible example alone, r − γ·q(s′) is the negated answer; the second input of
+    the same check shows it is not, so no "opposite sign" claim survives anywhere."""
+    code = ("def semi_gradient(w, s, s_next, r, gamma):\n"
+            "    w = w.detach().clone().requires_grad_(True)\n"
+            "    loss = ((w * s).sum() - (r - gamma * (w * s_next).sum()).detach()) ** 2\n"
+            "    loss.backward()\n"
+            "    return w.grad.detach().clone()\n")
+    (task,) = grade(submission(append={"ex04_detach": code}), patterns=("ex04_detach.semi_gradient",))["tasks"]
+    assert "sign" not in {c["hint"] for c in task["checks"]}
+
+
+def test_a_check_on_several_inputs_keeps_a_hint_only_if_all_agree():
+    from grader.checking import Fail, on_every_input
+
+    def run(hint):
+        raise Fail("wrong_values", hint=hint)
+
+    with pytest.raises(Fail) as agreed:
+        on_every_input(["sign", "sign"], run)
+    assert agreed.value.params["hint"] == "sign"
+    with pytest.raises(Fail) as disputed:
+        on_every_input(["sign", "transposed"], run)
+    assert disputed.value.params["hint"] == ""
 
 
 def test_nan_is_named(grade, submission):
@@ -104,3 +185,26 @@ def test_a_check_that_knows_its_input_rereads_the_hint(grade, submission):
     linear = [c for c in checks if c["hint"] == "linear_zero"]
     assert linear and all(c["outcome"] == "error" for c in linear)
     assert report["tasks"][0]["status"] == "partial"
+
+
+def test_wrong_values_are_failed_not_error_even_when_another_input_raises(grade):
+    """J·u by one reverse pass: wrong values on square Jacobians, a shape error on others."""
+    folder = materialise(load(MUTANTS / "ex07_higher_order/jvp_single_vjp.py"), SOLUTIONS, Path(tempfile.mkdtemp()))
+    (task,) = grade(folder, patterns=("ex07_higher_order.jvp_by_double_backward",))["tasks"]
+    assert task["score"] == 0 and {c["outcome"] for c in task["checks"]} >= {"failed", "error"}
+    assert task["status"] == "failed"
+
+
+def test_the_hint_follows_hint_and_torch_is_cut_at_a_sentence(grade):
+    folder = materialise(load(MUTANTS / "ex01_backward/twice_no_retain_graph.py"), SOLUTIONS,
+                         Path(tempfile.mkdtemp()))
+    for lang, label in (("en", " Hint: "), ("zh", " 提示：")):
+        (task,) = grade(folder, patterns=("ex01_backward.backward_twice",), lang=lang)["tasks"]
+        raised = [c for c in task["checks"] if c["outcome"] == "error"]
+        assert raised
+        for check in raised:
+            message, _, hint = check["feedback"].partition(label)
+            assert hint, check["feedback"]
+            assert "freed). …" in message and "Specify retain_graph" not in message
+        (group,) = task["lost"]
+        assert group["checks"] == len(raised) and group["points"] == task["max_score"] - task["score"]

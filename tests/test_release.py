@@ -134,3 +134,63 @@ def test_release_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "x").write_text("x")
     with pytest.raises(release.ReleaseError):
         release.build(ROOT, tmp_path)
+
+
+# The modules whose checks were written to show every known mistake in the student's own run.
+LOCAL_MODULES = ("ex01_backward", "ex02_jacobian", "ex03_vjp", "ex04_detach", "ex05_control_flow", "ex06_losses",
+                 "ex07_higher_order")
+
+GRADE_WITH_RELEASE = """
+import json, sys
+import grader
+from grader import api
+assert grader.__file__.startswith(sys.argv[1]), grader.__file__
+out = {}
+for name, folder, task in json.loads(sys.argv[2]):
+    report = api.grade(folder, patterns=(task,), seed=3)
+    (entry,) = report["tasks"]
+    out[name] = {"score": entry["score"], "max_score": entry["max_score"],
+                 "visibility": sorted({c["visibility"] for c in entry["checks"]}),
+                 "codes": sorted({c["code"] for c in entry["checks"] if c["score"] < c["max_score"]}),
+                 "hints": sorted({c["hint"] for c in entry["checks"]})}
+print(json.dumps(out))
+"""
+
+
+def test_the_student_release_shows_the_classic_mistakes(built, tmp_path):
+    """The release's own (visible) checks cost every known mistake points, a transposed
+    Jacobian and an attached result included, so a student sees them before the
+    instructor's hidden checks do. Forbidden APIs are found by the scan, not by checks."""
+    import json
+    import os
+
+    from grader.mutants import discover, materialise
+
+    from .conftest import MUTANTS
+
+    out, _ = built
+    jobs = []
+    for i, mutant in enumerate(discover(MUTANTS)):
+        if mutant.module in LOCAL_MODULES and mutant.status != "forbidden":
+            folder = materialise(mutant, SOLUTIONS, tmp_path / str(i))
+            jobs.append((mutant.name, str(folder), mutant.loses[0]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONPATH"] = str(out)
+    done = subprocess.run([sys.executable, "-c", GRADE_WITH_RELEASE, str(out), json.dumps(jobs)], cwd=out, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(results) == len(jobs) > 50
+    slipped = {name: got for name, got in results.items() if got["score"] >= got["max_score"]}
+    assert not slipped, slipped
+    assert all(got["visibility"] == ["visible"] for got in results.values())
+    assert "transposed" in results["ex02_jacobian/vjps_transposed"]["hints"]
+    assert "transposed" in results["ex02_jacobian/polar_transposed"]["hints"]
+    assert "requires_grad" in results["ex06_losses/loss_attached"]["codes"]
+
+
+def test_every_task_has_a_visible_contract_check():
+    manifest = load_manifest()
+    for task in TASKS:
+        visible = [s.title for s in manifest.values() if s.task == task.id and s.visibility == "visible"]
+        assert any("detached" in title for title in visible), (task.id, visible)

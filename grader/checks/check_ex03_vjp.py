@@ -156,14 +156,15 @@ def test_float32(task, inputs):
     _expect_grads(task(spec, params, weights), spec, params, weights, torch.float32)
 
 
-@check(MULTI, 1, "weights given as a list of numbers")
+@check(MULTI, 1, "weights given as a list of numbers", visibility="visible")
 def test_weights_as_list(task, inputs):
     spec, params, weights = _shared_case(inputs)
     answer = task(spec, params, [float(w) for w in weights])
     _expect_grads(answer, spec, params, weights, torch.float64)
 
 
-@check(MULTI, 2, "two calls give the same answer; arguments untouched", visibility="visible")
+@check(MULTI, 2, "two calls give the same answer; plain detached results, arguments untouched",
+       visibility="visible")
 def test_repeatable(task, inputs):
     spec, params, weights = _multitask_case(inputs)
     first = task(spec, params, weights)
