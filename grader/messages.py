@@ -189,7 +189,13 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
             values[key] = _fill(_(str(values[key])), {**params, **getattr(values[key], "params", {})})
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
-    return _fill(template, values)
+    text = _fill(template, values)
+    # A space sets a Latin word off from Chinese ("J 与"), but after full-width punctuation
+    # ("…）与") it is a stray one.
+    return _AFTER_FULL_WIDTH.sub("", text) if lang == "zh" else text
+
+
+_AFTER_FULL_WIDTH = re.compile(r"(?<=[）」』，。：；、]) +")
 
 
 def render_hint(params: dict[str, Any], lang: str = "en") -> str:

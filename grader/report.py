@@ -124,16 +124,20 @@ def lost_points(lost: list[tuple[dict[str, Any], str, dict[str, Any]]], lang: st
             same = reason
         key = (check["outcome"] if check["outcome"] != "passed" else "forbidden", same, hint)
         group = groups.setdefault(key, {"reason": detailed, "points": 0.0, "checks": 0, "hint": hint,
-                                        "check_ids": [], "reasons": set(), "same": same})
-        group["reasons"].add(reason)
+                                        "check_ids": [], "same": same})
+        if detailed != reason and check.get("visibility") == "visible" and "example" not in group:
+            # What a visible check saw (where, and what it should be) stays worth reading.
+            group["example"] = {"check_id": check["id"], "detail": detailed}
         group["points"] += check["max_score"] - check["score"]
         group["checks"] += 1
         group["check_ids"].append(check["id"])
     out = []
     for group in groups.values():
-        reasons, same = group.pop("reasons"), group.pop("same")
-        if group["checks"] > 1:  # the details of one check are not all of theirs
-            group["reason"] = next(iter(reasons)) if len(reasons) == 1 else same
+        same = group.pop("same")
+        if group["checks"] > 1:  # the details of one check (its input, its tolerance) are not all of theirs
+            group["reason"] = same
+        else:
+            group.pop("example", None)  # its details are the reason already
         group["points"] = round(group["points"], 4)
         out.append(group)
     return out

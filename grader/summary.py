@@ -32,6 +32,11 @@ def _lost_lines(group: dict[str, Any], task: dict[str, Any], _, style) -> list[s
     reason = escape(group["reason"]) or _(STATUS_TEXT.get(task["status"], task["status"]))
     lines = [style(f"      −{_points(group['points'])} ", fg="red") + _("{title}: {feedback}").format(
         title=head, feedback=reason)]
+    example = group.get("example")
+    if example:
+        title = next((c.get("title") or c["id"] for c in task["checks"] if c["id"] == example["check_id"]), "")
+        lines.append("        " + _("For example, {title}: {detail}").format(title=_(title),
+                                                                            detail=escape(example["detail"])))
     if group.get("hint"):
         lines.append("        " + _("Hint: {hint}").format(hint=escape(group["hint"])))
     return lines

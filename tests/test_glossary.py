@@ -67,9 +67,17 @@ def test_no_variant_the_glossary_rules_out():
     assert not found, "\n".join(found)
 
 
-def test_no_stray_space_before_yu():
-    stray = [msgstr for msgstr in catalog().values() if re.search(r"[}\w)] 与", msgstr)]
+def test_no_stray_space_after_full_width_punctuation():
+    """"J 与…" sets a Latin word off; "…（∇ₓ fs[1]） 与…" is a stray space."""
+    from grader.checking import phrase
+    from grader.messages import render_message
+
+    stray = [msgstr for msgstr in catalog().values() if re.search(r"[）」，。：；] ", msgstr)]
     assert not stray, "\n".join(stray)
+    what = phrase("entry [{item}] (∇ₓ fs[{item}])", item=1)
+    text = render_message("wrong_values", {"what": what, "rtol": 1e-4, "atol": 1e-5}, "zh")
+    assert "）与此输入" in text and "） " not in text, text
+    assert "J 与" in render_message("wrong_values", {"what": "J", "rtol": 1e-4, "atol": 1e-5}, "zh")
 
 
 def test_zero_based_labels_do_not_read_as_ordinals():

@@ -44,9 +44,9 @@ NON_SYMMETRIC = FnSpec("tanh_affine", A=torch.tensor([[1.0, 2.0], [-0.5, 1.5]], 
 def test_seed_example(task):
     def case(args):
         f, x, v = args
-        got = task(f, x, v).tensor(tuple(x.shape), x.dtype, "vjp(f, x, v)")
+        got = task(f, x, v).tensor(tuple(x.shape), x.dtype, "Jᵀv")
         want = oracle_vjp(_fn(f), x, v)[1]
-        expect_close(got, want, "vjp(f, x, v)", visible=True, diagnose=_jv_instead(_fn(f), x, v))
+        expect_close(got, want, "Jᵀv", visible=True, diagnose=_jv_instead(_fn(f), x, v))
 
     x = torch.tensor([2.0, 3.0])
     cases = [(FnSpec("seed_square_cube"), x, torch.tensor(v)) for v in ([1.0, 1.0], [2.0, 0.0], [0.0, 0.5])]

@@ -20,11 +20,13 @@ LABELS = {
     "en": {"title": "autograd-lab results", "total": "Total", "seed": "seed", "grader": "grader",
            "task": "Task", "points": "Points", "status": "Status", "lost": "Lost points",
            "none_lost": "No points lost.", "on_checks": "on {n} checks", "colon": ": ", "hint": "Hint",
+           "example": "for example",
            "grader_errors": "The grader itself failed on {n} check(s); they scored 0. Ask your instructor to regrade.",
            "hidden": "Your instructor's grader also runs {count} hidden checks ({points} points)."},
     "zh": {"title": "autograd-lab 评分结果", "total": "总分", "seed": "随机种子", "grader": "评分程序",
            "task": "任务", "points": "得分", "status": "状态", "lost": "失分与反馈",
            "none_lost": "没有失分。", "on_checks": "共 {n} 项检查", "colon": "：", "hint": "提示",
+           "example": "例如",
            "grader_errors": "评分程序本身在 {n} 项检查上出错，这些检查计 0 分。请联系老师重新评分。",
            "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
 }
@@ -57,6 +59,9 @@ def _lost_lines(task: dict[str, Any], labels: dict[str, str], status_name: str) 
         head = escape(title) if title else labels["on_checks"].format(n=group["checks"])
         reason = escape(group.get("reason", "")) or status_name
         line = f"- **−{points(group['points'])}** {head}{labels['colon']}{reason}"
+        example = group.get("example")
+        if example:
+            line += f" ({labels['example']}{labels['colon']}{escape(example['detail'])})"
         if group.get("hint"):
             line += f" *{labels['hint']}*{labels['colon']}{escape(group['hint'])}"
         lines.append(line)
