@@ -57,30 +57,26 @@ def test_repeated_feedback_is_one_line_with_its_total(reports):
     assert text.count("Hint: A second backward") == 1
 
 
-def _summary_lost(text: str) -> dict[str, float]:
+def _lost_under_tasks(text: str, head: str, bullet: str) -> dict[str, float]:
+    """The points of every lost-point line (starting with ``bullet``) under each task heading."""
     found: dict[str, float] = {}
     current = None
     for line in text.splitlines():
-        head = re.match(r"  (ex0\d_\w+\.\w+) ", line)
-        if head:
-            current = head.group(1)
+        task = re.match(head, line)
+        if task:
+            current = task.group(1)
             found[current] = 0.0
-        elif current and line.startswith("      −"):
+        elif current and line.startswith(bullet):
             found[current] += float(LOST.search(line).group(1))
     return found
+
+
+def _summary_lost(text: str) -> dict[str, float]:
+    return _lost_under_tasks(text, r"  (ex0\d_\w+\.\w+) ", "      −")
 
 
 def _markdown_lost(text: str) -> dict[str, float]:
-    found: dict[str, float] = {}
-    current = None
-    for line in text.splitlines():
-        head = re.match(r"\*\*`(ex0\d_\w+\.\w+)`\*\*", line)
-        if head:
-            current = head.group(1)
-            found[current] = 0.0
-        elif current and line.startswith("- **−"):
-            found[current] += float(LOST.search(line).group(1))
-    return found
+    return _lost_under_tasks(text, r"\*\*`(ex0\d_\w+\.\w+)`\*\*", "- **−")
 
 
 def _junit_lost(text: str) -> dict[str, float]:

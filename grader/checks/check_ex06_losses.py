@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint, on_every_input,
-                             resembles, sign_hint)
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
+                             on_every_input, resembles, sign_hint)
 
 LOSSES = "ex06_losses.loss_grads"
 WEIGHTED = "ex06_losses.weighted_loss_grad"
