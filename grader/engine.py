@@ -19,7 +19,7 @@ def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
     for api in used:
         if type(api) is not str:
             continue
-        for rule in task.forbidden:
+        for rule in task.forbidden_runtime:
             if rule.startswith("torch") and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
                 hits.append(api)
                 break

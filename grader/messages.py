@@ -128,14 +128,10 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-# Where one error has different causes, the task decides which hint fits: only in
-# ex07 (higher order) does "does not have a grad_fn" mean a missing create_graph; a
-# None .grad is a non-leaf's in nonleaf_grads and a rebound leaf in the training loop.
-TASK_SPECIFIC_HINTS = {
-    ("create_graph", "ex07_higher_order"): "create_graph",
-    ("none_grad", "ex04_detach.nonleaf_grads"): "nonleaf_grad",
-    ("none_grad", "ex01_backward.train_linear_regression"): "rebound_leaf",
-}
+# Where one error has different causes, the task's record decides which hint fits
+# (``Task.exception_hints``): only in ex07 (higher order) does "does not have a
+# grad_fn" mean a missing create_graph; a None .grad is a non-leaf's in
+# nonleaf_grads and a rebound leaf in the training loop. Otherwise the default cause.
 DEFAULT_FOR = {"create_graph": "no_grad_on_input", "none_grad": "none_grad"}
 
 
@@ -143,9 +139,10 @@ def exception_hint(message: str, task_id: str = "") -> str | None:
     for pattern, hint in EXCEPTION_HINTS:
         if re.search(pattern, message):
             if hint in DEFAULT_FOR:
-                module = task_id.split(".")[0]
-                return TASK_SPECIFIC_HINTS.get((hint, task_id),
-                                               TASK_SPECIFIC_HINTS.get((hint, module), DEFAULT_FOR[hint]))
+                from .tasks import BY_ID
+
+                task = BY_ID.get(task_id)
+                return (task.exception_hint(hint) if task else None) or DEFAULT_FOR[hint]
             return hint
     return None
 

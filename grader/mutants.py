@@ -55,7 +55,11 @@ def load(path: Path) -> Mutant:
 
 
 def discover(root: Path) -> list[Mutant]:
-    return [load(p) for p in sorted(root.glob("ex0*/*.py"))]
+    """Every mutant under ``root``, module by module in task order; a folder that is
+    not an exercise module is an error (``load`` names it), not silently skipped."""
+    order = {module: i for i, module in enumerate(MODULES)}
+    paths = [p for p in root.glob("*/*.py") if p.parent.name != "__pycache__"]
+    return [load(p) for p in sorted(paths, key=lambda p: (order.get(p.parent.name, len(order)), p.name))]
 
 
 def materialise(mutant: Mutant, solutions: Path, target: Path) -> Path:

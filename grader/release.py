@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .tasks import MODULES, TASKS
+from .tasks import MODULES, markdown_table
 
 STUDENT_FILES = ("requirements.txt", "pyproject.toml", "setup.cfg", ".gitignore")
 WORKFLOWS = (".github/workflows/classroom.yml",)
@@ -74,7 +74,6 @@ def _is_check(node: ast.AST) -> bool:
 
 
 def student_readme(hidden: dict) -> str:
-    rows = "\n".join(f"| `{t.id}` | {t.points} | {t.summary} |" for t in TASKS)
     return f"""# autograd-lab — exercises
 
 Fill in the functions in `exercises/`. Each stub's docstring (English and 简体中文) says
@@ -93,10 +92,7 @@ visible checks; the second prints the same feedback in Chinese.
 
 ## The tasks
 
-| task | points | what it asks |
-|---|---|---|
-{rows}
-
+{markdown_table()}
 ## Grading
 
 `grade run` runs the visible checks here, on fresh random inputs each time (`--seed N`

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .tasks import TASKS, Task
+from .tasks import MODULES, TASKS, Task
 
 ALLOWED_IMPORTS = {
     "torch", "numpy", "math", "cmath", "typing", "typing_extensions", "functools",
@@ -98,7 +98,7 @@ class ModuleScan:
 
     def forbidden_uses(self, task: Task) -> list[Finding]:
         """Uses of the task's not-allowed APIs in the code the task can reach."""
-        if self.tree is None or not task.forbidden:
+        if self.tree is None or not task.forbidden_scan:
             return []
         return _forbidden_in(self.tree, task, self.aliases)
 
@@ -222,7 +222,7 @@ def _check_import(name: str, node: ast.AST, add, submodule: bool = False) -> Non
     root = name.split(".")[0]
     if root in GRADER_PACKAGES:
         add(node, "import_grader", name)
-    elif root.startswith("ex0") and name.count(".") <= 1:
+    elif root in MODULES and name.count(".") <= 1:
         return  # another exercise module of the submission
     elif root not in ALLOWED_IMPORTS:
         if not submodule:
@@ -310,12 +310,33 @@ def _reachable(tree: ast.Module, start: str) -> list[ast.AST]:
     return out
 
 
+def _in_scope(tree: ast.Module, task: Task) -> list[ast.AST]:
+    """The code a task's "not allowed" rules apply to: all the task reaches, or, for a
+    scope ``"Class.method"``, that method and the top-level definitions it names."""
+    if not task.scope:
+        return _reachable(tree, task.name)
+    cls, _, method = task.scope.partition(".")
+    body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls), [])
+    start = [node for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and node.name == method]
+    defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
+    out, todo, seen = list(start), sorted(_names(start)), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        out.append(defs[name])
+        todo.extend(_names([defs[name]]))
+    return out
+
+
 def _forbidden_in(tree: ast.Module, task: Task, aliases: dict[str, str]) -> list[Finding]:
-    prefixes = [p for p in task.forbidden if p.startswith("torch")]
-    attributes = {p[1:] for p in task.forbidden if p.startswith(".")}
-    keywords = {p[:-1] for p in task.forbidden if p.endswith("=")}
+    prefixes = [p for p in task.forbidden_scan if p.startswith("torch")]
+    attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
+    keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
-    for root in _reachable(tree, task.name):
+    for root in _in_scope(tree, task):
         for node in ast.walk(root):
             line = getattr(node, "lineno", 0)
             if isinstance(node, (ast.Attribute, ast.Name)):

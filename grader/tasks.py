@@ -1,100 +1,46 @@
-"""The task catalogue: one entry per exercise function, as the contract fixes it.
+"""The task list, discovered from the records kept beside the checks.
 
-Everything else (checks, scan rules, the report, ``grade list``) refers to tasks
-by their id, ``"<module>.<function>"``.
+Each exercise module ``exNN_name`` has its records in ``grader/checks/exNN_name.py``
+(a ``TASKS`` tuple of ``Task``, see ``grader.taskrecord``) and its checks in
+``grader/checks/check_exNN_name.py``. Everything else (the scan, the report,
+``grade list``, the README's task table, the student README) is derived from them
+and refers to tasks by their id, ``"<module>.<function>"``.
+
+``python -m grader.tasks`` prints the task table in Markdown; ``--readme FILE``
+rewrites the table in FILE between its markers.
 """
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+import importlib
+import re
+import sys
+from pathlib import Path
 
-# What "Not allowed" means, as API prefixes the scan and the runtime guard look for.
-ANY_AUTOGRAD = (
-    "torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward",
-    ".backward", ".grad", ".requires_grad", ".requires_grad_", "requires_grad=",
-    "torch.enable_grad",
-)
-FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap")
-BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
-FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
+from .taskrecord import (ANY_AUTOGRAD, BATCHED, FORWARD_AD, FUNCTIONAL,  # noqa: F401 - re-exported
+                         Task)
 
-
-@dataclass(frozen=True)
-class Task:
-    module: str
-    name: str
-    points: int
-    signature: str
-    summary: str
-    seed: str = ""
-    forbidden: tuple[str, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return f"{self.module}.{self.name}"
+RECORDS_DIR = Path(__file__).parent / "checks"
+MODULE_NAME = re.compile(r"ex(\d+)_[a-z][a-z0-9_]*")
 
 
-TASKS: tuple[Task, ...] = (
-    Task("ex01_backward", "grad_of_2xtx", 4, "grad_of_2xtx(x)",
-         "∇ₓ(2·xᵀx) with autograd, for any real dtype",
-         "x = torch.arange(4.0); y = 2*torch.dot(x, x) gives x.grad == [0, 4, 8, 12]"),
-    Task("ex01_backward", "sequential_grads", 6, "sequential_grads(x, fs)",
-         "the gradient of each function alone, reusing one leaf (fix the bug)",
-         "x.sum().backward() after y.backward() gives [1, 5, 9, 13] without zero_()"),
-    Task("ex01_backward", "train_linear_regression", 6, "train_linear_regression(X, y, lr, steps)",
-         "gradient descent on the mean squared error (fix the bug)",
-         "forgetting w.grad.zero_() accumulates gradients across steps"),
-    Task("ex01_backward", "backward_twice", 4, "backward_twice(f, x)",
-         "backward twice through one graph: 2·∇f",
-         "a second backward() needs retain_graph=True"),
-    Task("ex02_jacobian", "jacobian_by_hand", 4, "jacobian_by_hand(x)",
-         "the Jacobian of [x₁² + x₂, x₁ + x₂³] in closed form",
-         "f(x) = [x1² + x2, x1 + x2³]", ANY_AUTOGRAD),
-    Task("ex02_jacobian", "jacobian_polar", 4, "jacobian_polar(p)",
-         "the Jacobian of (r, θ) ↦ (r cos θ, r sin θ) in closed form",
-         "polar to Cartesian coordinates", ANY_AUTOGRAD),
-    Task("ex02_jacobian", "jacobian_from_vjps", 8, "jacobian_from_vjps(f, x)",
-         "the full Jacobian from one vector-Jacobian product per output element",
-         "J's rows are the VJPs with one-hot v", BATCHED),
-    Task("ex03_vjp", "vjp", 6, "vjp(f, x, v)",
-         "Jᵀv with y.backward(gradient=v)",
-         "y = [x0², x1³] at x = [2, 3]: v = [1,1], [2,0], [0,0.5] give [4,27], [8,0], [0,13.5]",
-         FUNCTIONAL),
-    Task("ex03_vjp", "multitask_grads", 8, "multitask_grads(task_losses, params, task_weights)",
-         "gradients of Σ wᵢ·Lᵢ from one backward with gradient=task_weights",
-         "a non-scalar backward weights each task's loss"),
-    Task("ex04_detach", "detach_grads", 6, "detach_grads(x)",
-         "(∇Σ(u·x) with u = (x*x).detach(), ∇Σ(x·x)) on one leaf",
-         "u = (x*x).detach(); z = u*x gives x.grad == u"),
-    Task("ex04_detach", "semi_gradient", 6, "semi_gradient(w, s, s_next, r, gamma)",
-         "∇_w (w·s − target)² with the target treated as a constant",
-         "the TD target is detached"),
-    Task("ex04_detach", "nonleaf_grads", 6, "nonleaf_grads(x, W)",
-         "(∂out/∂x, ∂out/∂h) for h = W @ x from one backward",
-         "a non-leaf's .grad needs retain_grad()"),
-    Task("ex05_control_flow", "control_flow_grad", 6, "control_flow_grad(a)",
-         "∇ₐ Σ f(a) through d2l's while/if function",
-         "d = f(a); a.grad == d / a"),
-    Task("ex05_control_flow", "derivative_curve", 4, "derivative_curve(f, x)",
-         "f′ at every point of x, by autograd",
-         "plot sin and its derivative without computing it by hand"),
-    Task("ex06_losses", "loss_grads", 6, "loss_grads(w, X, y)",
-         "gradients of the mean and of the sum of per-sample MSE losses",
-         "nn.MSELoss(reduction='none') gives a loss per sample"),
-    Task("ex06_losses", "weighted_loss_grad", 6, "weighted_loss_grad(w, X, y, sample_weights)",
-         "∇ Σ sᵢ·ℓᵢ with backward(gradient=sample_weights)",
-         "a non-scalar backward weights each sample"),
-    Task("ex07_higher_order", "second_derivative", 4, "second_derivative(f, x)",
-         "f″ elementwise with create_graph=True",
-         "differentiate the derivative", FUNCTIONAL),
-    Task("ex07_higher_order", "hvp", 4, "hvp(f, x, v)",
-         "the Hessian-vector product by double backward",
-         "∇(∇f·v)", FUNCTIONAL),
-    Task("ex07_higher_order", "jvp_by_double_backward", 2, "jvp_by_double_backward(f, x, u)",
-         "J·u from two reverse passes (the double-vjp trick)",
-         "J·u = ∇_w (uᵀ(Jᵀw))", FORWARD_AD),
-)
+def _discover() -> tuple[Task, ...]:
+    modules = sorted((p.stem for p in RECORDS_DIR.glob("ex*.py") if MODULE_NAME.fullmatch(p.stem)),
+                     key=lambda stem: (int(MODULE_NAME.fullmatch(stem).group(1)), stem))
+    found: list[Task] = []
+    for module in modules:
+        records = importlib.import_module(f"grader.checks.{module}").TASKS
+        for task in records:
+            if task.module != module:
+                raise ValueError(f"grader/checks/{module}.py holds a task of {task.module}: {task.id}")
+        found.extend(records)
+    ids = [task.id for task in found]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"a task id is defined twice: {sorted(i for i in ids if ids.count(i) > 1)}")
+    return tuple(found)
 
+
+TASKS: tuple[Task, ...] = _discover()
 BY_ID: dict[str, Task] = {task.id: task for task in TASKS}
 MODULES: tuple[str, ...] = tuple(dict.fromkeys(task.module for task in TASKS))
 MAX_SCORE = sum(task.points for task in TASKS)
@@ -111,3 +57,41 @@ def select(patterns: tuple[str, ...] | list[str]) -> list[Task]:
                 chosen.append(task)
                 break
     return chosen
+
+
+# The task table, for the README and the student README -----------------------
+
+TABLE_BEGIN = "<!-- task table: generated by `python -m grader.tasks --readme README.md` -->"
+TABLE_END = "<!-- end of task table -->"
+
+
+def markdown_table(tasks: tuple[Task, ...] | list[Task] = TASKS) -> str:
+    """The task table: id and signature, points, what it asks."""
+    rows = [f"| `{task.module}.{task.signature}` | {task.points} | {task.summary} |" for task in tasks]
+    total = sum(task.points for task in tasks)
+    return "\n".join(["| task | points | what it asks |", "|---|---|---|", *rows,
+                      f"| {len(tasks)} tasks | {total} | |"]) + "\n"
+
+
+def with_table(text: str) -> str:
+    """``text`` (a README) with the table between its markers replaced by the current one."""
+    begin, end = text.find(TABLE_BEGIN), text.find(TABLE_END)
+    if begin < 0 or end < begin:
+        raise ValueError("the task table markers are missing")
+    return text[:begin] + TABLE_BEGIN + "\n\n" + markdown_table() + "\n" + text[end:]
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--readme"] and len(argv) == 2:
+        path = Path(argv[1])
+        path.write_text(with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+        return 0
+    if argv:
+        print("usage: python -m grader.tasks [--readme FILE]", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

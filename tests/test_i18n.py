@@ -105,7 +105,7 @@ ALLOWED_ENGLISH = {"autograd", "lab", "NotImplementedError", "rtol", "atol", "si
 
 
 def _english_words(text: str) -> set[str]:
-    text = re.sub(r"ex0\d_[a-z_]+(\.[a-z_0-9]+)?", "", text)  # task ids and module names are code
+    text = re.sub(r"ex\d\d_[a-z_0-9]+(\.[a-z_0-9]+)?", "", text)  # task ids and module names are code
     text = re.sub(r"/[^\s]+", "", text)  # paths
     text = re.sub(r"\S*[._()=\[\]0-9]\S*", "", text)  # code: calls, attributes, names with _ or digits
     return {w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in ALLOWED_ENGLISH}

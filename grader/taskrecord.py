@@ -1,0 +1,68 @@
+"""What a task is: one record, kept beside the task's checks.
+
+Each ``grader/checks/<module>.py`` holds the records of one exercise module (a
+``TASKS`` tuple); ``grader.tasks`` discovers them. A record says everything the
+rest of the grader needs to know about a task: what it is worth, its signature and
+the example it comes from, what it does not allow (for the static scan and at run
+time), which catalogue functions its checks pass, and how it hints.
+
+The records live apart from the checks because the task list is read before the
+sandbox server is forked: importing the hidden checks there would put them in
+every sandbox child's memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# "Not allowed" rules for the static scan: dotted torch prefixes, ".attribute" and
+# "keyword=" patterns, looked for in the code the task reaches.
+ANY_AUTOGRAD = (
+    "torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward",
+    ".backward", ".grad", ".requires_grad", ".requires_grad_", "requires_grad=",
+    "torch.enable_grad",
+)
+FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap")
+BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
+FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
+
+# The same rules at run time: names (or prefixes of names) of the API calls the
+# sandbox records when the submission's own code makes them.
+ANY_AUTOGRAD_RUNTIME = ("torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward")
+FUNCTIONAL_RUNTIME = FUNCTIONAL
+BATCHED_RUNTIME = FUNCTIONAL + ("torch.autograd.grad(is_grads_batched=True)",)
+FORWARD_AD_RUNTIME = FORWARD_AD
+
+
+@dataclass(frozen=True)
+class Task:
+    """One exercise function, as the contract fixes it.
+
+    ``scope``: where ``forbidden_scan`` applies, "" for the task's function (and all
+    it reaches) or ``"Class.method"`` for one method (and all it reaches).
+    ``catalogue``: the named callables (``grader/sandbox/catalogue.py``) its checks pass.
+    ``hints``: the hint codes (``grader.messages.HINTS``) its checks can give.
+    ``exception_hints``: where one torch error has several causes, the hint this
+    task's errors mean, as (hint drawn from the error, hint for this task) pairs.
+    """
+
+    module: str
+    name: str
+    points: int
+    signature: str
+    summary: str
+    seed: str = ""
+    forbidden_scan: tuple[str, ...] = ()
+    forbidden_runtime: tuple[str, ...] = ()
+    scope: str = ""
+    catalogue: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    exception_hints: tuple[tuple[str, str], ...] = ()
+    fix_the_bug: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    def exception_hint(self, drawn: str) -> str | None:
+        """This task's meaning of a hint drawn from an error message, if it has one."""
+        return dict(self.exception_hints).get(drawn)

@@ -1,0 +1,141 @@
+"""The task records: one per task, and everything derived from them agrees with them."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from grader import messages, scan, tasks
+from grader.mutants import discover
+from grader.sandbox.catalogue import CATALOGUE
+from grader.taskrecord import Task
+
+from .conftest import EXERCISES, MUTANTS, ROOT, SOLUTIONS
+
+CHECKS = ROOT / "grader" / "checks"
+
+
+def test_the_readme_table_is_the_records_table():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert tasks.markdown_table() in text, "run: python -m grader.tasks --readme README.md"
+    assert tasks.with_table(text) == text
+
+
+def test_the_table_command_prints_every_task():
+    done = subprocess.run([sys.executable, "-m", "grader.tasks"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == tasks.markdown_table()
+    for task in tasks.TASKS:
+        assert f"`{task.module}.{task.signature}` | {task.points} |" in done.stdout
+
+
+def test_the_student_readme_is_built_from_the_records():
+    from grader import release
+
+    readme = release.student_readme({"checks": 1, "points": 1.0})
+    assert tasks.markdown_table() in readme
+
+
+def test_modules_are_discovered_in_numeric_order():
+    numbers = [int(m[2:].split("_")[0]) for m in tasks.MODULES]
+    assert numbers == sorted(numbers)
+    assert tasks.MAX_SCORE == sum(t.points for t in tasks.TASKS)
+    assert len(tasks.BY_ID) == len(tasks.TASKS)
+
+
+@pytest.mark.parametrize("task", tasks.TASKS, ids=[t.id for t in tasks.TASKS])
+def test_every_record_matches_its_stub_and_its_solution(task: Task):
+    for folder in (EXERCISES, SOLUTIONS):
+        tree = ast.parse((folder / f"{task.module}.py").read_text(encoding="utf-8"))
+        fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == task.name), None)
+        assert fn is not None, (folder.name, task.id)
+        params = [a.arg for a in fn.args.args]
+        assert task.signature.startswith(f"{task.name}(") and all(p in task.signature for p in params), \
+            (task.signature, params)
+    assert task.signature.split("(")[0] == task.name
+
+
+@pytest.mark.parametrize("task", tasks.TASKS, ids=[t.id for t in tasks.TASKS])
+def test_every_record_names_only_what_exists(task: Task):
+    assert set(task.catalogue) <= set(CATALOGUE), set(task.catalogue) - set(CATALOGUE)
+    assert set(task.hints) <= set(messages.HINTS), set(task.hints) - set(messages.HINTS)
+    for drawn, meant in task.exception_hints:
+        assert drawn in messages.DEFAULT_FOR and meant in messages.HINTS
+    assert all(rule.startswith("torch") for rule in task.forbidden_runtime)
+    if task.scope:
+        cls, _, method = task.scope.partition(".")
+        tree = ast.parse((SOLUTIONS / f"{task.module}.py").read_text(encoding="utf-8"))
+        owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+        assert any(isinstance(n, ast.FunctionDef) and n.name == method for n in owner.body)
+
+
+def _passed_functions(path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.args[0].value for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and getattr(n.func, "id", None) == "FnSpec" and n.args and isinstance(n.args[0], ast.Constant)}
+
+
+@pytest.mark.parametrize("module", tasks.MODULES)
+def test_checks_pass_only_the_catalogue_functions_their_records_name(module):
+    named = {name for t in tasks.TASKS if t.module == module for name in t.catalogue}
+    passed = _passed_functions(CHECKS / f"check_{module}.py")
+    assert passed <= named, f"not in the records of {module}: {sorted(passed - named)}"
+
+
+def test_every_mutant_hint_is_one_its_task_declares():
+    for mutant in discover(MUTANTS):
+        if mutant.hint:
+            declared = {h for t in mutant.loses for h in tasks.BY_ID[t].hints}
+            assert mutant.hint in declared, (mutant.name, mutant.hint)
+
+
+def test_an_error_means_what_the_task_says():
+    message = "element 0 of tensors does not require grad and does not have a grad_fn"
+    assert messages.exception_hint(message, "ex07_higher_order.hvp") == "create_graph"
+    assert messages.exception_hint(message, "ex03_vjp.vjp") == "no_grad_on_input"
+
+
+def test_a_mutant_folder_that_is_not_a_module_is_an_error(tmp_path):
+    (tmp_path / "ex10_typo").mkdir()
+    (tmp_path / "ex10_typo" / "m.py").write_text('"""x.\n\nloses: ex03_vjp.vjp\n"""\n')
+    with pytest.raises(ValueError, match="exercise module"):
+        discover(tmp_path)
+
+
+SCOPED = Task("ex03_vjp", "vjp", 1, "vjp(f, x, v)", "", forbidden_scan=("torch.autograd", ".backward"),
+              scope="Op.backward")
+
+
+def _scoped_uses(source: str) -> list[str]:
+    return [f.detail for f in scan.scan_module("ex03_vjp", source).forbidden_uses(SCOPED)]
+
+
+def test_a_scoped_rule_looks_only_inside_its_method():
+    source = (
+        "import torch\n"
+        "class Op(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def forward(ctx, x):\n        return x\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, g):\n        return g\n"
+        "def vjp(f, x, v):\n"
+        "    y = Op.apply(x)\n    y.backward(v)\n    return torch.autograd.grad(y, x)\n"
+    )
+    assert _scoped_uses(source) == []
+
+
+def test_a_scoped_rule_finds_autograd_in_the_method_and_its_helpers():
+    source = (
+        "import torch\n"
+        "from torch.autograd import grad as g2\n"
+        "def helper(y, x, g):\n    return g2(y, x, g)\n"
+        "class Op(torch.autograd.Function):\n"
+        "    @staticmethod\n"
+        "    def backward(ctx, g):\n"
+        "        x, = ctx.saved_tensors\n"
+        "        return helper(x * 2, x, g)\n"
+    )
+    assert _scoped_uses(source) == ["torch.autograd.grad"]
