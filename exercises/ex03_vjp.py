@@ -80,6 +80,79 @@ def vjp(
     raise NotImplementedError("ex03_vjp.vjp")
 
 
+def vjps_on_one_graph(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, vs: Sequence[torch.Tensor]
+) -> list[torch.Tensor]:
+    """Return [Jᵀv₀, Jᵀv₁, ...]: one vector-Jacobian product per v, all on one graph.
+
+    FIX THE BUG: this is the note's own test_with_v. It builds y = f(x) once and
+    calls y.backward(gradient=v) for each v, clearing x.grad in between. The first
+    v works; the second raises. Read the error: what did the first backward pass do
+    to the graph? Fix it so that every v is answered from the one graph.
+
+    Math: y = f(x), J = ∂y/∂x; the i-th entry is Jᵀvᵢ = ∇ₓ Σⱼ (vᵢ)ⱼ·yⱼ, shaped like x,
+    each as if it were computed alone.
+
+    Args:
+        f: a differentiable function of one tensor (output of any shape).
+        x: tensor of any shape, float32 or float64.
+        vs: a list of tensors, each shaped like f(x).
+
+    Returns:
+        A list with one tensor per v, each shaped like x, with x's dtype; the entries
+        share no memory.
+
+    Rules: call f once (build y = f(x) once and reuse its graph); return detached
+    tensors; do not modify x or the v's, nor leave requires_grad / .grad on them.
+
+    Not allowed: torch.autograd.functional (vjp, jacobian, ...), torch.func.
+
+    Example (the note's seed example): f(x) = [x₀², x₁³] at x = [2., 3.],
+        vs = [[1., 1.], [2., 0.], [0., 0.5]]
+        expected  →  [tensor([4., 27.]), tensor([8., 0.]), tensor([0., 13.5])]
+        the code below gives tensor([4., 27.]) and then raises.
+
+    中文说明
+    --------
+    返回 [Jᵀv₀, Jᵀv₁, ...]：每个 v 一个向量-雅可比积，全部在同一张计算图上求出。
+
+    修复错误：这正是笔记里的 test_with_v。它只构造一次 y = f(x)，然后对每个 v 调用
+    y.backward(gradient=v)，其间清空 x.grad。第一个 v 没有问题，第二个却会报错。
+    读一读报错信息：第一次反向传播对计算图做了什么？请改正它，让每个 v 都在
+    同一张计算图上得到结果。
+
+    数学：y = f(x)，J = ∂y/∂x；第 i 项为 Jᵀvᵢ = ∇ₓ Σⱼ (vᵢ)ⱼ·yⱼ，形状与 x 相同，
+    且每一项都应与单独计算时的结果相同。
+
+    参数：
+        f：以一个张量为输入的可微函数（输出可以是任意形状）。
+        x：任意形状的张量，float32 或 float64。
+        vs：张量组成的列表，每个张量的形状都与 f(x) 相同。
+
+    返回：
+        列表，每个 v 对应一个张量，形状与 x 相同，dtype 与 x 相同；各项之间不得共享内存。
+
+    规则：只调用一次 f（只构造一次 y = f(x) 并复用它的计算图）；返回已分离的张量；
+    不得修改 x 或各个 v，也不得在它们上留下 requires_grad 或 .grad。
+
+    不允许使用：torch.autograd.functional（vjp、jacobian 等）、torch.func。
+
+    示例（笔记中的例子）：f(x) = [x₀², x₁³]，x = [2., 3.]，
+        vs = [[1., 1.], [2., 0.], [0., 0.5]]
+        期望结果  →  [tensor([4., 27.]), tensor([8., 0.]), tensor([0., 13.5])]
+        下面的代码先给出 tensor([4., 27.])，然后报错。
+    """
+    x = x.detach().clone().requires_grad_(True)
+    y = f(x)
+
+    def test_with_v(v: torch.Tensor) -> torch.Tensor:
+        x.grad = None
+        y.backward(gradient=v)
+        return x.grad.detach().clone()
+
+    return [test_with_v(v) for v in vs]
+
+
 def multitask_grads(
     task_losses: Callable[..., torch.Tensor],
     params: Sequence[torch.Tensor],

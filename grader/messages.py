@@ -99,6 +99,9 @@ HINTS: dict[str, str] = {
     'module_not_available': ("The grader imports your module with torch, numpy and the standard helpers only: "
                              "put imports for your own experiments (plots, timing) inside "
                              "if __name__ == \"__main__\":."),
+    # The tasks added with ex08 (vjps_on_one_graph, second_price_grad, broadcast_grad,
+    # softplus_grad, numerical_grad).
+    'f_called_again': 'It looks like f was called again for this v: build y = f(x) once and answer every v from that one graph (backward(..., retain_graph=True)).',
 }
 
 # Kinds of code that reaches outside an exercise.

@@ -28,6 +28,23 @@ def vjp(
     return x.grad.detach().clone()
 
 
+def vjps_on_one_graph(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, vs: Sequence[torch.Tensor]
+) -> list[torch.Tensor]:
+    """[Jᵀv for v in vs] from one y = f(x): retain_graph=True keeps the graph for the next v.
+
+    只构造一次 y = f(x)，用 retain_graph=True 保留计算图，依次求出每个 v 的 Jᵀv。
+    """
+    x = x.detach().clone().requires_grad_(True)
+    y = f(x)
+    grads = []
+    for v in vs:
+        x.grad = None
+        y.backward(gradient=v.detach().to(y.dtype), retain_graph=True)
+        grads.append(x.grad.detach().clone())
+    return grads
+
+
 def multitask_grads(
     task_losses: Callable[..., torch.Tensor],
     params: Sequence[torch.Tensor],

@@ -185,3 +185,69 @@ def test_shared_head(task, inputs):
     params = (inputs.randn(3), inputs.randn(()))
     weights = torch.tensor([1.0, 0.5, 0.1], dtype=torch.float64)
     _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64)
+
+
+# vjps_on_one_graph ----------------------------------------------------------------
+
+ONE_GRAPH = "ex03_vjp.vjps_on_one_graph"
+
+
+def _base(spec: FnSpec) -> FnSpec:
+    """The function a "once_" catalogue entry computes on its first call."""
+    return FnSpec(spec.name.removeprefix("once_"), **spec.params)
+
+
+def _one_graph_hint(wants: list[torch.Tensor], i: int):
+    """Entry i as the sum of the first i+1 products (.grad never cleared), as the last
+    product (one .grad kept, not copied), or as f's second call would make it."""
+    from grader.sandbox.catalogue import AGAIN
+
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if i > 0 and resembles(got, torch.stack(wants[: i + 1]).sum(0)):
+            return "accumulated"
+        if i < len(wants) - 1 and not resembles(want, wants[-1]) and resembles(got, wants[-1]):
+            return "grad_not_cloned"
+        if i > 0 and bool((want != 0).any()) and resembles(got, AGAIN * want):
+            return "f_called_again"
+        return sign_hint(got, want)
+
+    return diagnose
+
+
+def _expect_vjps(task, spec: FnSpec, x: torch.Tensor, vs: list[torch.Tensor], *, visible: bool = False):
+    answer = task(spec, x, vs)
+    items = answer.sequence(len(vs), what="the list of Jᵀv")
+    f = _fn(_base(spec))
+    wants = [oracle_vjp(f, x, v)[1] for v in vs]
+    for i, (item, want) in enumerate(zip(items, wants)):
+        what = phrase("entry {item} (Jᵀv{item})", item=i)
+        got = expect_tensor(item, tuple(x.shape), x.dtype, what)
+        expect_close(got, want, what, visible=visible, diagnose=_one_graph_hint(wants, i))
+    return answer
+
+
+@check(ONE_GRAPH, 2, "the note's test_with_v: y = [x0², x1³] at x = [2, 3], three v's", visibility="visible")
+def test_one_graph_seed(task):
+    vs = [torch.tensor(v) for v in ([1.0, 1.0], [2.0, 0.0], [0.0, 0.5])]
+    _expect_vjps(task, FnSpec("once_seed_square_cube"), torch.tensor([2.0, 3.0]), vs, visible=True)
+
+
+@check(ONE_GRAPH, 2, "a non-square, non-symmetric Jacobian in float64, four v's")
+def test_one_graph_float64(task, inputs):
+    A, b = inputs.randn(5, 3), inputs.randn(5)
+    vs = [inputs.randn(5) for _ in range(4)]
+    _expect_vjps(task, FnSpec("once_tanh_affine", A=A, b=b), inputs.randn(3), vs)
+
+
+@check(ONE_GRAPH, 1, "matrix-shaped input and output in float32")
+def test_one_graph_matrix_float32(task, inputs):
+    W, V = inputs.randn(4, 3, dtype=torch.float32), inputs.randn(2, 5, dtype=torch.float32)
+    vs = [inputs.randn(4, 5, dtype=torch.float32) for _ in range(3)]
+    _expect_vjps(task, FnSpec("once_matrix_map", W=W, V=V), inputs.randn(3, 2, dtype=torch.float32), vs)
+
+
+@check(ONE_GRAPH, 1, "plain detached results that share no memory, arguments untouched")
+def test_one_graph_contract(task, inputs):
+    vs = [inputs.randn(4) for _ in range(2)]
+    answer = _expect_vjps(task, FnSpec("once_coupled"), inputs.randn(4), vs)
+    expect_clean(answer, "the list of Jᵀv")

@@ -205,3 +205,41 @@ def _square_times() -> Callable[[torch.Tensor], torch.Tensor]:
 def _product_first() -> Callable[[torch.Tensor], torch.Tensor]:
     # The jvp docstring example: f(t) = [t0 · t1, t0], J = [[t1, t0], [1, 0]] (non-symmetric).
     return lambda t: torch.stack([t[0] * t[1], t[0]])
+
+
+# ex03_vjp: functions whose later calls differ from the first ----------------------
+# vjps_on_one_graph must build y = f(x) once: f called again for a later v gives
+# AGAIN times the first call's output, so a second call shows in the values.
+
+AGAIN = 1.5
+
+
+def _first_call_counts(f: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+    calls = [0]
+
+    def counted(x: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        y = f(x)
+        return y if calls[0] == 1 else AGAIN * y
+
+    return counted
+
+
+@entry("once_seed_square_cube")
+def _once_seed_square_cube() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_seed_square_cube())
+
+
+@entry("once_tanh_affine")
+def _once_tanh_affine(A: torch.Tensor, b: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_tanh_affine(A, b))
+
+
+@entry("once_matrix_map")
+def _once_matrix_map(W: torch.Tensor, V: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_matrix_map(W, V))
+
+
+@entry("once_coupled")
+def _once_coupled() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_coupled())
