@@ -96,6 +96,52 @@ def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
     raise NotImplementedError("ex05_control_flow.control_flow_grad")
 
 
+def second_price_grad(bids: torch.Tensor) -> torch.Tensor:
+    """Return the gradient of a second-price auction's price with respect to every bid.
+
+    d2l's exercise (§2.5): in a second-price auction the highest bidder wins but pays
+    the second-highest bid. The price is a piecewise function of the bids, chosen by
+    sorting; autograd differentiates through the sort (or torch.topk) all the same.
+    Compute price = the second-highest bid from the bids by sorting or topk, call
+    backward, and read the gradient.
+
+    Args:
+        bids: 1-D tensor, length ≥ 2, float32 or float64, all values distinct.
+
+    Returns:
+        ∂price/∂bids, shaped like bids, with bids' dtype.
+
+    Rules: compute it with autograd; return a detached tensor; do not modify bids or
+    leave requires_grad / .grad on it.
+
+    Example:
+        bids = torch.tensor([3., 7., 5., 1.])   # the price is 5, the third bid
+        →  tensor([0., 0., 1., 0.])
+
+    中文说明
+    --------
+    返回第二价格拍卖中成交价格对每个出价的梯度。
+
+    d2l 的练习（§2.5）：在第二价格拍卖中，出价最高者胜出，但只需支付第二高的出价。
+    价格是出价的分段函数，由排序决定；自动微分同样可以穿过排序（或 torch.topk）求导。
+    请通过排序或 topk 由出价算出 price = 第二高的出价，调用 backward，再读取梯度。
+
+    参数：
+        bids：一维张量，长度 ≥ 2，float32 或 float64，各值互不相同。
+
+    返回：
+        ∂price/∂bids，形状与 bids 相同，dtype 与 bids 相同。
+
+    规则：用自动微分计算；返回已分离的张量；不得修改 bids，也不得在其上留下
+    requires_grad 或 .grad。
+
+    示例：
+        bids = torch.tensor([3., 7., 5., 1.])   # 价格为 5，即第三个出价
+        →  tensor([0., 0., 1., 0.])
+    """
+    raise NotImplementedError("ex05_control_flow.second_price_grad")
+
+
 def derivative_curve(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Return f′(x) at every point of x, computed by autograd.
 

@@ -102,6 +102,9 @@ HINTS: dict[str, str] = {
     # The tasks added with ex08 (vjps_on_one_graph, second_price_grad, broadcast_grad,
     # softplus_grad, numerical_grad).
     'f_called_again': 'It looks like f was called again for this v: build y = f(x) once and answer every v from that one graph (backward(..., retain_graph=True)).',
+    'winner_not_runner_up': 'The gradient sits at the highest bid: the price is the second-highest bid, so only the runner-up moves it.',
+    'sorted_position': "The gradient sits at position 1, the runner-up's place in the sorted order: make the original bids the leaf, so that the gradient flows back through the sort to the runner-up's own index.",
+    'ascending_sort': 'The gradient sits at the second-lowest bid: torch.sort sorts in ascending order unless descending=True.',
 }
 
 # Kinds of code that reaches outside an exercise.

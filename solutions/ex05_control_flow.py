@@ -44,6 +44,17 @@ def control_flow_grad(a: torch.Tensor) -> torch.Tensor:
     return a.grad.detach().clone()
 
 
+def second_price_grad(bids: torch.Tensor) -> torch.Tensor:
+    """∂(second-highest bid)/∂bids by autograd through topk: one-hot at the runner-up.
+
+    通过 topk 用自动微分求第二高出价对各出价的梯度：在第二名处为 1，其余为 0。
+    """
+    bids = bids.detach().clone().requires_grad_(True)
+    price = torch.topk(bids, 2).values[1]
+    price.backward()
+    return bids.grad.detach().clone()
+
+
 def derivative_curve(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """f′(x) at every point of a 1-D x, for an elementwise f, by autograd.
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp
 
-from grader.checking import check, expect_clean, expect_close, factor_hint, first_hint, on_every_input, sign_hint
+from grader.checking import (check, expect_clean, expect_close, factor_hint, first_hint, on_every_input,
+                             resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -128,3 +129,71 @@ def test_curve_float32(task, inputs):
 def test_curve_contract(task, inputs):
     answer = _curve_case(task, FnSpec("elementwise", kind="cos"), inputs.uniform(-3, 3, 10))
     expect_clean(answer, "f′(x)")
+
+
+# second_price_grad ------------------------------------------------------------
+
+PRICE = "ex05_control_flow.second_price_grad"
+
+
+def _one_hot(bids: torch.Tensor, index: int) -> torch.Tensor:
+    out = torch.zeros(bids.shape, dtype=torch.float64)
+    out[index] = 1.0
+    return out
+
+
+def _price_hint(bids: torch.Tensor):
+    """Name the bid the gradient went to: the winner, the runner-up's place in the
+    sorted order, or the second-lowest bid (an ascending sort)."""
+    order = torch.argsort(bids, descending=True)
+    candidates = (("winner_not_runner_up", int(order[0])), ("ascending_sort", int(order[-2])),
+                  ("sorted_position", 1))
+
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        for hint, index in candidates:
+            if not resembles(want, _one_hot(bids, index)) and resembles(got, _one_hot(bids, index)):
+                return hint
+        return first_hint(factor_hint, sign_hint)(got, want)
+
+    return diagnose
+
+
+def _price_case(task, bids: torch.Tensor, *, visible: bool = False):
+    answer = task(bids)
+    got = answer.tensor(tuple(bids.shape), bids.dtype, "∂price/∂bids")
+    runner_up = int(torch.argsort(bids, descending=True)[1])
+    expect_close(got, _one_hot(bids, runner_up), "∂price/∂bids", visible=visible, diagnose=_price_hint(bids))
+    return answer
+
+
+def _distinct_bids(inputs, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Distinct bids in shuffled order, neither the winner nor the runner-up at index 1."""
+    while True:
+        bids = inputs.uniform(0.0, 100.0, n, dtype=dtype)
+        gaps = torch.sort(bids).values.diff()
+        order = torch.argsort(bids, descending=True)
+        if bool((gaps > 0.5).all()) and (n < 3 or 1 not in (int(order[0]), int(order[1]))):
+            return bids
+
+
+@check(PRICE, 1, "the example: bids [3, 7, 5, 1] pay 5, the third bid", visibility="visible")
+def test_price_example(task):
+    _price_case(task, torch.tensor([3.0, 7.0, 5.0, 1.0]), visible=True)
+
+
+@check(PRICE, 1, "random bids of several lengths in float64")
+def test_price_float64(task, inputs):
+    for n in (3, 6, 11):
+        _price_case(task, _distinct_bids(inputs, n))
+
+
+@check(PRICE, 1, "two bids, and negative bids, in float32")
+def test_price_float32(task, inputs):
+    _price_case(task, _distinct_bids(inputs, 2, torch.float32))
+    _price_case(task, _distinct_bids(inputs, 5, torch.float32) - 200.0)
+
+
+@check(PRICE, 1, "plain detached result, bids untouched")
+def test_price_contract(task, inputs):
+    answer = _price_case(task, _distinct_bids(inputs, 7))
+    expect_clean(answer, "∂price/∂bids")
