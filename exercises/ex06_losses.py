@@ -77,6 +77,61 @@ def loss_grads(
     raise NotImplementedError("ex06_losses.loss_grads")
 
 
+def broadcast_grad(
+    X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, Y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (∇W, ∇b) of a linear layer's mean squared error, with b broadcast over rows.
+
+    Math: pred = X @ W + b, where b (k,) is broadcast over the n rows of X @ W (n, k);
+    loss = mean of (pred − Y)² over all n·k entries. Return ∇_W loss and ∇_b loss,
+    computed with autograd. Broadcasting copies b into every row, so every row's
+    gradient flows back into the one b: the gradient of a broadcast parameter is
+    summed over the dimensions it was broadcast along, and has the parameter's shape.
+
+    Args:
+        X: (n, d), float32 or float64.
+        W: (d, k), same dtype.
+        b: (k,), same dtype.
+        Y: (n, k), same dtype.
+
+    Returns:
+        (∇W shaped (d, k), ∇b shaped (k,)), with X's dtype; the two share no memory.
+
+    Rules: return detached tensors; do not modify X, W, b or Y, nor leave
+    requires_grad / .grad on them.
+
+    Example:
+        X = [[1.], [2.]], W = [[0., 0.]], b = [0., 0.], Y = [[1., 2.], [3., 4.]]
+        →  (tensor([[-3.5, -5.]]), tensor([-2., -3.]))
+
+    中文说明
+    --------
+    返回线性层均方误差对 W 和 b 的梯度 (∇W, ∇b)，其中 b 沿行方向广播。
+
+    数学：pred = X @ W + b，其中 b（形状 (k,)）沿 X @ W（形状 (n, k)）的 n 行广播；
+    loss = (pred − Y)² 在全部 n·k 个元素上的平均值。用自动微分求出 ∇_W loss 和
+    ∇_b loss。广播把 b 复制到每一行，因此每一行的梯度都会流回同一个 b：被广播的参数，
+    其梯度要沿广播的维度求和，形状与该参数相同。
+
+    参数：
+        X：(n, d)，float32 或 float64。
+        W：(d, k)，dtype 相同。
+        b：(k,)，dtype 相同。
+        Y：(n, k)，dtype 相同。
+
+    返回：
+        (∇W，形状 (d, k)；∇b，形状 (k,))，dtype 与 X 相同；两者不得共享内存。
+
+    规则：返回已分离的张量；不得修改 X、W、b 或 Y，也不得在它们上留下
+    requires_grad 或 .grad。
+
+    示例：
+        X = [[1.], [2.]]，W = [[0., 0.]]，b = [0., 0.]，Y = [[1., 2.], [3., 4.]]
+        →  (tensor([[-3.5, -5.]]), tensor([-2., -3.]))
+    """
+    raise NotImplementedError("ex06_losses.broadcast_grad")
+
+
 def weighted_loss_grad(
     w: torch.Tensor, X: torch.Tensor, y: torch.Tensor, sample_weights: torch.Tensor
 ) -> torch.Tensor:

@@ -105,6 +105,8 @@ HINTS: dict[str, str] = {
     'winner_not_runner_up': 'The gradient sits at the highest bid: the price is the second-highest bid, so only the runner-up moves it.',
     'sorted_position': "The gradient sits at position 1, the runner-up's place in the sorted order: make the original bids the leaf, so that the gradient flows back through the sort to the runner-up's own index.",
     'ascending_sort': 'The gradient sits at the second-lowest bid: torch.sort sorts in ascending order unless descending=True.',
+    'broadcast_not_summed': "b was broadcast over the n rows, so each row's gradient flows back into the one b: sum them over the broadcast dimension (autograd does this when b itself, shaped (k,), is the leaf).",
+    'mean_all_entries': 'It is k times too large: the loss is the mean over all n·k entries, not a mean over the rows of each row\'s sum.',
 }
 
 # Kinds of code that reaches outside an exercise.

@@ -28,6 +28,20 @@ def loss_grads(
     return g_mean, g_sum
 
 
+def broadcast_grad(
+    X: torch.Tensor, W: torch.Tensor, b: torch.Tensor, Y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇W, ∇b) of mean((X @ W + b − Y)²); autograd sums b's gradient over the rows.
+
+    求 mean((X @ W + b − Y)²) 对 W 和 b 的梯度；自动微分会把 b 的梯度沿行求和。
+    """
+    W = W.detach().clone().requires_grad_(True)
+    b = b.detach().clone().requires_grad_(True)
+    loss = ((X.detach() @ W + b - Y.detach()) ** 2).mean()
+    loss.backward()
+    return W.grad.detach().clone(), b.grad.detach().clone()
+
+
 def weighted_loss_grad(
     w: torch.Tensor, X: torch.Tensor, y: torch.Tensor, sample_weights: torch.Tensor
 ) -> torch.Tensor:

@@ -132,3 +132,78 @@ def test_weighted_float32(task, inputs):
 def test_weighted_contract(task, inputs):
     answer = _weighted_case(task, *_weighted_data(inputs, 5, 3))
     expect_clean(answer, "∇_w Σ sᵢ·ℓᵢ")
+
+
+# broadcast_grad ---------------------------------------------------------------
+
+BROADCAST = "ex06_losses.broadcast_grad"
+
+
+def _broadcast_oracle(X, W, b, Y) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇W, ∇b) in float64, by the check's own autograd on its own copies."""
+    X64, Y64 = X.to(torch.float64), Y.to(torch.float64)
+    gW, gb = jacobian(lambda w, c: ((X64 @ w + c - Y64) ** 2).mean(), (W.to(torch.float64), b.to(torch.float64)))
+    return gW, gb
+
+
+def _broadcast_hint(n: int, k: int, *, averaged: torch.Tensor | None = None):
+    """A loss averaged over the rows only (k times too large), summed (n·k times), or,
+    for ∇b, the rows' gradients averaged instead of summed."""
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if averaged is not None and n > 1 and resembles(got, averaged):
+            return "broadcast_not_summed"
+        if k > 1 and resembles(got, k * want):
+            return "mean_all_entries"
+        if n * k > 1 and resembles(got, n * k * want):
+            return "mean_sum_swapped"
+        return first_hint(factor_hint, sign_hint)(got, want)
+    return diagnose
+
+
+def _broadcast_case(task, X, W, b, Y, *, visible: bool = False):
+    answer = task(X, W, b, Y)
+    items = answer.sequence(2, what="(∇W, ∇b)")
+    n, k = Y.shape
+    gW = _item(items, 0, W.shape, X.dtype, "∇W")
+    try:
+        gb = _item(items, 1, b.shape, X.dtype, "∇b")
+    except Fail as failure:
+        if failure.code == "wrong_shape" and failure.params.get("got") in ([n, k], [1, k]):
+            raise Fail("wrong_shape", **{**failure.params, "hint": "broadcast_not_summed"}) from None
+        raise
+    want_W, want_b = _broadcast_oracle(X, W, b, Y)
+    expect_close(gW, want_W, "∇W", visible=visible, diagnose=_broadcast_hint(n, k))
+    expect_close(gb, want_b, "∇b", visible=visible, diagnose=_broadcast_hint(n, k, averaged=want_b / n))
+    return answer
+
+
+def _layer(inputs, n: int, d: int, k: int, dtype: torch.dtype = torch.float64):
+    return (inputs.randn(n, d, dtype=dtype), inputs.randn(d, k, dtype=dtype), inputs.randn(k, dtype=dtype),
+            inputs.randn(n, k, dtype=dtype))
+
+
+@check(BROADCAST, 2, "the example: X = [[1], [2]], W = [[0, 0]], b = [0, 0], Y = [[1, 2], [3, 4]]",
+       visibility="visible")
+def test_broadcast_example(task):
+    X, W, b = torch.tensor([[1.0], [2.0]]), torch.tensor([[0.0, 0.0]]), torch.tensor([0.0, 0.0])
+    _broadcast_case(task, X, W, b, torch.tensor([[1.0, 2.0], [3.0, 4.0]]), visible=True)
+    _broadcast_case(task, X, torch.tensor([[0.5, -1.0]]), torch.tensor([1.0, 0.25]),
+                    torch.tensor([[0.0, 1.0], [2.0, -1.0]]), visible=True)
+
+
+@check(BROADCAST, 2, "random layers of several shapes in float64")
+def test_broadcast_float64(task, inputs):
+    for n, d, k in ((6, 3, 2), (4, 5, 3), (7, 2, 5)):
+        _broadcast_case(task, *_layer(inputs, n, d, k))
+
+
+@check(BROADCAST, 1, "a random layer in float32, and a single output column")
+def test_broadcast_float32(task, inputs):
+    _broadcast_case(task, *_layer(inputs, 8, 3, 4, torch.float32))
+    _broadcast_case(task, *_layer(inputs, 5, 2, 1, torch.float32))
+
+
+@check(BROADCAST, 1, "plain detached results not sharing memory, arguments untouched")
+def test_broadcast_contract(task, inputs):
+    answer = _broadcast_case(task, *_layer(inputs, 5, 3, 2))
+    expect_clean(answer, "(∇W, ∇b)")
