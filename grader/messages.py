@@ -107,6 +107,9 @@ HINTS: dict[str, str] = {
     'ascending_sort': 'The gradient sits at the second-lowest bid: torch.sort sorts in ascending order unless descending=True.',
     'broadcast_not_summed': "b was broadcast over the n rows, so each row's gradient flows back into the one b: sum them over the broadcast dimension (autograd does this when b itself, shaped (k,), is the leaf).",
     'mean_all_entries': 'It is k times too large: the loss is the mean over all n·k entries, not a mean over the rows of each row\'s sum.',
+    'forgot_grad_output': 'It equals σ(x) itself: backward receives grad_output, the gradient flowing in from the result, and returns grad_output · σ(x) (the chain rule).',
+    'sigmoid_of_output': "It looks like σ of forward's output, softplus(x): softplus′ is σ of the input x; save x in forward with ctx.save_for_backward and use it.",
+    'unstable_sigmoid': 'For large |x| eˣ overflows and inf / inf is NaN: compute σ(x) stably, e.g. with torch.sigmoid(x).',
 }
 
 # Kinds of code that reaches outside an exercise.

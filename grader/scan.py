@@ -316,8 +316,9 @@ def _in_scope(tree: ast.Module, task: Task) -> list[ast.AST]:
     if not task.scope:
         return _reachable(tree, task.name)
     cls, _, method = task.scope.partition(".")
-    body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls), [])
-    start = [node for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    # Every class and method of that name: the one defined last is the one that runs.
+    start = [node for owner in tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
+             for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
              and node.name == method]
     defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
     out, todo, seen = list(start), sorted(_names(start)), set()

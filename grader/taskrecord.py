@@ -43,6 +43,8 @@ class Task:
     ``hints``: the hint codes (``grader.messages.HINTS``) its checks can give.
     ``exception_hints``: where one torch error has several causes, the hint this
     task's errors mean, as (hint drawn from the error, hint for this task) pairs.
+    ``fix_the_bug``: the stub ships working code with a bug in it. ``given``: the
+    stub ships this function complete; the student writes a part it calls.
     """
 
     module: str
@@ -58,6 +60,7 @@ class Task:
     hints: tuple[str, ...] = ()
     exception_hints: tuple[tuple[str, str], ...] = ()
     fix_the_bug: bool = False
+    given: bool = False
 
     @property
     def id(self) -> str:

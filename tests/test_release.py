@@ -16,7 +16,8 @@ from grader.tasks import MODULES, TASKS
 
 from .conftest import ROOT, SOLUTIONS
 
-FIX_THE_BUG = {"sequential_grads", "train_linear_regression"}
+# Stubs that ship working code: their bodies may equal the reference's.
+FIX_THE_BUG = {t.name for t in TASKS if t.fix_the_bug or t.given}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,16 @@
+"""The tasks of ex08_custom_function: writing a backward, checking gradients."""
+from __future__ import annotations
+
+from grader.taskrecord import ANY_AUTOGRAD, Task
+
+M = "ex08_custom_function"
+TASKS = (
+    # The rule concerns SmoothReLU.backward only: softplus_grad's own backward pass is
+    # the point of the task. At run time the sandbox cannot tell where a call was made
+    # from, so the rule is the scan's alone.
+    Task(M, "softplus_grad", 8, "softplus_grad(x, grad_output)",
+         "SmoothReLU's backward, written by hand: grad_output · σ(x)",
+         "softplus′(x) = σ(x), checked with torch.autograd.gradcheck",
+         forbidden_scan=ANY_AUTOGRAD + ("torch.set_grad_enabled",), scope="SmoothReLU.backward",
+         hints=("forgot_grad_output", "sigmoid_of_output", "unstable_sigmoid", "sign", "zeros"), given=True),
+)
