@@ -110,6 +110,9 @@ HINTS: dict[str, str] = {
     'forgot_grad_output': 'It equals σ(x) itself: backward receives grad_output, the gradient flowing in from the result, and returns grad_output · σ(x) (the chain rule).',
     'sigmoid_of_output': "It looks like σ of forward's output, softplus(x): softplus′ is σ of the input x; save x in forward with ctx.save_for_backward and use it.",
     'unstable_sigmoid': 'For large |x| eˣ overflows and inf / inf is NaN: compute σ(x) stably, e.g. with torch.sigmoid(x).',
+    'forward_difference': 'It matches a one-sided difference (f(x + ε·eᵢ) − f(x)) / ε, whose error shrinks only like ε: take the central difference (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε, accurate to ε².',
+    'eps_ignored': 'It looks computed with another step than the eps passed in: use the eps argument.',
+    'central_two_eps': 'It is twice the right answer: x + ε·eᵢ and x − ε·eᵢ are 2ε apart, so divide by 2ε.',
 }
 
 # Kinds of code that reaches outside an exercise.
