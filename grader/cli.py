@@ -145,7 +145,11 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     click.echo(f"  {t(task.summary)}")
     click.echo(f"  {t('e.g.')} {t(task.seed)}")
     if task.forbidden_scan:
-        click.echo("  " + t("Not allowed: {apis}").format(apis=", ".join(a for a in task.forbidden_scan if a.startswith("torch"))))
+        apis = ", ".join(a for a in task.forbidden_scan if a.startswith("torch"))
+        if task.scope:
+            click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
+        else:
+            click.echo("  " + t("Not allowed: {apis}").format(apis=apis))
     hints = _earned_hints(Path(report_path), task.id)
     if hints is None:
         click.echo("  " + t("No report at {path} yet: run 'grade run' first.").format(path=report_path))

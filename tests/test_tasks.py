@@ -139,3 +139,13 @@ def test_a_scoped_rule_finds_autograd_in_the_method_and_its_helpers():
         "        return helper(x * 2, x, g)\n"
     )
     assert _scoped_uses(source) == ["torch.autograd.grad"]
+
+
+def test_explain_says_where_a_scoped_rule_applies(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    done = CliRunner().invoke(main, ["explain", "softplus_grad", "-r", str(tmp_path / "none.json"), "--lang", "en"])
+    assert done.exit_code == 0, done.output
+    assert "Not allowed inside SmoothReLU.backward: torch.autograd" in done.output
