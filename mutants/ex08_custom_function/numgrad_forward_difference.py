@@ -1,7 +1,7 @@
 """A one-sided difference (f(x + ε·eᵢ) − f(x)) / ε: its error is O(ε), not O(ε²).
 
 loses: ex08_custom_function.numerical_grad
-status: partial
+status: failed
 hint: forward_difference
 """
 
