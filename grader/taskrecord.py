@@ -25,12 +25,19 @@ FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap")
 BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
 FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 
-# The same rules at run time: names (or prefixes of names) of the API calls the
-# sandbox records when the submission's own code makes them.
-ANY_AUTOGRAD_RUNTIME = ("torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward")
-FUNCTIONAL_RUNTIME = FUNCTIONAL
-BATCHED_RUNTIME = FUNCTIONAL + ("torch.autograd.grad(is_grads_batched=True)",)
-FORWARD_AD_RUNTIME = FORWARD_AD
+# The same rules at run time: the rules that name recorded APIs (or prefixes of
+# their names); the sandbox records them when the submission's own code calls them.
+
+
+def runtime(rules: tuple[str, ...]) -> tuple[str, ...]:
+    """The rules that name recorded APIs (the others are only visible in the source)."""
+    return tuple(rule for rule in rules if rule.startswith("torch."))
+
+
+ANY_AUTOGRAD_RUNTIME = runtime(ANY_AUTOGRAD)
+FUNCTIONAL_RUNTIME = runtime(FUNCTIONAL)
+BATCHED_RUNTIME = runtime(BATCHED)
+FORWARD_AD_RUNTIME = runtime(FORWARD_AD)
 
 
 @dataclass(frozen=True)
