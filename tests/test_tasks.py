@@ -149,3 +149,13 @@ def test_explain_says_where_a_scoped_rule_applies(tmp_path):
     done = CliRunner().invoke(main, ["explain", "softplus_grad", "-r", str(tmp_path / "none.json"), "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert "Not allowed inside SmoothReLU.backward: torch.autograd" in done.output
+
+
+def test_every_task_has_two_mutants_with_a_hint_or_a_verdict():
+    from collections import Counter
+
+    mutants = discover(MUTANTS)
+    counts = Counter(t for m in mutants for t in m.loses)
+    assert {t.id: counts[t.id] for t in tasks.TASKS if counts[t.id] < 2} == {}
+    for mutant in mutants:
+        assert mutant.hint or mutant.status, mutant.name
