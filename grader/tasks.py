@@ -47,16 +47,21 @@ MAX_SCORE = sum(task.points for task in TASKS)
 
 
 def select(patterns: tuple[str, ...] | list[str]) -> list[Task]:
-    """Tasks matching any pattern (a glob or a substring of the id); all if none."""
+    """Tasks matching any pattern, in task order; all if none.
+
+    A pattern that is a whole task id or function name means that task alone
+    ("ex03_vjp.vjp" is not also "ex03_vjp.vjps_on_one_graph"); any other is a glob
+    or a substring of the id.
+    """
     if not patterns:
         return list(TASKS)
-    chosen = []
-    for task in TASKS:
-        for pattern in patterns:
-            if fnmatch.fnmatchcase(task.id, pattern) or pattern in task.id:
-                chosen.append(task)
-                break
-    return chosen
+
+    def matches(task: Task, pattern: str) -> bool:
+        if any(pattern in (t.id, t.name) for t in TASKS):
+            return pattern in (task.id, task.name)
+        return fnmatch.fnmatchcase(task.id, pattern) or pattern in task.id
+
+    return [task for task in TASKS if any(matches(task, pattern) for pattern in patterns)]
 
 
 # The task table, for the README and the student README -----------------------

@@ -159,3 +159,11 @@ def test_every_task_has_two_mutants_with_a_hint_or_a_verdict():
     assert {t.id: counts[t.id] for t in tasks.TASKS if counts[t.id] < 2} == {}
     for mutant in mutants:
         assert mutant.hint or mutant.status, mutant.name
+
+
+def test_a_whole_task_id_selects_that_task_alone():
+    assert [t.id for t in tasks.select(["ex03_vjp.vjp"])] == ["ex03_vjp.vjp"]
+    assert [t.id for t in tasks.select(["vjp"])] == ["ex03_vjp.vjp"]
+    assert {t.id for t in tasks.select(["ex03_vjp.vjp*"])} == {"ex03_vjp.vjp", "ex03_vjp.vjps_on_one_graph"}
+    assert {t.module for t in tasks.select(["ex08"])} == {"ex08_custom_function"}
+    assert tasks.select([]) == list(tasks.TASKS)
