@@ -9,11 +9,13 @@ import time
 
 import pytest
 
+from grader.tasks import TASKS
+
 from .conftest import SOLUTIONS, by_task, lost_tasks
 
 VJP = "ex03_vjp.vjp"
 MULTI = "ex03_vjp.multitask_grads"
-EX03 = (VJP, MULTI)
+EX03 = tuple(t.id for t in TASKS if t.module == "ex03_vjp")
 
 
 def _statuses(report, ids=EX03):
@@ -166,7 +168,7 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def vjp(f, x, v):\n    while True:\n        pass\n"
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
-    _only_ex03_lost(report)
+    _only_ex03_lost(report, lost=(VJP, MULTI))
 
 
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
