@@ -213,14 +213,16 @@ def tolerance(dtype: torch.dtype) -> tuple[float, float]:
 
 def expect_close(got: torch.Tensor, want: torch.Tensor, what: str = "result", *,
                  visible: bool = False, diagnose: Callable[[torch.Tensor, torch.Tensor], str | None] | None = None,
-                 entry: Callable[[tuple[int, ...]], str] | None = None) -> None:
+                 entry: Callable[[tuple[int, ...]], str] | None = None,
+                 tol: tuple[float, float] | None = None) -> None:
     """Compare values (shapes and dtypes were checked already).
 
     A hidden check's failure names the kind of mistake but never an expected value;
     a visible check also says where the worst entry is and what it should be
-    (``entry`` names an index by its meaning, e.g. "∂g₁/∂θ").
+    (``entry`` names an index by its meaning, e.g. "∂g₁/∂θ"). ``tol`` (rtol, atol)
+    replaces the dtype's tolerance where a task needs another.
     """
-    rtol, atol = tolerance(got.dtype)
+    rtol, atol = tol or tolerance(got.dtype)
     want = want.to(got.dtype)
     if torch.allclose(got, want, rtol=rtol, atol=atol):
         return
