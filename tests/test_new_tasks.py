@@ -93,3 +93,27 @@ def test_the_untouched_stubs_score_nothing(grade):
     assert {c["hint"] for c in tasks["ex03_vjp.vjps_on_one_graph"]["checks"]} == {"retain_graph"}
     for task_id in NEW[1:]:
         assert tasks[task_id]["status"] == "not_implemented", task_id
+
+
+def test_a_backward_only_gradcheck_catches_is_named_as_such(grade, submission):
+    """Right for every dense grad_output, wrong where an entry of it is 0: only
+    gradcheck's one-hot grad_outputs see it, and the feedback says gradcheck did."""
+    code = '''
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x) + 0.1 * (grad_output == 0)
+'''
+    report = grade(submission(append={"ex08_custom_function": code}),
+                   patterns=("ex08_custom_function.softplus_grad",))
+    (task,) = report["tasks"]
+    assert task["status"] == "partial"
+    lost = [c for c in task["checks"] if c["score"] < c["max_score"]]
+    assert [c["id"] for c in lost] == ["softplus_gradcheck"]
+    assert lost[0]["code"] == "wrong_values" and "gradcheck" in lost[0]["feedback"]
