@@ -21,12 +21,17 @@ from .taskrecord import (ANY_AUTOGRAD, BATCHED, FORWARD_AD, FUNCTIONAL,  # noqa:
                          Task)
 
 RECORDS_DIR = Path(__file__).parent / "checks"
-MODULE_NAME = re.compile(r"ex(\d+)_[a-z][a-z0-9_]*")
+MODULE_NAME = re.compile(r"ex(\d{2,})_[a-z][a-z0-9_]*")
+
+
+def module_order(stems: list[str]) -> list[str]:
+    """Exercise module names in numeric order (ex10 after ex09), others left out."""
+    return sorted((s for s in stems if MODULE_NAME.fullmatch(s)),
+                  key=lambda stem: (int(MODULE_NAME.fullmatch(stem).group(1)), stem))
 
 
 def _discover() -> tuple[Task, ...]:
-    modules = sorted((p.stem for p in RECORDS_DIR.glob("ex*.py") if MODULE_NAME.fullmatch(p.stem)),
-                     key=lambda stem: (int(MODULE_NAME.fullmatch(stem).group(1)), stem))
+    modules = module_order([p.stem for p in RECORDS_DIR.glob("ex*.py")])
     found: list[Task] = []
     for module in modules:
         records = importlib.import_module(f"grader.checks.{module}").TASKS

@@ -167,3 +167,8 @@ def test_a_whole_task_id_selects_that_task_alone():
     assert {t.id for t in tasks.select(["ex03_vjp.vjp*"])} == {"ex03_vjp.vjp", "ex03_vjp.vjps_on_one_graph"}
     assert {t.module for t in tasks.select(["ex08"])} == {"ex08_custom_function"}
     assert tasks.select([]) == list(tasks.TASKS)
+
+
+def test_module_order_is_numeric_so_ex10_follows_ex09():
+    stems = ["ex10_more", "ex09_last_but_one", "ex01_backward", "check_ex01_backward", "ex2_bad", "__init__"]
+    assert tasks.module_order(stems) == ["ex01_backward", "ex09_last_but_one", "ex10_more"]
