@@ -220,7 +220,7 @@ def _expect_vjps(task, spec: FnSpec, x: torch.Tensor, vs: list[torch.Tensor], *,
     f = _fn(_base(spec))
     wants = [oracle_vjp(f, x, v)[1] for v in vs]
     for i, (item, want) in enumerate(zip(items, wants)):
-        what = phrase("entry {item} (Jᵀv{item})", item=i)
+        what = phrase("entry [{item}] (Jᵀv for vs[{item}])", item=i)
         got = expect_tensor(item, tuple(x.shape), x.dtype, what)
         expect_close(got, want, what, visible=visible, diagnose=_one_graph_hint(wants, i))
     return answer

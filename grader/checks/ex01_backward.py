@@ -8,7 +8,7 @@ TASKS = (
     Task(M, "grad_of_2xtx", 4, "grad_of_2xtx(x)",
          "∇ₓ(2·xᵀx) with autograd, for any real dtype",
          "x = torch.arange(4.0); y = 2*torch.dot(x, x) gives x.grad == [0, 4, 8, 12]",
-         hints=("accumulated", "sign", "zeros", "integer_grad", "none_grad")),
+         hints=("accumulated", "factor", "sign", "zeros", "integer_grad", "none_grad")),
     Task(M, "sequential_grads", 6, "sequential_grads(x, fs)",
          "the gradient of each function alone, reusing one leaf (fix the bug)",
          "x.sum().backward() after y.backward() gives [1, 5, 9, 13] without zero_()",

@@ -12,7 +12,7 @@ TASKS = (
     Task(M, "jacobian_polar", 4, "jacobian_polar(p)",
          "the Jacobian of (r, θ) ↦ (r cos θ, r sin θ) in closed form",
          "polar to Cartesian coordinates", ANY_AUTOGRAD, ANY_AUTOGRAD_RUNTIME,
-         hints=("transposed", "sign")),
+         hints=("transposed", "sign", "entry_slip")),
     Task(M, "jacobian_from_vjps", 8, "jacobian_from_vjps(f, x)",
          "the full Jacobian from one vector-Jacobian product per output element",
          "J's rows are the VJPs with one-hot v", BATCHED, BATCHED_RUNTIME,

@@ -22,5 +22,6 @@ TASKS = (
          "gradients of Σ wᵢ·Lᵢ from one backward with gradient=task_weights",
          "a non-scalar backward weights each task's loss",
          catalogue=("two_layer_tasks", "shared_head_tasks"),
-         hints=("unweighted", "unused_param", "accumulated", "sign")),
+         hints=("unweighted", "unused_param", "accumulated", "accumulated_across_tasks",
+                "tensor_expected", "sign")),
 )

@@ -12,7 +12,7 @@ TASKS = (
     Task(M, "semi_gradient", 6, "semi_gradient(w, s, s_next, r, gamma)",
          "∇_w (w·s − target)² with the target treated as a constant",
          "the TD target is detached",
-         hints=("target_not_detached", "sign")),
+         hints=("target_not_detached", "target_sign", "factor", "sign")),
     Task(M, "nonleaf_grads", 6, "nonleaf_grads(x, W)",
          "(∂out/∂x, ∂out/∂h) for h = W @ x from one backward",
          "a non-leaf's .grad needs retain_grad()",
