@@ -193,7 +193,7 @@ def test_price_float32(task, inputs):
     _price_case(task, _distinct_bids(inputs, 5, torch.float32) - 200.0)
 
 
-@check(PRICE, 1, "plain detached result, bids untouched")
+@check(PRICE, 1, "plain detached result, bids untouched", visibility="visible")
 def test_price_contract(task, inputs):
     answer = _price_case(task, _distinct_bids(inputs, 7))
     expect_clean(answer, "∂price/∂bids")

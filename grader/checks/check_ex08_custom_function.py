@@ -114,7 +114,7 @@ def test_softplus_matrix_float32(task, inputs):
     _softplus_case(task, inputs.uniform(-5, 5, 2, 5, dtype=torch.float32), inputs.randn(2, 5, dtype=torch.float32))
 
 
-@check(SOFTPLUS, 1, "plain detached result, arguments untouched")
+@check(SOFTPLUS, 1, "plain detached result, arguments untouched", visibility="visible")
 def test_softplus_contract(task, inputs):
     answer = _softplus_case(task, inputs.uniform(-5, 5, 3, 2), inputs.randn(3, 2))
     expect_clean(answer, "grad_output · σ(x)")
@@ -202,6 +202,6 @@ def test_numerical_default_eps(task, inputs):
     _numerical_case(task, FnSpec("two_dot"), x, loose=True)
 
 
-@check(NUMERICAL, 1, "plain detached result, x untouched, a function coupling the entries")
+@check(NUMERICAL, 1, "plain detached result, x untouched, a function coupling the entries", visibility="visible")
 def test_numerical_contract(task, inputs):
     _numerical_case(task, FnSpec("sin_prod", c=inputs.randn(2, 2)), inputs.randn(2, 2), 1e-3)
