@@ -144,8 +144,8 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     click.echo(f"{task.id} ({task.points}) — {task.signature}")
     click.echo(f"  {t(task.summary)}")
     click.echo(f"  {t('e.g.')} {t(task.seed)}")
-    if task.forbidden:
-        click.echo("  " + t("Not allowed: {apis}").format(apis=", ".join(a for a in task.forbidden if a.startswith("torch"))))
+    if task.forbidden_scan:
+        click.echo("  " + t("Not allowed: {apis}").format(apis=", ".join(a for a in task.forbidden_scan if a.startswith("torch"))))
     hints = _earned_hints(Path(report_path), task.id)
     if hints is None:
         click.echo("  " + t("No report at {path} yet: run 'grade run' first.").format(path=report_path))

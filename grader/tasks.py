@@ -8,7 +8,10 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-# What "Not allowed" means, as API prefixes the scan and the runtime guard look for.
+# What "Not allowed" means. The scan looks for these API prefixes, attributes
+# (".name") and keywords ("name=") in the code a task reaches; at run time, calls
+# recorded in the sandbox count against the runtime names when the submission's
+# own code made them (never torch calling itself: printing a tensor, an optimizer).
 ANY_AUTOGRAD = (
     "torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward",
     ".backward", ".grad", ".requires_grad", ".requires_grad_", "requires_grad=",
@@ -19,6 +22,11 @@ BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batch
 FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 
 
+def _runtime(rules: tuple[str, ...]) -> tuple[str, ...]:
+    """The rules that name recorded APIs (the others are only visible in the source)."""
+    return tuple(rule for rule in rules if rule.startswith("torch."))
+
+
 @dataclass(frozen=True)
 class Task:
     module: str
@@ -27,7 +35,8 @@ class Task:
     signature: str
     summary: str
     seed: str = ""
-    forbidden: tuple[str, ...] = ()
+    forbidden_scan: tuple[str, ...] = ()
+    forbidden_runtime: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -49,17 +58,17 @@ TASKS: tuple[Task, ...] = (
          "a second backward() needs retain_graph=True"),
     Task("ex02_jacobian", "jacobian_by_hand", 4, "jacobian_by_hand(x)",
          "the Jacobian of [x₁² + x₂, x₁ + x₂³] in closed form",
-         "f(x) = [x1² + x2, x1 + x2³]", ANY_AUTOGRAD),
+         "f(x) = [x1² + x2, x1 + x2³]", ANY_AUTOGRAD, _runtime(ANY_AUTOGRAD)),
     Task("ex02_jacobian", "jacobian_polar", 4, "jacobian_polar(p)",
          "the Jacobian of (r, θ) ↦ (r cos θ, r sin θ) in closed form",
-         "polar to Cartesian coordinates", ANY_AUTOGRAD),
+         "polar to Cartesian coordinates", ANY_AUTOGRAD, _runtime(ANY_AUTOGRAD)),
     Task("ex02_jacobian", "jacobian_from_vjps", 8, "jacobian_from_vjps(f, x)",
          "the full Jacobian from one vector-Jacobian product per output element",
-         "J's rows are the VJPs with one-hot v", BATCHED),
+         "J's rows are the VJPs with one-hot v", BATCHED, _runtime(BATCHED)),
     Task("ex03_vjp", "vjp", 6, "vjp(f, x, v)",
          "Jᵀv with y.backward(gradient=v)",
          "y = [x0², x1³] at x = [2, 3]: v = [1,1], [2,0], [0,0.5] give [4,27], [8,0], [0,13.5]",
-         FUNCTIONAL),
+         FUNCTIONAL, _runtime(FUNCTIONAL)),
     Task("ex03_vjp", "multitask_grads", 8, "multitask_grads(task_losses, params, task_weights)",
          "gradients of Σ wᵢ·Lᵢ from one backward with gradient=task_weights",
          "a non-scalar backward weights each task's loss"),
@@ -86,13 +95,13 @@ TASKS: tuple[Task, ...] = (
          "a non-scalar backward weights each sample"),
     Task("ex07_higher_order", "second_derivative", 4, "second_derivative(f, x)",
          "f″ elementwise with create_graph=True",
-         "differentiate the derivative", FUNCTIONAL),
+         "differentiate the derivative", FUNCTIONAL, _runtime(FUNCTIONAL)),
     Task("ex07_higher_order", "hvp", 4, "hvp(f, x, v)",
          "the Hessian-vector product by double backward",
-         "∇(∇f·v)", FUNCTIONAL),
+         "∇(∇f·v)", FUNCTIONAL, _runtime(FUNCTIONAL)),
     Task("ex07_higher_order", "jvp_by_double_backward", 2, "jvp_by_double_backward(f, x, u)",
          "J·u from two reverse passes (the double-vjp trick)",
-         "J·u = ∇_w (uᵀ(Jᵀw))", FORWARD_AD),
+         "J·u = ∇_w (uᵀ(Jᵀw))", FORWARD_AD, _runtime(FORWARD_AD)),
 )
 
 BY_ID: dict[str, Task] = {task.id: task for task in TASKS}
