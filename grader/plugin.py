@@ -16,6 +16,7 @@ import pytest
 from . import messages
 from .checking import MANIFEST, Fail, Inputs, StudentFailed, seeded
 from .engine import Session, StudentFunction
+from .untrusted import escape
 
 
 @dataclass
@@ -109,8 +110,9 @@ class GradingPlugin:
             elif isinstance(exc, StudentFailed):
                 result = outcome_of_failure(exc.result, MANIFEST[key].task if key in MANIFEST else "", exc.hints)
             else:
+                # The check's own error may quote the child's text: a value, made safe.
                 result = CheckOutcome("grader_error", "grader_error",
-                                      {"detail": f"{type(exc).__name__}: {str(exc)[:300]}"})
+                                      {"detail": escape(f"{type(exc).__name__}: {escape(exc)}", 300)})
         result.seconds = time.monotonic() - started
         if key is not None:
             self.outcomes[key] = result
