@@ -448,8 +448,6 @@ class _Evasion:
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
         if not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
-            if node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
-                self.add(node, "introspection", node.id)
             return
         if node.id in EVASION_BUILTINS:
             self.add(node, EVASION_BUILTINS[node.id], node.id)
