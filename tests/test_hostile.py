@@ -27,40 +27,75 @@ def _only_ex03_lost(report, lost=EX03):
         assert by_task(report)[task_id]["score"] == 0
 
 
-# name: (appended code, the kind of escape, whether it runs at import and so costs the whole module)
-ATTACKS_STATIC = {
-    "forge_pytest_report": (
-        "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n", "import_denied", True),
-    "os_exit_at_import": ("import os\nos._exit(0)\n", "import_denied", True),
-    "os_exit_in_task": ("import os\ndef vjp(f, x, v):\n    os._exit(0)\n", "import_denied", False),
-    "pytest_exit": ("import pytest\npytest.exit('done', returncode=0)\n", "import_denied", True),
-    "pytest_exit_in_task": ("def vjp(f, x, v):\n    import pytest\n    pytest.exit('done', returncode=0)\n",
-                            "import_denied", False),
-    "sys_exit_in_task": ("import sys\ndef vjp(f, x, v):\n    sys.exit(0)\n", "import_denied", False),
-    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n",
-                       "builtin_denied", False),
+# Deliberate evasion, one submission per class: name: (appended code, the kind the
+# scan names, whether it runs at import and so costs the whole module).
+ATTACKS_EVASION = {
+    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute", False),
+    "attrgetter": ("import operator\ndef vjp(f, x, v):\n"
+                   "    return operator.attrgetter('autograd.functional.vjp')(torch)(f, x, v)[1]\n",
+                   "dynamic_attribute", False),
+    "methodcaller": ("from operator import methodcaller\ndef vjp(f, x, v):\n"
+                     "    return methodcaller('backward')(f(x))\n", "dynamic_attribute", False),
+    "formatter_get_field": ("import string\ndef vjp(f, x, v):\n"
+                            "    api = string.Formatter().get_field('0.autograd.functional', [torch], {})[0]\n"
+                            "    return api.vjp(f, x, v)[1]\n", "dynamic_attribute", False),
+    "format_field_on_module": ("def vjp(f, x, v):\n    return '{0.autograd.functional.__name__}'.format(torch)\n",
+                               "dynamic_attribute", False),
+    "wrapped_recorder": ("def vjp(f, x, v):\n    g = torch.autograd.grad.__wrapped__\n    return x\n",
+                         "introspection", False),
+    "closure_cell": ("def vjp(f, x, v):\n    return torch.autograd.grad.__closure__[0].cell_contents\n",
+                     "introspection", False),
+    "function_globals": ("def vjp(f, x, v):\n    return torch.autograd.grad.__globals__['_vjp']\n",
+                         "introspection", False),
+    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection", False),
+    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n",
+                    "introspection", False),
+    "inspect_frames": ("import inspect\ndef vjp(f, x, v):\n    return inspect.currentframe().f_back.f_locals\n",
+                       "introspection", False),
+    "traceback_frame": ("def vjp(f, x, v):\n    try:\n        raise ValueError\n    except ValueError as e:\n"
+                        "        return e.__traceback__.tb_frame.f_back\n", "introspection", False),
+    "gc_referrers": ("import gc\ndef vjp(f, x, v):\n    return gc.get_referrers(torch.autograd.grad)\n",
+                     "introspection", False),
+    "random_os": ("import random\ndef vjp(f, x, v):\n    random._os.system('true')\n    return x\n",
+                  "module_internals", False),
+    "collections_sys": ("import collections\ndef vjp(f, x, v):\n    return collections._sys.modules\n",
+                        "module_internals", False),
+    "enum_bltns": ("import enum\ndef vjp(f, x, v):\n    return enum.bltns.eval('x')\n", "module_internals", False),
+    "torch_C": ("def vjp(f, x, v):\n    torch._C._set_grad_enabled(True)\n    return x\n", "module_internals", False),
+    "torch_serialization_pickle": ("def vjp(f, x, v):\n    return torch.serialization.pickle.loads(b'')\n",
+                                   "module_internals", False),
+    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "module_internals", False),
+    "match_class_pattern": ("def vjp(f, x, v):\n    match torch:\n        case object(autograd=a):\n"
+                            "            return a.functional.vjp(f, x, v)[1]\n", "introspection", False),
+    "annotations_evaluated": ("import typing\ndef _h(a: 'torch.autograd.functional'):\n    pass\n"
+                              "def vjp(f, x, v):\n    return typing.get_type_hints(_h)['a'].vjp(f, x, v)[1]\n",
+                              "introspection", False),
+    "exec_payload": ("exec('import os')\n", "dynamic_code", True),
+    "eval_in_task": ("def vjp(f, x, v):\n    return eval('torch.autograd.functional').vjp(f, x, v)[1]\n",
+                     "dynamic_code", False),
+    "dunder_import": ("def vjp(f, x, v):\n    return __import__('torch.autograd.functional')\n", "dynamic_code", False),
+    "importlib": ("import importlib\ndef vjp(f, x, v):\n"
+                  "    return importlib.import_module('torch.autograd.functional').vjp(f, x, v)[1]\n",
+                  "dynamic_code", False),
+    "patched_comparisons": ("torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n",
+                            "patching", True),
+    "patched_tensor_class": ("def vjp(f, x, v):\n    torch.Tensor.__eq__ = lambda a, b: True\n    return x\n",
+                             "patching", False),
+    "setattr_torch": ("def vjp(f, x, v):\n    setattr(torch, 'allclose', lambda *a, **k: True)\n    return x\n",
+                      "patching", False),
     "import_solutions": ("from solutions.ex03_vjp import vjp\n", "import_grader", True),
     "import_grader_checks": ("def vjp(f, x, v):\n    from grader.checks import check_ex03_vjp\n    return x\n",
                              "import_grader", False),
-    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n",
-                    "import_denied", False),
-    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection", False),
-    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "attribute_denied", False),
-    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute", False),
-    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "import_denied", False),
-    "signal_ignoring_sleep": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n", "import_denied", True),
-    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "builtin_denied",
-                          False),
-    "exec_payload": ("exec('import os')\n", "builtin_denied", True),
-    "double_fork_in_task": ("import os\ndef vjp(f, x, v):\n    if os.fork() == 0:\n        os.setsid()\n"
-                            "    return x\n", "import_denied", False),
+    "import_grader_child": ("import grader.sandbox.child as c\ndef vjp(f, x, v):\n    return c\n",
+                            "import_grader", True),
+    "relative_import": ("from . import ex01_backward\n", "import_grader", True),
 }
 
 
-@pytest.mark.parametrize("name", sorted(ATTACKS_STATIC))
-def test_code_that_reaches_outside_is_forbidden(name, grade, submission):
-    code, kind, whole_module = ATTACKS_STATIC[name]
-    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
+@pytest.mark.parametrize("name", sorted(ATTACKS_EVASION))
+def test_deliberate_evasion_is_forbidden(name, grade, submission):
+    code, kind, whole_module = ATTACKS_EVASION[name]
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
     lost = EX03 if whole_module else (VJP,)
     _only_ex03_lost(report, lost=lost)
     assert {by_task(report)[t]["status"] for t in lost} == {"forbidden"}
@@ -71,10 +106,48 @@ def test_code_that_reaches_outside_is_forbidden(name, grade, submission):
     assert messages.KIND_NAMES[kind] in check["feedback"]
 
 
+# Code that is not evasion but tries what the sandbox stops: each has the verdict
+# its effect earns (the attempt itself is no penalty). Run as root, as CI does.
+ATTACKS_CONTAINED = {
+    "os_abort_in_task": ("import os\ndef vjp(f, x, v):\n    os.abort()\n", "crashed"),
+    "kill_itself": ("import os, signal\ndef vjp(f, x, v):\n    os.kill(os.getpid(), signal.SIGKILL)\n", "crashed"),
+    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "crashed"),
+    "sys_exit_in_task": ("import sys\ndef vjp(f, x, v):\n    sys.exit(0)\n", "error"),
+    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n", "error"),
+    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "error"),
+    "double_fork_in_task": ("import os\ndef vjp(f, x, v):\n    if os.fork() == 0:\n        os.setsid()\n"
+                            "    return x\n", "error"),
+    "pytest_exit_in_task": ("def vjp(f, x, v):\n    import pytest\n    pytest.exit('done', returncode=0)\n", "error"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS_CONTAINED))
+def test_what_the_sandbox_stops_earns_its_verdict(name, grade, submission):
+    code, status = ATTACKS_CONTAINED[name]
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=5)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] == status
+    assert by_task(report)[MULTI]["status"] == "passed"
+
+
+@pytest.mark.parametrize("code", [
+    "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n",
+    "import pytest\npytest.exit('done', returncode=0)\n",
+])
+def test_reaching_for_the_test_runner_at_import_fails_the_module(code, grade, submission):
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
+    _only_ex03_lost(report)
+    assert set(_statuses(report).values()) == {"error"}
+
+
+def test_ignoring_signals_at_import_changes_nothing(grade, submission):
+    code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert report["score"] == report["max_score"]
+
+
 ATTACKS_DYNAMIC = {
     # name: (appended code, expected status of vjp)
-    "patched_comparisons": ("torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
-                            "def vjp(f, x, v):\n    return torch.zeros_like(x)\n", "failed"),
     "lying_subclass": ("class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
                        "def vjp(f, x, v):\n    return torch.zeros_like(x).as_subclass(Liar)\n", "failed"),
     "always_equal_object": ("class Same:\n    def __eq__(self, other):\n        return True\n"
