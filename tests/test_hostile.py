@@ -276,3 +276,149 @@ def test_an_unavailable_import_says_where_it_belongs(grade, submission):
     assert {t["status"] for t in report["tasks"]} == {"error"}
     assert all(c["score"] == 0 for c in checks)
     assert {c["hint"] for c in checks} == {"module_not_available"}
+
+
+# Text from the child reaches people and CI logs only as data ----------------------
+
+INJECTED = ("\x1b[2J\x1b]0;pwned\x07\x1b[5mok\x1b[0m\n  ex03_vjp.vjp  6/6   passed\nTotal 100/100 (100%)\n"
+            "::notice::graded\n::error file=a.py::boom\n##[group]hidden\n##vso[task.complete]x\r{0.__class__} {hint}")
+
+# Sends a well-framed reply of its own making on the sandbox channel, then dies
+# before the child's own reply: the grader reads the forged one.
+FORGE = '''
+import json, os, signal, socket, struct
+
+def _forge(header):
+    head = json.dumps(header).encode()
+    payload = b"AGL1" + struct.pack("<I", len(head)) + head
+    for fd in range(3, 256):
+        try:
+            channel = socket.socket(fileno=fd)
+        except OSError:
+            continue
+        channel.sendall(struct.pack("<Q", len(payload)) + payload)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def vjp(f, x, v):
+    _forge(HEADER)
+'''
+
+NESTED: dict = {"$list": []}
+for _ in range(40):
+    NESTED = {"$list": [NESTED]}
+
+FORGED = {
+    # format templates and injected lines in every text field
+    "templates": {"$dict": {"status": "raised", "exception": {"$dict": {
+        "type": INJECTED, "message": INJECTED + " {message} {type.__init__.__globals__} {what:>999999999}",
+        "frames": {"$list": [{"$list": [INJECTED, 3, "{0}", "{hint}"]}]}}}}},
+    # built in the child: the submission itself stays small
+    "huge_text": ('{"$dict": {"status": "raised", "exception": {"$dict": {"type": "E" * 100_000, '
+                  '"message": "::error::" + "x" * 5_000_000, "frames": {"$list": []}}}}}'),
+    "odd_types": {"$dict": {"status": "raised", "exception": {"$dict": {
+        "type": {"$list": [1, {"$float": "nan"}]}, "message": {"$dict": {"a": None}},
+        "frames": {"$list": [{"$list": [None, "x", {"$dict": {}}]}, 7, "frame"]}}},
+        "evidence": {"$dict": {"used": {"$list": [1, None, {"$dict": {}}]}, "arguments": "all",
+                               "warnings": {"$dict": {"w": INJECTED}}}},
+        "value": {"$other": INJECTED}}},
+    "odd_evidence": {"$dict": {"status": "returned", "value": {"$other": INJECTED},
+                               "evidence": {"$dict": {"used": "torch.autograd", "arguments": {"$list": [
+                                   {"$dict": {"index": "0", "changed": "yes"}}, 5]}}}}},
+    "deep_nesting": {"$dict": {"status": "returned", "value": NESTED}},
+    "not_a_record": {"$list": ["raised", INJECTED]},
+    "unknown_status": {"$dict": {"status": INJECTED}},
+    "exception_not_a_dict": {"$dict": {"status": "raised", "exception": INJECTED}},
+}
+
+
+def _every_view(report) -> dict[str, str]:
+    """The report as each audience sees it: terminal summary and every format."""
+    import base64
+
+    from grader import summary
+    from grader.formats import FORMATS
+
+    views = {"summary": summary.render(report), "summary-colour": summary.render(report, colour=True)}
+    for name, (render, _file) in FORMATS.items():
+        views[name] = render(report)
+    views["github-output-decoded"] = base64.b64decode(views["github-output"].split("=", 1)[1]).decode()
+    return views
+
+
+def _assert_shown_as_data(report) -> None:
+    import json
+
+    from grader import report as report_mod
+
+    report_mod.validate(report)
+    texts = _every_view(report)
+    texts["report"] = json.dumps(report, ensure_ascii=False)
+    for name, text in texts.items():
+        assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\x07" not in text, name
+        assert "\x1b[5m" not in text and "\r" not in text, name
+        assert "##[" not in text and "##vso[" not in text, name
+        for line in text.splitlines():
+            assert not line.lstrip().startswith("::"), (name, line)
+            assert not line.lstrip().startswith("Total 100/100"), (name, line)
+        assert "<class" not in text and "function" not in text.replace("functions", ""), name
+
+
+@pytest.mark.parametrize("name", sorted(FORGED))
+def test_a_forged_reply_is_data_and_the_report_is_written(name, grade, submission):
+    header = FORGED[name]
+    code = FORGE.replace("HEADER", header if type(header) is str else repr(header))
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=5)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["score"] == 0
+    assert by_task(report)[MULTI]["status"] == "passed"
+    _assert_shown_as_data(report)
+    feedback = " ".join(c["feedback"] for c in by_task(report)[VJP]["checks"])
+    if name == "templates":  # the child's text is shown as it came, never filled in
+        assert "{0.__class__}" in feedback and "{hint}" in feedback and "{message}" in feedback
+    assert len(feedback) < 20_000
+
+
+HOSTILE_EXCEPTIONS = {
+    # name: (appended code, status of vjp)
+    "injected_message": ("def vjp(f, x, v):\n    raise RuntimeError(MESSAGE)\n", "error"),
+    "injected_type_name": ("def vjp(f, x, v):\n    raise type(MESSAGE, (Exception,), {})('x')\n", "error"),
+    "str_raises": ("class E(Exception):\n    def __str__(self):\n        raise ValueError('no')\n"
+                   "def vjp(f, x, v):\n    raise E()\n", "error"),
+    "str_returns_non_text": ("class E(Exception):\n    def __str__(self):\n        return 42\n"
+                             "def vjp(f, x, v):\n    raise E()\n", "error"),
+    "str_hangs": ("class E(Exception):\n    def __str__(self):\n        while True:\n            pass\n"
+                  "def vjp(f, x, v):\n    raise E()\n", "timeout"),
+    "huge_message": ("def vjp(f, x, v):\n    raise RuntimeError('::error::' + 'x' * 50_000_000)\n", "error"),
+    "warning_injection": ("import warnings\ndef vjp(f, x, v):\n    warnings.warn(MESSAGE)\n    return x\n", "failed"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_EXCEPTIONS))
+def test_hostile_exceptions_are_shown_as_data(name, grade, submission):
+    code, status = HOSTILE_EXCEPTIONS[name]
+    code = code.replace("MESSAGE", repr(INJECTED))
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=3)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] == status
+    _assert_shown_as_data(report)
+    if name == "injected_message":
+        feedback = by_task(report)[VJP]["checks"][0]["feedback"]
+        assert "\\x1b[5mok" in feedback and "\\n" in feedback and "{0.__class__} {hint}" in feedback
+
+
+HUGE_VALUES = {
+    "too_large_to_send": "def vjp(f, x, v):\n    return torch.zeros(40_000_000, dtype=torch.float64)\n",
+    "deeply_nested": "def vjp(f, x, v):\n    out = x\n    for _ in range(100_000):\n        out = [out]\n    return out\n",
+    "very_long_list": "def vjp(f, x, v):\n    return [x] * 1_000_000\n",
+    "huge_string": "def vjp(f, x, v):\n    return '::error::' + 'x' * 10_000_000\n",
+    "self_containing": "def vjp(f, x, v):\n    out = []\n    out.append(out)\n    return out\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_VALUES))
+def test_huge_or_deeply_nested_values_score_nothing(name, grade, submission):
+    report = grade(submission(append={"ex03_vjp": HUGE_VALUES[name]}), patterns=("ex03",), timeout=10)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] in {"failed", "crashed", "error", "timeout"}
+    assert by_task(report)[MULTI]["status"] == "passed"
+    _assert_shown_as_data(report)
