@@ -422,3 +422,64 @@ def test_huge_or_deeply_nested_values_score_nothing(name, grade, submission):
     assert by_task(report)[VJP]["status"] in {"failed", "crashed", "error", "timeout"}
     assert by_task(report)[MULTI]["status"] == "passed"
     _assert_shown_as_data(report)
+
+
+# The runtime recorder ------------------------------------------------------------
+
+
+def _run_as_submission(recorder, source: str) -> set[str]:
+    """Run ``source`` as if it were a submission module's code, under the recorder."""
+    import contextlib
+    import io
+
+    import torch
+
+    namespace = {"torch": torch}
+    exec(compile(source, "ex02_jacobian.py", "exec"), namespace)
+    with contextlib.redirect_stdout(io.StringIO()), recorder.watching():
+        namespace["task"](torch.tensor([1.0, 2.0]))
+    return set(recorder.used)
+
+
+def test_the_recorder_counts_only_the_submissions_own_calls():
+    import torch.autograd.functional
+
+    from grader.sandbox.child import _Recorder
+
+    before = torch.autograd.grad
+    recorder = _Recorder({"ex02_jacobian.py"})
+    recorder.install()
+    # torch calls unpack_dual to print a tensor, and grad inside jacobian: neither counts
+    printed = _run_as_submission(recorder, "def task(x):\n    print(x, repr(x))\n")
+    assert printed == set()
+    called = _run_as_submission(recorder, "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n")
+    assert called == {"torch.autograd.functional.jacobian"}
+    batched = _run_as_submission(recorder, "def task(x):\n    y = x.clone().requires_grad_()\n"
+                                           "    torch.autograd.grad(y * 2, y, torch.eye(2), is_grads_batched=True)\n")
+    assert batched == {"torch.autograd.grad", "torch.autograd.grad(is_grads_batched=True)"}
+    # The same call from a module that is not the submission's does not count.
+    assert _run_as_submission(_installed({"ex01_backward.py"}),
+                              "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()
+
+
+def _installed(files: set[str]):
+    from grader.sandbox.child import _Recorder
+
+    recorder = _Recorder(files)
+    recorder.install()
+    return recorder
+
+
+def test_the_recorder_leaves_no_original_to_recover():
+    """Nothing is wrapped: the watched APIs are torch's own functions, with no
+    ``__wrapped__``, no closure, and the same code object as before."""
+    import torch
+
+    from grader.sandbox.child import _Recorder, _watch_list
+
+    originals = {name: (fn, fn.__code__) for name, fn in _watch_list().items()}
+    _Recorder({"ex02_jacobian.py"}).install()
+    for name, fn in _watch_list().items():
+        assert fn is originals[name][0] and fn.__code__ is originals[name][1], name
+        assert not hasattr(fn, "__wrapped__"), name
+    assert torch.autograd.grad.__closure__ is None
