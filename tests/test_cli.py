@@ -268,3 +268,17 @@ def test_a_real_grade_run_that_fails_writes_a_report(module, name, tmp_path):
     data = json.loads(out.read_text())
     report.validate(data)
     assert {t["status"] for t in data["tasks"]} == {"error"}
+
+
+def test_a_batch_submission_the_grader_fails_on_still_gets_its_report(tmp_path, monkeypatch):
+    from grader import api, batch
+
+    monkeypatch.setattr(api, "grade", _boom)
+    out = tmp_path / "alice.json"
+    job = {"path": str(SOLUTIONS), "seed": 1, "patterns": ["ex03"], "timeout": 5.0, "memory_mb": 512,
+           "lang": "en", "out": str(out), "digest": "0" * 64, "name": "alice"}
+    with pytest.raises(RuntimeError):
+        batch.grade_item(job, server=None)
+    data = json.loads(out.read_text())
+    report.validate(data)
+    assert {t["status"] for t in data["tasks"]} == {"error"} and data["grader_errors"]
