@@ -41,10 +41,16 @@ EVASION_APIS: dict[str, str] = {
                      "threading.settrace", "threading.setprofile", "threading.settrace_all_threads",
                      "threading.setprofile_all_threads", "traceback.walk_stack", "traceback.walk_tb",
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
-    **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "pickle.loads", "pickle.load",
-                     "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile", "builtins.__import__"),
+    **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
+                     "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",
+                     "builtins.__import__", "pydoc.locate", "pkgutil.resolve_name", "unittest.mock", "logging.config",
+                     "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",
+                     "profile.runctx", "ctypes.pythonapi", "ctypes.PyDLL", "ctypes.pydll", "ctypes.CDLL",
+                     "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension"),
                     "dynamic_code"),
 }
+# Functions that run code given as text, unless what they are given is a function.
+RUNS_TEXT = {"timeit.timeit", "timeit.repeat", "timeit.Timer"}
 # Built-in functions with the same powers, when the name is not the student's own.
 EVASION_BUILTINS: dict[str, str] = {
     "exec": "dynamic_code", "eval": "dynamic_code", "compile": "dynamic_code", "__import__": "dynamic_code",
@@ -206,11 +212,12 @@ def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast
     used = _names(module_code + reached)
 
     def runs_for_everyone(node: ast.Import | ast.ImportFrom) -> bool:
-        # A relative import, an import of the grader's own code, or one that rebinds a
-        # function of the module changes what every task is.
+        # A relative import, an import of the grader's own code, one that rebinds a
+        # function of the module, or a star import (names unknown) changes what every task is.
         roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
             else {(node.module or "").split(".")[0]}
-        return bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES) or bool(_bound(node) & (set(defs) | tasks))
+        return (bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES)
+                or bool(_bound(node) & (set(defs) | tasks | {"*"})))
 
     return module_code + reached + [node for node in imports if _bound(node) & used or runs_for_everyone(node)]
 
@@ -414,14 +421,16 @@ class _Evasion:
 
     def _check(self, node: ast.AST, scopes: list[set[str]]) -> None:
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                self._import(node, alias.name)
+            for alias in node.names:  # using an evasive module is found where it is used
+                self._import(node, alias.name, evasive=False)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 self.add(node, "import_grader", "from " + "." * node.level + (node.module or "") + " import")
                 return
             self._import(node, node.module or "")
             for alias in node.names:
+                if alias.name == "*" and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
+                    self.add(node, "dynamic_attribute", f"from {node.module} import *")
                 self._import(node, f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Name):
             self._name(node, scopes)
@@ -437,11 +446,11 @@ class _Evasion:
             if not (isinstance(node.cls, ast.Name) and node.cls.id in self.classes):
                 self.add(node, "introspection", "case " + ast.unparse(node.cls) + "(" + ", ".join(node.kwd_attrs) + "=...)")
 
-    def _import(self, node: ast.AST, name: str) -> None:
+    def _import(self, node: ast.AST, name: str, evasive: bool = True) -> None:
         root = name.split(".")[0]
         if root in GRADER_PACKAGES:
             self.add(node, "import_grader", name)
-        elif code := _evasion_api(name):
+        elif evasive and (code := _evasion_api(name)):
             self.add(node, code, name)
         elif internal := _module_internal(name, {root}):
             self.add(node, "module_internals", internal)
@@ -488,6 +497,10 @@ class _Evasion:
                     self._patch(ast.Attribute(value=node.args[0], attr=name.value, lineno=node.lineno))
         elif isinstance(func, ast.Attribute) and func.attr in ("format", "format_map", "vformat"):
             self._format(node)
+        if (dotted := _dotted(func, self.aliases)) in RUNS_TEXT:
+            given = list(node.args[:2]) + [k.value for k in node.keywords if k.arg in ("stmt", "setup")]
+            if any(not isinstance(arg, (ast.Lambda, ast.Name, ast.Attribute)) for arg in given):
+                self.add(node, "dynamic_code", f"{dotted}() of text")
 
     def _format(self, node: ast.Call) -> None:
         """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
