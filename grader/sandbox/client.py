@@ -54,7 +54,6 @@ class CallResult:
     # English text (a gettext id); a ``messages.Phrase`` is a template filled from
     # its own parameters. Never text from the child: that is only ever a parameter.
     detail: str = ""
-    detail_params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     output: str = ""  # what the call printed (untrusted text, capped in the child)
     output_truncated: bool = False
@@ -326,7 +325,7 @@ def _safe_exception(raw: Any) -> dict[str, Any]:
         if type(frame) is list and len(frame) >= 2 and type(frame[1]) is int:
             rest = [escape(part, 200) for part in frame[2:4]]
             frames.append([escape(frame[0], 200), max(0, min(frame[1], 10**9)), *rest])
-    return {"type": escape(raw.get("type", ""), 80), "message": escape(raw.get("message", ""), 300),
+    return {"type": escape(raw.get("type", ""), 80), "message": escape(raw.get("message", ""), 2000),
             "frames": frames[-8:]}
 
 
