@@ -72,7 +72,8 @@ ALLOWED_DUNDERS = {
 }
 # Modules that may be imported to answer "what is this attribute?" while scanning
 # (the standard library's, torch and numpy); never one whose import acts.
-_NOT_IMPORTED = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc"}
+_NOT_IMPORTED = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc",
+                 "readline", "rlcompleter"}
 # A module re-exporting a module of another package is an internal, except these.
 _PUBLIC_REEXPORTS = {"os.path"}
 
@@ -385,7 +386,8 @@ class _Evasion:
     def __init__(self, tree: ast.Module, aliases: dict[str, str]) -> None:
         self.aliases = aliases
         self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
-        self.module_names = {name for name, dotted in aliases.items() if _is_import_alias(tree, name)}
+        self.module_names = {name for name, dotted in aliases.items()
+                             if _is_import_alias(tree, name) or _is_module_object(_module(dotted))}
         self.classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
         self.module_scope = set().union(*(_binds(n) for n in tree.body if not _is_main_guard(n))) \
             if tree.body else set()
@@ -520,8 +522,22 @@ class _Evasion:
                 if part.startswith("_") or part in FRAME_ATTRIBUTES:
                     self.add(node, "dynamic_attribute", "{" + f + "}")
         lookups = not known or any("." in f or "[" in f for f in fields)
-        if lookups and any(isinstance(a, ast.Name) and a.id in self.module_names for a in arguments):
+        if lookups and any(self._holds_module(a) for a in arguments):
             self.add(node, "dynamic_attribute", f".{func.attr}() of a module")
+
+    def _holds_module(self, node: ast.AST) -> bool:
+        """A module, or a literal list, dict or unpacking that directly holds one."""
+        if isinstance(node, ast.Name):
+            return node.id in self.module_names
+        if isinstance(node, ast.Starred):
+            return self._holds_module(node.value)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return any(self._holds_module(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(self._holds_module(v) for v in node.values)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict":
+            return any(self._holds_module(k.value) for k in node.keywords)
+        return False
 
     def _patch(self, target: ast.AST) -> None:
         if isinstance(target, (ast.Tuple, ast.List)):

@@ -114,6 +114,8 @@ EVASION = {
  "ctypes_pythonapi": "import ctypes\ndef vjp(f,x,v):\n    ctypes.pythonapi.PyRun_SimpleString(b'import os')\n",
  "profile_run": "import cProfile\ndef vjp(f,x,v):\n    cProfile.run('import os')\n",
  "star_import": "from operator import *\nimport torch\ndef vjp(f,x,v):\n    return attrgetter('autograd')(torch)\n",
+ "format_map_of_a_module": "import torch\ndef vjp(f,x,v):\n    return '{m.autograd}'.format_map({'m': torch})\n",
+ "format_of_a_module_alias": "import torch\nT = torch\ndef vjp(f,x,v):\n    return '{0.autograd}'.format(*[T])\n",
  "cpp_extension": "import torch.utils.cpp_extension as ce\ndef vjp(f,x,v):\n    return ce.load_inline('m', '')\n",
 }
 EXPECTED_KIND = {
@@ -170,6 +172,7 @@ HONEST = {
  "local_getattr_name": "def g(getattr):\n    return getattr\n",
  "timeit_a_function": "import timeit\ndef vjp(f,x,v):\n    return timeit.timeit(lambda: f(x), number=1)\n",
  "doctest_in_the_main_guard": "import doctest\nif __name__ == '__main__':\n    doctest.testmod()\n",
+ "format_field_of_a_tensor": "import torch\ndef vjp(f,x,v):\n    return '{0.shape}'.format(torch.ones(2))\n",
  "star_import_of_math": "from math import *\nC = pi\n",
 }
 
