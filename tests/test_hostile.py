@@ -483,3 +483,12 @@ def test_the_recorder_leaves_no_original_to_recover():
         assert fn is originals[name][0] and fn.__code__ is originals[name][1], name
         assert not hasattr(fn, "__wrapped__"), name
     assert torch.autograd.grad.__closure__ is None
+
+
+def test_text_from_the_submissions_source_is_shown_as_data(grade, submission):
+    """The scan names what it found in the source: that text is the student's too."""
+    code = f"def vjp(f, x, v):\n    return getattr(torch, {'_' + INJECTED!r})\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert by_task(report)[VJP]["status"] == "forbidden"
+    _assert_shown_as_data(report)
+    assert "\\x1b[5mok" in by_task(report)[VJP]["checks"][0]["feedback"]
