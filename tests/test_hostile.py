@@ -492,3 +492,17 @@ def test_text_from_the_submissions_source_is_shown_as_data(grade, submission):
     assert by_task(report)[VJP]["status"] == "forbidden"
     _assert_shown_as_data(report)
     assert "\\x1b[5mok" in by_task(report)[VJP]["checks"][0]["feedback"]
+
+
+def test_a_not_allowed_call_made_in_another_module_of_the_submission_counts(grade, submission):
+    """The scan reads one module; the recorder sees the submission's own frames in any of them."""
+    code = ("from ex03_vjp import vjp as _borrowed\n"
+            "def jacobian_by_hand(x):\n"
+            "    f = lambda t: torch.stack([t[0] ** 2 + t[1], t[0] + t[1] ** 3])\n"
+            "    rows = [_borrowed(f, x, torch.eye(2, dtype=x.dtype)[i]) for i in range(2)]\n"
+            "    return torch.stack(rows)\n")
+    report = grade(submission(append={"ex02_jacobian": code}), patterns=("ex02",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert any(c["code"] == "forbidden_runtime" and "backward" in c["feedback"] for c in task["checks"])
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
