@@ -374,7 +374,7 @@ def test_a_forged_reply_is_data_and_the_report_is_written(name, grade, submissio
     _assert_shown_as_data(report)
     feedback = " ".join(c["feedback"] for c in by_task(report)[VJP]["checks"])
     if name == "templates":  # the child's text is shown as it came, never filled in
-        assert "{0.__class__}" in feedback and "{hint}" in feedback and "{message}" in feedback
+        assert "{0.__class__}" in feedback and "{hint}" in feedback
     assert len(feedback) < 20_000
 
 
