@@ -192,6 +192,29 @@ def _is_main_guard(node: ast.AST) -> bool:
             and node.test.comparators[0].value == "__main__")
 
 
+def _postponed_annotations(tree: ast.Module) -> bool:
+    return any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(a.name == "annotations" for a in node.names) for node in tree.body)
+
+
+def _runs_at_import(node: ast.AST, postponed: bool) -> list[ast.AST]:
+    """The parts of a definition that run when the module is imported, whoever calls
+    it: decorators, defaults, annotations (unless postponed), and a class's body."""
+    parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    if isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords]
+        for statement in node.body:
+            parts += _runs_at_import(statement, postponed) if isinstance(statement, _DEFS) else [statement]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        parts += a.defaults + [d for d in a.kw_defaults if d is not None]
+        if not postponed:
+            parts += [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                      if arg is not None and arg.annotation is not None]
+            parts += [node.returns] if node.returns is not None else []
+    return parts
+
+
 def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast.AST]:
     """Top-level statements a task runs: module-level code (never the main guard),
     the definitions reachable from ``start`` (None: none), and the imports whose
@@ -200,6 +223,8 @@ def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast
     imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     module_code = [node for node in tree.body
                    if not isinstance(node, _DEFS) and node not in imports and not _is_main_guard(node)]
+    postponed = _postponed_annotations(tree)
+    module_code += [part for node in defs.values() for part in _runs_at_import(node, postponed)]
     reached: list[ast.AST] = []
     todo = ([start] if start else []) + sorted(_names(module_code))
     seen: set[str] = set()

@@ -220,6 +220,24 @@ def test_evasion_at_module_level_costs_every_task(source):
     assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"])
 
 
+@pytest.mark.parametrize("source", [
+    "import torch\n@(lambda f: setattr(torch, 'allclose', f))\ndef unused():\n    pass\n",   # a decorator
+    "import torch\ndef unused(a=eval('1')):\n    pass\n",                                   # a default
+    "import torch\ndef unused(a: eval('1')):\n    pass\n",                                  # an annotation
+    "import torch\nclass Unused:\n    x = torch._C\n",                                     # a class body
+    "import torch\nclass Unused:\n    @staticmethod\n    def m(a=torch._C):\n        pass\n",  # a method's default
+])
+def test_what_a_definition_runs_at_import_is_module_level(source):
+    scan = scan_module("ex03_vjp", source + "def multitask_grads(a, b, c):\n    return b\n")
+    assert scan.module_level_escapes
+    assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"])
+
+
+def test_a_method_body_runs_only_when_called():
+    source = "import torch\nclass Helper:\n    def m(self):\n        return eval('1')\n"
+    assert scan_module("ex03_vjp", source).module_level_escapes == []
+
+
 def test_the_main_guard_is_never_read():
     """A student's own experiments under the main guard: neither evasion nor not-allowed."""
     source = ("import torch\ndef jacobian_by_hand(x):\n    return torch.stack([x, x])\n"
