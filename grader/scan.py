@@ -374,7 +374,10 @@ def _binds(node: ast.AST) -> set[str]:
             names.add(current.name)
             todo.extend(current.decorator_list)
             continue
-        if isinstance(current, ast.Lambda):
+        # A lambda and a comprehension are scopes of their own; ``global eval`` binds
+        # nothing (the name still falls back to the built-in).
+        if isinstance(current, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+                                ast.Global, ast.Nonlocal)):
             continue
         if isinstance(current, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
             value = current.value
@@ -391,8 +394,6 @@ def _binds(node: ast.AST) -> set[str]:
             names.add(current.name)
         elif isinstance(current, ast.MatchMapping) and current.rest:
             names.add(current.rest)
-        elif isinstance(current, (ast.Global, ast.Nonlocal)):
-            names.update(current.names)
         todo.extend(ast.iter_child_nodes(current))
     return names
 

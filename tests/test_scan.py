@@ -116,6 +116,8 @@ EVASION = {
  "star_import": "from operator import *\nimport torch\ndef vjp(f,x,v):\n    return attrgetter('autograd')(torch)\n",
  "format_map_of_a_module": "import torch\ndef vjp(f,x,v):\n    return '{m.autograd}'.format_map({'m': torch})\n",
  "format_of_a_module_alias": "import torch\nT = torch\ndef vjp(f,x,v):\n    return '{0.autograd}'.format(*[T])\n",
+ "global_eval": "def vjp(f,x,v):\n    global eval\n    return eval('torch.autograd')\n",
+ "comprehension_eval": "def vjp(f,x,v):\n    [0 for eval in ()]\n    return eval('torch.autograd')\n",
  "cpp_extension": "import torch.utils.cpp_extension as ce\ndef vjp(f,x,v):\n    return ce.load_inline('m', '')\n",
 }
 EXPECTED_KIND = {
