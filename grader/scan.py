@@ -40,6 +40,7 @@ EVASION_APIS: dict[str, str] = {
                      "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
                      "threading.settrace", "threading.setprofile", "threading.settrace_all_threads",
                      "threading.setprofile_all_threads", "traceback.walk_stack", "traceback.walk_tb",
+                     "ctypes.cast", "ctypes.py_object", "sys._current_frames",
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
                      "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",

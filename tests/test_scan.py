@@ -118,6 +118,7 @@ EVASION = {
  "format_of_a_module_alias": "import torch\nT = torch\ndef vjp(f,x,v):\n    return '{0.autograd}'.format(*[T])\n",
  "global_eval": "def vjp(f,x,v):\n    global eval\n    return eval('torch.autograd')\n",
  "comprehension_eval": "def vjp(f,x,v):\n    [0 for eval in ()]\n    return eval('torch.autograd')\n",
+ "ctypes_object_at_an_address": "import ctypes\ndef vjp(f,x,v):\n    return ctypes.cast(id(x), ctypes.py_object).value\n",
  "cpp_extension": "import torch.utils.cpp_extension as ce\ndef vjp(f,x,v):\n    return ce.load_inline('m', '')\n",
 }
 EXPECTED_KIND = {
