@@ -446,7 +446,6 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
 
     from grader.sandbox.child import _Recorder
 
-    before = torch.autograd.grad
     recorder = _Recorder({"ex02_jacobian.py"})
     recorder.install()
     # torch calls unpack_dual to print a tensor, and grad inside jacobian: neither counts
