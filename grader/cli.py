@@ -83,7 +83,13 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
                                            memory_mb=memory_mb, lang=lang)
     try:
-        report_mod.write(report, out)
+        try:
+            report_mod.write(report, out)
+        # A report that cannot be serialised is the grader's failure: write the one that says so.
+        except (TypeError, ValueError) as exc:
+            report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
+                                               memory_mb=memory_mb, lang=lang)
+            report_mod.write(report, out)
     except OSError as exc:
         raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
     for name, target in extra:

@@ -187,6 +187,24 @@ def test_a_failure_at_any_stage_still_writes_a_report(target, tmp_path, monkeypa
     assert data["score"] == 0
 
 
+def test_a_report_that_cannot_be_serialised_is_replaced_by_the_failure_report(tmp_path, monkeypatch):
+    from grader import api
+
+    real = api.grade
+
+    def unserialisable(*args, **kwargs):
+        built = real(*args, **kwargs)
+        built["tasks"][0]["checks"][0]["seconds"] = object()  # passes the schema check, not json.dumps
+        return built
+
+    monkeypatch.setattr(api, "grade", unserialisable)
+    monkeypatch.setattr(report, "validate", lambda data: None)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    data = _failure_report(tmp_path, result)
+    assert {t["status"] for t in data["tasks"]} == {"error"}
+
+
 def test_a_failure_building_one_task_costs_that_task_only(tmp_path, monkeypatch):
     from grader import report as report_mod
 
