@@ -456,6 +456,13 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
     batched = _run_as_submission(recorder, "def task(x):\n    y = x.clone().requires_grad_()\n"
                                            "    torch.autograd.grad(y * 2, y, torch.eye(2), is_grads_batched=True)\n")
     assert batched == {"torch.autograd.grad", "torch.autograd.grad(is_grads_batched=True)"}
+    # An argument whose truth value raises cannot switch the recorder off.
+    evil = _run_as_submission(recorder, "class Evil:\n    def __bool__(self):\n        raise RuntimeError\n"
+                                        "def task(x):\n    y = x.clone().requires_grad_()\n"
+                                        "    try:\n        torch.autograd.grad(y.sum(), y, is_grads_batched=Evil())\n"
+                                        "    except RuntimeError:\n        pass\n"
+                                        "    torch.autograd.functional.jacobian(torch.sin, x)\n")
+    assert "torch.autograd.functional.jacobian" in evil
     # The same call from a module that is not the submission's does not count.
     assert _run_as_submission(_installed({"ex01_backward.py"}),
                               "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()

@@ -89,7 +89,10 @@ class _Recorder:
         if caller is None or caller.f_code.co_filename not in self.files:
             return
         self.used.update(names)
-        if "torch.autograd.grad" in names and frame.f_locals.get("is_grads_batched"):
+        # Only a plain bool or int is read: an object's __bool__ would run student
+        # code inside the hook, and an exception there would switch the hook off.
+        flag = frame.f_locals.get("is_grads_batched") if "torch.autograd.grad" in names else None
+        if type(flag) in (bool, int) and flag:
             self.used.add("torch.autograd.grad(is_grads_batched=True)")
 
     @contextlib.contextmanager
