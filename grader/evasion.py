@@ -64,6 +64,8 @@ ALLOWED_DUNDERS = {
     "__all__", "__future__", "__len__", "__iter__", "__next__", "__call__", "__enter__", "__exit__",
     "__repr__", "__str__", "__eq__", "__hash__", "__getitem__", "__setitem__", "__contains__", "__debug__",
     "__package__", "__slots__",
+    # type(x) tells the same; what leads further (__mro__, __subclasses__, __globals__) is not here
+    "__class__",
 }
 # Modules that may be imported to answer "what is this attribute?" while scanning
 # (the standard library's, torch and numpy); never one whose import acts.

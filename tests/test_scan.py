@@ -176,6 +176,9 @@ HONEST = {
  "timeit_a_function": "import timeit\ndef vjp(f,x,v):\n    return timeit.timeit(lambda: f(x), number=1)\n",
  "doctest_in_the_main_guard": "import doctest\nif __name__ == '__main__':\n    doctest.testmod()\n",
  "format_field_of_a_tensor": "import torch\ndef vjp(f,x,v):\n    return '{0.shape}'.format(torch.ones(2))\n",
+ "class_name_in_a_repr": "class Run:\n    def __repr__(self):\n        return f'{self.__class__.__name__}()'\n",
+ "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
+                         "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
 }
 
