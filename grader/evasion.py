@@ -193,26 +193,25 @@ class _Evasion:
         self.found.add(Finding(getattr(node, "lineno", 0), code, detail))
 
     def scan(self, statement: ast.AST) -> None:
-        self._walk(statement, [self.module_scope])
-
-    def _walk(self, node: ast.AST, scopes: list[set[str]]) -> None:
-        if isinstance(node, _FUNCTIONS):
-            body = node.body if isinstance(node.body, list) else [node.body]
-            local = _parameters(node).union(*(_binds(s) for s in body))
-            a = node.args
-            annotations = [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
-                           if arg is not None and arg.annotation is not None]
-            for outer in a.defaults + [d for d in a.kw_defaults if d is not None] + annotations \
-                    + [getattr(node, "returns", None) or ast.Constant(None)]:
-                self._walk(outer, scopes)
-            for decorator in getattr(node, "decorator_list", []):
-                self._walk(decorator, scopes)
-            for statement in body:
-                self._walk(statement, scopes + [local])
-            return
-        self._check(node, scopes)
-        for child in ast.iter_child_nodes(node):
-            self._walk(child, scopes)
+        # Iterative, not recursive: a long expression (a + b + ... over a thousand
+        # terms) is a deep tree, and honest.
+        todo: list[tuple[ast.AST, list[set[str]]]] = [(statement, [self.module_scope])]
+        while todo:
+            node, scopes = todo.pop()
+            if isinstance(node, _FUNCTIONS):
+                body = node.body if isinstance(node.body, list) else [node.body]
+                local = _parameters(node).union(*(_binds(s) for s in body))
+                a = node.args
+                annotations = [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                               if arg is not None and arg.annotation is not None]
+                returns = [node.returns] if getattr(node, "returns", None) is not None else []
+                outer = a.defaults + [d for d in a.kw_defaults if d is not None] + annotations + returns \
+                    + list(getattr(node, "decorator_list", []))
+                todo.extend((n, scopes) for n in outer)
+                todo.extend((statement, scopes + [local]) for statement in body)
+                continue
+            self._check(node, scopes)
+            todo.extend((child, scopes) for child in ast.iter_child_nodes(node))
 
     def _own(self, name: str, scopes: list[set[str]]) -> bool:
         return any(name in scope for scope in scopes)

@@ -88,6 +88,8 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         line = getattr(exc, "lineno", 0) or 0
         msg = getattr(exc, "msg", str(exc))
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
+    except RecursionError:  # Python cannot compile it either
+        return ModuleScan(module, True, syntax_error=Finding(0, "syntax_error", "too deeply nested"))
     result = ModuleScan(module, True, tree=tree)
     result.defined = _top_level_names(tree)
     result.aliases = import_aliases(tree)

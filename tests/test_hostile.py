@@ -512,3 +512,9 @@ def test_a_not_allowed_call_made_in_another_module_of_the_submission_counts(grad
     assert task["status"] == "forbidden" and task["score"] == 0
     assert any(c["code"] == "forbidden_runtime" and "backward" in c["feedback"] for c in task["checks"])
     assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+
+
+def test_source_too_deep_for_python_is_the_submissions_error_not_the_graders(grade, submission):
+    code = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert set(_statuses(report).values()) == {"error"} and report["grader_errors"] == []

@@ -199,6 +199,14 @@ def test_ordinary_student_code_passes():
     assert scan.escapes == []
 
 
+def test_a_long_expression_is_read_and_one_too_deep_for_python_is_a_syntax_error():
+    long = "import torch\ndef vjp(f, x, v):\n    return " + " + ".join(["x"] * 2000) + "\n"
+    scan = scan_module("ex03_vjp", long)
+    assert scan.syntax_error is None and scan.escapes_for(BY_ID["ex03_vjp.vjp"]) == []
+    deep = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
+    assert scan_module("ex03_vjp", deep).syntax_error is not None
+
+
 def test_a_syntax_error_is_reported_with_its_line():
     scan = scan_module("ex01_backward", "x = 1\ndef f(:\n")
     assert scan.syntax_error is not None and scan.syntax_error.line == 2
