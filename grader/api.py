@@ -22,6 +22,7 @@ from .errors import GraderError
 from .sandbox import client
 from .submission import MAX_MODULE_BYTES, Submission, read
 from .tasks import Task, select
+from .untrusted import escape
 
 CHECKS_DIR = Path(__file__).parent / "checks"
 # Code using these needs torch.func / vmap machinery (about a second to load) in
@@ -47,17 +48,17 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         return Verdict("error", "too_large", {"module": task.module, "limit": MAX_MODULE_BYTES})
     if scan.syntax_error is not None:
         f = scan.syntax_error
-        return Verdict("error", "syntax_error", {"module": task.module, "line": f.line, "detail": f.detail})
+        return Verdict("error", "syntax_error", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200)})
     escapes = scan.escapes_for(task)
     if escapes:
         f = escapes[0]
-        return Verdict("forbidden", "escape", {"module": task.module, "line": f.line, "detail": f.detail,
+        return Verdict("forbidden", "escape", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200),
                                                 "kind": f.code, "count": len(escapes)})
     if task.name not in scan.defined:
         return Verdict("missing", "missing_function", {"function": task.name})
     uses = scan.forbidden_uses(task)
     if uses:
-        return Verdict("forbidden", "forbidden_api", {"line": uses[0].line, "detail": uses[0].detail})
+        return Verdict("forbidden", "forbidden_api", {"line": uses[0].line, "detail": escape(uses[0].detail, 200)})
     return None
 
 

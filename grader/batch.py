@@ -181,6 +181,13 @@ def grade_item(job: dict[str, Any], server: Any) -> dict[str, Any]:
             result = api.grade(folder, server=server, **options)
         except (BadSubmission, BatchError, zipfile.BadZipFile, tarfile.TarError, OSError, ValueError) as exc:
             result = report.not_a_submission(str(path), str(exc), **options)
+        # The grader failed on this submission: its report still says so, and the
+        # batch counts it as a grader failure.
+        except Exception as exc:  # noqa: BLE001
+            failed = report.grader_failure(str(path), exc, **options)
+            failed["submission"]["digest"] = job["digest"]
+            report.write(failed, job["out"])
+            raise
     result["submission"]["path"] = str(path)
     result["submission"]["digest"] = job["digest"]
     report.validate(result)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 import pytest
 import torch
 
+from .messages import Phrase, phrase  # noqa: F401 - the checks' phrases
 from .sandbox import wire
 from .sandbox.client import CallResult
 from .tasks import BY_ID
@@ -64,19 +65,6 @@ def load_manifest() -> dict[str, CheckSpec]:
     for path in sorted((Path(__file__).parent / "checks").glob("check_*.py")):
         importlib.import_module(f"grader.checks.{path.stem}")
     return MANIFEST
-
-
-class Phrase(str):
-    """An English phrase with its own parameters, translated before it is filled in:
-    ``phrase("entry {item}", item=2)`` reads "entry 2" and "第 2 项"."""
-
-    params: dict[str, Any]
-
-
-def phrase(template: str, **params: Any) -> Phrase:
-    text = Phrase(template)
-    text.params = params
-    return text
 
 
 def hint_with(code: str, **params: Any) -> Phrase:

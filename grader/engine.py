@@ -10,11 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from .checking import Answer, Fail, StudentFailed
+from .messages import phrase
 from .sandbox import client
 from .tasks import BY_ID, Task
 
 
 def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
+    """The recorded calls that break the task's runtime rules.
+
+    The child records only calls made from the submission's own code; what it
+    sends is evidence the submission's process could forge, which can only cost
+    the submission itself.
+    """
     hits = []
     for api in used:
         if type(api) is not str:
@@ -78,8 +85,7 @@ class Session:
         if result.output or result.output_truncated:
             self.output.setdefault(task.id, Printed()).add(result.output, result.output_truncated)
         if result.kind == "timeout":
-            result.detail = "time limit {seconds:g} s"
-            result.detail_params = {"seconds": self.limits.timeout}
+            result.detail = phrase("time limit {seconds:g} s", seconds=self.limits.timeout)
             self.timed_out[task.id] = result
         return result
 

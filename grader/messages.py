@@ -10,6 +10,7 @@ expected value.
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 from .i18n import translator
@@ -115,15 +116,14 @@ HINTS: dict[str, str] = {
     'central_two_eps': 'It is twice the right answer: x + ε·eᵢ and x − ε·eᵢ are 2ε apart, so divide by 2ε.',
 }
 
-# Kinds of code that reaches outside an exercise.
+# Kinds of deliberate evasion the scan finds.
 KIND_NAMES: dict[str, str] = {
-    'builtin_denied': 'a built-in that reaches outside the exercise',
-    'import_denied': "a module outside the exercise's needs",
     'import_grader': "the grader's or the reference solutions' code",
-    'attribute_denied': 'an attribute that reaches the system',
-    'introspection': 'introspection of Python objects',
+    'introspection': 'introspection of Python objects (frames, closures, hidden attributes)',
     'dynamic_attribute': 'attribute access by a computed name',
-    'api_denied': "a torch API outside the exercise's needs",
+    'module_internals': "a module's internals (a private name, or a module it imported)",
+    'dynamic_code': 'code run from text (exec, eval, compile, dynamic imports)',
+    'patching': 'a change to torch or numpy themselves',
 }
 
 
@@ -161,10 +161,45 @@ def exception_hint(message: str, task_id: str = "") -> str | None:
     return None
 
 
+class Phrase(str):
+    """An English phrase with its own parameters, translated before it is filled in:
+    ``phrase("entry {item}", item=2)`` reads "entry 2" and "第 2 项".
+
+    Only a phrase is ever used as a template; any other text (an exception
+    message, a name from the submission) is a value and is shown as it is.
+    """
+
+    params: dict[str, Any]
+
+
+def phrase(template: str, **params: Any) -> Phrase:
+    text = Phrase(template)
+    text.params = params
+    return text
+
+
+class _ValuesOnly(string.Formatter):
+    """``str.format`` restricted to ``{name}`` and ``{name:spec}``: no attribute or
+    index lookups, no positional fields, no nested specs."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        if not field_name.isidentifier():
+            raise KeyError(field_name)
+        return kwargs[field_name], field_name
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "{" in format_spec or len(format_spec) > 8:
+            raise ValueError(format_spec)
+        return format(value, format_spec)
+
+
 def _fill(template: str, params: dict[str, Any]) -> str:
+    """The grader's template filled with values; a value never becomes a template."""
     try:
-        return template.format(**params)
-    except (KeyError, ValueError, IndexError):
+        return _ValuesOnly().vformat(template, (), params)
+    # A parameter of an unexpected type (from a forged reply) or a template
+    # missing one: show the template rather than fail the report.
+    except Exception:  # noqa: BLE001
         return template
 
 
@@ -187,17 +222,21 @@ def first_sentences(text: str, limit: int = 200) -> str:
 def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
     """The message for ``code`` in ``lang``, without its hint.
 
-    Parameters that are themselves English phrases from the checks (``what``, the
-    kind of escape) are translated too; numbers, shapes and the student's own
-    exception text are left as they are.
+    Parameters that are English phrases from the grader (``what``, ``detail``, the
+    kind of escape) are translated too, and a ``Phrase`` among them is filled
+    from its own parameters; numbers, shapes and the student's own exception
+    text are left as they are.
     """
     _ = translator(lang)
     values = dict(params)
     if values.get("kind") in KIND_NAMES:
         values["kind"] = _(KIND_NAMES[values["kind"]])
     for key in ("what", "detail"):
-        if isinstance(values.get(key), str):
-            values[key] = _fill(_(str(values[key])), {**params, **getattr(values[key], "params", {})})
+        value = values.get(key)
+        if isinstance(value, Phrase):
+            values[key] = _fill(_(str(value)), {**params, **getattr(value, "params", {})})
+        elif type(value) is str:
+            values[key] = _(value)
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
     text = _fill(template, values)
@@ -212,7 +251,7 @@ _AFTER_FULL_WIDTH = re.compile(r"(?<=[）」』，。：；、]) +")
 def render_hint(params: dict[str, Any], lang: str = "en") -> str:
     """The hint named by ``params["hint"]`` in ``lang``, or ""."""
     hint = params.get("hint")
-    if not hint or hint not in HINTS:
+    if not isinstance(hint, str) or hint not in HINTS:
         return ""
     _ = translator(lang)
     return _fill(_(HINTS[hint]), {k: v for k, v in params.items() if k != "hint"})

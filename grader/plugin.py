@@ -16,6 +16,7 @@ import pytest
 from . import messages
 from .checking import MANIFEST, Fail, Inputs, StudentFailed, seeded
 from .engine import Session, StudentFunction
+from .untrusted import escape
 
 
 @dataclass
@@ -41,7 +42,7 @@ def outcome_of_failure(result: Any, task_id: str = "", hints: dict[str, str] | N
     full = str(exc.get("message", ""))
     # torch's messages run to several sentences: the first name the problem.
     text = {"type": str(exc.get("type", ""))[:80], "message": messages.first_sentences(full),
-            "detail": result.detail, **result.detail_params, **where}
+            "detail": result.detail, **where}
     hint = messages.exception_hint(full, task_id)
     hint = (hints or {}).get(hint, hint) if hint else hint
     if hint:
@@ -109,8 +110,9 @@ class GradingPlugin:
             elif isinstance(exc, StudentFailed):
                 result = outcome_of_failure(exc.result, MANIFEST[key].task if key in MANIFEST else "", exc.hints)
             else:
+                # The check's own error may quote the child's text: a value, made safe.
                 result = CheckOutcome("grader_error", "grader_error",
-                                      {"detail": f"{type(exc).__name__}: {str(exc)[:300]}"})
+                                      {"detail": escape(f"{type(exc).__name__}: {escape(exc)}", 300)})
         result.seconds = time.monotonic() - started
         if key is not None:
             self.outcomes[key] = result

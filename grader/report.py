@@ -16,8 +16,8 @@ from typing import Any
 
 from . import __version__, messages
 from .fileio import write_atomic
-from .untrusted import escape
 from .tasks import Task
+from .untrusted import escape
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report-v1.json"
@@ -52,7 +52,7 @@ def _why_not_run(json_report: Any, nodeid: str | None) -> str:
                 info = test.get(phase)
                 if isinstance(info, dict) and info.get("outcome") != "passed":
                     crash = info.get("crash") or {}
-                    return f" ({phase} {info.get('outcome')}: {str(crash.get('message', ''))[:200]})"
+                    return f" ({phase} {escape(info.get('outcome'), 20)}: {escape(crash.get('message', ''), 200)})"
     return " (not collected)" if nodeid is None else ""
 
 
@@ -153,58 +153,76 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
     grader_errors: list[str] = []
     entries = []
     for task in tasks:
-        specs = [(key, spec) for key, spec in manifest.items() if spec.task == task.id]
-        verdict = verdicts.get(task.id)
-        checks = []
-        raw: list[tuple[str, dict[str, Any]]] = []  # each check's code and parameters, for lost_points
-        forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
-        for key, spec in specs:
-            if verdict is not None:
-                checks.append(_check_entry(spec, verdict.status, verdict.code, verdict.params, lang))
-                raw.append((verdict.code, verdict.params))
-                continue
-            result = plugin.outcomes.get(key) if plugin else None
-            if result is None or nodeids.get(key) not in called_nodes:
-                why = _why_not_run(json_report, nodeids.get(key))
-                grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
-                params = {"detail": "the check did not run"}  # detail is a gettext id
-                checks.append(_check_entry(spec, "grader_error", "grader_error", params, lang))
-                raw.append(("grader_error", params))
-                continue
-            if result.outcome == "grader_error":
-                grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
-            checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
-            raw.append((result.code, result.params))
-        # The student release carries only the visible checks: a task is then worth
-        # what its checks here are worth.
-        max_score = float(sum(c["max_score"] for c in checks)) if checks else float(task.points)
-        score = sum(c["score"] for c in checks)
-        if forbidden:
-            score = 0.0
-            for c in checks:
-                c["score"] = 0.0
-        status = "forbidden" if forbidden else _task_status(checks, score, max_score)
+        try:
+            entries.append(_task_entry(task, manifest, verdicts, plugin, called_nodes, nodeids, json_report,
+                                       session, lang, grader_errors))
+        # A failure while building one task's entry costs that task, never the report.
+        except Exception as exc:  # noqa: BLE001
+            detail = failure_text(exc)
+            grader_errors.append(f"{task.id}: {detail}")
+            entries.append(_failed_task(task, detail, lang))
+    return _document(entries, sub, seed=seed, patterns=patterns, limits=limits, lang=lang, seconds=seconds,
+                     grader_errors=grader_errors)
+
+
+def _task_entry(task: Task, manifest: dict, verdicts: dict, plugin, called_nodes: set[str], nodeids: dict,
+                json_report, session, lang: str, grader_errors: list[str]) -> dict[str, Any]:
+    specs = [(key, spec) for key, spec in manifest.items() if spec.task == task.id]
+    verdict = verdicts.get(task.id)
+    checks = []
+    raw: list[tuple[str, dict[str, Any]]] = []  # each check's code and parameters, for lost_points
+    forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
+    for key, spec in specs:
         if verdict is not None:
-            status = verdict.status
-        why_zero = (messages.render_message("forbidden_runtime", {"api": ", ".join(sorted(set(forbidden)))}, lang)
-                    if forbidden else "")
-        lost = lost_points([(c, code, params) for c, (code, params) in zip(checks, raw)
-                            if c["score"] < c["max_score"]], lang, why_zero)
-        entry = {
-            "id": task.id,
-            "module": task.module,
-            "name": task.name,
-            "score": round(score, 4),
-            "max_score": max_score,
-            "status": status,
-            "checks": checks,
-            "lost": lost,
-        }
-        captured = session.output.get(task.id) if session is not None and hasattr(session, "output") else None
-        if captured is not None and captured.text:
-            entry["output"] = {"text": escape(captured.text, len(captured.text), multiline=True),
-                               "truncated": captured.truncated}
-        entries.append(entry)
+            checks.append(_check_entry(spec, verdict.status, verdict.code, verdict.params, lang))
+            raw.append((verdict.code, verdict.params))
+            continue
+        result = plugin.outcomes.get(key) if plugin else None
+        if result is None or nodeids.get(key) not in called_nodes:
+            why = _why_not_run(json_report, nodeids.get(key))
+            grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
+            params = {"detail": "the check did not run"}  # detail is a gettext id
+            checks.append(_check_entry(spec, "grader_error", "grader_error", params, lang))
+            raw.append(("grader_error", params))
+            continue
+        if result.outcome == "grader_error":
+            grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
+        checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
+        raw.append((result.code, result.params))
+    # The student release carries only the visible checks: a task is then worth
+    # what its checks here are worth.
+    max_score = float(sum(c["max_score"] for c in checks)) if checks else float(task.points)
+    score = sum(c["score"] for c in checks)
+    if forbidden:
+        score = 0.0
+        for c in checks:
+            c["score"] = 0.0
+    status = "forbidden" if forbidden else _task_status(checks, score, max_score)
+    if verdict is not None:
+        status = verdict.status
+    why_zero = (messages.render_message("forbidden_runtime", {"api": ", ".join(sorted(set(forbidden)))}, lang)
+                if forbidden else "")
+    lost = lost_points([(c, code, params) for c, (code, params) in zip(checks, raw)
+                        if c["score"] < c["max_score"]], lang, why_zero)
+    entry = {
+        "id": task.id,
+        "module": task.module,
+        "name": task.name,
+        "score": round(score, 4),
+        "max_score": max_score,
+        "status": status,
+        "checks": checks,
+        "lost": lost,
+    }
+    captured = session.output.get(task.id) if session is not None and hasattr(session, "output") else None
+    if captured is not None and captured.text:
+        entry["output"] = {"text": escape(captured.text, len(captured.text), multiline=True),
+                           "truncated": captured.truncated}
+    return entry
+
+
+def _document(entries: list[dict[str, Any]], sub, *, seed: int, patterns: tuple[str, ...], limits, lang: str,
+              seconds: float, grader_errors: list[str]) -> dict[str, Any]:
     score = round(sum(t["score"] for t in entries), 4)
     max_score = float(sum(t["max_score"] for t in entries))
     counts = {s: sum(1 for t in entries if t["status"] == s) for s in STATUSES}
@@ -232,6 +250,39 @@ def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, 
     }
 
 
+def failure_text(exc: BaseException) -> str:
+    """One safe line naming a failure of the grader (its text may quote the child's)."""
+    return escape(f"{type(exc).__name__}: {escape(exc)}", 300)
+
+
+def _failed_task(task: Task, detail: str, lang: str) -> dict[str, Any]:
+    """A task the grader failed on: ``error``, one grader_error check worth its points."""
+    check = {"id": "grading", "title": "grading", "outcome": "grader_error", "score": 0.0,
+             "max_score": float(task.points), "code": "grader_error", "hint": "",
+             "feedback": messages.render("grader_error", {"detail": detail}, lang), "seconds": 0.0}
+    lost = [{"reason": check["feedback"], "points": float(task.points), "checks": 1, "hint": "",
+             "check_ids": [check["id"]]}]
+    return {"id": task.id, "module": task.module, "name": task.name, "score": 0.0,
+            "max_score": float(task.points), "status": "error", "checks": [check], "lost": lost}
+
+
+def grader_failure(path: str, exc: BaseException, *, seed: int | None, patterns: tuple[str, ...] = (),
+                   timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
+    """The report when grading itself failed: every selected task ``error``, the
+    failure in ``grader_errors``. Built from the task catalogue alone (no checks,
+    no sandbox), so that it can be written whatever broke."""
+    from types import SimpleNamespace
+
+    from .sandbox.client import Limits
+    from .tasks import select
+
+    detail = failure_text(exc)
+    entries = [_failed_task(task, detail, lang) for task in select(patterns)]
+    return _document(entries, SimpleNamespace(root=path, files={}), seed=seed if seed is not None else 0,
+                     patterns=patterns, limits=Limits(timeout, memory_mb), lang=lang, seconds=0.0,
+                     grader_errors=[detail])
+
+
 def not_a_submission(path: str, problem: str, *, seed: int | None, patterns: tuple[str, ...] = (),
                      timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
     """The report of something that is not a submission at all: every task missing."""
@@ -253,10 +304,11 @@ def not_a_submission(path: str, problem: str, *, seed: int | None, patterns: tup
 def _hidden_note() -> dict[str, Any]:
     """In the student release: how many hidden checks the instructor's grader adds."""
     path = Path(__file__).parent / "checks" / "hidden.json"
-    if not path.exists():
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {"hidden_checks": {"count": int(data.get("checks", 0)), "points": float(data.get("points", 0))}}
+    except (OSError, ValueError, TypeError, AttributeError):  # no note rather than no report
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {"hidden_checks": {"count": int(data.get("checks", 0)), "points": float(data.get("points", 0))}}
 
 
 @lru_cache(maxsize=1)

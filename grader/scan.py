@@ -1,49 +1,25 @@
 """Static reading of a submission: the grader never imports student code.
 
-For each module: does it parse, does it reach outside what an exercise needs
-(escape hatches: file and process access, introspection, dynamic imports), and
-for each task, does the code it can reach use an API the task does not allow.
+For each module: does it parse; for each task, does the code the task runs use
+an API the task does not allow; and does that code evade the rules on purpose
+(reach attributes through strings, look into frames, closures or a module's
+internals, run code from text, patch torch, import the grader). Nothing else is
+the scan's business: imports, prints, names that shadow built-ins are honest,
+and what student code must not do (read files, signal, connect) the sandbox
+stops. Code under ``if __name__ == "__main__":`` never runs when graded and is
+never read.
 """
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
 
-from .tasks import MODULES, TASKS, Task
+from . import evasion
+from .pyast import (DEFS, GRADER_PACKAGES, Finding, dotted_path, getattr_constant, import_aliases,
+                    imported_names, is_main_guard, names_used)
+from .tasks import TASKS, Task
 
-ALLOWED_IMPORTS = {
-    "torch", "numpy", "math", "cmath", "typing", "typing_extensions", "functools",
-    "itertools", "collections", "dataclasses", "operator", "numbers", "fractions",
-    "decimal", "random", "statistics", "copy", "abc", "enum", "warnings", "time",
-    "string", "re", "textwrap", "__future__",
-}
-TORCH_DENIED = (
-    "torch.utils.cpp_extension", "torch.hub", "torch.multiprocessing", "torch.distributed",
-    "torch.package", "torch.library", "torch.ops", "torch.load", "torch.save",
-    "torch.from_file", "torch.classes", "torch.jit", "torch.compile", "torch.cuda",
-    "torch.backends", "torch.testing",
-)
-GRADER_PACKAGES = {"solutions", "grader", "exercises", "tests"}
-DENIED_BUILTINS = {
-    "__import__", "exec", "eval", "compile", "open", "globals", "locals", "vars",
-    "breakpoint", "input", "exit", "quit", "help", "__builtins__", "__loader__", "__spec__",
-    "memoryview", "delattr",
-}
-DENIED_ATTRIBUTES = {
-    "os", "sys", "ctypes", "subprocess", "builtins", "importlib", "signal", "shutil",
-    "pathlib", "io", "socket", "inspect", "gc", "_C", "f_locals", "f_globals", "f_back",
-    "f_code", "gi_frame", "cr_frame", "tb_frame", "tb_next", "_getframe", "load", "save",
-    "from_file", "fromfile", "loadtxt", "genfromtxt", "memmap", "tofile", "hub",
-    "multiprocessing", "cpp_extension", "ops", "library", "_dynamo", "_inductor",
-}
-ALLOWED_DUNDERS = {"__name__", "__doc__", "__init__", "__future__", "__all__"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    line: int
-    code: str
-    detail: str
+__all__ = ["Finding", "ModuleScan", "scan_module"]
 
 
 @dataclass
@@ -57,22 +33,22 @@ class ModuleScan:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def escapes_for(self, task: Task) -> list[Finding]:
-        """Escape hatches in the code this task runs: the module's top-level code,
-        the functions it reaches, and the imports those use.
+        """Deliberate evasion in the code this task runs: the module's top-level
+        code, the functions it reaches, and the imports those use.
 
-        ``import os`` used only inside one task costs that task; code at module
-        level that reaches outside costs every task of the module.
+        Evasion used only inside one task costs that task; code at module level
+        that evades costs every task of the module.
         """
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, task.name, self.task_names), self.aliases)
+        return evasion.find(_task_code(self.tree, task.name, self.task_names), self.tree, self.aliases)
 
     @property
     def module_level_escapes(self) -> list[Finding]:
-        """Escape hatches that run when the module is imported."""
+        """Deliberate evasion in the code that runs when the module is imported."""
         if self.tree is None:
             return []
-        return _escapes(_task_code(self.tree, None, self.task_names), self.aliases)
+        return evasion.find(_task_code(self.tree, None, self.task_names), self.tree, self.aliases)
 
     @property
     def task_names(self) -> set[str]:
@@ -97,10 +73,10 @@ class ModuleScan:
         return found
 
     def forbidden_uses(self, task: Task) -> list[Finding]:
-        """Uses of the task's not-allowed APIs in the code the task can reach."""
+        """Uses of the task's not-allowed APIs in the code the task runs."""
         if self.tree is None or not task.forbidden_scan:
             return []
-        return _forbidden_in(self.tree, task, self.aliases)
+        return _forbidden_in(_in_scope(self.tree, task), task, self.aliases)
 
 
 def scan_module(module: str, source: str | None) -> ModuleScan:
@@ -112,10 +88,12 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         line = getattr(exc, "lineno", 0) or 0
         msg = getattr(exc, "msg", str(exc))
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
+    except RecursionError:  # Python cannot compile it either
+        return ModuleScan(module, True, syntax_error=Finding(0, "syntax_error", "too deeply nested"))
     result = ModuleScan(module, True, tree=tree)
     result.defined = _top_level_names(tree)
-    result.aliases = _aliases(tree)
-    result.escapes = _escapes(tree.body, result.aliases)
+    result.aliases = import_aliases(tree)
+    result.escapes = evasion.find([n for n in tree.body if not is_main_guard(n)], tree, result.aliases)
     return result
 
 
@@ -133,34 +111,41 @@ def _top_level_names(tree: ast.Module) -> set[str]:
     return names
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+def _postponed_annotations(tree: ast.Module) -> bool:
+    return any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(a.name == "annotations" for a in node.names) for node in tree.body)
 
 
-def _names(nodes: list[ast.AST]) -> set[str]:
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _bound(node: ast.Import | ast.ImportFrom) -> set[str]:
-    return {(a.asname or a.name).split(".")[0] for a in node.names}
-
-
-def _is_main_guard(node: ast.AST) -> bool:
-    """``if __name__ == "__main__":``: a student's own experiments, never run when graded."""
-    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
-            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
-            and len(node.test.comparators) == 1 and isinstance(node.test.comparators[0], ast.Constant)
-            and node.test.comparators[0].value == "__main__")
+def _runs_at_import(node: ast.AST, postponed: bool) -> list[ast.AST]:
+    """The parts of a definition that run when the module is imported, whoever calls
+    it: decorators, defaults, annotations (unless postponed), and a class's body."""
+    parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    if isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords]
+        for statement in node.body:
+            parts += _runs_at_import(statement, postponed) if isinstance(statement, DEFS) else [statement]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = node.args
+        parts += a.defaults + [d for d in a.kw_defaults if d is not None]
+        if not postponed:
+            parts += [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                      if arg is not None and arg.annotation is not None]
+            parts += [node.returns] if node.returns is not None else []
+    return parts
 
 
 def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast.AST]:
-    """Top-level statements a task runs: module-level code, the definitions reachable
-    from ``start`` (None: none), and the imports whose names those use."""
-    defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
+    """Top-level statements a task runs: module-level code (never the main guard),
+    the definitions reachable from ``start`` (None: none), and the imports whose
+    names those use."""
+    defs = {node.name: node for node in tree.body if isinstance(node, DEFS)}
     imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     module_code = [node for node in tree.body
-                   if not isinstance(node, _DEFS) and node not in imports and not _is_main_guard(node)]
+                   if not isinstance(node, DEFS) and node not in imports and not is_main_guard(node)]
+    postponed = _postponed_annotations(tree)
+    module_code += [part for node in defs.values() for part in _runs_at_import(node, postponed)]
     reached: list[ast.AST] = []
-    todo = ([start] if start else []) + sorted(_names(module_code))
+    todo = ([start] if start else []) + sorted(names_used(module_code))
     seen: set[str] = set()
     while todo:
         name = todo.pop()
@@ -168,185 +153,73 @@ def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast
             continue
         seen.add(name)
         reached.append(defs[name])
-        todo.extend(_names([defs[name]]))
-    used = _names(module_code + reached)
+        todo.extend(names_used([defs[name]]))
+    used = names_used(module_code + reached)
 
     def runs_for_everyone(node: ast.Import | ast.ImportFrom) -> bool:
-        # A relative import, an import of the grader's own code, or one that rebinds a
-        # function of the module changes what every task is.
+        # A relative import, an import of the grader's own code, one that rebinds a
+        # function of the module, or a star import (names unknown) changes what every task is.
         roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
             else {(node.module or "").split(".")[0]}
-        return bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES) or bool(_bound(node) & (set(defs) | tasks))
+        return (bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES)
+                or bool(imported_names(node) & (set(defs) | tasks | {"*"})))
 
-    return module_code + reached + [node for node in imports if _bound(node) & used or runs_for_everyone(node)]
-
-
-def _escapes(statements: list[ast.AST], aliases: dict[str, str]) -> list[Finding]:
-    found: list[Finding] = []
-
-    def add(node: ast.AST, code: str, detail: str) -> None:
-        found.append(Finding(getattr(node, "lineno", 0), code, detail))
-
-    for node in (n for statement in statements for n in ast.walk(statement)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                _check_import(alias.name, node, add)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                add(node, "import_denied", "from . import")
-                continue
-            base = node.module or ""
-            _check_import(base, node, add)
-            for alias in node.names:
-                _check_import(f"{base}.{alias.name}", node, add, submodule=True)
-        elif isinstance(node, ast.Name) and node.id in DENIED_BUILTINS:
-            add(node, "builtin_denied", node.id)
-        elif isinstance(node, ast.Attribute):
-            _check_attribute(node.attr, node, add)
-            dotted = _dotted(node, aliases)
-            if dotted and _denied_torch(dotted):
-                add(node, "api_denied", dotted)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
-            "getattr", "setattr", "hasattr"
-        ):
-            if len(node.args) < 2 or not (
-                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
-            ):
-                add(node, "dynamic_attribute", f"{node.func.id}()")
-            else:
-                _check_attribute(node.args[1].value, node, add)
-    return sorted(set(found), key=lambda f: (f.line, f.code, f.detail))
+    return module_code + reached + [node for node in imports if imported_names(node) & used or runs_for_everyone(node)]
 
 
-def _check_import(name: str, node: ast.AST, add, submodule: bool = False) -> None:
-    root = name.split(".")[0]
-    if root in GRADER_PACKAGES:
-        add(node, "import_grader", name)
-    elif root in MODULES and name.count(".") <= 1:
-        return  # another exercise module of the submission
-    elif root not in ALLOWED_IMPORTS:
-        if not submodule:
-            add(node, "import_denied", name)
-    elif _denied_torch(name) or any(part.startswith("_") and part != "__future__" for part in name.split(".")[1:]):
-        add(node, "import_denied", name)
-
-
-def _check_attribute(attr: str, node: ast.AST, add) -> None:
-    if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
-        add(node, "introspection", attr)
-    elif attr in DENIED_ATTRIBUTES:
-        add(node, "attribute_denied", attr)
-
-
-def _denied_torch(dotted: str) -> bool:
-    if not dotted.startswith("torch."):
-        return False
-    parts = dotted.split(".")
-    if any(p.startswith("_") for p in parts[1:]):
-        return True
-    return any(dotted == d or dotted.startswith(d + ".") for d in TORCH_DENIED)
-
-
-# Names and "not allowed" APIs ------------------------------------------------
-
-
-def _aliases(tree: ast.AST) -> dict[str, str]:
-    """Local name -> dotted module path, from imports and plain alias assignments."""
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if a.asname:
-                    aliases[a.asname] = a.name
-                else:
-                    root = a.name.split(".")[0]
-                    aliases[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-    changed = True
-    while changed:
-        changed = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                dotted = _dotted(node.value, aliases)
-                name = node.targets[0].id
-                if dotted and aliases.get(name) != dotted and dotted.startswith(("torch", "numpy")):
-                    aliases[name] = dotted
-                    changed = True
-    return aliases
-
-
-def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name) and node.id in aliases:
-        parts.append(aliases[node.id])
-        return ".".join(reversed(parts))
-    return None
-
-
-def _reachable(tree: ast.Module, start: str) -> list[ast.AST]:
-    """The task's function, the module-level code, and every top-level def it names."""
-    defs = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    }
-    top_level = [node for node in tree.body if node.__class__.__name__ not in (
-        "FunctionDef", "AsyncFunctionDef", "ClassDef")]
-    seen: set[str] = set()
-    todo = [start] + [n.id for stmt in top_level for n in ast.walk(stmt) if isinstance(n, ast.Name)]
-    out: list[ast.AST] = list(top_level)
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        out.append(defs[name])
-        todo.extend(n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name))
-    return out
+# "Not allowed" APIs -------------------------------------------------------------
 
 
 def _in_scope(tree: ast.Module, task: Task) -> list[ast.AST]:
-    """The code a task's "not allowed" rules apply to: all the task reaches, or, for a
-    scope ``"Class.method"``, that method and the top-level definitions it names."""
-    if not task.scope:
-        return _reachable(tree, task.name)
-    cls, _, method = task.scope.partition(".")
-    # Every class and method of that name: the one defined last is the one that runs.
-    start = [node for owner in tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
-             for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-             and node.name == method]
-    defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
-    out, todo, seen = list(start), sorted(_names(start)), set()
+    """The code a task's "not allowed" rules apply to: what the task's own code runs
+    when it is called (its function, or for a scope ``"Class.method"`` that method,
+    and every top-level definition they name). Module-level code runs at import, not
+    when the task runs; an alias it binds is still followed (``J = jacobian``)."""
+    if task.scope:
+        cls, _, method = task.scope.partition(".")
+        # Every class and method of that name: the one defined last is the one that runs.
+        start = [node for owner in tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
+                 for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and node.name == method]
+    else:
+        start = [node for node in tree.body if isinstance(node, DEFS) and node.name == task.name]
+    # What a name means at module level: a definition, or the statement that assigns it
+    # (``jac = lambda x: ...`` runs the lambda's body when the task calls ``jac``).
+    defs: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, DEFS):
+            defs[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for name in names_used(targets):
+                defs[name] = node
+    out, todo, seen = list(start), sorted(names_used(start)), set()
     while todo:
         name = todo.pop()
         if name in seen or name not in defs:
             continue
         seen.add(name)
         out.append(defs[name])
-        todo.extend(_names([defs[name]]))
+        todo.extend(names_used([defs[name]]))
     return out
 
 
-def _forbidden_in(tree: ast.Module, task: Task, aliases: dict[str, str]) -> list[Finding]:
+def _forbidden_in(statements: list[ast.AST], task: Task, aliases: dict[str, str]) -> list[Finding]:
     prefixes = [p for p in task.forbidden_scan if p.startswith("torch")]
     attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
-    for root in _in_scope(tree, task):
+    for root in statements:
         for node in ast.walk(root):
             line = getattr(node, "lineno", 0)
-            if isinstance(node, (ast.Attribute, ast.Name)):
-                dotted = _dotted(node, aliases)
+            if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
+                dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
                 if dotted and any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
                     found.add(Finding(line, "forbidden_api", dotted))
                     continue
-            if isinstance(node, ast.Attribute) and node.attr in attributes:
-                found.add(Finding(line, "forbidden_api", "." + node.attr))
+            attr = node.attr if isinstance(node, ast.Attribute) else (getattr_constant(node) or (None, None))[1]
+            if attr in attributes:
+                found.add(Finding(line, "forbidden_api", "." + attr))
             elif isinstance(node, ast.keyword) and node.arg in keywords:
                 found.add(Finding(line, "forbidden_api", node.arg + "="))
     # Report each use once: an alias chain such as torch.autograd.functional.jacobian

@@ -57,9 +57,9 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
     style = (lambda text, **kw: click.style(text, **kw)) if colour else (lambda text, **kw: text)
     width = max((len(t["id"]) for t in report["tasks"]), default=10)
     lines = [style(f"autograd-lab {report['grader_version']}", bold=True)
-             + f" · {_('seed')} {report['seed']} · {report['submission']['path']}", ""]
+             + f" · {_('seed')} {report['seed']} · {escape(report['submission']['path'], 300)}", ""]
     if report.get("problem"):
-        lines += [style(_("not a submission: {problem}").format(problem=report["problem"]), fg="red"), ""]
+        lines += [style(_("not a submission: {problem}").format(problem=escape(report["problem"], 300)), fg="red"), ""]
     for task in report["tasks"]:
         status = task["status"]
         pts = f"{_points(task['score']):>4}/{_points(task['max_score']):<3}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
@@ -147,3 +148,157 @@ def test_selftest_and_release_need_the_instructor_repository(tmp_path):
     for command in (["selftest", "--root", str(tmp_path)], ["release", str(tmp_path / "out"), "--root", str(tmp_path)]):
         result = CliRunner().invoke(main, command)
         assert result.exit_code == 2 and "instructor repository" in result.output
+
+
+# A report is always written --------------------------------------------------------
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("injected failure \x1b[31m{0.__class__}\n::error::x")
+
+
+def _failure_report(tmp_path, result):
+    """The run exited 3 with one line, and left a schema-valid report."""
+    assert result.exit_code == 3, result.output
+    assert "the grader itself failed" in result.output and "Traceback" not in result.output
+    failure_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(failure_lines) == 1 and "\x1b[31m" not in failure_lines[0], result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, report.schema())  # not report.validate, which a test may break
+    assert data["grader_errors"]
+    return data
+
+
+@pytest.mark.parametrize("target", [
+    "grader.api.read",                          # reading and scanning the submission
+    "grader.api.static_verdict",                # the static verdicts
+    "grader.sandbox.client.Server.__init__",    # starting the sandbox
+    "grader.api.run_checks",                    # running the checks
+    "grader.plugin.GradingPlugin.pytest_collection_modifyitems",  # the grading plugin inside pytest
+    "grader.checking.load_manifest",            # building the report
+    "grader.report.validate",                   # validating it
+])
+def test_a_failure_at_any_stage_still_writes_a_report(target, tmp_path, monkeypatch):
+    monkeypatch.setattr(target, _boom)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    data = _failure_report(tmp_path, result)
+    assert {t["status"] for t in data["tasks"]} == {"error"}
+    assert {t["id"] for t in data["tasks"]} == {"ex03_vjp.vjp", "ex03_vjp.multitask_grads"}
+    assert all(c["outcome"] == "grader_error" for t in data["tasks"] for c in t["checks"])
+    assert data["score"] == 0
+
+
+def test_a_report_that_cannot_be_serialised_is_replaced_by_the_failure_report(tmp_path, monkeypatch):
+    from grader import api
+
+    real = api.grade
+
+    def unserialisable(*args, **kwargs):
+        built = real(*args, **kwargs)
+        built["tasks"][0]["checks"][0]["seconds"] = object()  # passes the schema check, not json.dumps
+        return built
+
+    monkeypatch.setattr(api, "grade", unserialisable)
+    monkeypatch.setattr(report, "validate", lambda data: None)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    data = _failure_report(tmp_path, result)
+    assert {t["status"] for t in data["tasks"]} == {"error"}
+
+
+def test_a_failure_building_one_task_costs_that_task_only(tmp_path, monkeypatch):
+    from grader import report as report_mod
+
+    real = report_mod._task_entry
+
+    def flaky(task, *args, **kwargs):
+        if task.name == "vjp":
+            raise RuntimeError("injected")
+        return real(task, *args, **kwargs)
+
+    monkeypatch.setattr(report_mod, "_task_entry", flaky)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    data = _failure_report(tmp_path, result)
+    tasks = {t["id"]: t for t in data["tasks"]}
+    assert tasks["ex03_vjp.vjp"]["status"] == "error"
+    assert tasks["ex03_vjp.multitask_grads"]["status"] == "passed"
+
+
+def test_a_check_that_breaks_costs_its_checks_and_exits_three(tmp_path, monkeypatch):
+    import grader.checking
+
+    real = grader.checking.Inputs.randn
+    calls = []
+
+    def flaky(self, *args, **kwargs):  # the checks' inputs fail for some checks only
+        calls.append(1)
+        return _boom() if len(calls) % 3 == 0 else real(self, *args, **kwargs)
+
+    monkeypatch.setattr(grader.checking.Inputs, "randn", flaky)
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"],
+                                env={"NO_COLOR": "1"})
+    data = _failure_report(tmp_path, result)
+    outcomes = {c["outcome"] for t in data["tasks"] for c in t["checks"]}
+    assert "grader_error" in outcomes and "passed" in outcomes
+
+
+@pytest.mark.parametrize("broken", ["junit", "summary"])
+def test_a_broken_view_leaves_the_report_written(broken, tmp_path, monkeypatch):
+    from grader import formats, summary
+
+    if broken == "summary":
+        monkeypatch.setattr(summary, "render", _boom)
+    else:
+        monkeypatch.setitem(formats.FORMATS, "junit", (_boom, "junit.xml"))
+    result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03",
+                                       "--format", f"junit={tmp_path / 'j.xml'}",
+                                       "--format", f"markdown={tmp_path / 's.md'}"], env={"NO_COLOR": "1"})
+    assert result.exit_code == 3 and "the grader itself failed" in result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    report.validate(data)
+    assert data["score"] == data["max_score"] == 14
+    assert (tmp_path / "s.md").exists()
+
+
+INJECT = """
+import sys
+import {module} as target
+def boom(*a, **k):
+    raise RuntimeError("injected failure")
+setattr(target, {name!r}, boom)
+from grader.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("module, name", [("grader.api", "read"), ("grader.api", "run_checks"),
+                                          ("grader.checking", "load_manifest")])
+def test_a_real_grade_run_that_fails_writes_a_report(module, name, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-c", INJECT.format(module=module, name=name), "run", str(SOLUTIONS),
+                           "-k", "ex03", "-o", str(out)], capture_output=True, text=True, timeout=300,
+                          env={"NO_COLOR": "1", "PATH": ""})
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.count("\n") == 1 and "injected failure" in done.stderr
+    data = json.loads(out.read_text())
+    report.validate(data)
+    assert {t["status"] for t in data["tasks"]} == {"error"}
+
+
+def test_a_batch_submission_the_grader_fails_on_still_gets_its_report(tmp_path, monkeypatch):
+    from grader import api, batch
+
+    monkeypatch.setattr(api, "grade", _boom)
+    out = tmp_path / "alice.json"
+    job = {"path": str(SOLUTIONS), "seed": 1, "patterns": ["ex03"], "timeout": 5.0, "memory_mb": 512,
+           "lang": "en", "out": str(out), "digest": "0" * 64, "name": "alice"}
+    with pytest.raises(RuntimeError):
+        batch.grade_item(job, server=None)
+    data = json.loads(out.read_text())
+    report.validate(data)
+    assert {t["status"] for t in data["tasks"]} == {"error"} and data["grader_errors"]

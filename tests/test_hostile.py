@@ -29,40 +29,75 @@ def _only_ex03_lost(report, lost=EX03):
         assert by_task(report)[task_id]["score"] == 0
 
 
-# name: (appended code, the kind of escape, whether it runs at import and so costs the whole module)
-ATTACKS_STATIC = {
-    "forge_pytest_report": (
-        "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n", "import_denied", True),
-    "os_exit_at_import": ("import os\nos._exit(0)\n", "import_denied", True),
-    "os_exit_in_task": ("import os\ndef vjp(f, x, v):\n    os._exit(0)\n", "import_denied", False),
-    "pytest_exit": ("import pytest\npytest.exit('done', returncode=0)\n", "import_denied", True),
-    "pytest_exit_in_task": ("def vjp(f, x, v):\n    import pytest\n    pytest.exit('done', returncode=0)\n",
-                            "import_denied", False),
-    "sys_exit_in_task": ("import sys\ndef vjp(f, x, v):\n    sys.exit(0)\n", "import_denied", False),
-    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n",
-                       "builtin_denied", False),
+# Deliberate evasion, one submission per class: name: (appended code, the kind the
+# scan names, whether it runs at import and so costs the whole module).
+ATTACKS_EVASION = {
+    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute", False),
+    "attrgetter": ("import operator\ndef vjp(f, x, v):\n"
+                   "    return operator.attrgetter('autograd.functional.vjp')(torch)(f, x, v)[1]\n",
+                   "dynamic_attribute", False),
+    "methodcaller": ("from operator import methodcaller\ndef vjp(f, x, v):\n"
+                     "    return methodcaller('backward')(f(x))\n", "dynamic_attribute", False),
+    "formatter_get_field": ("import string\ndef vjp(f, x, v):\n"
+                            "    api = string.Formatter().get_field('0.autograd.functional', [torch], {})[0]\n"
+                            "    return api.vjp(f, x, v)[1]\n", "dynamic_attribute", False),
+    "format_field_on_module": ("def vjp(f, x, v):\n    return '{0.autograd.functional.__name__}'.format(torch)\n",
+                               "dynamic_attribute", False),
+    "wrapped_recorder": ("def vjp(f, x, v):\n    g = torch.autograd.grad.__wrapped__\n    return x\n",
+                         "introspection", False),
+    "closure_cell": ("def vjp(f, x, v):\n    return torch.autograd.grad.__closure__[0].cell_contents\n",
+                     "introspection", False),
+    "function_globals": ("def vjp(f, x, v):\n    return torch.autograd.grad.__globals__['_vjp']\n",
+                         "introspection", False),
+    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection", False),
+    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n",
+                    "introspection", False),
+    "inspect_frames": ("import inspect\ndef vjp(f, x, v):\n    return inspect.currentframe().f_back.f_locals\n",
+                       "introspection", False),
+    "traceback_frame": ("def vjp(f, x, v):\n    try:\n        raise ValueError\n    except ValueError as e:\n"
+                        "        return e.__traceback__.tb_frame.f_back\n", "introspection", False),
+    "gc_referrers": ("import gc\ndef vjp(f, x, v):\n    return gc.get_referrers(torch.autograd.grad)\n",
+                     "introspection", False),
+    "random_os": ("import random\ndef vjp(f, x, v):\n    random._os.system('true')\n    return x\n",
+                  "module_internals", False),
+    "collections_sys": ("import collections\ndef vjp(f, x, v):\n    return collections._sys.modules\n",
+                        "module_internals", False),
+    "enum_bltns": ("import enum\ndef vjp(f, x, v):\n    return enum.bltns.eval('x')\n", "module_internals", False),
+    "torch_C": ("def vjp(f, x, v):\n    torch._C._set_grad_enabled(True)\n    return x\n", "module_internals", False),
+    "torch_serialization_pickle": ("def vjp(f, x, v):\n    return torch.serialization.pickle.loads(b'')\n",
+                                   "module_internals", False),
+    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "module_internals", False),
+    "match_class_pattern": ("def vjp(f, x, v):\n    match torch:\n        case object(autograd=a):\n"
+                            "            return a.functional.vjp(f, x, v)[1]\n", "introspection", False),
+    "annotations_evaluated": ("import typing\ndef _h(a: 'torch.autograd.functional'):\n    pass\n"
+                              "def vjp(f, x, v):\n    return typing.get_type_hints(_h)['a'].vjp(f, x, v)[1]\n",
+                              "introspection", False),
+    "exec_payload": ("exec('import os')\n", "dynamic_code", True),
+    "eval_in_task": ("def vjp(f, x, v):\n    return eval('torch.autograd.functional').vjp(f, x, v)[1]\n",
+                     "dynamic_code", False),
+    "dunder_import": ("def vjp(f, x, v):\n    return __import__('torch.autograd.functional')\n", "dynamic_code", False),
+    "importlib": ("import importlib\ndef vjp(f, x, v):\n"
+                  "    return importlib.import_module('torch.autograd.functional').vjp(f, x, v)[1]\n",
+                  "dynamic_code", False),
+    "patched_comparisons": ("torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n",
+                            "patching", True),
+    "patched_tensor_class": ("def vjp(f, x, v):\n    torch.Tensor.__eq__ = lambda a, b: True\n    return x\n",
+                             "patching", False),
+    "setattr_torch": ("def vjp(f, x, v):\n    setattr(torch, 'allclose', lambda *a, **k: True)\n    return x\n",
+                      "patching", False),
     "import_solutions": ("from solutions.ex03_vjp import vjp\n", "import_grader", True),
     "import_grader_checks": ("def vjp(f, x, v):\n    from grader.checks import check_ex03_vjp\n    return x\n",
                              "import_grader", False),
-    "peek_frames": ("import sys\ndef vjp(f, x, v):\n    return sys._getframe(1).f_locals['want']\n",
-                    "import_denied", False),
-    "dunder_escape": ("def vjp(f, x, v):\n    return ().__class__.__base__.__subclasses__()\n", "introspection", False),
-    "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "attribute_denied", False),
-    "computed_getattr": ("def vjp(f, x, v):\n    return getattr(torch, 'o' + 's')\n", "dynamic_attribute", False),
-    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "import_denied", False),
-    "signal_ignoring_sleep": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n", "import_denied", True),
-    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "builtin_denied",
-                          False),
-    "exec_payload": ("exec('import os')\n", "builtin_denied", True),
-    "double_fork_in_task": ("import os\ndef vjp(f, x, v):\n    if os.fork() == 0:\n        os.setsid()\n"
-                            "    return x\n", "import_denied", False),
+    "import_grader_child": ("import grader.sandbox.child as c\ndef vjp(f, x, v):\n    return c\n",
+                            "import_grader", True),
+    "relative_import": ("from . import ex01_backward\n", "import_grader", True),
 }
 
 
-@pytest.mark.parametrize("name", sorted(ATTACKS_STATIC))
-def test_code_that_reaches_outside_is_forbidden(name, grade, submission):
-    code, kind, whole_module = ATTACKS_STATIC[name]
-    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
+@pytest.mark.parametrize("name", sorted(ATTACKS_EVASION))
+def test_deliberate_evasion_is_forbidden(name, grade, submission):
+    code, kind, whole_module = ATTACKS_EVASION[name]
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
     lost = EX03 if whole_module else (VJP,)
     _only_ex03_lost(report, lost=lost)
     assert {by_task(report)[t]["status"] for t in lost} == {"forbidden"}
@@ -73,10 +108,48 @@ def test_code_that_reaches_outside_is_forbidden(name, grade, submission):
     assert messages.KIND_NAMES[kind] in check["feedback"]
 
 
+# Code that is not evasion but tries what the sandbox stops: each has the verdict
+# its effect earns (the attempt itself is no penalty). Run as root, as CI does.
+ATTACKS_CONTAINED = {
+    "os_abort_in_task": ("import os\ndef vjp(f, x, v):\n    os.abort()\n", "crashed"),
+    "kill_itself": ("import os, signal\ndef vjp(f, x, v):\n    os.kill(os.getpid(), signal.SIGKILL)\n", "crashed"),
+    "ctypes_segfault": ("import ctypes\ndef vjp(f, x, v):\n    ctypes.string_at(0)\n", "crashed"),
+    "sys_exit_in_task": ("import sys\ndef vjp(f, x, v):\n    sys.exit(0)\n", "error"),
+    "read_solutions": ("def vjp(f, x, v):\n    return open('../solutions/ex03_vjp.py').read()\n", "error"),
+    "write_fake_report": ("def vjp(f, x, v):\n    open('grade-report.json', 'w').write('{}')\n", "error"),
+    "double_fork_in_task": ("import os\ndef vjp(f, x, v):\n    if os.fork() == 0:\n        os.setsid()\n"
+                            "    return x\n", "error"),
+    "pytest_exit_in_task": ("def vjp(f, x, v):\n    import pytest\n    pytest.exit('done', returncode=0)\n", "error"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS_CONTAINED))
+def test_what_the_sandbox_stops_earns_its_verdict(name, grade, submission):
+    code, status = ATTACKS_CONTAINED[name]
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=5)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] == status
+    assert by_task(report)[MULTI]["status"] == "passed"
+
+
+@pytest.mark.parametrize("code", [
+    "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n",
+    "import pytest\npytest.exit('done', returncode=0)\n",
+])
+def test_reaching_for_the_test_runner_at_import_fails_the_module(code, grade, submission):
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
+    _only_ex03_lost(report)
+    assert set(_statuses(report).values()) == {"error"}
+
+
+def test_ignoring_signals_at_import_changes_nothing(grade, submission):
+    code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert report["score"] == report["max_score"]
+
+
 ATTACKS_DYNAMIC = {
     # name: (appended code, expected status of vjp)
-    "patched_comparisons": ("torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
-                            "def vjp(f, x, v):\n    return torch.zeros_like(x)\n", "failed"),
     "lying_subclass": ("class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
                        "def vjp(f, x, v):\n    return torch.zeros_like(x).as_subclass(Liar)\n", "failed"),
     "always_equal_object": ("class Same:\n    def __eq__(self, other):\n        return True\n"
@@ -205,3 +278,245 @@ def test_an_unavailable_import_says_where_it_belongs(grade, submission):
     assert {t["status"] for t in report["tasks"]} == {"error"}
     assert all(c["score"] == 0 for c in checks)
     assert {c["hint"] for c in checks} == {"module_not_available"}
+
+
+# Text from the child reaches people and CI logs only as data ----------------------
+
+INJECTED = ("\x1b[2J\x1b]0;pwned\x07\x1b[5mok\x1b[0m\n  ex03_vjp.vjp  6/6   passed\nTotal 100/100 (100%)\n"
+            "::notice::graded\n::error file=a.py::boom\n##[group]hidden\n##vso[task.complete]x\r{0.__class__} {hint}")
+
+# Sends a well-framed reply of its own making on the sandbox channel, then dies
+# before the child's own reply: the grader reads the forged one.
+FORGE = '''
+import json, os, signal, socket, struct
+
+def _forge(header):
+    head = json.dumps(header).encode()
+    payload = b"AGL1" + struct.pack("<I", len(head)) + head
+    for fd in range(3, 256):
+        try:
+            channel = socket.socket(fileno=fd)
+        except OSError:
+            continue
+        channel.sendall(struct.pack("<Q", len(payload)) + payload)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def vjp(f, x, v):
+    _forge(HEADER)
+'''
+
+NESTED: dict = {"$list": []}
+for _ in range(40):
+    NESTED = {"$list": [NESTED]}
+
+FORGED = {
+    # format templates and injected lines in every text field
+    "templates": {"$dict": {"status": "raised", "exception": {"$dict": {
+        "type": INJECTED, "message": INJECTED + " {message} {type.__init__.__globals__} {what:>999999999}",
+        "frames": {"$list": [{"$list": [INJECTED, 3, "{0}", "{hint}"]}]}}}}},
+    # built in the child: the submission itself stays small
+    "huge_text": ('{"$dict": {"status": "raised", "exception": {"$dict": {"type": "E" * 100_000, '
+                  '"message": "::error::" + "x" * 5_000_000, "frames": {"$list": []}}}}}'),
+    "odd_types": {"$dict": {"status": "raised", "exception": {"$dict": {
+        "type": {"$list": [1, {"$float": "nan"}]}, "message": {"$dict": {"a": None}},
+        "frames": {"$list": [{"$list": [None, "x", {"$dict": {}}]}, 7, "frame"]}}},
+        "evidence": {"$dict": {"used": {"$list": [1, None, {"$dict": {}}]}, "arguments": "all",
+                               "warnings": {"$dict": {"w": INJECTED}}}},
+        "value": {"$other": INJECTED}}},
+    "odd_evidence": {"$dict": {"status": "returned", "value": {"$other": INJECTED},
+                               "evidence": {"$dict": {"used": "torch.autograd", "arguments": {"$list": [
+                                   {"$dict": {"index": "0", "changed": "yes"}}, 5]}}}}},
+    "deep_nesting": {"$dict": {"status": "returned", "value": NESTED}},
+    "not_a_record": {"$list": ["raised", INJECTED]},
+    "unknown_status": {"$dict": {"status": INJECTED}},
+    "exception_not_a_dict": {"$dict": {"status": "raised", "exception": INJECTED}},
+}
+
+
+def _every_view(report) -> dict[str, str]:
+    """The report as each audience sees it: terminal summary and every format."""
+    import base64
+
+    from grader import summary
+    from grader.formats import FORMATS
+
+    views = {"summary": summary.render(report), "summary-colour": summary.render(report, colour=True)}
+    for name, (render, _file) in FORMATS.items():
+        views[name] = render(report)
+    views["github-output-decoded"] = base64.b64decode(views["github-output"].split("=", 1)[1]).decode()
+    return views
+
+
+def _assert_shown_as_data(report) -> None:
+    import json
+
+    from grader import report as report_mod
+
+    report_mod.validate(report)
+    texts = _every_view(report)
+    texts["report"] = json.dumps(report, ensure_ascii=False)
+    for name, text in texts.items():
+        assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\x07" not in text, name
+        assert "\x1b[5m" not in text and "\r" not in text, name
+        assert "##[" not in text and "##vso[" not in text, name
+        for line in text.splitlines():
+            assert not line.lstrip().startswith("::"), (name, line)
+            assert not line.lstrip().startswith("Total 100/100"), (name, line)
+        assert "<class" not in text and "function" not in text.replace("functions", ""), name
+
+
+@pytest.mark.parametrize("name", sorted(FORGED))
+def test_a_forged_reply_is_data_and_the_report_is_written(name, grade, submission):
+    header = FORGED[name]
+    code = FORGE.replace("HEADER", header if type(header) is str else repr(header))
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=5)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["score"] == 0
+    assert by_task(report)[MULTI]["status"] == "passed"
+    _assert_shown_as_data(report)
+    feedback = " ".join(c["feedback"] for c in by_task(report)[VJP]["checks"])
+    if name == "templates":  # the child's text is shown as it came, never filled in
+        assert "{0.__class__}" in feedback and "{hint}" in feedback
+    assert len(feedback) < 20_000
+
+
+HOSTILE_EXCEPTIONS = {
+    # name: (appended code, status of vjp)
+    "injected_message": ("def vjp(f, x, v):\n    raise RuntimeError(MESSAGE)\n", "error"),
+    "injected_type_name": ("def vjp(f, x, v):\n    raise type(MESSAGE, (Exception,), {})('x')\n", "error"),
+    "str_raises": ("class E(Exception):\n    def __str__(self):\n        raise ValueError('no')\n"
+                   "def vjp(f, x, v):\n    raise E()\n", "error"),
+    "str_returns_non_text": ("class E(Exception):\n    def __str__(self):\n        return 42\n"
+                             "def vjp(f, x, v):\n    raise E()\n", "error"),
+    "str_hangs": ("class E(Exception):\n    def __str__(self):\n        while True:\n            pass\n"
+                  "def vjp(f, x, v):\n    raise E()\n", "timeout"),
+    "huge_message": ("def vjp(f, x, v):\n    raise RuntimeError('::error::' + 'x' * 50_000_000)\n", "error"),
+    "warning_injection": ("import warnings\ndef vjp(f, x, v):\n    warnings.warn(MESSAGE)\n    return x\n", "failed"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_EXCEPTIONS))
+def test_hostile_exceptions_are_shown_as_data(name, grade, submission):
+    code, status = HOSTILE_EXCEPTIONS[name]
+    code = code.replace("MESSAGE", repr(INJECTED))
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",), timeout=3)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] == status
+    _assert_shown_as_data(report)
+    if name == "injected_message":
+        feedback = by_task(report)[VJP]["checks"][0]["feedback"]
+        assert "\\x1b[5mok" in feedback and "\\n" in feedback and "{0.__class__} {hint}" in feedback
+
+
+HUGE_VALUES = {
+    "too_large_to_send": "def vjp(f, x, v):\n    return torch.zeros(40_000_000, dtype=torch.float64)\n",
+    "deeply_nested": "def vjp(f, x, v):\n    out = x\n    for _ in range(100_000):\n        out = [out]\n    return out\n",
+    "very_long_list": "def vjp(f, x, v):\n    return [x] * 1_000_000\n",
+    "huge_string": "def vjp(f, x, v):\n    return '::error::' + 'x' * 10_000_000\n",
+    "self_containing": "def vjp(f, x, v):\n    out = []\n    out.append(out)\n    return out\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_VALUES))
+def test_huge_or_deeply_nested_values_score_nothing(name, grade, submission):
+    report = grade(submission(append={"ex03_vjp": HUGE_VALUES[name]}), patterns=("ex03",), timeout=10)
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] in {"failed", "crashed", "error", "timeout"}
+    assert by_task(report)[MULTI]["status"] == "passed"
+    _assert_shown_as_data(report)
+
+
+# The runtime recorder ------------------------------------------------------------
+
+
+def _run_as_submission(recorder, source: str) -> set[str]:
+    """Run ``source`` as if it were a submission module's code, under the recorder."""
+    import contextlib
+    import io
+
+    import torch
+
+    namespace = {"torch": torch}
+    exec(compile(source, "ex02_jacobian.py", "exec"), namespace)
+    with contextlib.redirect_stdout(io.StringIO()), recorder.watching():
+        namespace["task"](torch.tensor([1.0, 2.0]))
+    return set(recorder.used)
+
+
+def test_the_recorder_counts_only_the_submissions_own_calls():
+    import torch.autograd.functional  # noqa: F401 - loaded for the code run below
+
+    from grader.sandbox.child import _Recorder
+
+    recorder = _Recorder({"ex02_jacobian.py"})
+    recorder.install()
+    # torch calls unpack_dual to print a tensor, and grad inside jacobian: neither counts
+    printed = _run_as_submission(recorder, "def task(x):\n    print(x, repr(x))\n")
+    assert printed == set()
+    called = _run_as_submission(recorder, "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n")
+    assert called == {"torch.autograd.functional.jacobian"}
+    batched = _run_as_submission(recorder, "def task(x):\n    y = x.clone().requires_grad_()\n"
+                                           "    torch.autograd.grad(y * 2, y, torch.eye(2), is_grads_batched=True)\n")
+    assert batched == {"torch.autograd.grad", "torch.autograd.grad(is_grads_batched=True)"}
+    # An argument whose truth value raises cannot switch the recorder off.
+    evil = _run_as_submission(recorder, "class Evil:\n    def __bool__(self):\n        raise RuntimeError\n"
+                                        "def task(x):\n    y = x.clone().requires_grad_()\n"
+                                        "    try:\n        torch.autograd.grad(y.sum(), y, is_grads_batched=Evil())\n"
+                                        "    except RuntimeError:\n        pass\n"
+                                        "    torch.autograd.functional.jacobian(torch.sin, x)\n")
+    assert "torch.autograd.functional.jacobian" in evil
+    # The same call from a module that is not the submission's does not count.
+    assert _run_as_submission(_installed({"ex01_backward.py"}),
+                              "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()
+
+
+def _installed(files: set[str]):
+    from grader.sandbox.child import _Recorder
+
+    recorder = _Recorder(files)
+    recorder.install()
+    return recorder
+
+
+def test_the_recorder_leaves_no_original_to_recover():
+    """Nothing is wrapped: the watched APIs are torch's own functions, with no
+    ``__wrapped__``, no closure, and the same code object as before."""
+    import torch
+
+    from grader.sandbox.child import _Recorder, _watch_list
+
+    originals = {name: (fn, fn.__code__) for name, fn in _watch_list().items()}
+    _Recorder({"ex02_jacobian.py"}).install()
+    for name, fn in _watch_list().items():
+        assert fn is originals[name][0] and fn.__code__ is originals[name][1], name
+        assert not hasattr(fn, "__wrapped__"), name
+    assert torch.autograd.grad.__closure__ is None
+
+
+def test_text_from_the_submissions_source_is_shown_as_data(grade, submission):
+    """The scan names what it found in the source: that text is the student's too."""
+    code = f"def vjp(f, x, v):\n    return getattr(torch, {'_' + INJECTED!r})\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert by_task(report)[VJP]["status"] == "forbidden"
+    _assert_shown_as_data(report)
+    assert "\\x1b[5mok" in by_task(report)[VJP]["checks"][0]["feedback"]
+
+
+def test_a_not_allowed_call_made_in_another_module_of_the_submission_counts(grade, submission):
+    """The scan reads one module; the recorder sees the submission's own frames in any of them."""
+    code = ("from ex03_vjp import vjp as _borrowed\n"
+            "def jacobian_by_hand(x):\n"
+            "    f = lambda t: torch.stack([t[0] ** 2 + t[1], t[0] + t[1] ** 3])\n"
+            "    rows = [_borrowed(f, x, torch.eye(2, dtype=x.dtype)[i]) for i in range(2)]\n"
+            "    return torch.stack(rows)\n")
+    report = grade(submission(append={"ex02_jacobian": code}), patterns=("ex02",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert any(c["code"] == "forbidden_runtime" and "backward" in c["feedback"] for c in task["checks"])
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+
+
+def test_source_too_deep_for_python_is_the_submissions_error_not_the_graders(grade, submission):
+    code = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert set(_statuses(report).values()) == {"error"} and report["grader_errors"] == []

@@ -47,6 +47,9 @@ def _detail_templates(path: Path) -> set[str]:
             values.append(node.value)
         elif isinstance(node, ast.Dict):
             values += [v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value == "detail"]
+        # phrase("template", ...) is a template filled from its own parameters.
+        values = [v.args[0] if isinstance(v, ast.Call) and getattr(v.func, "id", "") == "phrase" and v.args else v
+                  for v in values]
         found |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value}
     return found
 

@@ -131,7 +131,7 @@ def test_sys_exit_is_reported_as_raised(open_child):
 
 def test_segfault_is_a_crash(open_child):
     result = open_child().call("hostile", "segfault")
-    assert result.kind == "crashed" and result.detail_params["signal"] == "SIGSEGV"
+    assert result.kind == "crashed" and result.detail.params["signal"] == "SIGSEGV"
 
 
 @pytest.mark.parametrize("function", ["memory_bomb", "list_bomb"])

@@ -44,25 +44,149 @@ def test_a_not_allowed_api_in_another_task_does_not_count():
     assert scan.forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"]) == []
 
 
-@pytest.mark.parametrize("source, code", [
-    ("import os\n", "import_denied"),
-    ("import subprocess as sp\n", "import_denied"),
-    ("from importlib import import_module\n", "import_denied"),
-    ("import solutions.ex01_backward\n", "import_grader"),
-    ("from grader import checks\n", "import_grader"),
-    ("x = __import__('os')\n", "builtin_denied"),
-    ("eval('1')\n", "builtin_denied"),
-    ("open('f')\n", "builtin_denied"),
-    ("y = ().__class__\n", "introspection"),
-    ("import torch\ntorch._C._set_grad_enabled(True)\n", "api_denied"),
-    ("import torch\ntorch.load('x')\n", "attribute_denied"),
-    ("import numpy as np\nnp.os.system('x')\n", "attribute_denied"),
-    ("getattr(object, name)\n", "dynamic_attribute"),
-    ("getattr(object, '__subclasses__')\n", "introspection"),
-    ("from . import x\n", "import_denied"),
-])
-def test_escape_hatches_are_found(source, code):
-    assert code in {f.code for f in scan_module("ex01_backward", source).escapes}
+# One snippet per class of deliberate evasion (the code is ex03_vjp's).
+EVASION = {
+
+ "getattr_computed": "import torch\ndef vjp(f,x,v):\n    return getattr(torch, 'o'+'s')\n",
+ "getattr_dunder": "def vjp(f,x,v):\n    return getattr(f, '__globals__')\n",
+ "getattr_private": "import random\ndef vjp(f,x,v):\n    return getattr(random, '_os')\n",
+ "setattr_torch": "import torch\ndef vjp(f,x,v):\n    setattr(torch, 'allclose', None)\n",
+ "hasattr_computed": "def vjp(f,x,v):\n    n='a'\n    return hasattr(x, n)\n",
+ "delattr": "import torch\ndef vjp(f,x,v):\n    delattr(torch, 'equal')\n",
+ "attrgetter": "import operator\nimport torch\ndef vjp(f,x,v):\n    return operator.attrgetter('autograd.functional.vjp')(torch)\n",
+ "attrgetter_from": "from operator import attrgetter as ag\nimport torch\ndef vjp(f,x,v):\n    return ag('autograd')(torch)\n",
+ "methodcaller": "from operator import methodcaller\ndef vjp(f,x,v):\n    return methodcaller('backward')(x)\n",
+ "formatter": "import string\nimport torch\ndef vjp(f,x,v):\n    return string.Formatter().get_field('0.autograd', [torch], {})\n",
+ "format_field": "def vjp(f,x,v):\n    return '{0.__class__}'.format(x)\n",
+ "format_module": "import torch\ndef vjp(f,x,v):\n    return '{0.autograd.functional}'.format(torch)\n",
+ "format_computed": "import torch\ndef vjp(f,x,v):\n    t = '{0.' + 'autograd}'\n    return t.format(torch)\n",
+ "wrapped": "import torch\ndef vjp(f,x,v):\n    return torch.autograd.grad.__wrapped__\n",
+ "closure": "import torch\ndef vjp(f,x,v):\n    return torch.autograd.grad.__closure__[0].cell_contents\n",
+ "globals_attr": "import torch\ndef vjp(f,x,v):\n    return torch.autograd.grad.__globals__\n",
+ "dict": "import torch\ndef vjp(f,x,v):\n    return torch.__dict__\n",
+ "code": "def vjp(f,x,v):\n    return f.__code__\n",
+ "defaults": "def vjp(f,x,v):\n    return f.__defaults__\n",
+ "getframe": "import sys\ndef vjp(f,x,v):\n    return sys._getframe(1)\n",
+ "currentframe": "import inspect\ndef vjp(f,x,v):\n    return inspect.currentframe().f_back.f_locals\n",
+ "tb_frame": "def vjp(f,x,v):\n    try:\n        1/0\n    except Exception as e:\n        return e.__traceback__.tb_frame\n",
+ "gi_frame": "def g():\n    yield 1\ndef vjp(f,x,v):\n    return g().gi_frame\n",
+ "gc": "import gc\ndef vjp(f,x,v):\n    return gc.get_referrers(x)\n",
+ "gc_objects": "from gc import get_objects\ndef vjp(f,x,v):\n    return get_objects()\n",
+ "random_os": "import random\ndef vjp(f,x,v):\n    random._os.system('x')\n",
+ "collections_sys": "import collections\ndef vjp(f,x,v):\n    return collections._sys.modules\n",
+ "enum_bltns": "import enum\ndef vjp(f,x,v):\n    return enum.bltns.eval('1')\n",
+ "torch_C": "import torch\ndef vjp(f,x,v):\n    return torch._C\n",
+ "serialization_pickle": "import torch\ndef vjp(f,x,v):\n    return torch.serialization.pickle\n",
+ "from_private": "from random import _os\ndef vjp(f,x,v):\n    return _os\n",
+ "match_class": "import torch\ndef vjp(f,x,v):\n    match torch:\n        case object(autograd=a):\n            return a\n",
+ "get_type_hints": "import typing\ndef h(a: '__import__(\"os\")'): pass\ndef vjp(f,x,v):\n    return typing.get_type_hints(h)\n",
+ "get_annotations": "import inspect\ndef h(a: 'x'): pass\ndef vjp(f,x,v):\n    return inspect.get_annotations(h, eval_str=True)\n",
+ "annotations": "def h(a: 'x'): pass\ndef vjp(f,x,v):\n    return h.__annotations__\n",
+ "exec": "def vjp(f,x,v):\n    exec('y=1')\n",
+ "eval": "def vjp(f,x,v):\n    return eval('x')\n",
+ "compile": "def vjp(f,x,v):\n    return compile('1','s','eval')\n",
+ "dunder_import": "def vjp(f,x,v):\n    return __import__('os')\n",
+ "importlib": "import importlib\ndef vjp(f,x,v):\n    return importlib.import_module('os')\n",
+ "from_importlib": "from importlib import import_module\ndef vjp(f,x,v):\n    return import_module('os')\n",
+ "eval_alias": "e = eval\ndef vjp(f,x,v):\n    return e('x')\n",
+ "eval_param": "def run(eval, s):\n    return eval(s)\ndef vjp(f,x,v):\n    return run(eval, 'x')\n",
+ "builtins_eval": "import builtins\ndef vjp(f,x,v):\n    return builtins.eval('x')\n",
+ "getattr_alias": "g = getattr\nimport torch\ndef vjp(f,x,v):\n    return g(torch, 'autograd')\n",
+ "patch_torch": "import torch\ntorch.allclose = lambda *a, **k: True\ndef vjp(f,x,v):\n    return x\n",
+ "patch_tensor": "import torch\ndef vjp(f,x,v):\n    torch.Tensor.__eq__ = lambda a, b: True\n",
+ "patch_numpy": "import numpy as np\ndef vjp(f,x,v):\n    np.allclose = None\n",
+ "patch_aug": "import torch\ndef vjp(f,x,v):\n    torch.pi += 1\n",
+ "import_grader": "import grader.sandbox.child\ndef vjp(f,x,v):\n    return x\n",
+ "import_solutions": "from solutions.ex03_vjp import vjp\n",
+ "import_tests": "def vjp(f,x,v):\n    import tests.conftest\n",
+ "relative": "from . import ex01_backward\n",
+ "vars_module": "import torch\ndef vjp(f,x,v):\n    return vars(torch)\n",
+ "globals": "def vjp(f,x,v):\n    return globals()\n",
+ "sys_modules": "import sys\ndef vjp(f,x,v):\n    return sys.modules['torch']\n",
+ "setprofile": "import sys\ndef vjp(f,x,v):\n    sys.setprofile(None)\n",
+ "pickle_loads": "import pickle\ndef vjp(f,x,v):\n    return pickle.loads(b'')\n",
+ "torch_os": "import torch\ndef vjp(f,x,v):\n    return torch.os\n",
+ "format_private": "import random\ndef vjp(f,x,v):\n    return '{0._os}'.format(random)\n",
+ "str_format_module": "import torch\ndef vjp(f,x,v):\n    return str.format('{0.autograd}', torch)\n",
+ "pydoc_locate": "import pydoc\ndef vjp(f,x,v):\n    return pydoc.locate('torch.autograd.functional.vjp')\n",
+ "mock_patch": "from unittest import mock\ndef vjp(f,x,v):\n    mock.patch('torch.allclose', lambda *a: True).start()\n",
+ "timeit_text": "import timeit\ndef vjp(f,x,v):\n    timeit.timeit('import os', number=1)\n",
+ "ctypes_pythonapi": "import ctypes\ndef vjp(f,x,v):\n    ctypes.pythonapi.PyRun_SimpleString(b'import os')\n",
+ "profile_run": "import cProfile\ndef vjp(f,x,v):\n    cProfile.run('import os')\n",
+ "star_import": "from operator import *\nimport torch\ndef vjp(f,x,v):\n    return attrgetter('autograd')(torch)\n",
+ "format_map_of_a_module": "import torch\ndef vjp(f,x,v):\n    return '{m.autograd}'.format_map({'m': torch})\n",
+ "format_of_a_module_alias": "import torch\nT = torch\ndef vjp(f,x,v):\n    return '{0.autograd}'.format(*[T])\n",
+ "global_eval": "def vjp(f,x,v):\n    global eval\n    return eval('torch.autograd')\n",
+ "comprehension_eval": "def vjp(f,x,v):\n    [0 for eval in ()]\n    return eval('torch.autograd')\n",
+ "ctypes_object_at_an_address": "import ctypes\ndef vjp(f,x,v):\n    return ctypes.cast(id(x), ctypes.py_object).value\n",
+ "cpp_extension": "import torch.utils.cpp_extension as ce\ndef vjp(f,x,v):\n    return ce.load_inline('m', '')\n",
+}
+EXPECTED_KIND = {
+    "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",
+    "wrapped": "introspection", "closure": "introspection", "currentframe": "introspection", "gc": "introspection",
+    "random_os": "module_internals", "enum_bltns": "module_internals", "serialization_pickle": "module_internals",
+    "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
+    "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
+    "relative": "import_grader",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVASION))
+def test_deliberate_evasion_is_found(name):
+    scan = scan_module("ex03_vjp", EVASION[name])
+    found = scan.escapes_for(BY_ID["ex03_vjp.vjp"]) or scan.module_level_escapes
+    assert found, name
+    if name in EXPECTED_KIND:
+        assert EXPECTED_KIND[name] in {f.code for f in found}
+
+
+# Honest code in ordinary styles: nothing here is evasion.
+HONEST = {
+
+ "print_tensor": "import torch\ndef vjp(f,x,v):\n    print(x)\n    return x\n",
+ "input_var": "def vjp(f,x,v):\n    input = x\n    vars = 1\n    sum = 2\n    id = 3\n    open = 4\n    return input\n",
+ "version": "import torch\nprint(torch.__version__)\n",
+ "sys_stderr": "import sys\ndef vjp(f,x,v):\n    print('hi', file=sys.stderr)\n    sys.stderr.write('x')\n",
+ "matplotlib_guard": "try:\n    import matplotlib.pyplot as plt\nexcept ImportError:\n    plt = None\n",
+ "main_guard": "import torch\nif __name__ == '__main__':\n    import os\n    print(eval('1'), torch._C, getattr(torch, 'x' + 'y'))\n",
+ "optim": "import torch\ndef vjp(f,x,v):\n    opt = torch.optim.SGD([x], lr=0.1)\n",
+ "os_path": "import os\ndef vjp(f,x,v):\n    return os.path.join('a', 'b')\n",
+ "logging": "import logging\nlog = logging.getLogger(__name__)\ndef vjp(f,x,v):\n    log.info('x')\n",
+ "contextlib": "import contextlib\ndef vjp(f,x,v):\n    with contextlib.suppress(Exception):\n        pass\n",
+ "typing_dc": "from typing import Callable\nfrom dataclasses import dataclass, field\n@dataclass\nclass P:\n    a: int = 0\n    b: list = field(default_factory=list)\n",
+ "partial_lambda": "import functools\nf2 = functools.partial(lambda a, b: a + b, 1)\n",
+ "no_grad": "import torch\ndef vjp(f,x,v):\n    with torch.no_grad():\n        return x * 2\n",
+ "numpy": "import numpy as np\nimport torch\ndef vjp(f,x,v):\n    return torch.from_numpy(np.asarray(x.numpy()))\n",
+ "math_alias": "import math as m\nC = m.pi\n",
+ "fstring": "def vjp(f,x,v):\n    print(f'{x.shape} {x!r:>10}')\n",
+ "annotations": "from __future__ import annotations\nimport torch\ndef vjp(f: callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:\n    return x\n",
+ "constant": "import torch\nEYE = torch.eye(2)\n",
+ "collections": "import collections\nc = collections.OrderedDict()\nd = collections.defaultdict(list)\n",
+ "getattr_const": "def vjp(f,x,v):\n    return getattr(x, 'shape')\n",
+ "format_plain": "import torch\ndef vjp(f,x,v):\n    print('{} {}'.format(torch, x.shape), '{0.shape}'.format(x), '%s' % torch)\n",
+ "self_private": "class A:\n    def __init__(self):\n        self._x = 1\n    def g(self):\n        return self._x\n",
+ "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
+ "match_own": "class P:\n    __match_args__ = ('a',)\n    def __init__(self): self.a = 1\ndef g(p):\n    match p:\n        case P(a=1):\n            return 1\n",
+ "np_linalg": "import numpy as np\nx = np.linalg.norm(np.ones(2))\nr = np.random.default_rng(0)\n",
+ "torch_fn": "import torch\nimport torch.nn.functional as F\ny = F.relu(torch.ones(2))\nz = torch.nn.functional.softplus(torch.ones(1))\n",
+ "func_grad": "import torch\nfrom torch.func import grad\ng = grad(lambda t: t.sin().sum())\n",
+ "type_name": "def g(x):\n    return type(x).__name__\n",
+ "exit": "import sys\ndef g():\n    sys.exit(0)\n",
+ "local_getattr_name": "def g(getattr):\n    return getattr\n",
+ "timeit_a_function": "import timeit\ndef vjp(f,x,v):\n    return timeit.timeit(lambda: f(x), number=1)\n",
+ "doctest_in_the_main_guard": "import doctest\nif __name__ == '__main__':\n    doctest.testmod()\n",
+ "format_field_of_a_tensor": "import torch\ndef vjp(f,x,v):\n    return '{0.shape}'.format(torch.ones(2))\n",
+ "class_name_in_a_repr": "class Run:\n    def __repr__(self):\n        return f'{self.__class__.__name__}()'\n",
+ "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
+                         "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
+ "star_import_of_math": "from math import *\nC = pi\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HONEST))
+def test_honest_code_is_not_evasion(name):
+    scan = scan_module("ex03_vjp", HONEST[name])
+    assert scan.syntax_error is None and scan.escapes == [], scan.escapes
 
 
 def test_ordinary_student_code_passes():
@@ -75,28 +199,85 @@ def test_ordinary_student_code_passes():
     assert scan.escapes == []
 
 
+def test_a_long_expression_is_read_and_one_too_deep_for_python_is_a_syntax_error():
+    long = "import torch\ndef vjp(f, x, v):\n    return " + " + ".join(["x"] * 2000) + "\n"
+    scan = scan_module("ex03_vjp", long)
+    assert scan.syntax_error is None and scan.escapes_for(BY_ID["ex03_vjp.vjp"]) == []
+    deep = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
+    assert scan_module("ex03_vjp", deep).syntax_error is not None
+
+
 def test_a_syntax_error_is_reported_with_its_line():
     scan = scan_module("ex01_backward", "x = 1\ndef f(:\n")
     assert scan.syntax_error is not None and scan.syntax_error.line == 2
 
 
-def test_an_escape_inside_one_task_costs_that_task_only():
-    source = ("import os\nimport torch\n"
-              "def helper():\n    os._exit(0)\n"
+def test_evasion_inside_one_task_costs_that_task_only():
+    source = ("import random\nimport torch\n"
+              "def helper():\n    random._os._exit(0)\n"
               "def vjp(f, x, v):\n    helper()\n"
               "def multitask_grads(task_losses, params, task_weights):\n    return params\n")
     scan = scan_module("ex03_vjp", source)
-    assert [f.detail for f in scan.escapes_for(BY_ID["ex03_vjp.vjp"])] == ["os"]
+    assert [f.detail for f in scan.escapes_for(BY_ID["ex03_vjp.vjp"])] == ["random._os"]
     assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"]) == []
     assert scan.module_level_escapes == []
 
 
 @pytest.mark.parametrize("source", [
-    "import os\nos._exit(0)\n",                       # runs at import
-    "from solutions.ex03_vjp import vjp\n",           # the grader's code
-    "import os\nfrom os import _exit as vjp\n",       # rebinds a task
+    "import random\nrandom._os._exit(0)\n",         # runs at import
+    "from solutions.ex03_vjp import vjp\n",          # the grader's code
+    "import torch\ntorch.allclose = lambda *a, **k: True\n",  # patches torch for every task
 ])
-def test_an_escape_at_module_level_costs_every_task(source):
+def test_evasion_at_module_level_costs_every_task(source):
     scan = scan_module("ex03_vjp", source + "def multitask_grads(a, b, c):\n    return b\n")
     assert scan.module_level_escapes
     assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"])
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\n@(lambda f: setattr(torch, 'allclose', f))\ndef unused():\n    pass\n",   # a decorator
+    "import torch\ndef unused(a=eval('1')):\n    pass\n",                                   # a default
+    "import torch\ndef unused(a: eval('1')):\n    pass\n",                                  # an annotation
+    "import torch\nclass Unused:\n    x = torch._C\n",                                     # a class body
+    "import torch\nclass Unused:\n    @staticmethod\n    def m(a=torch._C):\n        pass\n",  # a method's default
+])
+def test_what_a_definition_runs_at_import_is_module_level(source):
+    scan = scan_module("ex03_vjp", source + "def multitask_grads(a, b, c):\n    return b\n")
+    assert scan.module_level_escapes
+    assert scan.escapes_for(BY_ID["ex03_vjp.multitask_grads"])
+
+
+def test_a_method_body_runs_only_when_called():
+    source = "import torch\nclass Helper:\n    def m(self):\n        return eval('1')\n"
+    assert scan_module("ex03_vjp", source).module_level_escapes == []
+
+
+def test_the_main_guard_is_never_read():
+    """A student's own experiments under the main guard: neither evasion nor not-allowed."""
+    source = ("import torch\ndef jacobian_by_hand(x):\n    return torch.stack([x, x])\n"
+              "if __name__ == '__main__':\n    from torch.autograd.functional import jacobian\n"
+              "    print(jacobian(lambda t: t, torch.ones(2)), eval('1'))\n")
+    scan = scan_module("ex02_jacobian", source)
+    assert scan.forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"]) == []
+    assert scan.escapes == [] and scan.module_level_escapes == []
+
+
+def test_a_not_allowed_api_reached_by_a_constant_getattr_is_found():
+    source = "import torch\ndef vjp(f, x, v):\n    return getattr(torch.autograd, 'functional').vjp(f, x, v)[1]\n"
+    uses = scan_module("ex03_vjp", source).forbidden_uses(BY_ID["ex03_vjp.vjp"])
+    assert uses and uses[0].detail.startswith("torch.autograd.functional")
+
+
+def test_not_allowed_apis_count_in_what_the_task_runs_not_in_module_level_code() -> None:
+    # ex08's class SmoothReLU(torch.autograd.Function) runs at import; numerical_grad
+    # ("no autograd") never calls it.
+    source = ("import torch\nclass SmoothReLU(torch.autograd.Function):\n    pass\n"
+              "def numerical_grad(f, x, eps=1e-6):\n    return x\n")
+    assert scan_module("ex08_custom_function", source).forbidden_uses(BY_ID["ex08_custom_function.numerical_grad"]) == []
+
+
+def test_a_module_level_lambda_the_task_calls_is_part_of_the_task() -> None:
+    source = ("import torch\njac = lambda f, x: torch.autograd.functional.jacobian(f, x)\n"
+              "def jacobian_by_hand(x):\n    return jac(lambda t: t, x)\n")
+    found = scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"])
+    assert [f.line for f in found] == [2]

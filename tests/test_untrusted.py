@@ -43,3 +43,37 @@ def test_a_value_whose_str_raises_is_shown_by_type() -> None:
             raise RuntimeError("no")
 
     assert escape(Hostile()) == "<Hostile>"
+
+
+# Text from the child is a value, never a template ----------------------------------
+
+from grader import messages  # noqa: E402
+from grader.messages import phrase  # noqa: E402
+
+
+@pytest.mark.parametrize("text", ["{0.__class__}", "{hint}", "{message}", "{type.__init__.__globals__}",
+                                  "{what:>999999999}", "{", "}{", "{detail!r}"])
+def test_child_text_is_shown_as_it_came(text: str) -> None:
+    params = {"type": text, "message": text, "detail": text, "hint": "", "file": text, "line": 3}
+    for code in ("raised", "import_error", "garbled", "crashed", "grader_error", "unencodable"):
+        shown = messages.render(code, params)
+        assert text in shown, (code, shown)
+        assert "<class" not in shown and "function" not in shown
+
+
+def test_only_a_phrase_is_a_template() -> None:
+    assert "time limit 3 s" in messages.render("timeout", {"detail": phrase("time limit {seconds:g} s", seconds=3)})
+    assert "time limit {seconds:g} s" in messages.render("timeout", {"detail": "time limit {seconds:g} s",
+                                                                     "seconds": 3})
+
+
+def test_a_phrase_cannot_look_attributes_up() -> None:
+    shown = messages.render("crashed", {"detail": phrase("{code.__class__} {0}", code=1)})
+    assert "<class" not in shown and "{code.__class__}" in shown
+
+
+def test_parameters_of_odd_types_never_break_a_message() -> None:
+    odd = {"what": ["x"], "expected": {"a": 1}, "got": None, "rtol": "tight", "atol": object(), "index": [1],
+           "hint": ["accumulated"], "detail": 5}
+    for code in messages.MESSAGES:
+        assert isinstance(messages.render(code, odd), str)

@@ -7,7 +7,7 @@ here decides a score: the grader treats every byte coming back as untrusted.
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import importlib
 import io
 import json
@@ -17,12 +17,13 @@ import os
 import resource
 import socket
 import sys
+import threading
 import traceback
 import types
 import warnings
 from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -34,50 +35,76 @@ MAX_TEXT = 2000
 MAX_OUTPUT = 4096
 UNPRIVILEGED_UID = 65534
 
-# APIs whose use is recorded as evidence for the "not allowed" rules.
-WATCHED: dict[str, tuple[Any, str]] = {}
-
-
-def _watch_list() -> dict[str, tuple[Any, str]]:
+def _watch_list() -> dict[str, Callable[..., Any]]:
+    """APIs whose calls are recorded as evidence for the "not allowed" rules."""
     import torch.autograd.forward_ad as forward_ad
     import torch.autograd.functional as functional
     import torch.func as func
 
-    out: dict[str, tuple[Any, str]] = {
-        "torch.autograd.grad": (torch.autograd, "grad"),
-        "torch.autograd.backward": (torch.autograd, "backward"),
-        "torch.Tensor.backward": (torch.Tensor, "backward"),
-        "torch.vmap": (torch, "vmap"),
-        "torch.autograd.forward_ad.make_dual": (forward_ad, "make_dual"),
-        "torch.autograd.forward_ad.unpack_dual": (forward_ad, "unpack_dual"),
+    out: dict[str, Callable[..., Any]] = {
+        "torch.autograd.grad": torch.autograd.grad,
+        "torch.autograd.backward": torch.autograd.backward,
+        "torch.Tensor.backward": torch.Tensor.backward,
+        "torch.vmap": torch.vmap,
+        "torch.autograd.forward_ad.make_dual": forward_ad.make_dual,
+        "torch.autograd.forward_ad.unpack_dual": forward_ad.unpack_dual,
     }
     for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
-        out[f"torch.autograd.functional.{name}"] = (functional, name)
+        out[f"torch.autograd.functional.{name}"] = getattr(functional, name)
     for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
                  "vmap", "linearize", "functional_call"):
         if hasattr(func, name):
-            out[f"torch.func.{name}"] = (func, name)
+            out[f"torch.func.{name}"] = getattr(func, name)
     return out
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    """Records the watched APIs that the submission's own code calls.
+
+    Nothing is replaced: while a task runs, a profile hook sees every Python call
+    and counts one whose code is a watched API's and whose caller is a frame of a
+    submission module. Torch calling itself (a tensor's repr calls
+    ``unpack_dual``, an optimizer's step) never counts, and the APIs stay the
+    originals, so no wrapper's ``__wrapped__`` or closure leads back to them.
+    """
+
+    def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
+        self.files = frozenset(files)
+        self.codes: dict[types.CodeType, tuple[str, ...]] = {}
 
     def install(self) -> None:
-        for qualname, (owner, attr) in _watch_list().items():
-            original = getattr(owner, attr)
-            setattr(owner, attr, self._wrap(qualname, original))
+        for qualname, function in _watch_list().items():
+            code = getattr(function, "__code__", None)
+            if isinstance(code, types.CodeType):  # every watched API is a Python function today
+                self.codes[code] = self.codes.get(code, ()) + (qualname,)
 
-    def _wrap(self, qualname: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(original)
-        def watched(*args: Any, **kwargs: Any) -> Any:
-            self.used.add(qualname)
-            if kwargs.get("is_grads_batched"):
-                self.used.add("torch.autograd.grad(is_grads_batched=True)")
-            return original(*args, **kwargs)
+    def _hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        names = self.codes.get(frame.f_code)
+        if names is None:
+            return
+        caller = frame.f_back
+        if caller is None or caller.f_code.co_filename not in self.files:
+            return
+        self.used.update(names)
+        # Only a plain bool or int is read: an object's __bool__ would run student
+        # code inside the hook, and an exception there would switch the hook off.
+        flag = frame.f_locals.get("is_grads_batched") if "torch.autograd.grad" in names else None
+        if type(flag) in (bool, int) and flag:
+            self.used.add("torch.autograd.grad(is_grads_batched=True)")
 
-        return watched
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        self.used.clear()
+        threading.setprofile(self._hook)
+        sys.setprofile(self._hook)
+        try:
+            yield
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)  # type: ignore[arg-type]
 
 
 class _SubmissionFinder(MetaPathFinder, Loader):
@@ -194,7 +221,7 @@ class _Child:
         self.sock = sock
         self.config = config
         self.sources: dict[str, str] = config["sources"]
-        self.recorder = _Recorder()
+        self.recorder = _Recorder({f"{name}.py" for name in self.sources})
         self.modules: dict[str, types.ModuleType] = {}
         self.import_errors: dict[str, dict[str, Any]] = {}
 
@@ -243,12 +270,11 @@ class _Child:
         args = _materialise(request["args"])
         inputs = _tensors_in(args, [])
         snapshots = [t.detach().clone() for t in inputs]
-        self.recorder.used.clear()
         torch.set_grad_enabled(True)
         printed = _CappedOutput()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = printed
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, self.recorder.watching():
             warnings.simplefilter("always")
             try:
                 value = function(*args)

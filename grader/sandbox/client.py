@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GraderError
+from ..messages import phrase
+from ..untrusted import escape
 from . import channel
 
 MAX_REPLY_BYTES = 64 * 1024 * 1024
@@ -49,11 +51,17 @@ class CallResult:
     value: Any = None
     exception: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""  # English template (a gettext id), filled from detail_params
-    detail_params: dict[str, Any] = field(default_factory=dict)
+    # English text (a gettext id); a ``messages.Phrase`` is a template filled from
+    # its own parameters. Never text from the child: that is only ever a parameter.
+    detail: str = ""
     seconds: float = 0.0
     output: str = ""  # what the call printed (untrusted text, capped in the child)
     output_truncated: bool = False
+
+
+def _garbled(exc: Exception) -> CallResult:
+    # The reason may quote the reply: plain text is a value, never a template.
+    return CallResult("garbled", detail=escape(str(exc), 300))
 
 
 class _Forked:
@@ -234,18 +242,19 @@ class Child:
             channel.send(self.sock, wire.encode({"module": module, "function": function, "args": list(args)}))
             payload = channel.recv(self.sock, deadline=deadline, max_bytes=MAX_REPLY_BYTES)
         except channel.ChannelTimeout:
-            return self._end(CallResult("timeout", detail="time limit {seconds:g} s", detail_params={"seconds": self.limit}), started)
+            return self._end(CallResult("timeout", detail=phrase("time limit {seconds:g} s", seconds=self.limit)), started)
         except (channel.ChannelClosed, OSError):
             return self._end(self._crash(), started)
         except channel.MessageTooLarge as exc:
-            return self._end(CallResult("garbled", detail=str(exc)), started)
+            return self._end(_garbled(exc), started)
         finally:
             self.budget -= time.monotonic() - started
         try:
             reply = wire.decode(payload, max_bytes=MAX_REPLY_BYTES)
             result = _result_from_reply(reply)
-        except wire.WireError as exc:
-            return self._end(CallResult("garbled", detail=str(exc)), started)
+        # Whatever the reply holds, reading it ends as data: a malformed one is garbled.
+        except (wire.WireError, ValueError, TypeError, RecursionError) as exc:
+            return self._end(_garbled(exc), started)
         result.seconds = time.monotonic() - started
         return result
 
@@ -256,9 +265,9 @@ class Child:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             if sig == signal.SIGXCPU:
                 return CallResult("timeout", detail="CPU time limit reached")
-            return CallResult("crashed", detail="killed by {signal}", detail_params={"signal": name})
+            return CallResult("crashed", detail=phrase("killed by {signal}", signal=name))
         code = os.WEXITSTATUS(status) if status >= 0 else -1
-        return CallResult("crashed", detail="exited with status {code}", detail_params={"code": code})
+        return CallResult("crashed", detail=phrase("exited with status {code}", code=code))
 
     def _end(self, result: CallResult, started: float) -> CallResult:
         if self.dead is None:
@@ -286,17 +295,68 @@ class Child:
 
 
 def _result_from_reply(reply: Any) -> CallResult:
+    """The one place where a child's reply becomes the grader's data.
+
+    Every text in it (exception type, message and frames, warnings, recorded API
+    names, type names of returned values) passes through ``untrusted.escape``
+    here, so the report and every view built from it start from safe text; any
+    field of an unexpected type is dropped or shown as text, never trusted.
+    """
     from . import wire
 
     if type(reply) is not dict or type(reply.get("status")) is not str:
         raise wire.WireError("reply is not a status record")
     kind = reply["status"]
     if kind not in {"returned", "not_implemented", "raised", "missing", "import_error", "unencodable"}:
-        raise wire.WireError(f"unknown status {kind!r}")
-    exception = reply.get("exception") if type(reply.get("exception")) is dict else {}
-    evidence = reply.get("evidence") if type(reply.get("evidence")) is dict else {}
+        raise wire.WireError("unknown status " + escape(kind, 40))
     printed = reply.get("output") if type(reply.get("output")) is dict else {}
     text = printed.get("text") if type(printed.get("text")) is str else ""
-    return CallResult(kind, value=reply.get("value"), exception=exception, evidence=evidence,
-                      output=text[:MAX_OUTPUT], output_truncated=printed.get("truncated") is True
-                      or len(text) > MAX_OUTPUT)
+    return CallResult(kind, value=_safe_value(reply.get("value"), 0), exception=_safe_exception(reply.get("exception")),
+                      evidence=_safe_evidence(reply.get("evidence")),
+                      output=escape(text, MAX_OUTPUT, multiline=True),
+                      output_truncated=printed.get("truncated") is True or len(text) > MAX_OUTPUT)
+
+
+def _safe_exception(raw: Any) -> dict[str, Any]:
+    if type(raw) is not dict:
+        return {}
+    frames = []
+    for frame in raw.get("frames") if type(raw.get("frames")) is list else []:
+        if type(frame) is list and len(frame) >= 2 and type(frame[1]) is int:
+            rest = [escape(part, 200) for part in frame[2:4]]
+            frames.append([escape(frame[0], 200), max(0, min(frame[1], 10**9)), *rest])
+    return {"type": escape(raw.get("type", ""), 80), "message": escape(raw.get("message", ""), 2000),
+            "frames": frames[-8:]}
+
+
+def _safe_evidence(raw: Any) -> dict[str, Any]:
+    if type(raw) is not dict:
+        return {}
+    def items(key: str) -> list[Any]:
+        return raw.get(key)[:100] if type(raw.get(key)) is list else []
+
+    arguments = [{"index": a.get("index") if type(a.get("index")) is int else -1,
+                  **{k: a.get(k) is True for k in ("changed", "requires_grad", "grad")}}
+                 for a in items("arguments") if type(a) is dict]
+    return {"used": [escape(name, 200) for name in items("used") if type(name) is str],
+            "arguments": arguments,
+            "warnings": [escape(w, 300) for w in items("warnings")[:5]]}
+
+
+def _safe_value(value: Any, depth: int) -> Any:
+    """The decoded value with the child's type names made safe (the wire bounds its depth)."""
+    from . import wire
+
+    if isinstance(value, wire.Opaque):
+        return wire.Opaque(escape(value.type_name, 200))
+    if isinstance(value, wire.Received):
+        if value.info.get("class") is not None:
+            value.info["class"] = escape(value.info["class"], 200)
+        return value
+    if isinstance(value, wire.FnSpec):
+        return wire.Opaque("callable")
+    if type(value) in (list, tuple) and depth < 64:
+        return type(value)(_safe_value(v, depth + 1) for v in value)
+    if type(value) is dict and depth < 64:
+        return {escape(k, 200): _safe_value(v, depth + 1) for k, v in value.items()}
+    return value

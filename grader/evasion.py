@@ -1,0 +1,368 @@
+"""Deliberate evasion: code that reaches around the rules instead of breaking them openly.
+
+Attributes reached by computed names or format fields, frames, closures and hidden
+attributes, a module's internals, code run from text, torch or numpy patched, the
+grader's code imported. Each finding names the line and the kind of evasion.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import string
+import sys
+from typing import Any, Iterable
+
+from .pyast import GRADER_PACKAGES, Finding, dotted_path, imported_names, is_main_guard
+
+PATCHED_LIBRARIES = {"torch", "numpy"}
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+# Dotted APIs whose only use in an exercise is to reach what the source does not
+# name (a prefix covers everything under it): the kind of evasion each one is.
+EVASION_APIS: dict[str, str] = {
+    **dict.fromkeys(("operator.attrgetter", "operator.methodcaller", "string.Formatter", "_string",
+                     "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.hasattr"),
+                    "dynamic_attribute"),
+    **dict.fromkeys(("typing.get_type_hints", "typing_extensions.get_type_hints", "typing.ForwardRef",
+                     "typing_extensions.ForwardRef", "inspect.get_annotations", "annotationlib",
+                     "inspect.currentframe", "inspect.stack", "inspect.trace", "inspect.getouterframes",
+                     "inspect.getinnerframes", "inspect.getframeinfo", "inspect.getclosurevars", "inspect.unwrap",
+                     "inspect.getmembers", "inspect.getmembers_static", "inspect.getattr_static",
+                     "inspect.getgeneratorlocals", "inspect.getcoroutinelocals",
+                     "gc.get_referrers", "gc.get_referents", "gc.get_objects",
+                     "sys.modules", "sys.settrace", "sys.setprofile", "sys.gettrace", "sys.getprofile",
+                     "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
+                     "threading.settrace", "threading.setprofile", "threading.settrace_all_threads",
+                     "threading.setprofile_all_threads", "traceback.walk_stack", "traceback.walk_tb",
+                     "ctypes.cast", "ctypes.py_object", "sys._current_frames",
+                     "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
+    **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
+                     "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",
+                     "builtins.__import__", "pydoc.locate", "pkgutil.resolve_name", "unittest.mock", "logging.config",
+                     "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",
+                     "profile.runctx", "ctypes.pythonapi", "ctypes.PyDLL", "ctypes.pydll", "ctypes.CDLL",
+                     "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension"),
+                    "dynamic_code"),
+}
+# Functions that run code given as text, unless what they are given is a function.
+RUNS_TEXT = {"timeit.timeit", "timeit.repeat", "timeit.Timer"}
+# Built-in functions with the same powers, when the name is not the student's own.
+EVASION_BUILTINS: dict[str, str] = {
+    "exec": "dynamic_code", "eval": "dynamic_code", "compile": "dynamic_code", "__import__": "dynamic_code",
+    "vars": "introspection", "globals": "introspection", "locals": "introspection",
+}
+ATTRIBUTE_BUILTINS = {"getattr", "setattr", "hasattr", "delattr"}
+_EVASION_NAMES = set(EVASION_BUILTINS) | ATTRIBUTE_BUILTINS
+# Attributes that lead into frames, code objects and closures.
+FRAME_ATTRIBUTES = {
+    "f_back", "f_locals", "f_globals", "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next",
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
+    "cell_contents", "co_consts", "co_code", "get_field",
+}
+ALLOWED_DUNDERS = {
+    "__name__", "__qualname__", "__module__", "__doc__", "__version__", "__file__", "__init__", "__post_init__",
+    "__all__", "__future__", "__len__", "__iter__", "__next__", "__call__", "__enter__", "__exit__",
+    "__repr__", "__str__", "__eq__", "__hash__", "__getitem__", "__setitem__", "__contains__", "__debug__",
+    "__package__", "__slots__",
+    # type(x) tells the same; what leads further (__mro__, __subclasses__, __globals__) is not here
+    "__class__",
+}
+# Modules that may be imported to answer "what is this attribute?" while scanning
+# (the standard library's, torch and numpy); never one whose import acts.
+_NOT_IMPORTED = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc",
+                 "readline", "rlcompleter"}
+# A module re-exporting a module of another package is an internal, except these.
+_PUBLIC_REEXPORTS = {"os.path"}
+
+
+def _module(dotted: str) -> Any:
+    """The module object at ``dotted`` if it is (or can safely be) loaded, else None."""
+    root = dotted.split(".")[0]
+    if root not in sys.modules and (root in ("torch", "numpy") or
+                                    root in sys.stdlib_module_names and root not in _NOT_IMPORTED):
+        try:
+            importlib.import_module(root)
+        except Exception:  # noqa: BLE001 - a module that does not import resolves to nothing
+            return None
+    obj: Any = sys.modules.get(root)
+    for part in dotted.split(".")[1:]:
+        if obj is None or not _is_module_object(obj):
+            return None
+        obj = vars(obj).get(part)
+    return obj
+
+
+def _is_module_object(obj: Any) -> bool:
+    return type(obj).__name__ == "module" or isinstance(obj, type(sys))
+
+
+def _module_internal(dotted: str, imported: set[str]) -> str | None:
+    """The first step of ``dotted`` that enters a module's internals: a private name
+    (``random._os``, ``torch._C``) or a module it imported from elsewhere
+    (``enum.bltns``, ``torch.serialization.pickle``)."""
+    parts = dotted.split(".")
+    if parts[0] not in imported:
+        return None
+    for i in range(1, len(parts)):
+        head, part = ".".join(parts[:i]), parts[i]
+        owner = _module(head)
+        if owner is not None and not _is_module_object(owner):
+            return None  # past the modules: attributes of a class or function
+        if part.startswith("_") and part not in ALLOWED_DUNDERS:
+            return ".".join(parts[: i + 1])
+        if owner is None:
+            return None
+        value = vars(owner).get(part)
+        if _is_module_object(value) and f"{head}.{part}" not in _PUBLIC_REEXPORTS:
+            name = getattr(value, "__name__", "")
+            if type(name) is not str or name.split(".")[0] != owner.__name__.split(".")[0]:
+                return ".".join(parts[: i + 1])
+    return None
+
+
+def _evasion_api(dotted: str) -> str | None:
+    for prefix, code in EVASION_APIS.items():
+        if dotted == prefix or dotted.startswith(prefix + "."):
+            return code
+    return None
+
+
+# Scopes: is a built-in's name the student's own? --------------------------------
+
+
+def _binds(node: ast.AST) -> set[str]:
+    """Names a statement or expression binds in its own scope (not nested functions).
+
+    An assignment from an evasion built-in (``e = eval``) binds nothing: the
+    name still means the built-in.
+    """
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+            todo.extend(current.decorator_list)
+            continue
+        # A lambda and a comprehension are scopes of their own; ``global eval`` binds
+        # nothing (the name still falls back to the built-in).
+        if isinstance(current, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+                                ast.Global, ast.Nonlocal)):
+            continue
+        if isinstance(current, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            value = current.value
+            if value is not None and any(isinstance(n, ast.Name) and n.id in _EVASION_NAMES
+                                         for n in ast.walk(value)):
+                continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
+            names.add(current.id)
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            names.update(imported_names(current))
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            names.add(current.name)
+        elif isinstance(current, (ast.MatchAs, ast.MatchStar)) and current.name:
+            names.add(current.name)
+        elif isinstance(current, ast.MatchMapping) and current.rest:
+            names.add(current.rest)
+        todo.extend(ast.iter_child_nodes(current))
+    return names
+
+
+def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    a = node.args
+    names = {arg.arg for arg in a.posonlyargs + a.args + a.kwonlyargs}
+    names.update(arg.arg for arg in (a.vararg, a.kwarg) if arg is not None)
+    return names
+
+
+# The evasion scan ---------------------------------------------------------------
+
+
+class _Evasion:
+    def __init__(self, tree: ast.Module, aliases: dict[str, str]) -> None:
+        self.aliases = aliases
+        self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
+        self.module_names = {name for name, dotted in aliases.items()
+                             if _is_import_alias(tree, name) or _is_module_object(_module(dotted))}
+        self.classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+        self.module_scope = set().union(*(_binds(n) for n in tree.body if not is_main_guard(n))) \
+            if tree.body else set()
+        self.found: set[Finding] = set()
+
+    def add(self, node: ast.AST, code: str, detail: str) -> None:
+        self.found.add(Finding(getattr(node, "lineno", 0), code, detail))
+
+    def scan(self, statement: ast.AST) -> None:
+        # Iterative, not recursive: a long expression (a + b + ... over a thousand
+        # terms) is a deep tree, and honest.
+        todo: list[tuple[ast.AST, list[set[str]]]] = [(statement, [self.module_scope])]
+        while todo:
+            node, scopes = todo.pop()
+            if isinstance(node, _FUNCTIONS):
+                body = node.body if isinstance(node.body, list) else [node.body]
+                local = _parameters(node).union(*(_binds(s) for s in body))
+                a = node.args
+                annotations = [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                               if arg is not None and arg.annotation is not None]
+                returns = [node.returns] if getattr(node, "returns", None) is not None else []
+                outer = a.defaults + [d for d in a.kw_defaults if d is not None] + annotations + returns \
+                    + list(getattr(node, "decorator_list", []))
+                todo.extend((n, scopes) for n in outer)
+                todo.extend((statement, scopes + [local]) for statement in body)
+                continue
+            self._check(node, scopes)
+            todo.extend((child, scopes) for child in ast.iter_child_nodes(node))
+
+    def _own(self, name: str, scopes: list[set[str]]) -> bool:
+        return any(name in scope for scope in scopes)
+
+    def _check(self, node: ast.AST, scopes: list[set[str]]) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:  # using an evasive module is found where it is used
+                self._import(node, alias.name, evasive=False)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                self.add(node, "import_grader", "from " + "." * node.level + (node.module or "") + " import")
+                return
+            self._import(node, node.module or "")
+            for alias in node.names:
+                if alias.name == "*" and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
+                    self.add(node, "dynamic_attribute", f"from {node.module} import *")
+                self._import(node, f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Name):
+            self._name(node, scopes)
+        elif isinstance(node, ast.Attribute):
+            self._attribute(node, node.attr)
+        elif isinstance(node, ast.Call):
+            self._call(node, scopes)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                self._patch(target)
+        elif isinstance(node, ast.MatchClass) and node.kwd_attrs:
+            if not (isinstance(node.cls, ast.Name) and node.cls.id in self.classes):
+                self.add(node, "introspection", "case " + ast.unparse(node.cls) + "(" + ", ".join(node.kwd_attrs) + "=...)")
+
+    def _import(self, node: ast.AST, name: str, evasive: bool = True) -> None:
+        root = name.split(".")[0]
+        if root in GRADER_PACKAGES:
+            self.add(node, "import_grader", name)
+        elif evasive and (code := _evasion_api(name)):
+            self.add(node, code, name)
+        elif internal := _module_internal(name, {root}):
+            self.add(node, "module_internals", internal)
+
+    def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
+        if not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
+            return
+        if node.id in EVASION_BUILTINS:
+            self.add(node, EVASION_BUILTINS[node.id], node.id)
+        elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
+            self.add(node, "introspection", node.id)
+        elif node.id in ATTRIBUTE_BUILTINS and not getattr(node, "_called", False):
+            self.add(node, "dynamic_attribute", node.id)
+        dotted = self.aliases.get(node.id)
+        if dotted and (code := _evasion_api(dotted)):
+            self.add(node, code, dotted)
+
+    def _attribute(self, node: ast.AST, attr: str) -> None:
+        if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
+            self.add(node, "introspection", attr)
+        elif attr in FRAME_ATTRIBUTES:
+            self.add(node, "introspection", attr)
+        dotted = dotted_path(node, self.aliases)
+        if dotted is None:
+            return
+        if code := _evasion_api(dotted):
+            self.add(node, code, dotted)
+        elif internal := _module_internal(dotted, self.imported):
+            self.add(node, "module_internals", internal)
+
+    def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
+            func._called = True  # type: ignore[attr-defined]
+            name = node.args[1] if len(node.args) >= 2 else None
+            if not (isinstance(name, ast.Constant) and type(name.value) is str):
+                self.add(node, "dynamic_attribute", f"{func.id}()")
+                return
+            if func.id == "getattr":
+                self._attribute(node, name.value)
+            else:
+                self._attribute(ast.Attribute(value=node.args[0], attr=name.value, lineno=node.lineno), name.value)
+                if func.id in ("setattr", "delattr"):
+                    self._patch(ast.Attribute(value=node.args[0], attr=name.value, lineno=node.lineno))
+        elif isinstance(func, ast.Attribute) and func.attr in ("format", "format_map", "vformat"):
+            self._format(node)
+        if (dotted := dotted_path(func, self.aliases)) in RUNS_TEXT:
+            given = list(node.args[:2]) + [k.value for k in node.keywords if k.arg in ("stmt", "setup")]
+            if any(not isinstance(arg, (ast.Lambda, ast.Name, ast.Attribute)) for arg in given):
+                self.add(node, "dynamic_code", f"{dotted}() of text")
+
+    def _format(self, node: ast.Call) -> None:
+        """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        arguments = list(node.args) + [k.value for k in node.keywords]
+        template = func.value if isinstance(func.value, ast.Constant) else (node.args[0] if node.args else None)
+        fields: list[str] = []
+        known = isinstance(template, ast.Constant) and type(template.value) is str
+        if known:
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(template.value) if f]
+            except ValueError:
+                fields = []
+        for f in fields:
+            for part in f.replace("[", ".").replace("]", "").split(".")[1:]:
+                if part.startswith("_") or part in FRAME_ATTRIBUTES:
+                    self.add(node, "dynamic_attribute", "{" + f + "}")
+        lookups = not known or any("." in f or "[" in f for f in fields)
+        if lookups and any(self._holds_module(a) for a in arguments):
+            self.add(node, "dynamic_attribute", f".{func.attr}() of a module")
+
+    def _holds_module(self, node: ast.AST) -> bool:
+        """A module, or a literal list, dict or unpacking that directly holds one."""
+        if isinstance(node, ast.Name):
+            return node.id in self.module_names
+        if isinstance(node, ast.Starred):
+            return self._holds_module(node.value)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return any(self._holds_module(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(self._holds_module(v) for v in node.values)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict":
+            return any(self._holds_module(k.value) for k in node.keywords)
+        return False
+
+    def _patch(self, target: ast.AST) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for item in target.elts:
+                self._patch(item)
+            return
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Attribute):
+            dotted = dotted_path(target, self.aliases)
+            if dotted and dotted.split(".")[0] in PATCHED_LIBRARIES:
+                self.add(target, "patching", dotted)
+
+
+def _is_import_alias(tree: ast.Module, name: str) -> bool:
+    """Whether ``name`` is bound by ``import x`` / ``import x as name`` (always a module),
+    or by ``from x import name`` where ``x.name`` is a module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and name in imported_names(node):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                if (a.asname or a.name) == name and _is_module_object(_module(f"{node.module}.{a.name}")):
+                    return True
+    return False
+
+
+def find(statements: Iterable[ast.AST], tree: ast.Module, aliases: dict[str, str]) -> list[Finding]:
+    """Every evasion in ``statements`` (top-level nodes of ``tree``)."""
+    reader = _Evasion(tree, aliases)
+    for statement in statements:
+        reader.scan(statement)
+    return sorted(reader.found, key=lambda f: (f.line, f.code, f.detail))

@@ -1,0 +1,271 @@
+"""Honest code never costs points: correct submissions in varied, ordinary styles.
+
+Each style is the reference solution with one function or module restyled the
+way students write (printing, logging, helpers, numpy round trips, their own
+experiments under the main guard...). Every task of the restyled module keeps
+full marks. Beside them, near variants that evade the rules stay ``forbidden``.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import SOLUTIONS, by_task
+
+
+def _solution(module: str) -> str:
+    return (SOLUTIONS / f"{module}.py").read_text(encoding="utf-8")
+
+
+def _function(tree: ast.Module, name: str) -> ast.FunctionDef:
+    return next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def restyle(module: str, function: str | None = None, *, first: str = "", replace: str = "",
+            top: str = "", bottom: str = "", also: dict[str, str] | None = None) -> dict[str, str]:
+    """The solution module with ``first`` lines opening ``function``'s body (after
+    its docstring), or the function replaced whole, ``top`` after the imports'
+    ``from __future__`` line and ``bottom`` at the end; ``also`` is one more
+    text edit, ``{"<function>": old line, "": new line}``."""
+    lines = _solution(module).splitlines(keepends=True)
+    tree = ast.parse("".join(lines))
+    if function:
+        node = _function(tree, function)
+        if replace:
+            lines[node.lineno - 1 - len(node.decorator_list): node.end_lineno] = [textwrap.dedent(replace).lstrip("\n")]
+        elif first:
+            body = node.body[1] if isinstance(node.body[0], ast.Expr) and isinstance(
+                getattr(node.body[0], "value", None), ast.Constant) else node.body[0]
+            indent = " " * body.col_offset
+            lines.insert(body.lineno - 1, textwrap.indent(textwrap.dedent(first).strip("\n") + "\n", indent))
+    text = "".join(lines)
+    if also:
+        (old,) = (v for k, v in also.items() if k)
+        assert old in text
+        text = text.replace(old, also[""])
+    if top:
+        future = "from __future__ import annotations\n"
+        text = text.replace(future, future + textwrap.dedent(top).lstrip("\n"), 1)
+    if bottom:
+        text += "\n\n" + textwrap.dedent(bottom).lstrip("\n")
+    return {module: text}
+
+
+SHARED_HELPER = """
+def _fresh_leaf(t):
+    return t.detach().clone().requires_grad_(True)
+"""
+
+# name: (module, restyled text); every task of the module must keep full marks.
+STYLES = {
+    "print_tensor_where_autograd_is_not_allowed": restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="print('x is', x)\nprint(repr(x), str(x))"),
+    "print_tensor_where_forward_ad_is_not_allowed": restyle(
+        "ex07_higher_order", "jvp_by_double_backward", first="print(x, u)"),
+    "print_tensor_that_requires_grad": restyle(
+        "ex03_vjp", "vjp", first="print(x.detach().clone().requires_grad_(True) * 2)"),
+    "locals_named_like_builtins": restyle("ex02_jacobian", "jacobian_polar", replace="""
+        def jacobian_polar(p):
+            input = p
+            vars = (input[0], input[1])
+            sum, id = vars
+            c, s = torch.cos(id), torch.sin(id)
+            return torch.stack([torch.stack([c, -sum * s]), torch.stack([s, sum * c])])
+        """),
+    "open_as_a_variable_name": restyle("ex04_detach", "semi_gradient", first="open = 1\nlist = [open]"),
+    "torch_version_printed": restyle("ex03_vjp", top="import torch\nprint(torch.__version__)\n"),
+    "stderr_through_sys": restyle("ex03_vjp", "vjp", top="import sys\n",
+                                  first="print('computing vjp', file=sys.stderr)\nsys.stderr.flush()"),
+    "optional_plotting_import": restyle("ex05_control_flow", top="""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            plt = None
+        """),
+    "main_guard_checks_with_the_not_allowed_api": restyle("ex02_jacobian", bottom="""
+        if __name__ == "__main__":
+            import os
+            from torch.autograd.functional import jacobian
+
+            x = torch.tensor([1.0, 2.0])
+            f = lambda t: torch.stack([t[0] ** 2 + t[1], t[0] + t[1] ** 3])
+            print(os.getcwd(), torch.allclose(jacobian(f, x), jacobian_by_hand(x)))
+            print(torch.func.jacrev(f)(x), eval("1 + 1"))
+        """),
+    "logging": restyle("ex04_detach", "detach_grads", top="import logging\nlog = logging.getLogger(__name__)\n",
+                       first="log.debug('detach_grads %s', x.shape)\nlogging.info('called')"),
+    "typing_and_a_dataclass": restyle("ex06_losses", top="""
+        from dataclasses import dataclass, field
+        from typing import Callable, Optional
+
+        @dataclass
+        class Run:
+            name: str
+            losses: list = field(default_factory=list)
+            note: Optional[str] = None
+
+        LOG: Callable[[str], None] = lambda s: None
+        """, bottom="RUNS = [Run('mse')]\n"),
+    "functools_partial_and_lambdas": restyle("ex07_higher_order", "hvp", top="import functools\n", first="""
+        square = lambda t: t * t
+        scale = functools.partial(torch.mul, 1.0)
+        _ = scale(square(v))
+        """),
+    "a_helper_shared_by_two_tasks": restyle("ex03_vjp", top=SHARED_HELPER, replace="""
+        def vjp(f, x, v):
+            x = _fresh_leaf(x)
+            y = f(x)
+            if not y.requires_grad:
+                return torch.zeros_like(x)
+            y.backward(gradient=v.detach().to(y.dtype))
+            return torch.zeros_like(x) if x.grad is None else x.grad.detach().clone()
+        """, also={"multitask_grads": "leaves = tuple(p.detach().clone().requires_grad_(True) for p in params)",
+                   "": "leaves = tuple(_fresh_leaf(p) for p in params)"}),
+    "no_grad_block": restyle("ex04_detach", "semi_gradient", replace="""
+        def semi_gradient(w, s, s_next, r, gamma):
+            w = w.detach().clone().requires_grad_(True)
+            s, s_next = s.detach().to(w.dtype), s_next.detach().to(w.dtype)
+            with torch.no_grad():
+                target = r + gamma * (w * s_next).sum()
+            loss = ((w * s).sum() - target) ** 2
+            loss.backward()
+            return w.grad.detach().clone()
+        """),
+    "numpy_round_trip": restyle("ex02_jacobian", "jacobian_polar", top="import numpy as np\n", replace="""
+        def jacobian_polar(p):
+            r, theta = p.detach().numpy().astype(np.float64)
+            J = np.array([[np.cos(theta), -r * np.sin(theta)], [np.sin(theta), r * np.cos(theta)]])
+            return torch.from_numpy(J).to(p.dtype)
+        """),
+    "torch_func_where_allowed": restyle("ex05_control_flow", "derivative_curve", replace="""
+        def derivative_curve(f, x):
+            x = x.detach().clone()
+            if not f(x.clone().requires_grad_(True)).requires_grad:
+                return torch.zeros_like(x)
+            return torch.func.vmap(torch.func.grad(lambda t: f(t).sum()))(x).detach()
+        """),
+    "autograd_grad_where_allowed": restyle("ex01_backward", "grad_of_2xtx", replace="""
+        def grad_of_2xtx(x):
+            x = (x.detach().clone() if x.is_floating_point() else x.detach().to(torch.get_default_dtype()))
+            x.requires_grad_(True)
+            (g,) = torch.autograd.grad(2 * torch.dot(x, x), x)
+            return g.detach()
+        """),
+    "os_path_and_a_constant_path": restyle("ex06_losses", top="import os\nHERE = os.path.join('results', 'plots')\n",
+                                           bottom="OUT = os.path.join(HERE, 'loss.png')\n"),
+    "math_as_m_and_fstrings": restyle("ex02_jacobian", "jacobian_by_hand", top="import math as m\n",
+                                      first="label = f'{x.shape} at {m.pi:.2f} {x!r}'\n_ = len(label)"),
+    "annotations_and_a_constant_tensor": restyle("ex07_higher_order", top="""
+        import torch
+        EYE: torch.Tensor = torch.eye(2)
+        HALF: float = 0.5
+        """, bottom="def helper(t: torch.Tensor, k: int = 2) -> torch.Tensor:\n    return t * k\n"),
+    "collections_and_contextlib": restyle("ex06_losses", "loss_grads", top="import collections\nimport contextlib\n",
+                                          first="""
+        seen = collections.Counter([1, 1, 2])
+        with contextlib.suppress(KeyError):
+            seen.pop(3)
+        """),
+    "warnings_and_asserts": restyle("ex04_detach", "nonleaf_grads", top="import warnings\n", first="""
+        assert x.dim() == 1, "x is a vector"
+        warnings.warn("nonleaf_grads: a reminder to myself")
+        """),
+    "constant_getattr_and_timing": restyle("ex01_backward", "sequential_grads", top="import time\n", first="""
+        started = time.perf_counter()
+        shape = getattr(x, "shape")
+        _ = hasattr(x, "grad"), started, shape
+        """),
+    "a_small_class_with_init_and_call": restyle("ex03_vjp", bottom="""
+        class Scaled:
+            def __init__(self, k):
+                self.k = k
+                self._cache = {}
+
+            def __call__(self, t):
+                return self.k * t
+
+            def __repr__(self):
+                return f"Scaled({self.k})"
+        """),
+    "environment_variable_read": restyle("ex05_control_flow", "control_flow_grad", top="import os\n",
+                                         first="verbose = os.environ.get('DEBUG', '') == '1'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_honest_styles_keep_full_marks(name, grade, submission):
+    replaced = STYLES[name]
+    (module,) = replaced
+    report = grade(submission(replace=replaced), patterns=(module,))
+    lost = {t["id"]: (t["status"], [c["feedback"] for c in t["checks"] if c["score"] < c["max_score"]][:1])
+            for t in report["tasks"] if t["score"] < t["max_score"]}
+    assert report["score"] == report["max_score"], lost
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="torch.optim imports torch._dynamo lazily, which the chrooted child cannot read "
+                          "until the kernel jail (Landlock) replaces the chroot")
+def test_torch_optim_in_a_task_keeps_full_marks(submission, tmp_path):
+    """Through ``grade run`` and its own sandbox server: the shared test server may
+    have loaded torch._dynamo for another submission already."""
+    replaced = restyle("ex01_backward", "train_linear_regression", replace="""
+        def train_linear_regression(X, y, lr, steps):
+            X, y = X.detach(), y.detach().to(X.dtype)
+            w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)
+            opt = torch.optim.SGD([w], lr=lr)
+            for _ in range(steps):
+                opt.zero_grad()
+                ((X @ w - y) ** 2).mean().backward()
+                opt.step()
+            return w.detach().clone()
+        """)
+    out = tmp_path / "r.json"
+    subprocess.run([str(Path(sys.executable).parent / "grade"), "run", str(submission(replace=replaced)),
+                    "-k", "train_linear_regression", "-o", str(out)], capture_output=True, timeout=300)
+    task = by_task(json.loads(out.read_text()))["ex01_backward.train_linear_regression"]
+    assert task["status"] == "passed", task["checks"][0]["feedback"]
+
+
+# Near variants of honest styles that evade the rules: (module, text, task that is forbidden).
+EVASIVE_VARIANTS = {
+    "not_allowed_api_outside_the_main_guard": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="from torch.autograd.functional import jacobian\n"
+        "_ = jacobian(lambda t: t, x)")),
+    "a_guard_that_is_not_the_main_guard": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="if __name__ != '__main__':\n"
+        "    _ = torch.autograd.functional.jacobian(lambda t: t, x)")),
+    "a_builtin_name_used_as_the_builtin": ("ex02_jacobian.jacobian_polar", restyle(
+        "ex02_jacobian", "jacobian_polar", first="input = vars(torch)['autograd']")),
+    "print_of_an_evaluated_string": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="print(eval('torch.autograd'))")),
+    "guarded_import_of_the_not_allowed_api": ("ex03_vjp.vjp", restyle("ex03_vjp", "vjp", top="""
+        try:
+            from torch.autograd.functional import vjp as _vjp
+        except ImportError:
+            _vjp = None
+        """, first="_ = _vjp(lambda t: t, x, v)")),
+    "a_module_reached_through_logging": ("ex04_detach.detach_grads", restyle(
+        "ex04_detach", "detach_grads", top="import logging\n", first="_ = logging.sys.modules")),
+    "partial_of_getattr": ("ex03_vjp.vjp", restyle("ex03_vjp", "vjp", top="import functools\n",
+                                                  first="_ = functools.partial(getattr, torch)('autograd')")),
+    "lambda_through_attrgetter": ("ex03_vjp.vjp", restyle("ex03_vjp", "vjp", top="import operator\n",
+                                                         first="_ = (lambda m: operator.attrgetter('func')(m))(torch)")),
+    "dataclass_field_through_a_format_field": ("ex06_losses.loss_grads", restyle(
+        "ex06_losses", "loss_grads", first="_ = '{0.autograd.functional}'.format(torch)")),
+    "numpy_patched_for_a_comparison": ("ex06_losses.loss_grads", restyle(
+        "ex06_losses", "loss_grads", top="import numpy as np\n", first="np.allclose = lambda *a, **k: True")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVASIVE_VARIANTS))
+def test_evasive_variants_of_honest_styles_stay_forbidden(name, grade, submission):
+    task_id, replaced = EVASIVE_VARIANTS[name]
+    report = grade(submission(replace=replaced), patterns=(task_id,))
+    assert by_task(report)[task_id]["status"] == "forbidden"
+    assert by_task(report)[task_id]["score"] == 0
