@@ -65,6 +65,7 @@ class Session:
         self.server = server
         self.limits = limits
         self.child: client.Child | None = None
+        self.served: set[str] = set()  # the tasks the current child has run
         self.spent: dict[str, float] = {}
         self.timed_out: dict[str, client.CallResult] = {}
         self.forbidden_at_runtime: dict[str, list[str]] = {}
@@ -73,12 +74,23 @@ class Session:
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
             return self.timed_out[task.id]
+        result = self._call(task, args)
+        if result.kind in ("crashed", "garbled") and self.served - {task.id}:
+            # The child had run other tasks' code, which may have left it dying (a
+            # timer, a thread, a reply followed by SIGKILL): a crash is charged to a
+            # task only when it happens in a child that ran nothing else since.
+            result = self._call(task, args)
+        return result
+
+    def _call(self, task: Task, args: tuple[Any, ...]) -> client.CallResult:
         child = self.child
         if child is None or child.dead is not None:
             if child is not None:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
             child = self.child = self.server.open({"sources": self.sources}, limits)
+            self.served = set()
+        self.served.add(task.id)
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
         result = child.call(task.module, task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds

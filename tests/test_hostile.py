@@ -5,6 +5,7 @@ attacked tasks score 0 and every other task keeps full marks.
 """
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -241,7 +242,7 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def vjp(f, x, v):\n    while True:\n        pass\n"
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
-    _only_ex03_lost(report, lost=(VJP, MULTI))
+    _only_ex03_lost(report)  # patching torch at import costs the whole module
 
 
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
@@ -362,7 +363,7 @@ def _assert_shown_as_data(report) -> None:
         for line in text.splitlines():
             assert not line.lstrip().startswith("::"), (name, line)
             assert not line.lstrip().startswith("Total 100/100"), (name, line)
-        assert "<class" not in text and "function" not in text.replace("functions", ""), name
+        assert "<class" not in text and not re.search(r"\bfunction\b", text), name
 
 
 @pytest.mark.parametrize("name", sorted(FORGED))
