@@ -5,6 +5,7 @@ attacked tasks score 0 and every other task keeps full marks.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -520,3 +521,60 @@ def test_source_too_deep_for_python_is_the_submissions_error_not_the_graders(gra
     code = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
     report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
     assert set(_statuses(report).values()) == {"error"} and report["grader_errors"] == []
+
+
+# A rule scoped to one method holds at run time too: SmoothReLU.backward may not
+# differentiate, even through what forward stashed in ctx or under another name;
+# softplus_grad's own backward pass is the task and never counts.
+STASHED_IN_CTX = '''
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        ctx.tools = (torch.autograd.grad, torch.enable_grad, torch.Tensor.requires_grad_)
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        grad, enable, track = ctx.tools
+        with enable():
+            t = track(x.detach(), True)
+            y = torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs()))
+            return grad(y, t, grad_output)[0]
+'''
+BACKWARD_RENAMED = '''
+def _helper(t, grad_output):
+    y = torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs()))
+    return torch.autograd.grad(y, t, grad_output)[0]
+
+
+def _bw(ctx, grad_output):
+    (x,) = ctx.saved_tensors
+    with torch.enable_grad():
+        return _helper(x.detach().requires_grad_(True), grad_output)
+
+
+SmoothReLU.backward = staticmethod(_bw)
+'''
+
+
+@pytest.mark.parametrize("code", [STASHED_IN_CTX, BACKWARD_RENAMED], ids=["stashed_in_ctx", "backward_renamed"])
+def test_autograd_inside_a_custom_backward_is_caught_at_run_time(code, grade, submission):
+    report = grade(submission(append={"ex08_custom_function": code}), patterns=("ex08_custom_function",))
+    task = by_task(report)["ex08_custom_function.softplus_grad"]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert "torch.autograd.grad" in json.dumps(task)
+    assert by_task(report)["ex08_custom_function.numerical_grad"]["status"] == "passed"
+
+
+def test_a_scoped_rule_counts_only_calls_made_inside_its_method():
+    from grader.engine import runtime_forbidden
+    from grader.tasks import BY_ID
+
+    task = BY_ID["ex08_custom_function.softplus_grad"]
+    used = ["torch.Tensor.backward", "torch.autograd.grad"]
+    places = {"torch.Tensor.backward": ["softplus_grad"],
+              "torch.autograd.grad": ["_helper", "SmoothReLU.backward.<locals>.inner"]}
+    assert runtime_forbidden(task, used, places) == ["torch.autograd.grad"]
+    assert runtime_forbidden(task, used, {}) == []  # no place, no evidence against the method
