@@ -105,17 +105,20 @@ def _module_internal(dotted: str, imported: set[str]) -> str | None:
         return None
     for i in range(1, len(parts)):
         head, part = ".".join(parts[:i]), parts[i]
-        owner = _module(head)
-        if owner is not None and not _is_module_object(owner):
-            return None  # past the modules: attributes of a class or function
-        if part.startswith("_") and part not in ALLOWED_DUNDERS:
+        # A private name reached from a module, on the module or past it on one of its
+        # classes (``torch.autograd.Variable._execution_engine``), is an internal.
+        if part.startswith("_") and not (part.startswith("__") and part.endswith("__")) \
+                or part.startswith("_") and part not in ALLOWED_DUNDERS and _is_module_object(_module(head)):
             return ".".join(parts[: i + 1])
-        if owner is None:
-            return None
+        owner = _module(head)
+        if owner is None or not _is_module_object(owner):
+            continue  # past the modules: only private names lead further in
         value = vars(owner).get(part)
         if _is_module_object(value) and f"{head}.{part}" not in _PUBLIC_REEXPORTS:
+            # A module is public where it is a submodule of its owner; reached from
+            # any other module (``torch.nn.modules.module.torch``) it is a re-export.
             name = getattr(value, "__name__", "")
-            if type(name) is not str or name.split(".")[0] != owner.__name__.split(".")[0]:
+            if type(name) is not str or not name.startswith(owner.__name__ + "."):
                 return ".".join(parts[: i + 1])
     return None
 

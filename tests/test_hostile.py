@@ -67,6 +67,11 @@ ATTACKS_EVASION = {
     "torch_C": ("def vjp(f, x, v):\n    torch._C._set_grad_enabled(True)\n    return x\n", "module_internals", False),
     "torch_serialization_pickle": ("def vjp(f, x, v):\n    return torch.serialization.pickle.loads(b'')\n",
                                    "module_internals", False),
+    "reexported_engine": ("import torch.nn.modules.module as M\ndef vjp(f, x, v):\n"
+                          "    x = x.detach().clone().requires_grad_(True)\n"
+                          "    engine = M.torch.autograd.Variable._execution_engine\n"
+                          "    return engine.run_backward((f(x),), (v,), False, False, (x,), False, False)[0]\n",
+                          "module_internals", False),
     "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "module_internals", False),
     "match_class_pattern": ("def vjp(f, x, v):\n    match torch:\n        case object(autograd=a):\n"
                             "            return a.functional.vjp(f, x, v)[1]\n", "introspection", False),
@@ -578,3 +583,20 @@ def test_a_scoped_rule_counts_only_calls_made_inside_its_method():
               "torch.autograd.grad": ["_helper", "SmoothReLU.backward.<locals>.inner"]}
     assert runtime_forbidden(task, used, places) == ["torch.autograd.grad"]
     assert runtime_forbidden(task, used, {}) == []  # no place, no evidence against the method
+
+
+# No autograd in a closed form: a Parameter's graph node called directly is autograd
+# under other names, and costs the task.
+GRAD_FN_BY_HAND = """
+def jacobian_by_hand(x):
+    p = torch.nn.Parameter(x.detach().clone())
+    d = (p * p).grad_fn(torch.ones_like(p))[0].detach()
+    one = torch.ones_like(x[0])
+    return torch.stack([torch.stack([d[0], one]), torch.stack([one, 3 * x[1] ** 2])])
+"""
+
+
+def test_calling_the_graph_directly_is_autograd(grade, submission):
+    report = grade(submission(append={"ex02_jacobian": GRAD_FN_BY_HAND}), patterns=("ex02_jacobian.jacobian_by_hand",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0
