@@ -171,6 +171,33 @@ def _binds(node: ast.AST) -> set[str]:
     return names
 
 
+def module_bindings(node: ast.AST) -> set[str]:
+    """Names a module-level statement binds in the module's scope, however it binds
+    them: a definition, an assignment, a for loop's target, a with's "as", a walrus,
+    inside an if or a try (never inside a function, class or comprehension body)."""
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+            continue
+        if isinstance(current, ast.Lambda):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            names.add(current.id)
+        elif isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
+            names.add(current.target.id)  # a walrus binds in the enclosing scope, even in a comprehension
+        todo.extend(ast.iter_child_nodes(current))
+    return names
+
+
+def local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """A function's parameters and the names its body binds (unless declared global)."""
+    declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
+    return (_parameters(node) | set().union(*(_binds(s) for s in node.body))) - declared
+
+
 def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
     a = node.args
     names = {arg.arg for arg in a.posonlyargs + a.args + a.kwonlyargs}

@@ -485,6 +485,27 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
                               "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()
 
 
+@pytest.mark.parametrize("call", [
+    "torch.no_grad()(torch.autograd.functional.jacobian)(torch.sin, x)",
+    "functools.singledispatch(torch.autograd.functional.jacobian)(torch.sin, x)",
+    "functools.partial(torch.autograd.functional.jacobian, torch.sin)(x)",
+    "s = contextlib.ExitStack(); s.callback(torch.autograd.functional.jacobian, torch.sin, x); s.close()",
+])
+def test_a_wrapper_that_only_forwards_the_call_hides_nothing(call):
+    """torch's or the standard library's call-forwarding wrappers stand between the
+    submission and the API: the call is still the submission's."""
+    import torch.autograd.functional  # noqa: F401 - loaded for the code run below
+
+    source = f"import contextlib, functools\ndef task(x):\n    {call}\n"
+    assert _run_as_submission(_installed({"ex02_jacobian.py"}), source) == {"torch.autograd.functional.jacobian"}
+
+
+def test_an_is_grads_batched_flag_of_any_true_type_counts():
+    source = ("import numpy as np\ndef task(x):\n    y = x.clone().requires_grad_()\n"
+              "    torch.autograd.grad(y * 2, y, torch.eye(2), False, False, True, False, np.True_)\n")
+    assert "torch.autograd.grad(is_grads_batched=True)" in _run_as_submission(_installed({"ex02_jacobian.py"}), source)
+
+
 def _installed(files: set[str]):
     from grader.sandbox.child import _Recorder
 

@@ -47,6 +47,26 @@ def test_not_allowed_apis_are_found_through_aliases_and_helpers(source, task, de
     assert uses and uses[0].detail.startswith(detail)
 
 
+@pytest.mark.parametrize("binding", [
+    "for J in [torch.autograd.functional.jacobian]:\n    pass\n",
+    "with contextlib.nullcontext(torch.autograd.functional.jacobian) as J:\n    pass\n",
+    "if True:\n    J = torch.autograd.functional.jacobian\n",
+    "try:\n    J = torch.autograd.functional.jacobian\nexcept ImportError:\n    J = None\n",
+    "[(J := torch.autograd.functional.jacobian) for _ in '1']\n",
+    "J = None\nJ = torch.autograd.functional.jacobian\n",
+])
+def test_a_module_level_binding_of_any_form_is_followed(binding):
+    source = f"import contextlib\nimport torch\n{binding}def jacobian_by_hand(x):\n    return J(torch.sin, x)\n"
+    uses = scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"])
+    assert {u.detail for u in uses} == {"torch.autograd.functional.jacobian"}
+
+
+def test_a_parameter_is_not_the_module_level_name_it_shadows():
+    source = ("import torch\nfor x in [torch.ones(2, requires_grad=True)]:\n    print(torch.autograd.grad(x.sum(), x))\n"
+              "def jacobian_by_hand(x):\n    return torch.stack([x, x])\n")
+    assert scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"]) == []
+
+
 def test_a_not_allowed_api_in_another_task_does_not_count():
     source = ("import torch\ndef jacobian_from_vjps(f, x):\n    return torch.autograd.grad(f(x), x)\n"
               "def jacobian_by_hand(x):\n    return torch.stack([x, x])\n")

@@ -80,12 +80,19 @@ class _Recorder:
         self.files = frozenset(files)
         self.codes: dict[types.CodeType, tuple[str, ...]] = {}
         self.runs_backward: frozenset[types.CodeType] = frozenset()
+        self.forwarders: frozenset[str] = frozenset()
 
     def install(self) -> None:
         for qualname, function in _watch_list().items():
             code = getattr(function, "__code__", None)
             if isinstance(code, types.CodeType):  # every watched API is a Python function today
                 self.codes[code] = self.codes.get(code, ()) + (qualname,)
+        import concurrent.futures.thread
+        import functools
+        import torch.utils._contextlib
+
+        self.forwarders = frozenset(m.__file__ for m in (functools, contextlib, torch.utils._contextlib, threading,
+                                                         concurrent.futures.thread) if m.__file__)
         from torch.autograd.function import BackwardCFunction
 
         # The frames in which torch runs a custom Function's backward (or vjp): a
@@ -121,6 +128,12 @@ class _Recorder:
         if names is None:
             return
         caller = frame.f_back
+        # A generic wrapper that only forwards a call (torch.no_grad()(api),
+        # functools.singledispatch(api), an ExitStack callback) does not make the call
+        # torch's own: look past it to who handed it the API.
+        hops = 0
+        while caller is not None and caller.f_code.co_filename in self.forwarders and hops < 8:
+            caller, hops = caller.f_back, hops + 1
         if caller is None or caller.f_code.co_filename not in self.files:
             return
         self.used.update(names)
@@ -129,8 +142,10 @@ class _Recorder:
             self.places.setdefault(name, set()).update(where)
         # Only a plain bool or int is read: an object's __bool__ would run student
         # code inside the hook, and an exception there would switch the hook off.
-        flag = frame.f_locals.get("is_grads_batched") if "torch.autograd.grad" in names else None
-        if type(flag) in (bool, int) and flag:
+        # Anything but an exact False, 0 or None counts as batched: torch only asks
+        # whether it is true, and numpy's True_ or a tensor is as true as True.
+        flag = frame.f_locals.get("is_grads_batched", False) if "torch.autograd.grad" in names else False
+        if not (flag is None or type(flag) in (bool, int) and not flag):
             self.used.add("torch.autograd.grad(is_grads_batched=True)")
             self.places.setdefault("torch.autograd.grad(is_grads_batched=True)", set()).update(where)
 
