@@ -214,16 +214,27 @@ def _free_names(node: ast.AST) -> set[str]:
     return used
 
 
+# Under a not-allowed prefix, yet honest where autograd is not allowed: it marks a
+# hand-written backward as one that is itself never differentiated.
+HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",)
+
+
 def _forbidden_in(statements: list[ast.AST], task: Task, aliases: dict[str, str]) -> list[Finding]:
     prefixes = [p for p in task.forbidden_scan if p.startswith("torch")]
     attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
     for root in statements:
+        honest: set[int] = set()  # the parts of an honest path (torch.autograd.function...)
         for node in ast.walk(root):
             line = getattr(node, "lineno", 0)
+            if id(node) in honest:
+                continue
             if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
                 dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
+                if dotted in HONEST_UNDER_RULES:
+                    honest.update(id(part) for part in ast.walk(node))
+                    continue
                 if dotted and any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
                     found.add(Finding(line, "forbidden_api", dotted))
                     continue

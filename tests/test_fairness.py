@@ -195,6 +195,34 @@ STYLES = {
         """),
     "environment_variable_read": restyle("ex05_control_flow", "control_flow_grad", top="import os\n",
                                          first="verbose = os.environ.get('DEBUG', '') == '1'"),
+    # A hand-written backward in the styles of PyTorch's own "Extending torch.autograd".
+    "once_differentiable_backward": restyle("ex08_custom_function", also={
+        "x": "    @staticmethod\n    def backward(ctx, grad_output",
+        "": "    @staticmethod\n    @torch.autograd.function.once_differentiable\n    def backward(ctx, grad_output"}),
+    "once_differentiable_imported": restyle("ex08_custom_function",
+                                            top="from torch.autograd.function import once_differentiable\n", also={
+        "x": "    @staticmethod\n    def backward(ctx, grad_output",
+        "": "    @staticmethod\n    @once_differentiable\n    def backward(ctx, grad_output"}),
+    "backward_bound_in_the_class_body": restyle("ex08_custom_function", top="""
+        def _backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * torch.sigmoid(x)
+        """, also={"x": "    @staticmethod\n    def backward(ctx, grad_output",
+                   "": "    backward = staticmethod(_backward)\n\n    @staticmethod\n    def unused(ctx, grad_output"}),
+    "softplus_grad_through_autograd_grad": restyle("ex08_custom_function", also={
+        "x": "    y.backward(gradient=grad_output.detach().to(y.dtype))\n    return x.grad.detach().clone()",
+        "": "    (g,) = torch.autograd.grad(y, x, grad_outputs=grad_output.detach().to(y.dtype))\n    return g.detach()"}),
+    "numerical_grad_with_itertools_under_no_grad": restyle("ex08_custom_function", "numerical_grad",
+                                                           top="import itertools\n", replace="""
+        @torch.no_grad()
+        def numerical_grad(f, x, eps=1e-6):
+            out = torch.empty_like(x)
+            for idx in itertools.product(*(range(n) for n in x.shape)):
+                step = torch.zeros_like(x)
+                step[idx] = eps
+                out[idx] = (f(x + step) - f(x - step)) / (2 * eps)
+            return out
+        """),
 }
 
 
