@@ -254,7 +254,8 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def vjp(f, x, v):\n    while True:\n        pass\n"
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
-    _only_ex03_lost(report, lost=(VJP, MULTI))
+    # Patching torch at module level is evasion that costs every task of the module.
+    _only_ex03_lost(report)
 
 
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
