@@ -15,22 +15,29 @@ from .sandbox import client
 from .tasks import BY_ID, Task
 
 
-def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
+def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] | None = None) -> list[str]:
     """The recorded calls that break the task's runtime rules.
 
     The child records only calls made from the submission's own code; what it
     sends is evidence the submission's process could forge, which can only cost
-    the submission itself.
+    the submission itself. A task scoped to one method (``"Class.method"``) counts
+    only the calls made while that method, or code it called, was running.
     """
     hits = []
     for api in used:
         if type(api) is not str:
+            continue
+        if task.scope and not _in_scope(task.scope, (places or {}).get(api, [])):
             continue
         for rule in task.forbidden_runtime:
             if rule.startswith("torch") and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
                 hits.append(api)
                 break
     return hits
+
+
+def _in_scope(scope: str, places: list[str]) -> bool:
+    return any(type(p) is str and (p == scope or p.startswith(scope + ".<locals>.")) for p in places)
 
 
 class Printed:
@@ -122,7 +129,8 @@ class StudentFunction:
     def __call__(self, *args: Any) -> Answer:
         result = self.session.call(self.task, *args)
         used = result.evidence.get("used", []) if type(result.evidence.get("used")) is list else []
-        hits = runtime_forbidden(self.task, used)
+        places = result.evidence.get("places") if type(result.evidence.get("places")) is dict else {}
+        hits = runtime_forbidden(self.task, used, places)
         if hits:
             self.session.forbidden_at_runtime.setdefault(self.task.id, []).extend(hits)
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
