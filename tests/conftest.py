@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+import ctypes
 import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,10 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 MUTANTS = ROOT / "mutants"
 
-# Marks every sandbox process this test session starts (they inherit it), so the
-# leak check sees only its own.
-os.environ["AUTOGRAD_LAB_TEST_SESSION"] = uuid.uuid4().hex
+# Every process this test session starts stays its descendant, orphans included (they
+# are reparented here rather than to init), so the leak check sees exactly its own.
+# Sandbox processes carry no marker: they inherit nothing of the environment.
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 @pytest.fixture(scope="session")

@@ -226,19 +226,20 @@ def _alive(pid: int) -> bool:
 
 
 def _sandbox_processes(exclude: set[int] = frozenset()) -> list[int]:
-    """Live processes started by this test session's sandbox servers.
-
-    Every server inherits the session's marker variable (see conftest) and so does
-    everything it forks, so other grading runs on the same machine do not count.
-    """
-    marker = f"AUTOGRAD_LAB_TEST_SESSION={os.environ['AUTOGRAD_LAB_TEST_SESSION']}".encode()
-    found = []
+    """Live processes started by this test session (its descendants; conftest makes it
+    the subreaper of every orphan), other than pytest's own helpers."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in exclude and int(entry) != os.getpid():
+        if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if marker in f.read().split(b"\0") and _alive(int(entry)):
-                        found.append(int(entry))
-            except OSError:
+                with open(f"/proc/{entry}/stat") as stat:
+                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
                 pass
+    found, todo = [], list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        if pid not in exclude and _alive(pid):
+            found.append(pid)
     return found

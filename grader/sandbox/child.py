@@ -27,13 +27,13 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import catalogue, channel, wire
+from . import catalogue, channel, jail, wire
 
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
 MAX_TEXT = 2000
 # What one call may print and still be shown: enough for a few debugging lines per check.
 MAX_OUTPUT = 4096
-UNPRIVILEGED_UID = 65534
+MAX_OPEN_FILES = 256
 
 def _watch_list() -> dict[str, Callable[..., Any]]:
     """APIs whose calls are recorded as evidence for the "not allowed" rules."""
@@ -363,12 +363,15 @@ class _Child:
         return reply
 
 
-def _lock_down(config: dict[str, Any], keep_fd: int) -> None:
+def _lock_down(config: dict[str, Any], keep_fd: int, backend: jail.Backend) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.closerange(3, keep_fd)
-    os.closerange(keep_fd + 1, 65536)
+    low = 3
+    for fd in sorted({keep_fd, *backend.keep_fds()}):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
     vm_bytes = _vm_size()
     memory = vm_bytes + int(config["memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -376,16 +379,14 @@ def _lock_down(config: dict[str, Any], keep_fd: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.getuid() == 0 and config.get("jail"):
-        os.chroot(config["jail"])
-        os.chdir("/")
-        os.setgroups([])
-        os.setgid(UNPRIVILEGED_UID)
-        os.setuid(UNPRIVILEGED_UID)
-    elif config.get("workdir"):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
+    if config.get("workdir"):
         os.chdir(config["workdir"])
+    backend.apply()  # raises if any promised layer fails: no student code runs then
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    sys.path[:] = []
+    # Lazy imports (torch._dynamo, torch.optim, ...) read from these; the jail lets
+    # them read nothing else.
+    sys.path[:] = [p for p in sys.path if p and os.path.isabs(p)]
     torch.set_num_threads(1)
 
 
@@ -397,14 +398,14 @@ def _vm_size() -> int:
     return 0
 
 
-def run(fd: int) -> None:
+def run(fd: int, backend: jail.Backend) -> None:
     """Entry point in the forked child; never returns."""
     code = 0
     try:
         os.setsid()
         sock = socket.socket(fileno=fd)
         config = json.loads(channel.recv(sock, max_bytes=MAX_REQUEST_BYTES))
-        _lock_down(config, fd)
+        _lock_down(config, fd, backend)
         child = _Child(sock, config)
         child.load()
         child.serve()

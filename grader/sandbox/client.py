@@ -64,82 +64,40 @@ def _garbled(exc: Exception) -> CallResult:
     return CallResult("garbled", detail=escape(str(exc), 300))
 
 
-class _Forked:
-    """The little of ``subprocess.Popen`` that Server needs, for a forked server."""
-
-    stderr = None
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired("sandbox server", timeout or 0)
-            time.sleep(0.005)
-        return self.returncode or 0
+# The server's whole environment. It starts as a fresh interpreter with nothing of
+# the grader's: a forked copy of the grading process would carry its environment
+# (CI tokens) in memory, where student code could read it with ctypes.
+SERVER_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
 
 
 class Server:
     """One sandbox server process; start it early, it prepares torch in parallel.
 
-    ``fork=True`` forks it from this process, which must have imported torch
-    and done no torch work yet (the grading process, right at its start): one
-    import of torch serves both. Otherwise it is a fresh interpreter.
+    It is a fresh interpreter started with an empty environment, so nothing of the
+    grader's environment is anywhere in its memory or its children's. ``fork`` is
+    accepted for compatibility and means the same.
     """
 
     def __init__(self, warm: tuple[str, ...] = (), fork: bool = False) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.jail = tempfile.mkdtemp(prefix="autograd-lab-jail-")
         os.chmod(self.jail, 0o555)
-        if fork:
-            self.process = self._fork(ours, theirs, warm)
-        else:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-            env["OMP_NUM_THREADS"] = "1"
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), *warm],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                cwd=self.jail,
-                env=env,
-                start_new_session=True,
-            )
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), self.jail, *warm],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.jail,
+            env=SERVER_ENVIRONMENT,
+            start_new_session=True,
+        )
         theirs.close()
         self.sock = ours
         self.buffer = b""
         self.ready = False
+        self.isolation: dict[str, Any] = {}
         self.warmed: set[str] = set(warm)
-
-    def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
-        import torch  # noqa: F401 - imported once, here, for both processes
-
-        pid = os.fork()
-        if pid == 0:
-            try:
-                ours.close()
-                os.setsid()
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                os.chdir(self.jail)
-                from . import server
-
-                server.run(theirs, list(warm))
-            finally:
-                os._exit(70)
-        return _Forked(pid)
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -163,7 +121,8 @@ class Server:
 
     def wait_ready(self) -> None:
         if not self.ready:
-            self._reply(SERVER_START_SECONDS)
+            reply = self._reply(SERVER_START_SECONDS)
+            self.isolation = reply.get("isolation") if type(reply.get("isolation")) is dict else {}
             self.ready = True
 
     def open(self, config: dict[str, Any], limits: Limits) -> "Child":
@@ -173,8 +132,7 @@ class Server:
         socket.send_fds(self.sock, [b'{"op": "spawn"}\n'], [theirs.fileno()])
         theirs.close()
         pid = int(self._reply(30.0)["pid"])
-        setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1,
-                     jail=self.jail, workdir=self.jail)
+        setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1, workdir=self.jail)
         child = Child(self, pid, ours, limits)
         try:
             channel.send(ours, json.dumps(setup).encode())

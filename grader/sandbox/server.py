@@ -22,6 +22,8 @@ import signal
 import socket
 import sys
 
+from . import jail
+
 # Modules a student may reasonably import, loaded now because a jailed child
 # cannot read them from disk later.
 PRELOAD = (
@@ -36,11 +38,18 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 _WARMED: set[str] = set()
+# The isolation every child of this server applies; set up by ``run``.
+JAIL: jail.Backend = jail.Limits("not prepared")
 
 
 def _preload() -> None:
+    import tempfile
+
     for name in PRELOAD:
         __import__(name)
+    # torch._dynamo asks for the temporary directory when imported; found here once,
+    # the answer is inherited, so a child (which may create no file) need not probe.
+    tempfile.gettempdir()
     _warm_up()
     from . import child  # noqa: F401
 
@@ -161,7 +170,7 @@ def serve(sock: socket.socket) -> None:
                     sock.close()
                     from . import child
 
-                    child.run(fds[0])
+                    child.run(fds[0], JAIL)
                 os.close(fds[0])
                 fds = []
                 active.add(pid)
@@ -188,17 +197,28 @@ def serve(sock: socket.socket) -> None:
     _kill_orphans(set())
 
 
-def run(sock: socket.socket, extras: list[str]) -> None:
+def run(sock: socket.socket, jail_dir: str, extras: list[str]) -> None:
     """Serve until the grader closes ``sock``; never returns."""
+    global JAIL
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # torch._dynamo creates its cache folder when imported (torch.optim imports it):
+    # name one that exists, empty and read-only, in the child's view too.
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = jail_dir
+    # Namespaces need a process with one thread: before torch is imported.
+    JAIL = jail.choose(jail_dir)
+    try:
+        isolation = JAIL.prepare()
+    except OSError as exc:
+        JAIL = jail.Limits(f"the kernel refused the jail: {exc}")
+        isolation = JAIL.prepare()
     _preload()
     for what in extras or [""]:
         _warm(what)
-    sock.sendall(b'{"ready": true}\n')
+    sock.sendall(json.dumps({"ready": True, "isolation": isolation}).encode() + b"\n")
     serve(sock)
     # Interpreter teardown with torch loaded takes a noticeable fraction of a
     # second; every child is reaped by now, so leave at once.
@@ -206,7 +226,7 @@ def run(sock: socket.socket, extras: list[str]) -> None:
 
 
 def main() -> None:
-    run(socket.socket(fileno=int(sys.argv[1])), sys.argv[2:])
+    run(socket.socket(fileno=int(sys.argv[1])), sys.argv[2], sys.argv[3:])
 
 
 if __name__ == "__main__":
