@@ -114,6 +114,7 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
     if own_server:
         server = client.Server(warm=warm_up_for(sub), fork=True)
     plugin = json_report = session = None
+    isolation = None
     try:
         if to_run:
             from .engine import Session
@@ -128,10 +129,15 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
                 plugin, json_report = run_checks(session, seed, to_run)
             finally:
                 session.close()
+            isolation = dict(server.isolation) if server.isolation else None
     finally:
         if own_server:
             server.close()
     from . import report
 
-    return report.build(sub, tasks, verdicts, plugin, json_report, session, seed=seed, patterns=patterns,
-                        limits=limits, lang=lang, seconds=time.monotonic() - started)
+    from .sandbox import isolation as isolation_mod
+
+    result = report.build(sub, tasks, verdicts, plugin, json_report, session, seed=seed, patterns=patterns,
+                          limits=limits, lang=lang, seconds=time.monotonic() - started)
+    result["isolation"] = isolation or isolation_mod.not_needed()
+    return result

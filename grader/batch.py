@@ -190,6 +190,12 @@ def grade_item(job: dict[str, Any], server: Any) -> dict[str, Any]:
             raise
     result["submission"]["path"] = str(path)
     result["submission"]["digest"] = job["digest"]
+    if "isolation" not in result:
+        from .sandbox.isolation import not_needed
+
+        result["isolation"] = not_needed()
+    if job.get("allow_weak_isolation"):
+        result["isolation"] = dict(result["isolation"], weak_isolation_allowed=True)
     report.validate(result)
     report.write(result, job["out"])
     return result
@@ -197,6 +203,8 @@ def grade_item(job: dict[str, Any], server: Any) -> dict[str, Any]:
 
 def worker_main() -> None:
     """Read jobs as JSON lines on stdin, answer one JSON line per job on stdout."""
+    from .errors import GraderError
+    from .sandbox import isolation
     from .sandbox.client import Server
 
     out = sys.stdout
@@ -208,6 +216,10 @@ def worker_main() -> None:
             job = json.loads(line)
             started = time.monotonic()
             try:
+                server.wait_ready()
+                if not isolation.is_kernel(server.isolation) and not job.get("allow_weak_isolation"):
+                    raise GraderError("the sandbox has no kernel isolation here "
+                                      f"({server.isolation.get('why', '?')}); see --allow-weak-isolation")
                 result = grade_item(job, server)
                 answer = {"name": job["name"], "score": result["score"], "max_score": result["max_score"],
                           "problem": result.get("problem", ""), "seconds": time.monotonic() - started}
@@ -257,7 +269,8 @@ class _Worker:
 
 def run(items: list[Item], outdir: Path, *, jobs: int, seed: int, timeout: float, memory_mb: int,
         lang: str = "en", patterns: tuple[str, ...] = (), resume: bool = False,
-        progress: Callable[[int, int, Done], None] = lambda done, total, last: None) -> list[Done]:
+        progress: Callable[[int, int, Done], None] = lambda done, total, last: None,
+        allow_weak_isolation: bool = False) -> list[Done]:
     reports = outdir / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     results: list[Done] = []
@@ -283,7 +296,8 @@ def run(items: list[Item], outdir: Path, *, jobs: int, seed: int, timeout: float
                     item = queue.pop(0)
                     w.send(item, {"name": item.name, "path": str(item.path), "out": str(reports / f"{item.name}.json"),
                                   "digest": digest(item.path), "seed": seed, "timeout": timeout,
-                                  "memory_mb": memory_mb, "lang": lang, "patterns": list(patterns)})
+                                  "memory_mb": memory_mb, "lang": lang, "patterns": list(patterns),
+                                  "allow_weak_isolation": allow_weak_isolation})
             streams = {w.process.stdout: w for w in workers if w.process.stdout}
             ready, _, _ = select.select(list(streams), [], [], 0.5)
             for stream in ready:

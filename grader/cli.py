@@ -103,6 +103,9 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
     except Exception as exc:  # noqa: BLE001 - the report is written; only the summary is lost
         failures.append(f"summary: {report_mod.failure_text(exc)}")
+    from .sandbox.isolation import summary_line
+
+    click.echo(summary_line(report.get("isolation"), t))
     failures = report["grader_errors"][:3] + failures
     if failures:
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(failures[:3])))
@@ -202,8 +205,11 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
 @click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
               help="Megabytes a task may allocate beyond the loaded libraries.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language of the feedback.")
+@click.option("--allow-weak-isolation", "allow_weak", is_flag=True,
+              help="Grade even where the kernel cannot isolate student code (no Landlock or seccomp); "
+                   "every report records it.")
 def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, resume: bool, seed: int | None,
-          patterns: tuple[str, ...], timeout: float, memory_mb: int, lang: str | None) -> None:
+          patterns: tuple[str, ...], timeout: float, memory_mb: int, lang: str | None, allow_weak: bool) -> None:
     """Grade every submission in SUBMISSIONS (a folder of folders/archives, or a CSV/text list).
 
     Writes OUTDIR/reports/<name>.json for each, then OUTDIR/gradebook.csv and
@@ -213,10 +219,15 @@ def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, re
     import secrets
 
     from . import batch as batch_mod
+    from .sandbox import jail
     from .tasks import select
 
     if patterns and not select(patterns):
         raise BadInput(f"-k {' '.join(patterns)}: no task matches (see 'grade list')")
+    if not allow_weak and not jail.kernel_isolation_available():
+        raise BadInput("this machine cannot isolate student code with the kernel (Landlock and seccomp are needed): "
+                       "a submission could read and change your files. Grade in a Linux VM or container, "
+                       "or pass --allow-weak-isolation to grade anyway (each report records it)")
     try:
         items = batch_mod.shard(batch_mod.discover(submissions), shard)
     except batch_mod.BatchError as exc:
@@ -229,7 +240,8 @@ def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, re
     click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {seed}", err=True)
     bar = _ProgressBar(len(items))
     results = batch_mod.run(items, out, jobs=jobs, seed=seed, timeout=timeout, memory_mb=memory_mb,
-                            lang=lang or default_language(), patterns=patterns, resume=resume, progress=bar.update)
+                            lang=lang or default_language(), patterns=patterns, resume=resume, progress=bar.update,
+                            allow_weak_isolation=allow_weak)
     bar.close()
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
