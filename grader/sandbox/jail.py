@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import struct
 import sys
@@ -138,13 +139,15 @@ class JailError(OSError):
     """A layer of the jail could not be put in place."""
 
 
+@functools.lru_cache(maxsize=1)
 def _libc() -> Any:
-    return ctypes.CDLL(None, use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
 
 
 def _syscall(nr: int, *args: int | ctypes._Pointer | ctypes.c_void_p | None) -> int:
     libc = _libc()
-    libc.syscall.restype = ctypes.c_long
     converted = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
     result = libc.syscall(ctypes.c_long(nr), *converted)
     if result < 0:

@@ -1,0 +1,354 @@
+"""The kernel jail, attacked as root and as an unprivileged user.
+
+Three modes, each a real grading process started by this test:
+
+- ``root``: the grader runs as root (CI); children get namespaces, a read-only
+  chroot, uid 65534, Landlock and seccomp.
+- ``user``: the grader runs as a throwaway unprivileged user created here
+  (a laptop, most CI runners); children get a user namespace instead of root.
+- ``user-no-userns``: the same user where the kernel refuses unprivileged user
+  namespaces (as Ubuntu 23.10+ does): Landlock and seccomp alone must hold.
+
+Every attack class of ``tests/jail_driver.py`` runs in every mode, with its
+expected verdict, and then: no secret in any output, no file outside changed,
+no process left, and the server still serving.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, SOLUTIONS
+from .test_sandbox import _sandbox_processes
+
+DRIVER = ROOT / "tests" / "jail_driver.py"
+USER = "agl-jail-test"
+MODES = ("root", "user", "user-no-userns")
+SECRET = f"AGLSECRET-{uuid.uuid4().hex}"  # in the grading process's environment
+MARKER = f"marker-{uuid.uuid4().hex}"     # in a file the grading user can read
+
+sys.path.insert(0, str(ROOT / "tests"))
+from jail_driver import ATTACKS  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel jail is Linux's")
+
+
+def _require_root() -> None:
+    if os.getuid() != 0:
+        pytest.fail("these tests create a user and switch to it: run them as root (CI does)")
+
+
+def _user() -> tuple[int, int]:
+    """The throwaway unprivileged user, created on first use; fails (never skips) if it cannot be."""
+    _require_root()
+    try:
+        entry = pwd.getpwnam(USER)
+    except KeyError:
+        done = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                               "--shell", "/usr/sbin/nologin", USER], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"cannot create the unprivileged user {USER}: {done.stderr.strip() or done.returncode}")
+        entry = pwd.getpwnam(USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _reachable_script(needed: list[str]) -> str:
+    """Shell lines that, in a private mount namespace, let any user reach ``needed``.
+
+    A folder on the way that others cannot enter (``/root``, mode 700, holds the
+    Python installation here) is covered with an empty tmpfs holding only the
+    entries on the way, bind-mounted from the real ones; nothing on disk changes.
+    """
+    blocked: dict[str, set[str]] = {}
+    for path in needed:
+        parts = Path(path).parts
+        for depth in range(1, len(parts) - 1):
+            folder = str(Path(*parts[:depth]))
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                if any(folder.startswith(b.rstrip("/") + "/") for b in blocked):
+                    pytest.fail(f"{path}: nested folders closed to other users ({folder}); cannot test as a user")
+                blocked.setdefault(folder, set()).add(parts[depth])
+                break
+    lines = ["set -e"]
+    for folder, names in blocked.items():
+        stage = tempfile.mkdtemp(prefix="agl-stage-")
+        for name in sorted(names):
+            lines += [f"mkdir -p {shlex.quote(stage + '/' + name)}",
+                      f"mount --bind {shlex.quote(folder + '/' + name)} {shlex.quote(stage + '/' + name)}"]
+        lines.append(f"mount -t tmpfs -o mode=755 agl-reach {shlex.quote(folder)}")
+        for name in sorted(names):
+            lines += [f"mkdir -p {shlex.quote(folder + '/' + name)}",
+                      f"mount --move {shlex.quote(stage + '/' + name)} {shlex.quote(folder + '/' + name)}"]
+    return "\n".join(lines)
+
+
+def _run_grader(mode: str, args: list[str], workdir: Path) -> subprocess.CompletedProcess:
+    """``python tests/jail_driver.py ARGS`` as the mode's user, with the secret in its environment."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8", "AGL_CI_TOKEN": SECRET}
+    command = [sys.executable, str(DRIVER), *args] + (["--deny-namespaces"] if mode == "user-no-userns" else [])
+    if mode == "root":
+        return subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
+    uid, gid = _user()
+    needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(workdir)]
+    drop = (f"exec setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- "
+            f"env -i {' '.join(shlex.quote(f'{k}={v}') for k, v in env.items())} "
+            f"{' '.join(shlex.quote(c) for c in command)}")
+    script = _reachable_script(needed) + "\n" + drop
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                          cwd=workdir, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0 and "setpriv" in done.stderr:
+        pytest.fail(f"cannot run as {USER}: {done.stderr.strip()[-500:]}")
+    return done
+
+
+def _workdir(mode: str) -> Path:
+    """A folder the grading user owns, with a marker secret and another student's report."""
+    folder = Path(tempfile.mkdtemp(prefix=f"agl-jail-{mode}-"))
+    (folder / "reports").mkdir()
+    (folder / "marker.txt").write_text(MARKER)
+    (folder / "reports" / "other.json").write_text('{"score": 1}\n')
+    os.chmod(folder / "marker.txt", 0o600)
+    if mode != "root":
+        uid, gid = _user()
+        for path in (folder, folder / "reports", folder / "marker.txt", folder / "reports" / "other.json"):
+            os.chown(path, uid, gid)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def _snapshot(*folders: Path) -> dict[str, tuple]:
+    """Every file and folder with its mode, owner, size, times and content hash."""
+    out = {}
+    for folder in folders:
+        for path in [folder, *sorted(folder.rglob("*"))]:
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            out[str(path)] = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, digest)
+    return out
+
+
+_RUNS: dict[str, dict] = {}
+
+
+def _attacks(mode: str) -> dict:
+    """Run every attack once per mode (about 60 children), with the state around it."""
+    if mode not in _RUNS:
+        workdir = _workdir(mode)
+        watched = (workdir, SOLUTIONS, ROOT / "grader" / "checks")
+        before = _snapshot(*watched)
+        processes = set(_sandbox_processes())
+        shm = set(os.listdir("/dev/shm"))
+        done = _run_grader(mode, ["attacks", str(workdir)], workdir)
+        assert done.returncode == 0, done.stderr[-2000:]
+        run = json.loads(done.stdout)
+        run.update(stdout=done.stdout, stderr=done.stderr, changed=_changes(before, _snapshot(*watched)),
+                   left=_sandbox_processes(exclude=processes), new_shm=set(os.listdir("/dev/shm")) - shm)
+        _RUNS[mode] = run
+        shutil.rmtree(workdir)
+    return _RUNS[mode]
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+# Attacks whose refusal is an expected error of the attack itself rather than "blocked: ...".
+STOPPED = {"copy_environment": lambda v: v == []}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+@pytest.mark.parametrize("mode", MODES)
+def test_attack_is_stopped(mode, name):
+    result = _attacks(mode)["results"][name]
+    if name == "memory_bomb" and result["kind"] == "crashed":
+        return  # the address-space limit may end the child instead of raising MemoryError
+    assert result["kind"] == "returned", result
+    check = STOPPED.get(name, lambda v: isinstance(v, str) and v.startswith("blocked"))
+    assert check(result["value"]), result
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_secret_reaches_any_output(mode):
+    run = _attacks(mode)
+    text = run["stdout"] + run["stderr"]
+    solution = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
+    assert SECRET not in text and SECRET.split("-")[1] not in text
+    assert MARKER not in text
+    assert not any(line.strip() and line.strip() in text for line in solution.splitlines() if len(line.strip()) > 30)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_file_outside_the_sandbox_changes(mode):
+    run = _attacks(mode)
+    assert run["changed"] == []
+    assert run["new_shm"] == set()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_process_is_left_and_the_server_survives(mode):
+    run = _attacks(mode)
+    assert run["left"] == []
+    assert run["server_alive"] is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_isolation_in_force_is_recorded(mode):
+    info = _attacks(mode)["isolation"]
+    assert info["kernel"] is True and info["seccomp"] is True and info["landlock_abi"] >= 1
+    if mode == "root":
+        assert info["chroot"] and info["uid"] == 65534 and {"mount", "net"} <= set(info["namespaces"])
+    elif mode == "user":
+        assert info["chroot"] and info["uid"] == _user()[0] and {"user", "mount", "net"} <= set(info["namespaces"])
+    else:
+        assert not info["chroot"] and info["namespaces"] == [] and info["uid"] == _user()[0]
+
+
+# --- whole grading runs --------------------------------------------------------------
+
+HOSTILE_VJP = '''
+def vjp(f, x, v):
+    import os, signal
+    stolen = []
+    for path in ({solution!r}, {marker!r}):
+        try:
+            stolen.append(open(path).read())
+        except OSError:
+            pass
+    for pid in (os.getppid(), {grader_pid}):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        open({fake_report!r}, "w").write('{{"score": 130}}')
+    except OSError:
+        pass
+    try:
+        open({other_report!r}, "w").write('{{"score": 130}}')
+    except OSError:
+        pass
+    leaked = [k + "=" + v for k, v in os.environ.items()]
+    if stolen:
+        namespace = {{}}
+        exec(stolen[0], namespace)
+        return namespace["vjp"](f, x, v)
+    raise ValueError("found: " + " ".join(leaked + stolen))
+'''
+
+
+def _hostile_submission(folder: Path, workdir: Path, report: Path, other: Path, grader_pid: int) -> Path:
+    sub = folder / "submission"
+    shutil.copytree(SOLUTIONS, sub)
+    code = HOSTILE_VJP.format(solution=str(SOLUTIONS / "ex03_vjp.py"), marker=str(workdir / "marker.txt"),
+                              fake_report=str(report), other_report=str(other), grader_pid=grader_pid)
+    with open(sub / "ex03_vjp.py", "a", encoding="utf-8") as f:
+        f.write("\n" + code)
+    return sub
+
+
+@pytest.mark.parametrize("mode", ("root", "user"))
+def test_a_hostile_grade_run_gains_nothing_and_the_report_is_written(mode):
+    workdir = _workdir(mode)
+    report = workdir / "report.json"
+    sub = _hostile_submission(workdir, workdir, report, workdir / "reports" / "other.json", os.getpid())
+    if mode != "root":
+        uid, gid = _user()
+        for path in [sub, *sub.rglob("*")]:
+            os.chown(path, uid, gid)
+    before = _snapshot(workdir / "reports")
+    done = _run_grader(mode, ["grade", str(sub), str(report)], workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = report.read_text(encoding="utf-8")
+    data = json.loads(text)
+    tasks = {t["id"]: t for t in data["tasks"]}
+    assert tasks["ex03_vjp.vjp"]["score"] == 0 and tasks["ex03_vjp.vjp"]["status"] == "error"
+    assert tasks["ex03_vjp.multitask_grads"]["status"] == "passed"
+    assert "found:" in text  # the attack ran, and what it found is in the report: nothing
+    for secret in (SECRET, MARKER, "AGL_CI_TOKEN"):
+        assert secret not in text + done.stdout + done.stderr
+    assert _snapshot(workdir / "reports") == before
+    assert data["isolation"]["kernel"] is True
+    shutil.rmtree(workdir)
+
+
+@pytest.mark.parametrize("mode", ("root", "user"))
+def test_a_batch_student_cannot_touch_another_students_report(mode):
+    workdir = _workdir(mode)
+    out = workdir / "batch"
+    honest_report = out / "reports" / "honest.json"
+    hostile = _hostile_submission(workdir, workdir, out / "reports" / "fake.json", honest_report, os.getpid())
+    honest = workdir / "honest"
+    shutil.copytree(SOLUTIONS, honest)
+    if mode != "root":
+        uid, gid = _user()
+        for path in [hostile, honest, *hostile.rglob("*"), *honest.rglob("*")]:
+            os.chown(path, uid, gid)
+        out.mkdir()
+        os.chown(out, uid, gid)
+    done = _run_grader(mode, ["batch", str(honest), str(hostile), str(out)], workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    honest_data = json.loads(honest_report.read_text(encoding="utf-8"))
+    hostile_data = json.loads((out / "reports" / "hostile.json").read_text(encoding="utf-8"))
+    assert honest_data["score"] == honest_data["max_score"] > 0
+    assert hostile_data["score"] < hostile_data["max_score"]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["honest.json", "hostile.json"]
+    shutil.rmtree(workdir)
+
+
+def test_the_servers_memory_holds_no_byte_of_the_graders_environment(monkeypatch):
+    """Read from outside: every readable mapping of a live child, searched for the secret."""
+    from grader.sandbox import client
+
+    monkeypatch.setenv("AGL_CI_TOKEN", SECRET)
+    with client.Server() as server:
+        child = server.open({"sources": {"m": "def ok():\n    return 1\n"}}, client.Limits(timeout=10))
+        assert child.call("m", "ok").value == 1
+        found, scanned = _search_memory(child.pid, SECRET.split("-")[1].encode())
+        child.close()
+    assert scanned > 50 * 2**20  # torch is in there: the search really read the image
+    assert found == []
+
+
+def _search_memory(pid: int, needle: bytes) -> tuple[list[str], int]:
+    found, scanned = [], 0
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            if "r" not in fields[1] or len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]"):
+                continue
+            try:
+                mem.seek(start)
+                data = mem.read(end - start)
+            except OSError:
+                continue
+            scanned += len(data)
+            if needle in data:
+                found.append(line.strip())
+    return found, scanned
+
+
+def test_grade_batch_refuses_weak_isolation_unless_told(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader import cli
+    from grader.sandbox import jail
+
+    monkeypatch.setattr(jail, "kernel_isolation_available", lambda: False)
+    (tmp_path / "class" / "a").mkdir(parents=True)
+    runner = CliRunner()
+    refused = runner.invoke(cli.main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out")])
+    assert refused.exit_code == 2 and "--allow-weak-isolation" in refused.output
+    assert not (tmp_path / "out").exists()
