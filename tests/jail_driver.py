@@ -253,6 +253,33 @@ def tiocsti():
     return _try(lambda: fcntl.ioctl(0, termios.TIOCSTI, b"x"))
 
 
+def sigio_owner(pid):
+    """Have the kernel send SIGKILL to ``pid`` when the channel to the grader gets data."""
+    import fcntl
+    fd = [f for f in range(3, 64) if _is_socket(f)][0]
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGKILL)
+        fcntl.fcntl(fd, fcntl.F_SETOWN, pid)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
+    except OSError as exc:
+        return "blocked: %s %s" % (type(exc).__name__, exc.errno)
+    return "ESCAPED: owner set"
+
+
+def sigio_ioctl(pid):
+    import fcntl, struct
+    fd = [f for f in range(3, 64) if _is_socket(f)][0]
+    return _try(lambda: fcntl.ioctl(fd, 0x8901, struct.pack("i", pid)))
+
+
+def _is_socket(fd):
+    import stat
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def inotify():
     return _sys(294, 0)
 
@@ -371,6 +398,8 @@ ATTACKS = {
     "exec_python": ("execute", "python"),
     "exec_shell": ("execute", "shell"),
     "tiocsti": ("tiocsti", None),
+    "sigio_to_grader": ("sigio_owner", "driver_pid"),
+    "sigio_owner_by_ioctl": ("sigio_ioctl", "driver_pid"),
     "inotify": ("inotify", None),
     "io_uring": ("io_uring", None),
     "bpf": ("bpf", None),
@@ -429,6 +458,8 @@ def attacks(target: Path) -> dict:
             child = server.open({"sources": {"hostile": HOSTILE}}, client.Limits(timeout=20, memory_mb=512))
             args = [values[kind]] if kind else []
             result = child.call("hostile", function, *args)
+            if result.kind == "returned":
+                child.call("hostile", "setsid")  # more traffic on the channel: any SIGIO would fire now
             out["results"][name] = {"kind": result.kind, "value": result.value if isinstance(result.value, (str, list)) else repr(result.value),
                                     "exception": result.exception, "detail": result.detail}
             child.close()

@@ -307,18 +307,40 @@ def test_a_batch_student_cannot_touch_another_students_report(mode):
     shutil.rmtree(workdir)
 
 
-def test_the_servers_memory_holds_no_byte_of_the_graders_environment(monkeypatch):
-    """Read from outside: every readable mapping of a live child, searched for the secret."""
-    from grader.sandbox import client
+MEMORY_PROBE = """
+import json, os, sys
+sys.path.insert(0, {root!r})
+from tests.test_jail import _search_memory
+from grader import cli  # what `grade run` has loaded when it forks the server
+from grader.sandbox import client
+copies = [k + "=" + v for k, v in os.environ.items()]  # the worst case: every value decoded, then freed
+del copies
+server = client.Server(fork={fork})
+child = server.open({{"sources": {{"m": "def ok():\\n    return 1\\n"}}}}, client.Limits(timeout=20))
+assert child.call("m", "ok").value == 1
+out = {{}}
+for name in ("AGL_CI_TOKEN", "AGL_SHORT"):
+    out[name] = _search_memory(child.pid, os.environ[name].split("-")[-1].encode())
+child.close()
+server.close()
+print(json.dumps(out))
+"""
 
-    monkeypatch.setenv("AGL_CI_TOKEN", SECRET)
-    with client.Server() as server:
-        child = server.open({"sources": {"m": "def ok():\n    return 1\n"}}, client.Limits(timeout=10))
-        assert child.call("m", "ok").value == 1
-        found, scanned = _search_memory(child.pid, SECRET.split("-")[1].encode())
-        child.close()
-    assert scanned > 50 * 2**20  # torch is in there: the search really read the image
-    assert found == []
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked-server", "fresh-server"])
+def test_a_childs_memory_holds_no_byte_of_the_graders_environment(fork):
+    """Read from outside: every readable mapping of a live child, searched for secrets
+    that were in the grading process's environment from its start (a long token and a
+    short one), after the grader decoded every variable once."""
+    _require_root()
+    short = f"s-{uuid.uuid4().hex[:6]}"
+    env = {"PATH": "/usr/bin:/bin", "AGL_CI_TOKEN": SECRET, "AGL_SHORT": short}
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), fork=fork)], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name, (found, scanned) in json.loads(done.stdout).items():
+        assert scanned > 50 * 2**20, name  # torch is in there: the search really read the image
+        assert found == [], name
 
 
 def _search_memory(pid: int, needle: bytes) -> tuple[list[str], int]:

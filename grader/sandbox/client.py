@@ -64,40 +64,91 @@ def _garbled(exc: Exception) -> CallResult:
     return CallResult("garbled", detail=escape(str(exc), 300))
 
 
-# The server's whole environment. It starts as a fresh interpreter with nothing of
-# the grader's: a forked copy of the grading process would carry its environment
-# (CI tokens) in memory, where student code could read it with ctypes.
+# The server's whole environment: nothing of the grader's (CI tokens). A fresh
+# server is started with it; a forked one erases what it inherited and sets it.
 SERVER_ENVIRONMENT = {"OMP_NUM_THREADS": "1"}
+
+
+class _Forked:
+    """The little of ``subprocess.Popen`` that Server needs, for a forked server."""
+
+    stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("sandbox server", timeout or 0)
+            time.sleep(0.005)
+        return self.returncode or 0
 
 
 class Server:
     """One sandbox server process; start it early, it prepares torch in parallel.
 
-    It is a fresh interpreter started with an empty environment, so nothing of the
-    grader's environment is anywhere in its memory or its children's. ``fork`` is
-    accepted for compatibility and means the same.
+    ``fork=True`` forks it from this process, which must have imported torch
+    and done no torch work yet (the grading process, right at its start): one
+    import of torch serves both, and the server erases the environment it
+    inherited before anything else. Otherwise it is a fresh interpreter started
+    with an empty environment.
     """
 
     def __init__(self, warm: tuple[str, ...] = (), fork: bool = False) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.jail = tempfile.mkdtemp(prefix="autograd-lab-jail-")
         os.chmod(self.jail, 0o555)
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), self.jail, *warm],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=self.jail,
-            env=SERVER_ENVIRONMENT,
-            start_new_session=True,
-        )
+        if fork:
+            self.process: Any = self._fork(ours, theirs, warm)
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-m", "grader.sandbox.server", str(theirs.fileno()), self.jail, *warm],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                cwd=self.jail,
+                env=SERVER_ENVIRONMENT,
+                start_new_session=True,
+            )
         theirs.close()
         self.sock = ours
         self.buffer = b""
         self.ready = False
         self.isolation: dict[str, Any] = {}
         self.warmed: set[str] = set(warm)
+
+    def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
+        import torch  # noqa: F401 - imported once, here, for both processes
+
+        pid = os.fork()
+        if pid == 0:
+            try:
+                from . import jail
+
+                jail.scrub_environment(SERVER_ENVIRONMENT)
+                ours.close()
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.chdir(self.jail)
+                from . import server
+
+                server.run(theirs, self.jail, list(warm))
+            finally:
+                os._exit(70)
+        return _Forked(pid)
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -131,8 +131,13 @@ SYS_CLONE, SYS_CLONE3 = 56, 435
 OWN_PID_SYSCALLS_X86_64 = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129,
                            "rt_tgsigqueueinfo": 297, "prlimit64": 302, "sched_setaffinity": 203,
                            "sched_setscheduler": 144, "sched_setparam": 142, "sched_setattr": 314}
+# Requests refused by their second argument: typing into a terminal (TIOCSTI,
+# TIOCLINUX), and naming a process to receive SIGIO (or any signal, F_SETSIG) when
+# a descriptor becomes ready, which would signal the grader without kill(2).
 SYS_IOCTL = 16
-DENIED_IOCTLS = (0x5412, 0x541C)  # TIOCSTI (type into a terminal), TIOCLINUX
+DENIED_IOCTLS = (0x5412, 0x541C, 0x8901, 0x8902)  # TIOCSTI, TIOCLINUX, FIOSETOWN, SIOCSPGRP
+SYS_FCNTL = 72
+DENIED_FCNTLS = (8, 10, 15)  # F_SETOWN, F_SETSIG, F_SETOWN_EX
 
 
 class JailError(OSError):
@@ -253,12 +258,12 @@ def _seccomp_program(pid: int) -> bytes:
     prog.append((BPF_JSET_K, 1, 0, CLONE_THREAD))
     ret(SECCOMP_RET_ERRNO | errno.EAGAIN)
     ret(SECCOMP_RET_ALLOW)
-    # ioctl: no typing into a terminal.
-    prog.append((BPF_JEQ_K, 0, 1 + 2 * len(DENIED_IOCTLS) + 1, SYS_IOCTL))
-    ld(24)  # args[1] (request): the kernel reads an unsigned int
-    for request in DENIED_IOCTLS:
-        if_equal_return(request, eperm)
-    ret(SECCOMP_RET_ALLOW)
+    for nr, requests in ((SYS_IOCTL, DENIED_IOCTLS), (SYS_FCNTL, DENIED_FCNTLS)):
+        prog.append((BPF_JEQ_K, 0, 1 + 2 * len(requests) + 1, nr))
+        ld(24)  # args[1] (request, command): the kernel reads an unsigned int
+        for request in requests:
+            if_equal_return(request, eperm)
+        ret(SECCOMP_RET_ALLOW)
     # Calls that name a process: only this one (pid 0 means the caller; -pid its group).
     own = sorted(set(OWN_PID_SYSCALLS_X86_64.values()))
     for index, nr in enumerate(own):
@@ -453,6 +458,38 @@ def readable_paths(roots: list[str], protected: list[str], depth: int = 6) -> li
             continue
         out += readable_paths([os.path.join(root, e) for e in entries], protected, depth - 1)
     return out
+
+
+# --- the environment ------------------------------------------------------------------
+
+
+def scrub_environment(keep: dict[str, str]) -> None:
+    """Erase every trace of the inherited environment from this process's memory, then
+    set ``keep``. For a server forked from the grading process: its image holds the
+    grader's environment (CI tokens) in three places, all overwritten here before any
+    child exists: the initial block on the stack (also what ``/proc/self/environ``
+    reads), the bytes objects of ``posix.environ`` (shared by ``os.environ``), and
+    libc's ``environ`` array. ``tests/test_jail.py`` searches a child's whole memory
+    for a planted secret to prove nothing else kept a copy."""
+    import posix
+
+    offset = sys.getsizeof(b"") - 1  # where a bytes object's characters start
+    for key, value in list(posix.environ.items()):
+        for blob in (key, value):
+            if type(blob) is bytes and len(blob) > 1:  # one-byte objects are shared singletons
+                ctypes.memset(id(blob) + offset, 0, len(blob))
+    posix.environ.clear()
+    _libc().clearenv()
+    try:
+        with open("/proc/self/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        env_start, env_end = int(fields[47]), int(fields[48])  # fields 50 and 51 of proc(5)
+    except (OSError, IndexError, ValueError):
+        env_start = env_end = 0
+    if 0 < env_start < env_end:
+        ctypes.memset(env_start, 0, env_end - env_start)
+    for key, value in keep.items():
+        os.environ[key] = value
 
 
 # --- backends -------------------------------------------------------------------------
