@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,10 +63,20 @@ def setup_cost(children: int) -> list[float]:
     return [float(x) for x in data.split()]
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def timed(cmd: list[str], cwd: Path, label: str = "") -> float:
+    """Wall seconds; the CPU seconds of the whole process tree go to CPU[label]
+    (steadier than wall time on a shared machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def make_class(checkout: Path, folder: Path, n: int) -> None:
@@ -100,17 +111,21 @@ def main() -> None:
             for name, tree in trees.items():
                 runs[name].append(timed([sys.executable, "-c", GRADE.format(root=str(tree)), "run",
                                          str(tree / "solutions"), "-o", str(base / f"{name}.json"), "--seed", "1"],
-                                        tree))
+                                        tree, f"run-{name}"))
         for i in range(max(1, args.runs // 2)):
             for name, tree in trees.items():
                 out = base / f"out-{name}-{i}"
                 batches[name].append(timed([sys.executable, "-c", GRADE.format(root=str(tree)), "batch",
                                             str(base / "class"), "-o", str(out), "--seed", "1", "--jobs", "2"],
-                                           tree) / args.size)
+                                           tree, f"batch-{name}") / args.size)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians")
     for label, samples in (("grade run solutions (s)", runs), (f"grade batch, s per submission (N={args.size})", batches)):
         before, after = statistics.median(samples["baseline"]), statistics.median(samples["this"])
         print(f"  {label:<40} before {before:6.3f}   after {after:6.3f}   change {100 * (after / before - 1):+5.1f} %")
+    for kind in ("run", "batch"):
+        before, after = statistics.median(CPU[f"{kind}-baseline"]), statistics.median(CPU[f"{kind}-this"])
+        print(f"  CPU seconds of grade {kind:<26} before {before:6.2f}   after {after:6.2f}   "
+              f"change {100 * (after / before - 1):+5.1f} %")
 
 
 if __name__ == "__main__":

@@ -280,6 +280,39 @@ def _is_socket(fd):
         return False
 
 
+def truncate_by_open(path):
+    return _try(lambda: open(path, "w"))
+
+
+def tmpfile_in(path):
+    return _try(lambda: os.open(os.path.dirname(path), os.O_TMPFILE | os.O_RDWR, 0o600))
+
+
+def write_torch_library():
+    return _try(lambda: open(torch.__file__, "r+b").write(b"#"))
+
+
+def open_tty():
+    return _try(lambda: open("/dev/tty", "r+b"))
+
+
+def chroot_escape():
+    return _try(lambda: os.chroot("/"))
+
+
+def become_root():
+    return _try(lambda: os.setuid(0))
+
+
+def message_queue():
+    return _sys(240, ctypes.addressof(ctypes.create_string_buffer(b"/agl")), 0o100 | 2, 0o600, 0)
+
+
+def start_thread():
+    import threading
+    return _try(lambda: threading.Thread(target=lambda: None).start())
+
+
 def inotify():
     return _sys(294, 0)
 
@@ -398,6 +431,14 @@ ATTACKS = {
     "exec_python": ("execute", "python"),
     "exec_shell": ("execute", "shell"),
     "tiocsti": ("tiocsti", None),
+    "open_tty": ("open_tty", None),
+    "truncate_by_open": ("truncate_by_open", "report"),
+    "o_tmpfile": ("tmpfile_in", "report"),
+    "write_torch_library": ("write_torch_library", None),
+    "chroot_escape": ("chroot_escape", None),
+    "become_root": ("become_root", None),
+    "posix_message_queue": ("message_queue", None),
+    "thread": ("start_thread", None),
     "sigio_to_grader": ("sigio_owner", "driver_pid"),
     "sigio_owner_by_ioctl": ("sigio_ioctl", "driver_pid"),
     "inotify": ("inotify", None),

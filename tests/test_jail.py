@@ -374,3 +374,32 @@ def test_grade_batch_refuses_weak_isolation_unless_told(tmp_path, monkeypatch):
     refused = runner.invoke(cli.main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out")])
     assert refused.exit_code == 2 and "--allow-weak-isolation" in refused.output
     assert not (tmp_path / "out").exists()
+
+
+def test_grade_batch_with_weak_isolation_allowed_says_so_in_every_report(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader import cli
+    from grader.sandbox import jail
+
+    monkeypatch.setattr(jail, "kernel_isolation_available", lambda: False)
+    shutil.copytree(SOLUTIONS, tmp_path / "class" / "alice")
+    done = CliRunner().invoke(cli.main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"),
+                                         "--allow-weak-isolation", "-k", "ex01", "--jobs", "1"])
+    assert done.exit_code == 0, done.output
+    data = json.loads((tmp_path / "out" / "reports" / "alice.json").read_text(encoding="utf-8"))
+    assert data["isolation"]["weak_isolation_allowed"] is True
+    assert data["score"] == data["max_score"]
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Isolation: Linux kernel jail (Landlock ABI"),
+                                         ("zh", "隔离：Linux 内核沙箱（Landlock ABI")])
+def test_grade_run_says_what_isolation_held(tmp_path, lang, words):
+    grade = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
+    done = subprocess.run([grade, "run", str(SOLUTIONS), "-k", "ex01", "-o", str(tmp_path / "r.json"),
+                           "--lang", lang], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if words in line]
+    assert len(lines) == 1 and "seccomp" in lines[0]
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["isolation"]["kernel"] is True and report["isolation"]["environment"] == "empty"

@@ -386,7 +386,7 @@ def _lock_down(config: dict[str, Any], keep_fd: int, backend: jail.Backend) -> N
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     # Lazy imports (torch._dynamo, torch.optim, ...) read from these; the jail lets
     # them read nothing else.
-    sys.path[:] = [p for p in sys.path if p and os.path.isabs(p)]
+    sys.path[:] = backend.sys_path
     torch.set_num_threads(1)
 
 

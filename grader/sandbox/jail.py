@@ -413,17 +413,43 @@ SYSTEM_FILES = ("/dev/null", "/dev/urandom", "/dev/random", "/etc/passwd", "/etc
 SYSTEM_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
 
 
+def _installation_dirs() -> list[str]:
+    import site
+    import sysconfig
+
+    dirs = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    dirs += [sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    try:
+        dirs += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:
+        pass
+    return [os.path.realpath(d) for d in dirs if d]
+
+
 def import_roots() -> list[str]:
-    """The Python installation and every import path, as real absolute paths."""
-    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
-    found += [p for p in sys.path if p and os.path.isabs(p)]
+    """The Python installation and the import paths inside it, as real absolute paths.
+
+    Only paths of the installation count: ``sys.path[0]`` of ``python -m`` is the
+    working directory (an instructor's class folder), and ``PYTHONPATH`` may name
+    anything; a lazy import from there fails rather than open a folder to students.
+    """
+    installation = _installation_dirs()
+    found = installation[:4] + [p for p in sys.path if p and os.path.isabs(p)
+                                and any(_beneath(os.path.realpath(p), d) for d in installation)]
     out: list[str] = []
     for path in found:
         real = os.path.realpath(path)
         if os.path.exists(real) and real not in out and real != "/":
             out.append(real)
     # A tree inside another is already covered by it.
-    return sorted(p for p in out if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in out))
+    return sorted(p for p in out if not any(p != q and _beneath(p, q) for q in out))
+
+
+def import_path() -> list[str]:
+    """``sys.path`` as a child keeps it: the entries of the installation only."""
+    installation = _installation_dirs()
+    return [p for p in sys.path if p and os.path.isabs(p)
+            and any(_beneath(os.path.realpath(p), d) for d in installation)]
 
 
 def protected_paths() -> list[str]:
@@ -505,6 +531,7 @@ class Backend:
     """
 
     name = "none"
+    sys_path: list[str] = []
 
     def prepare(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -526,6 +553,7 @@ class Limits(Backend):
         self.why = why
 
     def prepare(self) -> dict[str, Any]:
+        self.sys_path = import_path()
         return describe(self.name, kernel=False, why=self.why, uid=_uid())
 
     def apply(self) -> None:
@@ -548,6 +576,7 @@ class LinuxJail(Backend):
     def prepare(self) -> dict[str, Any]:
         """Namespaces and the read-only root first (they need a single-threaded process),
         then the Landlock ruleset; call before anything starts threads."""
+        self.sys_path = import_path()
         roots = import_roots()
         roots += [r for r in {os.path.realpath(p) for p in SYSTEM_LIBRARIES if os.path.isdir(p)}
                   if not any(_beneath(r, q) for q in roots)]
