@@ -410,3 +410,26 @@ def test_grade_run_says_what_isolation_held(tmp_path, lang, words):
     assert len(lines) == 1 and "seccomp" in lines[0]
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["isolation"]["kernel"] is True and report["isolation"]["environment"] == "empty"
+
+
+def test_a_protected_tree_inside_a_readable_one_is_left_out(tmp_path):
+    from grader.sandbox import jail
+
+    for name in ("site/torch/lib", "site/numpy", "site/grader/checks", "site/other"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "site" / "module.py").write_text("")
+    protected = [str(tmp_path / "site" / "grader")]
+    granted = jail.readable_paths([str(tmp_path / "site")], protected)
+    assert sorted(granted) == sorted(str(tmp_path / "site" / n) for n in ("module.py", "numpy", "other", "torch"))
+    deeper = jail.readable_paths([str(tmp_path)], [str(tmp_path / "site" / "grader" / "checks")])
+    assert str(tmp_path / "site" / "grader") not in deeper and str(tmp_path / "site" / "numpy") in deeper
+
+
+def test_only_the_installation_is_importable(monkeypatch, tmp_path):
+    """``python -m`` puts the working directory (a class folder) first on sys.path."""
+    from grader.sandbox import jail
+
+    monkeypatch.setattr(sys, "path", [str(tmp_path), "", *sys.path])
+    assert not any(jail._beneath(r, str(tmp_path)) for r in jail.import_roots())
+    assert str(tmp_path) not in jail.import_path() and "" not in jail.import_path()
+    assert any(jail._beneath(os.path.realpath(__import__("torch").__file__), r) for r in jail.import_roots())

@@ -201,23 +201,24 @@ def _landlock_ruleset(abi: int, readable: list[str]) -> tuple[int, list[str]]:
     attr = ctypes.create_string_buffer(struct.pack(f"<{len(fields)}Q", *fields), 8 * len(fields))
     ruleset = _syscall(SYS_LANDLOCK_CREATE_RULESET, attr, 8 * len(fields), 0)
     granted = []
+    done = False
     try:
         for path in readable:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             except OSError:
-                continue
+                continue  # gone since it was listed: nothing to grant
             try:
-                is_dir = os.path.isdir(path)
-                rights = FS_READ_FILE | (FS_READ_DIR if is_dir else 0)
+                rights = FS_READ_FILE | (FS_READ_DIR if os.path.isdir(path) else 0)
                 rule = _PathBeneath(rights, fd)
                 _syscall(SYS_LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.pointer(rule), 0)
                 granted.append(path)
             finally:
                 os.close(fd)
-    except BaseException:
-        os.close(ruleset)
-        raise
+        done = True
+    finally:
+        if not done:
+            os.close(ruleset)
     return ruleset, granted
 
 
