@@ -275,7 +275,9 @@ def test_a_hostile_grade_run_gains_nothing_and_the_report_is_written(mode):
         for path in [sub, *sub.rglob("*")]:
             os.chown(path, uid, gid)
     before = _snapshot(workdir / "reports")
+    processes = set(_sandbox_processes())
     done = _run_grader(mode, ["grade", str(sub), str(report)], workdir)
+    assert _sandbox_processes(exclude=processes) == []
     assert done.returncode == 0, done.stderr[-2000:]
     text = report.read_text(encoding="utf-8")
     data = json.loads(text)
@@ -304,7 +306,9 @@ def test_a_batch_student_cannot_touch_another_students_report(mode):
             os.chown(path, uid, gid)
         out.mkdir()
         os.chown(out, uid, gid)
+    processes = set(_sandbox_processes())
     done = _run_grader(mode, ["batch", str(honest), str(hostile), str(out)], workdir)
+    assert _sandbox_processes(exclude=processes) == []
     assert done.returncode == 0, done.stderr[-2000:]
     honest_data = json.loads(honest_report.read_text(encoding="utf-8"))
     hostile_data = json.loads((out / "reports" / "hostile.json").read_text(encoding="utf-8"))
