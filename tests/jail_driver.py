@@ -474,15 +474,13 @@ def _listener() -> tuple[socket.socket, int]:
 
 def _deny_namespaces() -> None:
     """What Ubuntu's AppArmor rule does to unprivileged user namespaces: unshare fails."""
-    import ctypes
     import struct
 
-    from grader.sandbox import jail
+    from grader.sandbox import kernel
 
-    prog = [(0x20, 0, 0, 0), (0x15, 0, 1, jail.SYS_UNSHARE), (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000)]
-    jail._prctl(jail.PR_SET_NO_NEW_PRIVS, 1)
-    jail._load_seccomp(b"".join(struct.pack("<HBBI", *ins) for ins in prog))
-    del ctypes
+    prog = [(0x20, 0, 0, 0), (0x15, 0, 1, kernel.SYS_UNSHARE), (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000)]
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
+    kernel.load_seccomp(b"".join(struct.pack("<HBBI", *ins) for ins in prog))
 
 
 def attacks(target: Path) -> dict:

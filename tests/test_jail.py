@@ -431,9 +431,9 @@ def test_a_protected_tree_inside_a_readable_one_is_left_out(tmp_path):
 
 def test_only_the_installation_is_importable(monkeypatch, tmp_path):
     """``python -m`` puts the working directory (a class folder) first on sys.path."""
-    from grader.sandbox import jail
+    from grader.sandbox import jail, kernel
 
     monkeypatch.setattr(sys, "path", [str(tmp_path), "", *sys.path])
-    assert not any(jail._beneath(r, str(tmp_path)) for r in jail.import_roots())
+    assert not any(kernel.beneath(r, str(tmp_path)) for r in jail.import_roots())
     assert str(tmp_path) not in jail.import_path() and "" not in jail.import_path()
-    assert any(jail._beneath(os.path.realpath(__import__("torch").__file__), r) for r in jail.import_roots())
+    assert any(kernel.beneath(os.path.realpath(__import__("torch").__file__), r) for r in jail.import_roots())
