@@ -313,6 +313,14 @@ def start_thread():
     return _try(lambda: threading.Thread(target=lambda: None).start())
 
 
+def reopen_o_path(path):
+    """An O_PATH descriptor needs no read right; reopening it through /proc would."""
+    def attack():
+        fd = os.open(path, os.O_PATH)
+        return open("/proc/self/fd/%d" % fd, "rb").read()
+    return _try(attack)
+
+
 def i386_int80():
     """getpid through the 32-bit system call gate, from hand-written machine code."""
     page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
@@ -395,6 +403,7 @@ ATTACKS = {
     "read_marker": ("read_file", "marker"),
     "read_solutions": ("read_file", "solutions"),
     "read_hidden_checks": ("read_file", "checks"),
+    "reopen_solutions_by_o_path": ("reopen_o_path", "solutions"),
     "list_marker_dir": ("list_dir", "target"),
     "create_file": ("create_file", "new"),
     "overwrite_report": ("overwrite_file", "report"),
