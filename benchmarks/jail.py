@@ -32,13 +32,13 @@ GRADE = "import sys; sys.path.insert(0, {root!r}); from grader.cli import entry;
 def setup_cost(children: int) -> list[float]:
     """Milliseconds each child spends applying the jail."""
     read, write = os.pipe()
+    jail_dir = tempfile.mkdtemp(prefix="agl-bench-jail-")
     helper = os.fork()
     if helper == 0:
         os.close(read)
         try:
             from grader.sandbox import jail
 
-            jail_dir = tempfile.mkdtemp(prefix="agl-bench-jail-")
             backend = jail.choose(jail_dir)
             backend.prepare()
             for _ in range(children):
@@ -60,6 +60,7 @@ def setup_cost(children: int) -> list[float]:
     while chunk := os.read(read, 65536):
         data += chunk
     os.waitpid(helper, 0)
+    os.rmdir(jail_dir)  # mounted over only inside the helper's own namespace
     return [float(x) for x in data.split()]
 
 

@@ -72,6 +72,9 @@ def _user_namespaces_allowed() -> bool:
     return done.returncode == 0
 
 
+STAGES: list[str] = []  # empty folders the scripts mount through; removed after each run
+
+
 def _reachable_script(needed: list[str]) -> str:
     """Shell lines that, in a private mount namespace, let any user reach ``needed``.
 
@@ -92,6 +95,7 @@ def _reachable_script(needed: list[str]) -> str:
     lines = ["set -e"]
     for folder, names in blocked.items():
         stage = tempfile.mkdtemp(prefix="agl-stage-")
+        STAGES.append(stage)
         for name in sorted(names):
             lines += [f"mkdir -p {shlex.quote(stage + '/' + name)}",
                       f"mount --bind {shlex.quote(folder + '/' + name)} {shlex.quote(stage + '/' + name)}"]
@@ -114,8 +118,12 @@ def _run_grader(mode: str, args: list[str], workdir: Path) -> subprocess.Complet
             f"env -i {' '.join(shlex.quote(f'{k}={v}') for k, v in env.items())} "
             f"{' '.join(shlex.quote(c) for c in command)}")
     script = _reachable_script(needed) + "\n" + drop
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
-                          cwd=workdir, capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                              cwd=workdir, capture_output=True, text=True, timeout=600)
+    finally:
+        while STAGES:
+            shutil.rmtree(STAGES.pop(), ignore_errors=True)
     if done.returncode != 0 and "setpriv" in done.stderr:
         pytest.fail(f"cannot run as {USER}: {done.stderr.strip()[-500:]}")
     return done
