@@ -140,13 +140,22 @@ def test_what_the_sandbox_stops_earns_its_verdict(name, grade, submission):
 
 
 @pytest.mark.parametrize("code", [
-    "import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n",
     "import pytest\npytest.exit('done', returncode=0)\n",
 ])
 def test_reaching_for_the_test_runner_at_import_fails_the_module(code, grade, submission):
     report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03", "ex04"))
     _only_ex03_lost(report)
     assert set(_statuses(report).values()) == {"error"}
+
+
+def test_patching_the_test_runner_in_the_sandbox_changes_no_verdict(grade, submission):
+    """The child can import pytest (lazy imports work in the jail), but what it patches
+    is its own copy: a wrong answer still fails, the rest keeps its marks."""
+    code = ("import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n"
+            "def vjp(f, x, v):\n    return torch.zeros_like(x)\n")
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    _only_ex03_lost(report, lost=(VJP,))
+    assert by_task(report)[VJP]["status"] == "failed"
 
 
 def test_ignoring_signals_at_import_changes_nothing(grade, submission):
