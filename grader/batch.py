@@ -30,6 +30,7 @@ from .tasks import MODULES
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 2000
+OPTIONS_FILE = "batch.json"  # the seed and options a batch started with, for --resume
 
 
 class BatchError(ValueError):
@@ -306,6 +307,11 @@ def run(items: list[Item], outdir: Path, *, jobs: int, seed: int, timeout: float
                 if w.job is not None and time.monotonic() - w.started > per_item_limit:
                     if _replace(workers, w, queue, retried, results, f"grading took over {per_item_limit:.0f} s"):
                         progress(len(results), len(items), results[-1])
+    except KeyboardInterrupt:
+        # Interrupted: stop at once; every finished report is already in place.
+        for w in workers:
+            w.kill()
+        raise
     finally:
         for w in workers:
             if w.process.stdin:
