@@ -114,6 +114,10 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise BadInput(t("--output {path}: is a folder, give a file name").format(path=output))
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise BadInput(t("--output {path}: folder {folder} does not exist").format(path=output, folder=out.parent))
+    if path == "exercises" and not Path(path).exists():
+        # An installed grader run from another folder: say where the exercises live.
+        raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
+                         "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
     try:
         folder = locate(path)
     except BadSubmission as exc:

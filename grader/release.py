@@ -83,12 +83,14 @@ change the arguments) and which APIs are not allowed.
 ## Quick start
 
 ```bash
-python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt -e . && grade run exercises
+python3 -m venv .venv && . .venv/bin/activate && pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt -e . && grade run exercises
 grade run exercises --lang zh
 ```
 
-The first command installs the exact tested versions and grades your work with the
-visible checks; the second prints the same feedback in Chinese.
+The first command installs the exact tested versions (Python 3.11 or later; the CPU
+build of torch, without GBs of CUDA libraries) and grades your work with the visible
+checks; the second prints the same feedback in Chinese. If `grade` is not on your
+PATH, `python -m grader run exercises` does the same.
 
 ## The tasks
 
@@ -107,6 +109,24 @@ grades your submission and reports the points.
 """
 
 
+STUDENT_NAME = "autograd-lab"
+
+
+def student_setup_cfg(text: str) -> str:
+    """The instructor's setup.cfg under the student package's name, its comment on the
+    instructor wheel left out."""
+    lines, out = text.splitlines(), []
+    for line in lines:
+        if line.startswith("name = "):
+            while out and out[-1].startswith("#"):
+                out.pop()
+            line = f"name = {STUDENT_NAME}"
+        out.append(line)
+    if f"name = {STUDENT_NAME}" not in out:
+        raise ReleaseError("setup.cfg: no 'name = ' line to rename")
+    return "\n".join(out) + "\n"
+
+
 def build(repo: Path, out: Path) -> dict:
     """Write the student release of ``repo`` into ``out`` (absent or empty)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -121,6 +141,8 @@ def build(repo: Path, out: Path) -> dict:
     for name in STUDENT_FILES:
         if (repo / name).exists():
             shutil.copyfile(repo / name, out / name)
+    (out / "setup.cfg").write_text(student_setup_cfg((repo / "setup.cfg").read_text(encoding="utf-8")),
+                                   encoding="utf-8")
     for name in WORKFLOWS:
         if (repo / name).exists():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
