@@ -84,7 +84,7 @@ def main() -> None:
 
 @main.command(help=_("Grade the exercise modules in PATH (default: exercises) and write a JSON report.\n\n"
                       "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed."))
-@click.argument("path", default="exercises", required=False)
+@click.argument("path", default="exercises", required=False)  # a folder, a notebook or a folder of notebooks
 @click.option("-o", "--output", default="grade-report.json", show_default=True,
               help=_("Where to write the JSON report."))
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
@@ -118,19 +118,25 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         # An installed grader run from another folder: say where the exercises live.
         raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
                          "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
+    graded, built = _notebook_submission(path, t)
     try:
-        folder = locate(path)
+        folder = Path(path) if built else locate(path)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
     for option, target in [("--output", out), *((f"--format {name}", file) for name, file in extra)]:
-        if clash(target, folders=[folder]):
+        if clash(target, files=[folder]) or (folder.is_dir() and clash(target, folders=[folder])):
             raise BadInput(t("{option} {path}: inside the submission folder {folder}; write it elsewhere").format(
                 option=option, path=target, folder=folder))
     try:
-        report = api.grade(path, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
+        report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
+        if built:
+            from .notebook import relabel
+
+            report["submission"]["path"] = str(path)
+            relabel(report, built)
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
@@ -149,6 +155,40 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(report["grader_errors"][:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
+
+
+def _notebook_submission(path: str, t) -> tuple[str, dict]:
+    """For a notebook, or a folder of notebooks and no modules: a temporary folder holding
+    the modules built from their code cells (removed when the command ends), and how
+    each was built; else ``path`` itself."""
+    from .notebook import NotebookError, convert, materialize
+    from .tasks import MODULES
+
+    given = Path(path)
+    if given.is_file() and given.suffix.lower() == ".ipynb":
+        notebooks = [given]
+    elif given.is_dir() and not any((given / f"{m}.py").is_file() or (given / "exercises" / f"{m}.py").is_file()
+                                    for m in MODULES):
+        notebooks = sorted(given.glob("*.ipynb"))
+    else:
+        notebooks = []
+    if not notebooks:
+        return path, {}
+    try:
+        built, notes = convert(notebooks)
+    except NotebookError as exc:
+        raise BadInput(str(exc)) from None
+    if not built:
+        raise BadInput(t("{path}: no exercise function in this notebook (name it like ex01_backward.ipynb, "
+                         "or define the tasks' functions in it)").format(path=path))
+    for note in notes:
+        click.echo(note, err=True)
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="autograd-lab-nb-"))
+    click.get_current_context().call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    return str(materialize(built, tmp)), built
 
 
 def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
