@@ -461,6 +461,40 @@ def release(out: str, root: str | None) -> None:
     click.echo(f"student release written to {out} ({hidden['checks']} hidden checks left out)")
 
 
+@main.command()
+@click.argument("out", metavar="OUT.zip")
+@click.option("--root", default=None, help="The instructor repository (default: found automatically).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="One seed for every submission (default: a fresh one each, in its report).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the feedback students see.")
+@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds each task may spend in student code.")
+@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+              help="Megabytes a task may allocate beyond the loaded libraries.")
+def gradescope(out: str, root: str | None, seed: int | None, lang: str, timeout: float, memory_mb: int) -> None:
+    """Build the Gradescope autograder zip: setup.sh, run_autograder, the pinned requirements
+    (torch's CPU build) and the grader with its hidden checks. Upload it as the assignment's
+    autograder (Ubuntu base image); every submission gets a results.json."""
+    from .gradescope import ZipError, build_zip
+
+    repo = _instructor_repo(root, ("grader",))
+    target = Path(out)
+    if target.suffix.lower() != ".zip":
+        raise BadInput(f"{out}: give a file name ending in .zip")
+    if target.is_dir() or not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise BadInput(f"{out}: give a file name in an existing folder")
+    if clash(target, folders=[repo / "grader"]):
+        raise BadInput(f"{out}: inside the grader it packs; write it elsewhere")
+    try:
+        names = build_zip(repo, target, seed=seed, lang=lang, timeout=timeout, memory_mb=memory_mb)
+    except ZipError as exc:
+        raise BadInput(str(exc)) from None
+    checks = sum(1 for n in names if n.startswith("grader/checks/check_"))
+    click.echo(f"{out}: Gradescope autograder ({len(names)} files, {checks} check modules with their hidden "
+               f"checks); seed {'fresh per submission' if seed is None else seed}")
+
+
 main.add_command(convert)
 main.add_command(collect)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from .tasks import MODULES, markdown_table
 
 STUDENT_FILES = ("requirements.txt", "pyproject.toml", "setup.cfg", ".gitignore")
-WORKFLOWS = (".github/workflows/classroom.yml",)
+WORKFLOWS = (".github/workflows/grade.yml",)
 
 
 class ReleaseError(ValueError):
@@ -105,7 +105,9 @@ guarantee. `grade run -k ex03` grades one module; `grade run --help` lists the o
 ## How to submit
 
 Commit your changes to `exercises/` and push. The workflow in `.github/workflows/`
-grades your submission and reports the points.
+grades your submission: the run's summary shows every lost point, and the report is
+kept as an artifact for your instructor. If your course uses Gradescope, upload the
+files of `exercises/` (or your notebooks) there instead.
 """
 
 
