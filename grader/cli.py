@@ -449,13 +449,14 @@ def selftest(root: str | None, seed: int | None) -> None:
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--root", default=None, help="The instructor repository (default: found automatically).")
-def release(out: str, root: str | None) -> None:
+@click.option("--notebooks", is_flag=True, help="Also one notebook per module (notebooks/), with check cells.")
+def release(out: str, root: str | None, notebooks: bool) -> None:
     """Build the student repository in OUT: stubs, README, workflow, visible checks only."""
     from .release import ReleaseError, build
 
     repo = _instructor_repo(root, ("exercises", "solutions", "grader"))
     try:
-        hidden = build(repo, Path(out))
+        hidden = build(repo, Path(out), notebooks=notebooks)
     except ReleaseError as exc:
         raise BadInput(str(exc)) from None
     click.echo(f"student release written to {out} ({hidden['checks']} hidden checks left out)")

@@ -248,7 +248,10 @@ def feedback(report: dict[str, Any], task_id: str, hints: int = 0) -> str:
     t = translator(report.get("language", "en"))
     task = next(x for x in report["tasks"] if x["id"] == task_id)
     spec = _task(task_id)
-    lines = [f"{task_id}: {task['score']:g}/{task['max_score']:g} · {t(task['status'].replace('_', ' '))}"]
+    from .summary import STATUS_TEXT
+
+    status = t(STATUS_TEXT.get(task["status"], task["status"]))
+    lines = [f"{task_id}: {task['score']:g}/{task['max_score']:g} · {status}"]
     earned: list[str] = []
     seen: set[str] = set()
     for check in task["checks"]:
@@ -275,7 +278,7 @@ def feedback(report: dict[str, Any], task_id: str, hints: int = 0) -> str:
 
 
 def check(task: str, *, hints: int = 0, path: str | os.PathLike[str] | None = None, lang: str | None = None,
-          seed: int | None = None) -> dict[str, Any]:
+          seed: int | None = None) -> None:
     """Grade this notebook's saved code for one task and print its feedback (the task's
     function name, e.g. ``"vjp"``). Save the notebook first: the grader reads the file."""
     from .i18n import default_language
@@ -284,9 +287,6 @@ def check(task: str, *, hints: int = 0, path: str | os.PathLike[str] | None = No
     nb = current_notebook(path)
     report = grade(nb, (spec.id,), lang=lang or default_language(), seed=seed)
     print(feedback(report, spec.id, hints))
-    task_report = next(x for x in report["tasks"] if x["id"] == spec.id)
-    return {"task": spec.id, "score": task_report["score"], "max_score": task_report["max_score"],
-            "status": task_report["status"]}
 
 
 # Building notebooks from modules (grade release --notebooks) -------------------------------

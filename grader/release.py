@@ -129,8 +129,9 @@ def student_setup_cfg(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def build(repo: Path, out: Path) -> dict:
-    """Write the student release of ``repo`` into ``out`` (absent or empty)."""
+def build(repo: Path, out: Path, *, notebooks: bool = False) -> dict:
+    """Write the student release of ``repo`` into ``out`` (absent or empty); with
+    ``notebooks``, also ``notebooks/<module>.ipynb`` built from the stubs."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ReleaseError(f"{out}: exists and is not an empty folder")
     for needed in ("exercises", "grader", "setup.cfg"):
@@ -156,5 +157,36 @@ def build(repo: Path, out: Path) -> dict:
                                                             encoding="utf-8")
     hidden = hidden_manifest()
     (out / "grader" / "checks" / "hidden.json").write_text(json.dumps(hidden, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(student_readme(hidden), encoding="utf-8")
+    readme = student_readme(hidden)
+    if notebooks:
+        from .notebook import write_notebooks
+
+        write_notebooks(out / "exercises", out / "notebooks")
+        readme += NOTEBOOK_README
+    (out / "README.md").write_text(readme, encoding="utf-8")
     return hidden
+
+
+NOTEBOOK_README = """
+## Working in notebooks
+
+`notebooks/` holds one notebook per module (`ex03_vjp.ipynb` …): each task's text in
+English and 简体中文, its code cell to fill in, and a check cell:
+
+```python
+from grader import notebook
+notebook.check("vjp")            # grades this notebook's saved code for one task
+notebook.check("vjp", hints=1)   # … and shows the hints your answer earned
+notebook.check("vjp", hints=2)   # … and restates the task and its example
+```
+
+Open them with the kernel of this folder's `.venv` (it has the grader). Save the notebook
+before a check: the grader reads the file, never runs it. `grade run notebooks` grades
+every notebook at once; `grade run notebooks/ex03_vjp.ipynb` one module.
+
+What is graded in a code cell: imports, functions, classes and assignments. Other
+statements (trying a function out, printing, plotting) and `%`/`!` lines are left out,
+so experiment freely. Feedback names a line as "cell N, line M", counting every cell
+from the top, markdown included. One notebook may also hold several modules' functions
+(any name, e.g. `lab.ipynb`): each module whose functions it defines is graded from it.
+"""
