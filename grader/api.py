@@ -124,7 +124,9 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
     limits = client.Limits(timeout=timeout, memory_mb=memory_mb)
     own_server = server is None and bool(to_run)
     if own_server:
-        server = client.Server(warm=warm_up_for(sub), fork=True)
+        from .sandbox import spawn
+
+        server = spawn.start(warm=warm_up_for(sub), fork=True)  # forked, or spawned where fork is unsafe
     plugin = json_report = session = None
     try:
         if to_run:

@@ -198,11 +198,11 @@ def grade_item(job: dict[str, Any], server: Any) -> dict[str, Any]:
 
 def worker_main() -> None:
     """Read jobs as JSON lines on stdin, answer one JSON line per job on stdout."""
-    from .sandbox.client import Server
+    from .sandbox import spawn
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the channel
-    with Server(fork=True) as server:
+    with spawn.start(fork=True) as server:
         out.write(json.dumps({"ready": True}) + "\n")
         out.flush()
         for line in sys.stdin:

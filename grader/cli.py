@@ -130,6 +130,11 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         if clash(target, files=[folder]) or (folder.is_dir() and clash(target, folders=[folder])):
             raise BadInput(t("{option} {path}: inside the submission folder {folder}; write it elsewhere").format(
                 option=option, path=target, folder=folder))
+    from .sandbox.spawn import describe
+
+    isolation = describe()
+    if isolation:
+        click.echo(isolation, err=True)
     try:
         report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
         if built:
@@ -423,7 +428,7 @@ def selftest(root: str | None, seed: int | None) -> None:
     import secrets
 
     from . import api, selftest as selftest_mod
-    from .sandbox.client import Server
+    from .sandbox.spawn import start
 
     repo = _instructor_repo(root, ("exercises", "solutions", "mutants"))
     seed = secrets.randbelow(2**31) if seed is None else seed
@@ -438,7 +443,7 @@ def selftest(root: str | None, seed: int | None) -> None:
         if outcome.problem:
             click.echo(f"         {outcome.problem}")
 
-    with Server() as server:
+    with start() as server:
         outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
