@@ -92,6 +92,12 @@ build of torch, without GBs of CUDA libraries) and grades your work with the vis
 checks; the second prints the same feedback in Chinese. If `grade` is not on your
 PATH, `python -m grader run exercises` does the same.
 
+On Windows, in PowerShell: `py -3.11 -m venv .venv`, `.venv\\Scripts\\Activate.ps1`, then the
+same `pip install ...` and `grade run exercises`. The grader is tested on Linux with
+Python 3.11; on Windows and macOS it runs your code in a fresh Python process per
+submission (its tests check that this gives the same verdicts; it has not been run on
+those systems themselves).
+
 ## The tasks
 
 {markdown_table()}
