@@ -460,6 +460,9 @@ def release(out: str, root: str | None, notebooks: bool) -> None:
     from .release import ReleaseError, build
 
     repo = _instructor_repo(root, ("exercises", "solutions", "grader"))
+    why = clash(out, folders=[repo / name for name in ("exercises", "solutions", "grader", "mutants", "tests")])
+    if why:
+        raise BadInput(f"{out}: {why}; write the release elsewhere")
     try:
         hidden = build(repo, Path(out), notebooks=notebooks)
     except ReleaseError as exc:

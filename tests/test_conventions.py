@@ -126,6 +126,16 @@ def test_batch_refuses_an_output_folder_among_its_inputs(tmp_path):
         assert _tree(tmp_path) == before
 
 
+def test_release_and_gradescope_refuse_outputs_inside_what_they_pack(tmp_path):
+    from .conftest import ROOT
+
+    for args in (["release", ROOT / "grader" / "student"], ["release", ROOT / "exercises" / "x"],
+                 ["gradescope", ROOT / "grader" / "ag.zip"]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "elsewhere" in result.output, args
+    assert not (ROOT / "grader" / "student").exists() and not (ROOT / "grader" / "ag.zip").exists()
+
+
 # Exit statuses ---------------------------------------------------------------------------
 
 
