@@ -82,9 +82,11 @@ def main() -> None:
     pass  # the group's help is given above, through gettext
 
 
-@main.command(help=_("Grade the exercise modules in PATH (default: exercises) and write a JSON report.\n\n"
-                      "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed."))
-@click.argument("path", default="exercises", required=False)  # a folder, a notebook or a folder of notebooks
+@main.command(help=_("Grade the exercise modules in PATH (default: exercises), a notebook or a folder of notebooks, "
+                      "and write a JSON report.\n\n"
+                      "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed, "
+                      "130 interrupted."))
+@click.argument("path", default="exercises", required=False)
 @click.option("-o", "--output", default="grade-report.json", show_default=True,
               help=_("Where to write the JSON report."))
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,

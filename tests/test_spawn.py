@@ -23,14 +23,16 @@ SEED = 21
 HANG = "\n\ndef vjp(f, x, v):\n    while True:\n        pass\n"
 EXIT_AT_IMPORT = "\n\nraise SystemExit(3)\n"
 WINDOWS_LIKE = """
-import os, socket, sys
-for name in ("fork", "forkpty", "setsid", "killpg"):
-    if hasattr(os, name):
-        delattr(os, name)
-for name in ("send_fds", "recv_fds"):
-    if hasattr(socket, name):
-        delattr(socket, name)
-sys.modules["resource"] = None
+import sys
+from grader.sandbox.spawned import _simulate_platform
+_simulate_platform()  # AUTOGRAD_LAB_SIMULATE=windows: no fork, no resource, no fd passing
+import os, socket
+assert not hasattr(os, "fork") and not hasattr(socket, "send_fds")
+try:
+    import resource
+    raise SystemExit("resource is still importable")
+except ImportError:
+    pass
 from grader.cli import entry
 sys.argv = ["grade", *sys.argv[1:]]
 entry()
