@@ -142,8 +142,11 @@ def test_release_and_gradescope_refuse_outputs_inside_what_they_pack(tmp_path):
 def _interrupt(args: list[str], when: Path | float, **kw) -> subprocess.CompletedProcess:
     """Run ``grade ARGS`` in its own session and press Ctrl-C (SIGINT to the whole group, as a
     terminal does) after ``when`` seconds, or once the file ``when`` exists."""
+    # A shell's background job starts with SIGINT ignored, and its children inherit that:
+    # give the command the default disposition a terminal's foreground job has.
     process = subprocess.Popen([str(GRADE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, **kw)
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                               **kw)
     deadline = time.monotonic() + 300
     if isinstance(when, Path):
         while not when.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -158,9 +161,20 @@ def _interrupt(args: list[str], when: Path | float, **kw) -> subprocess.Complete
 def test_ctrl_c_exits_130_and_writes_no_report(tmp_path):
     out = tmp_path / "r.json"
     done = _interrupt(["run", str(SOLUTIONS), "-o", str(out)], 1.0)
-    assert done.returncode == 130, done.stderr
+    assert done.returncode == 130, done.stdout[-1000:] + done.stderr
     assert "interrupted" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_ctrl_c_while_student_code_runs_exits_130(tmp_path):
+    sub = tmp_path / "sub"
+    shutil.copytree(SOLUTIONS, sub)
+    with open(sub / "ex03_vjp.py", "a", encoding="utf-8") as f:
+        f.write("\n\ndef vjp(f, x, v):\n    while True:\n        pass\n")
+    out = tmp_path / "r.json"
+    done = _interrupt(["run", str(sub), "-o", str(out), "-k", "ex03_vjp.vjp", "--timeout", "60"], 6.0)
+    assert done.returncode == 130, done.stdout[-1000:] + done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
 
 
 def test_ctrl_c_during_the_checks_exits_130(tmp_path, monkeypatch):
