@@ -66,7 +66,8 @@ def describe() -> str | None:
         return None
     try:
         import resource  # noqa: F401
-        limits = "CPU time, memory and file-size limits set by the kernel"
+        limits = ("CPU time and file-size limits set by the kernel (macOS enforces no memory limit)"
+                  if sys.platform == "darwin" else "CPU time, memory and file-size limits set by the kernel")
     except ImportError:
         limits = "no kernel limits on this platform: only the grader's wall-clock limit holds"
     return f"isolation: a fresh Python process for each submission ({why}); {limits}"
