@@ -189,6 +189,11 @@ def relabel(report: dict[str, Any], modules: dict[str, Built]) -> dict[str, Any]
         for check in task["checks"]:
             if check.get("feedback"):
                 check["feedback"] = fix(check["feedback"], module)
+        for group in task.get("lost") or []:  # the lost points by reason, which the views show
+            if group.get("reason"):
+                group["reason"] = fix(group["reason"], module)
+            if isinstance(group.get("example"), dict) and group["example"].get("detail"):
+                group["example"]["detail"] = fix(group["example"]["detail"], module)
     return report
 
 
@@ -241,36 +246,28 @@ def grade(path: Path, patterns: tuple[str, ...] = (), *, lang: str = "en", seed:
 
 
 def feedback(report: dict[str, Any], task_id: str, hints: int = 0) -> str:
-    """The lines a check cell prints for one task: status, then each lost point; hints on request."""
-    from . import messages
+    """What a check cell prints for one task: as ``grade run`` shows it, its hints only on
+    request (``hints=1``), the task restated too with ``hints=2``."""
+    from .formats._common import lost_groups
     from .i18n import translator
+    from .summary import STATUS_TEXT, _lost_lines, _output_lines  # the terminal's own lines
 
     t = translator(report.get("language", "en"))
     task = next(x for x in report["tasks"] if x["id"] == task_id)
     spec = _task(task_id)
-    from .summary import STATUS_TEXT
-
     status = t(STATUS_TEXT.get(task["status"], task["status"]))
     lines = [f"{task_id}: {task['score']:g}/{task['max_score']:g} · {status}"]
-    earned: list[str] = []
-    seen: set[str] = set()
-    for check in task["checks"]:
-        if check["score"] >= check["max_score"]:
-            continue
-        text = check["feedback"]
-        hint = check.get("hint")
-        if hint in messages.HINTS:
-            hint_text = t(messages.HINTS[hint])
-            text = text.replace(hint_text, "").rstrip()
-            if hint_text not in earned:
-                earned.append(hint_text)
-        if text in seen:
-            continue
-        seen.add(text)
-        lines.append(f"  −{check['max_score'] - check['score']:g} {t(check.get('title') or check['id'])}: {text}")
-    if hints >= 1:
-        lines += [f"  • {h}" for h in earned] or ["  " + t("No hint for this answer.")]
-    elif earned:
+    plain = lambda text, **kw: text  # noqa: E731
+    groups = lost_groups(task)
+    earned = [g for g in groups if g.get("hint")]
+    for group in groups:
+        lines += _lost_lines(group if hints >= 1 else {**group, "hint": ""}, task, t, plain)
+    printed = task.get("output")
+    if printed and printed.get("text") and task["status"] != "passed":
+        lines += _output_lines(printed, t)
+    if hints >= 1 and not earned and groups:
+        lines.append("  " + t("No hint for this answer."))
+    elif hints < 1 and earned:
         lines.append("  " + t("A hint is available: notebook.check(\"{task}\", hints=1)").format(task=spec.name))
     if hints >= 2:
         lines += ["", f"{spec.id} — {spec.signature}", "  " + t(spec.summary), "  " + t("e.g.") + " " + t(spec.seed)]

@@ -214,5 +214,15 @@ def test_hints_come_on_request_in_an_executed_notebook(tmp_path, monkeypatch):
     (out,) = _outputs(_execute(tmp_path / "w.ipynb", monkeypatch, session_name=False))
     first, second = out.split("ex03_vjp.vjp: ")[1:]
     assert "partial" in first or "failed" in first
-    assert "• It equals J·v" in first and "vjp(f, x, v)" not in first
-    assert "• It equals J·v" in second and "ex03_vjp.vjp — vjp(f, x, v)" in second
+    assert "Hint: It equals J·v" in first and "ex03_vjp.vjp — vjp(f, x, v)" not in first
+    assert "Hint: It equals J·v" in second and "ex03_vjp.vjp — vjp(f, x, v)" in second
+
+
+def test_hints_are_held_back_until_asked(tmp_path):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text() + (MUTANTS / "ex03_vjp" / "jv_instead_of_jtv.py").read_text()
+    nbformat.write(notebook.from_module("ex03_vjp", source), str(tmp_path / "ex03_vjp.ipynb"))
+    report = notebook.grade(tmp_path / "ex03_vjp.ipynb", ("ex03_vjp.vjp",), seed=3)
+    plain = notebook.feedback(report, "ex03_vjp.vjp")
+    assert "Hint:" not in plain and 'notebook.check("vjp", hints=1)' in plain
+    assert "differs from the right answer" in plain
+    assert "Hint: It equals J·v" in notebook.feedback(report, "ex03_vjp.vjp", hints=1)
