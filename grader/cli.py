@@ -137,6 +137,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     isolation = describe()
     if isolation:
         click.echo(isolation, err=True)
+    _import_torch()
     try:
         report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
         if built:
@@ -162,6 +163,25 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(report["grader_errors"][:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
+
+
+def _import_torch() -> None:
+    """Import torch with Ctrl-C held until it is done: a KeyboardInterrupt raised at some
+    moments of torch's import is lost inside it, and the run would go on."""
+    import signal
+
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main thread: nothing to hold
+        import torch  # noqa: F401
+        return
+    try:
+        import torch  # noqa: F401,F811
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def _notebook_submission(path: str, t) -> tuple[str, dict]:
@@ -445,6 +465,7 @@ def selftest(root: str | None, seed: int | None) -> None:
         if outcome.problem:
             click.echo(f"         {outcome.problem}")
 
+    _import_torch()
     with start() as server:
         outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
     failed = [o for o in outcomes if not o.ok]
