@@ -214,11 +214,47 @@ def current_notebook(path: str | os.PathLike[str] | None = None) -> Path:
     except ImportError:
         pass
     candidates.append(os.environ.get("JPY_SESSION_NAME", ""))  # Jupyter Server 2 / JupyterLab 4
+    candidates.append(_from_jupyter_server() or "")
     for candidate in candidates:
         if candidate and candidate.endswith(".ipynb") and Path(candidate).is_file():
             return Path(candidate)
     raise NotebookError("cannot tell which notebook this is: give its path, "
                         "e.g. notebook.check(\"vjp\", path=\"ex03_vjp.ipynb\")")
+
+
+def _from_jupyter_server(timeout: float = 2.0) -> str | None:
+    """Ask the running Jupyter servers (their sessions API, with each server's own token
+    from its runtime file) which notebook holds this kernel, known by its connection file."""
+    import urllib.request
+
+    try:
+        from ipykernel.connect import get_connection_file
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        name = Path(get_connection_file()).stem  # kernel-<id>
+        runtime = Path(jupyter_runtime_dir())
+    except Exception:  # not in a kernel, or no Jupyter installed: nothing to ask
+        return None
+    if not name.startswith("kernel-"):
+        return None
+    kernel_id = name[len("kernel-"):]
+    for info_file in sorted(runtime.glob("jpserver-*.json")) + sorted(runtime.glob("nbserver-*.json")):
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+            request = urllib.request.Request(info["url"].rstrip("/") + "/api/sessions",
+                                             headers={"Authorization": f"token {info.get('token', '')}"})
+            # The server is local: never through a proxy the environment names.
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=timeout) as answer:
+                sessions = json.load(answer)
+        except (OSError, ValueError, KeyError):
+            continue
+        for session in sessions if isinstance(sessions, list) else []:
+            if isinstance(session, dict) and (session.get("kernel") or {}).get("id") == kernel_id:
+                relative = session.get("path") or (session.get("notebook") or {}).get("path", "")
+                root = info.get("root_dir") or info.get("notebook_dir") or ""
+                if relative:
+                    return str(Path(root) / relative)
+    return None
 
 
 def _task(name: str) -> Any:

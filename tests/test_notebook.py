@@ -168,6 +168,50 @@ def test_the_notebook_path_comes_from_the_front_end(tmp_path, monkeypatch):
     assert notebook.current_notebook(tmp_path / "other.ipynb") == tmp_path / "other.ipynb"
 
 
+def test_the_notebook_path_comes_from_the_jupyter_servers_sessions(tmp_path, monkeypatch):
+    """A kernel's connection file names its id; the running server's sessions API (asked
+    with the server's token from its runtime file) maps it to the notebook."""
+    import http.server
+    import threading
+
+    import ipykernel.connect
+
+    sessions = [{"kernel": {"id": "other"}, "path": "x.ipynb"},
+                {"kernel": {"id": "abc-123"}, "path": "course/ex03_vjp.ipynb"}]
+
+    class Sessions(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            ok = self.path == "/lab/api/sessions" and self.headers.get("Authorization") == "token s3cret"
+            body = json.dumps(sessions if ok else {"message": "Forbidden"}).encode()
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Sessions)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        runtime = tmp_path / "runtime"
+        runtime.mkdir()
+        (runtime / "jpserver-1.json").write_text(json.dumps({
+            "url": f"http://127.0.0.1:{httpd.server_port}/lab/", "token": "s3cret", "root_dir": str(tmp_path)}))
+        (tmp_path / "course").mkdir()
+        (tmp_path / "course" / "ex03_vjp.ipynb").write_text("{}")
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+        monkeypatch.setattr(ipykernel.connect, "get_connection_file", lambda: str(runtime / "kernel-abc-123.json"))
+        assert notebook.current_notebook() == tmp_path / "course" / "ex03_vjp.ipynb"
+        (runtime / "jpserver-1.json").write_text(json.dumps({
+            "url": f"http://127.0.0.1:{httpd.server_port}/lab/", "token": "wrong", "root_dir": str(tmp_path)}))
+        with pytest.raises(notebook.NotebookError):
+            notebook.current_notebook()
+    finally:
+        httpd.shutdown()
+
+
 # In a real kernel ------------------------------------------------------------------------
 
 
