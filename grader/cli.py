@@ -347,6 +347,10 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     write_atomic(out / batch_mod.OPTIONS_FILE, json.dumps(options, indent=2) + "\n")
     jobs = jobs or os.cpu_count() or 1
     click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options['seed']}", err=True)
+    from .sandbox.spawn import describe
+
+    if describe():
+        click.echo(describe(), err=True)
     try:
         with click.progressbar(length=len(items), label="grading", file=sys.stderr, show_pos=True,
                                item_show_func=lambda name: name) as bar:
