@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -115,7 +114,7 @@ def build_zip(repo: Path, out: Path, *, seed: int | None = None, lang: str = "en
 # In the autograder ------------------------------------------------------------------------
 
 
-def _results_for_problem(problem: str, config: dict[str, Any], t: Any) -> dict[str, Any]:
+def _results_for_problem(problem: str, config: dict[str, Any]) -> dict[str, Any]:
     """Score 0 and why, in the student-visible output, with every task as a failed test."""
     from . import report as report_mod
     from .formats import gradescope as fmt
@@ -148,7 +147,7 @@ def grade_upload(root: Path) -> dict[str, Any]:
     t = translator(lang)
     upload = root / "submission"
     if not upload.is_dir() or not any(upload.iterdir()):
-        return _results_for_problem(t("Your submission is empty.") + " " + _expected(t), config, t)
+        return _results_for_problem(t("Your submission is empty.") + " " + _expected(t), config)
     found, notes = gather(upload, t)
     stray = [f for f in found.unused if f.lower().endswith(".py")]
     if stray and (found.modules or found.notebooks):
@@ -165,7 +164,7 @@ def grade_upload(root: Path) -> dict[str, Any]:
     if not found.modules and not built:
         listed = ", ".join(found.unused[:10]) + (" …" if len(found.unused) > 10 else "")
         problem = t("No exercise file found in your submission (it holds: {files}).").format(files=listed or "-")
-        return _results_for_problem(problem + " " + _expected(t), config, t)
+        return _results_for_problem(problem + " " + _expected(t), config)
     seed = config.get("seed")
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
     with tempfile.TemporaryDirectory(prefix="autograd-lab-gs-") as tmp:
