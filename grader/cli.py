@@ -16,7 +16,7 @@ from .i18n import default_language, translator
 _ = translator(default_language())
 
 from .cli_reports import collect, convert
-from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderError, GraderFailed
+from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
 from .paths import clash
@@ -138,6 +138,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     if isolation:
         click.echo(isolation, err=True)
     _import_torch()
+    failures: list[str] = []
     try:
         report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
         if built:
@@ -148,19 +149,35 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
-    except GraderError as exc:
-        raise GraderFailed(t("the grader itself failed: {detail}").format(detail=exc)) from None
-    except OSError as exc:
-        raise GraderFailed(t("the grader itself failed: {detail}").format(detail=f"{type(exc).__name__}: {exc}")) from None
+    # Whatever failed while grading or building the report, a report is written:
+    # every task an error of the grader's, and exit status 3.
+    except Exception as exc:  # noqa: BLE001
+        report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
+                                           memory_mb=memory_mb, lang=lang)
     try:
-        report_mod.write(report, out)
-        for name, target in extra:
-            write_atomic(target, render_format(report, name))
+        try:
+            report_mod.write(report, out)
+        # A report that cannot be serialised is the grader's failure: write the one that says so.
+        except (TypeError, ValueError) as exc:
+            report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
+                                               memory_mb=memory_mb, lang=lang)
+            report_mod.write(report, out)
     except OSError as exc:
         raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
-    click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
-    if report["grader_errors"]:
-        raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(report["grader_errors"][:3])))
+    for name, target in extra:
+        try:
+            write_atomic(target, render_format(report, name))
+        except OSError as exc:
+            raise BadInput(t("--output {path}: cannot write ({reason})").format(path=target, reason=exc.strerror)) from None
+        except Exception as exc:  # noqa: BLE001 - the JSON report is written; this format is not
+            failures.append(f"--format {name}: {report_mod.failure_text(exc)}")
+    try:
+        click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
+    except Exception as exc:  # noqa: BLE001 - the report is written; only the summary is lost
+        failures.append(f"summary: {report_mod.failure_text(exc)}")
+    failures = report["grader_errors"][:3] + failures
+    if failures:
+        raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(failures[:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
 
