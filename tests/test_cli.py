@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from grader import report
 from grader.cli import main
+from grader.tasks import TASKS
 
 from .conftest import EXERCISES, SOLUTIONS
 
@@ -184,8 +185,6 @@ def test_a_failure_at_any_stage_still_writes_a_report(target, tmp_path, monkeypa
                                 env={"NO_COLOR": "1"})
     data = _failure_report(tmp_path, result)
     assert {t["status"] for t in data["tasks"]} == {"error"}
-    from grader.tasks import TASKS
-
     assert {t["id"] for t in data["tasks"]} == {t.id for t in TASKS if t.module == "ex03_vjp"}
     assert all(c["outcome"] == "grader_error" for t in data["tasks"] for c in t["checks"])
     assert data["score"] == 0
@@ -249,7 +248,6 @@ def test_a_check_that_breaks_costs_its_checks_and_exits_three(tmp_path, monkeypa
 @pytest.mark.parametrize("broken", ["junit", "summary"])
 def test_a_broken_view_leaves_the_report_written(broken, tmp_path, monkeypatch):
     from grader import formats, summary
-    from grader.tasks import TASKS
 
     if broken == "summary":
         monkeypatch.setattr(summary, "render", _boom)
