@@ -15,22 +15,29 @@ from .sandbox import client
 from .tasks import BY_ID, Task
 
 
-def runtime_forbidden(task: Task, used: list[str]) -> list[str]:
+def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] | None = None) -> list[str]:
     """The recorded calls that break the task's runtime rules.
 
     The child records only calls made from the submission's own code; what it
     sends is evidence the submission's process could forge, which can only cost
-    the submission itself.
+    the submission itself. A task scoped to one method (``"Class.method"``) counts
+    only the calls made while that method, or code it called, was running.
     """
     hits = []
     for api in used:
         if type(api) is not str:
+            continue
+        if task.scope and not _in_scope(task.scope, (places or {}).get(api, [])):
             continue
         for rule in task.forbidden_runtime:
             if rule.startswith("torch") and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
                 hits.append(api)
                 break
     return hits
+
+
+def _in_scope(scope: str, places: list[str]) -> bool:
+    return any(type(p) is str and (p == scope or p.startswith(scope + ".<locals>.")) for p in places)
 
 
 class Printed:
@@ -65,6 +72,7 @@ class Session:
         self.server = server
         self.limits = limits
         self.child: client.Child | None = None
+        self.served: set[str] = set()  # the tasks the current child has run
         self.spent: dict[str, float] = {}
         self.timed_out: dict[str, client.CallResult] = {}
         self.forbidden_at_runtime: dict[str, list[str]] = {}
@@ -73,12 +81,23 @@ class Session:
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
             return self.timed_out[task.id]
+        result = self._call(task, args)
+        if result.kind in ("crashed", "garbled") and self.served - {task.id}:
+            # The child had run other tasks' code, which may have left it dying (a
+            # timer, a thread, a reply followed by SIGKILL): a crash is charged to a
+            # task only when it happens in a child that ran nothing else since.
+            result = self._call(task, args)
+        return result
+
+    def _call(self, task: Task, args: tuple[Any, ...]) -> client.CallResult:
         child = self.child
         if child is None or child.dead is not None:
             if child is not None:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
             child = self.child = self.server.open({"sources": self.sources}, limits)
+            self.served = set()
+        self.served.add(task.id)
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
         result = child.call(task.module, task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
@@ -110,7 +129,8 @@ class StudentFunction:
     def __call__(self, *args: Any) -> Answer:
         result = self.session.call(self.task, *args)
         used = result.evidence.get("used", []) if type(result.evidence.get("used")) is list else []
-        hits = runtime_forbidden(self.task, used)
+        places = result.evidence.get("places") if type(result.evidence.get("places")) is dict else {}
+        hits = runtime_forbidden(self.task, used, places)
         if hits:
             self.session.forbidden_at_runtime.setdefault(self.task.id, []).extend(hits)
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))

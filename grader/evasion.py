@@ -105,17 +105,20 @@ def _module_internal(dotted: str, imported: set[str]) -> str | None:
         return None
     for i in range(1, len(parts)):
         head, part = ".".join(parts[:i]), parts[i]
-        owner = _module(head)
-        if owner is not None and not _is_module_object(owner):
-            return None  # past the modules: attributes of a class or function
-        if part.startswith("_") and part not in ALLOWED_DUNDERS:
+        # A private name reached from a module, on the module or past it on one of its
+        # classes (``torch.autograd.Variable._execution_engine``), is an internal.
+        if part.startswith("_") and not (part.startswith("__") and part.endswith("__")) \
+                or part.startswith("_") and part not in ALLOWED_DUNDERS and _is_module_object(_module(head)):
             return ".".join(parts[: i + 1])
-        if owner is None:
-            return None
+        owner = _module(head)
+        if owner is None or not _is_module_object(owner):
+            continue  # past the modules: only private names lead further in
         value = vars(owner).get(part)
         if _is_module_object(value) and f"{head}.{part}" not in _PUBLIC_REEXPORTS:
+            # A module is public where it is a submodule of its owner; reached from
+            # any other module (``torch.nn.modules.module.torch``) it is a re-export.
             name = getattr(value, "__name__", "")
-            if type(name) is not str or name.split(".")[0] != owner.__name__.split(".")[0]:
+            if type(name) is not str or not name.startswith(owner.__name__ + "."):
                 return ".".join(parts[: i + 1])
     return None
 
@@ -166,6 +169,33 @@ def _binds(node: ast.AST) -> set[str]:
             names.add(current.rest)
         todo.extend(ast.iter_child_nodes(current))
     return names
+
+
+def module_bindings(node: ast.AST) -> set[str]:
+    """Names a module-level statement binds in the module's scope, however it binds
+    them: a definition, an assignment, a for loop's target, a with's "as", a walrus,
+    inside an if or a try (never inside a function, class or comprehension body)."""
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+            continue
+        if isinstance(current, ast.Lambda):
+            continue
+        if isinstance(current, ast.Name) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            names.add(current.id)
+        elif isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
+            names.add(current.target.id)  # a walrus binds in the enclosing scope, even in a comprehension
+        todo.extend(ast.iter_child_nodes(current))
+    return names
+
+
+def local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """A function's parameters and the names its body binds (unless declared global)."""
+    declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
+    return (_parameters(node) | set().union(*(_binds(s) for s in node.body))) - declared
 
 
 def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:

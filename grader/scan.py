@@ -185,23 +185,38 @@ def _in_scope(tree: ast.Module, task: Task) -> list[ast.AST]:
         start = [node for node in tree.body if isinstance(node, DEFS) and node.name == task.name]
     # What a name means at module level: a definition, or the statement that assigns it
     # (``jac = lambda x: ...`` runs the lambda's body when the task calls ``jac``).
-    defs: dict[str, ast.AST] = {}
+    # Any statement that binds a name counts, however it binds it: an assignment, a
+    # for loop's target, a with's "as", a walrus, inside an if or a try.
+    defs: dict[str, list[ast.AST]] = {}
     for node in tree.body:
-        if isinstance(node, DEFS):
-            defs[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for name in names_used(targets):
-                defs[name] = node
-    out, todo, seen = list(start), sorted(names_used(start)), set()
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
+            continue
+        for name in evasion.module_bindings(node):
+            defs.setdefault(name, []).append(node)
+    out, todo, seen = list(start), sorted(set().union(*map(_free_names, start)) if start else set()), set()
     while todo:
         name = todo.pop()
         if name in seen or name not in defs:
             continue
         seen.add(name)
-        out.append(defs[name])
-        todo.extend(names_used([defs[name]]))
+        out.extend(defs[name])
+        for node in defs[name]:
+            todo.extend(_free_names(node))
     return out
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    """The names a definition reads from outside itself: a function's parameters and
+    locals are its own, not the module's (a parameter ``x`` is no module-level ``x``)."""
+    used = names_used([node])
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return used - evasion.local_names(node)
+    return used
+
+
+# Under a not-allowed prefix, yet honest where autograd is not allowed: it marks a
+# hand-written backward as one that is itself never differentiated.
+HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",)
 
 
 def _forbidden_in(statements: list[ast.AST], task: Task, aliases: dict[str, str]) -> list[Finding]:
@@ -210,10 +225,16 @@ def _forbidden_in(statements: list[ast.AST], task: Task, aliases: dict[str, str]
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
     for root in statements:
+        honest: set[int] = set()  # the parts of an honest path (torch.autograd.function...)
         for node in ast.walk(root):
             line = getattr(node, "lineno", 0)
+            if id(node) in honest:
+                continue
             if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
                 dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
+                if dotted in HONEST_UNDER_RULES:
+                    honest.update(id(part) for part in ast.walk(node))
+                    continue
                 if dotted and any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
                     found.add(Finding(line, "forbidden_api", dotted))
                     continue

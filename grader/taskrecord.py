@@ -20,6 +20,9 @@ ANY_AUTOGRAD = (
     "torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward",
     ".backward", ".grad", ".requires_grad", ".requires_grad_", "requires_grad=",
     "torch.enable_grad",
+    # The graph itself: a node called directly computes a local derivative, and a
+    # Parameter is a tensor that requires grad under another name.
+    ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
 )
 FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap")
 BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")

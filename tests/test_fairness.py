@@ -195,6 +195,80 @@ STYLES = {
         """),
     "environment_variable_read": restyle("ex05_control_flow", "control_flow_grad", top="import os\n",
                                          first="verbose = os.environ.get('DEBUG', '') == '1'"),
+    # A hand-written backward in the styles of PyTorch's own "Extending torch.autograd".
+    "once_differentiable_backward": restyle("ex08_custom_function", also={
+        "x": "    @staticmethod\n    def backward(ctx, grad_output",
+        "": "    @staticmethod\n    @torch.autograd.function.once_differentiable\n    def backward(ctx, grad_output"}),
+    "once_differentiable_imported": restyle("ex08_custom_function",
+                                            top="from torch.autograd.function import once_differentiable\n", also={
+        "x": "    @staticmethod\n    def backward(ctx, grad_output",
+        "": "    @staticmethod\n    @once_differentiable\n    def backward(ctx, grad_output"}),
+    "backward_bound_in_the_class_body": restyle("ex08_custom_function", top="""
+        def _backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * torch.sigmoid(x)
+        """, also={"x": "    @staticmethod\n    def backward(ctx, grad_output",
+                   "": "    backward = staticmethod(_backward)\n\n    @staticmethod\n    def unused(ctx, grad_output"}),
+    "softplus_grad_through_autograd_grad": restyle("ex08_custom_function", also={
+        "x": "    y.backward(gradient=grad_output.detach().to(y.dtype))\n    return x.grad.detach().clone()",
+        "": "    (g,) = torch.autograd.grad(y, x, grad_outputs=grad_output.detach().to(y.dtype))\n    return g.detach()"}),
+    "numerical_grad_with_itertools_under_no_grad": restyle("ex08_custom_function", "numerical_grad",
+                                                           top="import itertools\n", replace="""
+        @torch.no_grad()
+        def numerical_grad(f, x, eps=1e-6):
+            out = torch.empty_like(x)
+            for idx in itertools.product(*(range(n) for n in x.shape)):
+                step = torch.zeros_like(x)
+                step[idx] = eps
+                out[idx] = (f(x + step) - f(x - step)) / (2 * eps)
+            return out
+        """),
+    "a_named_tuple_returned_with_a_doctest": restyle("ex04_detach", bottom="""
+        from typing import NamedTuple
+
+
+        class Grads(NamedTuple):
+            gz: torch.Tensor
+            gy: torch.Tensor
+
+
+        _detach_grads = detach_grads
+
+
+        def detach_grads(x: torch.Tensor) -> Grads:
+            \"\"\">>> detach_grads(torch.arange(3.0))  # doctest: +SKIP\"\"\"
+            return Grads(*_detach_grads(x))
+        """),
+    "match_on_a_shape_and_unicode_names": restyle("ex02_jacobian", "jacobian_polar", replace="""
+        def jacobian_polar(p: "torch.Tensor | None") -> torch.Tensor:
+            match tuple(p.shape):
+                case (2,):
+                    r, θ = p[0], p[1]
+                case _:
+                    raise ValueError(f"{p.shape=}")
+            cosθ, sinθ = torch.cos(θ), torch.sin(θ)
+            return torch.stack([torch.stack([cosθ, -r * sinθ]), torch.stack([sinθ, r * cosθ])])
+        """),
+    "module_getattr_and_all": restyle("ex03_vjp", bottom="""
+        __all__ = ["vjp", "vjps_on_one_graph", "multitask_grads"]
+
+
+        def __getattr__(name: str):
+            raise AttributeError(name)
+        """),
+    "a_module_importing_another_of_the_submission": restyle("ex02_jacobian", top="from ex01_backward import grad_of_2xtx\n",
+                                                            bottom="""
+        def _cross_check():
+            return grad_of_2xtx(torch.ones(2))
+        """),
+    "enable_grad_and_lambda_defaults_where_autograd_is_allowed": restyle("ex01_backward", "grad_of_2xtx", replace="""
+        @torch.enable_grad()
+        def grad_of_2xtx(x, _twice=lambda t, k=2: k * t):
+            dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+            x = x.detach().clone().to(dtype).requires_grad_(True)
+            (g,) = torch.autograd.grad(_twice(torch.dot(x, x)), x, retain_graph=True)
+            return g.detach()
+        """),
 }
 
 

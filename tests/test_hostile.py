@@ -5,6 +5,8 @@ attacked tasks score 0 and every other task keeps full marks.
 """
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
@@ -66,6 +68,11 @@ ATTACKS_EVASION = {
     "torch_C": ("def vjp(f, x, v):\n    torch._C._set_grad_enabled(True)\n    return x\n", "module_internals", False),
     "torch_serialization_pickle": ("def vjp(f, x, v):\n    return torch.serialization.pickle.loads(b'')\n",
                                    "module_internals", False),
+    "reexported_engine": ("import torch.nn.modules.module as M\ndef vjp(f, x, v):\n"
+                          "    x = x.detach().clone().requires_grad_(True)\n"
+                          "    engine = M.torch.autograd.Variable._execution_engine\n"
+                          "    return engine.run_backward((f(x),), (v,), False, False, (x,), False, False)[0]\n",
+                          "module_internals", False),
     "torch_os": ("def vjp(f, x, v):\n    torch.os.system('true')\n    return x\n", "module_internals", False),
     "match_class_pattern": ("def vjp(f, x, v):\n    match torch:\n        case object(autograd=a):\n"
                             "            return a.functional.vjp(f, x, v)[1]\n", "introspection", False),
@@ -162,6 +169,13 @@ ATTACKS_DYNAMIC = {
     "memory_bomb": ("def vjp(f, x, v):\n    return torch.ones(1 << 34)\n", "error"),
     "list_memory_bomb": ("def vjp(f, x, v):\n    return [0] * (1 << 34)\n", "error"),
     "recursion": ("def vjp(f, x, v):\n    return vjp(f, x, v)\n", "error"),
+    # Right values in a tensor the checks cannot read as a dense CPU array: wrong, not an error.
+    "sparse": ("def vjp(f, x, v):\n    return torch.zeros_like(x).to_sparse()\n", "failed"),
+    "meta": ("def vjp(f, x, v):\n    return torch.zeros_like(x, device='meta')\n", "failed"),
+    "nested": ("def vjp(f, x, v):\n    return torch.nested.nested_tensor([x.flatten()])\n", "failed"),
+    "quantized": ("def vjp(f, x, v):\n    return torch.quantize_per_tensor(x.float(), 0.1, 0, torch.qint32)\n",
+                  "failed"),
+    "terabytes_of_stride_zero": ("def vjp(f, x, v):\n    return torch.empty_strided((2**40,), (0,))\n", "failed"),
 }
 
 
@@ -241,7 +255,7 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def vjp(f, x, v):\n    while True:\n        pass\n"
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
-    _only_ex03_lost(report, lost=(VJP, MULTI))
+    _only_ex03_lost(report)  # patching torch at import costs the whole module
 
 
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
@@ -362,7 +376,7 @@ def _assert_shown_as_data(report) -> None:
         for line in text.splitlines():
             assert not line.lstrip().startswith("::"), (name, line)
             assert not line.lstrip().startswith("Total 100/100"), (name, line)
-        assert "<class" not in text and "function" not in text.replace("functions", ""), name
+        assert "<class" not in text and not re.search(r"\bfunction\b", text), name
 
 
 @pytest.mark.parametrize("name", sorted(FORGED))
@@ -470,6 +484,27 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
                               "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()
 
 
+@pytest.mark.parametrize("call", [
+    "torch.no_grad()(torch.autograd.functional.jacobian)(torch.sin, x)",
+    "functools.singledispatch(torch.autograd.functional.jacobian)(torch.sin, x)",
+    "functools.partial(torch.autograd.functional.jacobian, torch.sin)(x)",
+    "s = contextlib.ExitStack(); s.callback(torch.autograd.functional.jacobian, torch.sin, x); s.close()",
+])
+def test_a_wrapper_that_only_forwards_the_call_hides_nothing(call):
+    """torch's or the standard library's call-forwarding wrappers stand between the
+    submission and the API: the call is still the submission's."""
+    import torch.autograd.functional  # noqa: F401 - loaded for the code run below
+
+    source = f"import contextlib, functools\ndef task(x):\n    {call}\n"
+    assert _run_as_submission(_installed({"ex02_jacobian.py"}), source) == {"torch.autograd.functional.jacobian"}
+
+
+def test_an_is_grads_batched_flag_of_any_true_type_counts():
+    source = ("import numpy as np\ndef task(x):\n    y = x.clone().requires_grad_()\n"
+              "    torch.autograd.grad(y * 2, y, torch.eye(2), False, False, True, False, np.True_)\n")
+    assert "torch.autograd.grad(is_grads_batched=True)" in _run_as_submission(_installed({"ex02_jacobian.py"}), source)
+
+
 def _installed(files: set[str]):
     from grader.sandbox.child import _Recorder
 
@@ -520,3 +555,77 @@ def test_source_too_deep_for_python_is_the_submissions_error_not_the_graders(gra
     code = "def vjp(f, x, v):\n    return " + " + ".join(["x"] * 100_000) + "\n"
     report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
     assert set(_statuses(report).values()) == {"error"} and report["grader_errors"] == []
+
+
+# A rule scoped to one method holds at run time too: SmoothReLU.backward may not
+# differentiate, even through what forward stashed in ctx or under another name;
+# softplus_grad's own backward pass is the task and never counts.
+STASHED_IN_CTX = '''
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        ctx.tools = (torch.autograd.grad, torch.enable_grad, torch.Tensor.requires_grad_)
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        grad, enable, track = ctx.tools
+        with enable():
+            t = track(x.detach(), True)
+            y = torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs()))
+            return grad(y, t, grad_output)[0]
+'''
+BACKWARD_RENAMED = '''
+def _helper(t, grad_output):
+    y = torch.clamp(t, min=0) + torch.log1p(torch.exp(-t.abs()))
+    return torch.autograd.grad(y, t, grad_output)[0]
+
+
+def _bw(ctx, grad_output):
+    (x,) = ctx.saved_tensors
+    with torch.enable_grad():
+        return _helper(x.detach().requires_grad_(True), grad_output)
+
+
+SmoothReLU.backward = staticmethod(_bw)
+'''
+
+
+@pytest.mark.parametrize("code", [STASHED_IN_CTX, BACKWARD_RENAMED], ids=["stashed_in_ctx", "backward_renamed"])
+def test_autograd_inside_a_custom_backward_is_caught_at_run_time(code, grade, submission):
+    report = grade(submission(append={"ex08_custom_function": code}), patterns=("ex08_custom_function",))
+    task = by_task(report)["ex08_custom_function.softplus_grad"]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert "torch.autograd.grad" in json.dumps(task)
+    assert by_task(report)["ex08_custom_function.numerical_grad"]["status"] == "passed"
+
+
+def test_a_scoped_rule_counts_only_calls_made_inside_its_method():
+    from grader.engine import runtime_forbidden
+    from grader.tasks import BY_ID
+
+    task = BY_ID["ex08_custom_function.softplus_grad"]
+    used = ["torch.Tensor.backward", "torch.autograd.grad"]
+    places = {"torch.Tensor.backward": ["softplus_grad"],
+              "torch.autograd.grad": ["_helper", "SmoothReLU.backward.<locals>.inner"]}
+    assert runtime_forbidden(task, used, places) == ["torch.autograd.grad"]
+    assert runtime_forbidden(task, used, {}) == []  # no place, no evidence against the method
+
+
+# No autograd in a closed form: a Parameter's graph node called directly is autograd
+# under other names, and costs the task.
+GRAD_FN_BY_HAND = """
+def jacobian_by_hand(x):
+    p = torch.nn.Parameter(x.detach().clone())
+    d = (p * p).grad_fn(torch.ones_like(p))[0].detach()
+    one = torch.ones_like(x[0])
+    return torch.stack([torch.stack([d[0], one]), torch.stack([one, 3 * x[1] ** 2])])
+"""
+
+
+def test_calling_the_graph_directly_is_autograd(grade, submission):
+    report = grade(submission(append={"ex02_jacobian": GRAD_FN_BY_HAND}), patterns=("ex02_jacobian.jacobian_by_hand",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0

@@ -31,10 +31,40 @@ def test_the_shipped_modules_are_clean(folder, module):
      "ex02_jacobian.jacobian_by_hand", ".requires_grad_"),
     ("import torch\ndef jacobian_from_vjps(f, x):\n    return torch.autograd.grad(f(x), x, torch.eye(2), is_grads_batched=True)\n",
      "ex02_jacobian.jacobian_from_vjps", "is_grads_batched="),
+    # The graph called directly: a Parameter requires grad without saying so, and a
+    # grad_fn node computes a local derivative without backward or grad.
+    ("import torch\ndef jacobian_by_hand(x):\n    p = torch.nn.Parameter(x.clone())\n    return p\n",
+     "ex02_jacobian.jacobian_by_hand", "torch.nn.Parameter"),
+    ("from torch import nn\ndef jacobian_by_hand(x):\n    return nn.parameter.Parameter(x)\n",
+     "ex02_jacobian.jacobian_by_hand", "torch.nn.parameter"),
+    ("def jacobian_polar(p):\n    y = p * p\n    return y.grad_fn(p)\n",
+     "ex02_jacobian.jacobian_polar", ".grad_fn"),
+    ("def numerical_grad(f, x, eps=1e-6):\n    return f(x).grad_fn.next_functions\n",
+     "ex08_custom_function.numerical_grad", ".next_functions"),
 ])
 def test_not_allowed_apis_are_found_through_aliases_and_helpers(source, task, detail):
     uses = scan_module(BY_ID[task].module, source).forbidden_uses(BY_ID[task])
     assert uses and uses[0].detail.startswith(detail)
+
+
+@pytest.mark.parametrize("binding", [
+    "for J in [torch.autograd.functional.jacobian]:\n    pass\n",
+    "with contextlib.nullcontext(torch.autograd.functional.jacobian) as J:\n    pass\n",
+    "if True:\n    J = torch.autograd.functional.jacobian\n",
+    "try:\n    J = torch.autograd.functional.jacobian\nexcept ImportError:\n    J = None\n",
+    "[(J := torch.autograd.functional.jacobian) for _ in '1']\n",
+    "J = None\nJ = torch.autograd.functional.jacobian\n",
+])
+def test_a_module_level_binding_of_any_form_is_followed(binding):
+    source = f"import contextlib\nimport torch\n{binding}def jacobian_by_hand(x):\n    return J(torch.sin, x)\n"
+    uses = scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"])
+    assert {u.detail for u in uses} == {"torch.autograd.functional.jacobian"}
+
+
+def test_a_parameter_is_not_the_module_level_name_it_shadows():
+    source = ("import torch\nfor x in [torch.ones(2, requires_grad=True)]:\n    print(torch.autograd.grad(x.sum(), x))\n"
+              "def jacobian_by_hand(x):\n    return torch.stack([x, x])\n")
+    assert scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"]) == []
 
 
 def test_a_not_allowed_api_in_another_task_does_not_count():
@@ -140,6 +170,23 @@ def test_deliberate_evasion_is_found(name):
         assert EXPECTED_KIND[name] in {f.code for f in found}
 
 
+# Reaching past what the source names: a module re-exported by another module of its
+# own package, and a private name on a class reached from a module.
+REACHED_PAST = {
+    "reexported_torch": "import torch.nn.modules.module as M\ndef vjp(f, x, v):\n    return M.torch.autograd.grad\n",
+    "reexported_stdlib": "import torch.nn.modules.module as M\ndef vjp(f, x, v):\n    return M.functools.partial\n",
+    "reexported_submodule": "import torch.nn as nn\ndef vjp(f, x, v):\n    return nn.modules.module.torch.func\n",
+    "engine_of_a_class": ("import torch\ndef vjp(f, x, v):\n"
+                          "    return torch.autograd.Variable._execution_engine.run_backward\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REACHED_PAST))
+def test_a_module_or_private_name_reached_past_the_public_path_is_internal(name):
+    found = scan_module("ex03_vjp", REACHED_PAST[name]).escapes_for(BY_ID["ex03_vjp.vjp"])
+    assert {f.code for f in found} == {"module_internals"}, found
+
+
 # Honest code in ordinary styles: nothing here is evasion.
 HONEST = {
 
@@ -180,6 +227,11 @@ HONEST = {
  "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
                          "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
+ "submodules_by_attribute": ("import torch, numpy as np, os\nimport matplotlib\n"
+                             "a = torch.nn.functional.relu, torch.linalg.norm, torch.autograd.functional.jacobian\n"
+                             "b = np.random.default_rng, np.linalg.inv, np.fft.fft, os.path.join\n"
+                             "c = torch.distributions.normal.Normal, torch.nn.init.zeros_, torch.optim.lr_scheduler\n"),
+ "dunders_on_torch_classes": "import torch\nn = torch.Tensor.__name__\nd = torch.nn.Module.__doc__\n",
 }
 
 

@@ -48,6 +48,10 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
         "torch.autograd.forward_ad.make_dual": forward_ad.make_dual,
         "torch.autograd.forward_ad.unpack_dual": forward_ad.unpack_dual,
     }
+    # Grad mode switched back on (inside a custom backward it is off): the class's
+    # Python methods are what a call or a with statement runs.
+    out["torch.enable_grad"] = vars(torch.enable_grad)["__enter__"]
+    out["torch.set_grad_enabled"] = vars(torch.set_grad_enabled)["__init__"]
     for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
         out[f"torch.autograd.functional.{name}"] = getattr(functional, name)
     for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
@@ -69,14 +73,52 @@ class _Recorder:
 
     def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
+        # Where each recorded call was made: the qualified names of the submission's
+        # functions on the stack, so a rule scoped to one method can be honoured.
+        self.places: dict[str, set[str]] = {}
         self.files = frozenset(files)
         self.codes: dict[types.CodeType, tuple[str, ...]] = {}
+        self.runs_backward: frozenset[types.CodeType] = frozenset()
+        self.forwarders: frozenset[str] = frozenset()
 
     def install(self) -> None:
         for qualname, function in _watch_list().items():
             code = getattr(function, "__code__", None)
             if isinstance(code, types.CodeType):  # every watched API is a Python function today
                 self.codes[code] = self.codes.get(code, ()) + (qualname,)
+        import concurrent.futures.thread
+        import functools
+        import torch.utils._contextlib
+
+        self.forwarders = frozenset(m.__file__ for m in (functools, contextlib, torch.utils._contextlib, threading,
+                                                         concurrent.futures.thread) if m.__file__)
+        from torch.autograd.function import BackwardCFunction
+
+        # The frames in which torch runs a custom Function's backward (or vjp): a
+        # backward assigned under another name is still that Function's backward.
+        self.runs_backward = frozenset(vars(BackwardCFunction)[name].__code__ for name in ("apply", "apply_boxed")
+                                       if name in vars(BackwardCFunction))
+
+    def _places(self, frame: types.FrameType | None) -> set[str]:
+        """The submission's functions on the stack, innermost first, by qualified name.
+
+        Only the code objects' names and torch's own locals are read: nothing here
+        may run student code (a property, a metaclass) inside the hook.
+        """
+        places: set[str] = set()
+        depth = 0
+        while frame is not None and depth < 500:
+            code = frame.f_code
+            if code.co_filename in self.files:
+                places.add(code.co_qualname)
+                caller = frame.f_back
+                if caller is not None and caller.f_code in self.runs_backward:
+                    owner = _function_class(caller.f_locals.get("self"))
+                    if owner:
+                        places.add(owner + ".backward")
+            frame = frame.f_back
+            depth += 1
+        return places
 
     def _hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event != "call":
@@ -85,18 +127,31 @@ class _Recorder:
         if names is None:
             return
         caller = frame.f_back
+        # A generic wrapper that only forwards a call (torch.no_grad()(api),
+        # functools.singledispatch(api), an ExitStack callback) does not make the call
+        # torch's own: look past it to who handed it the API.
+        hops = 0
+        while caller is not None and caller.f_code.co_filename in self.forwarders and hops < 8:
+            caller, hops = caller.f_back, hops + 1
         if caller is None or caller.f_code.co_filename not in self.files:
             return
         self.used.update(names)
+        where = self._places(caller)
+        for name in names:
+            self.places.setdefault(name, set()).update(where)
         # Only a plain bool or int is read: an object's __bool__ would run student
         # code inside the hook, and an exception there would switch the hook off.
-        flag = frame.f_locals.get("is_grads_batched") if "torch.autograd.grad" in names else None
-        if type(flag) in (bool, int) and flag:
+        # Anything but an exact False, 0 or None counts as batched: torch only asks
+        # whether it is true, and numpy's True_ or a tensor is as true as True.
+        flag = frame.f_locals.get("is_grads_batched", False) if "torch.autograd.grad" in names else False
+        if not (flag is None or type(flag) in (bool, int) and not flag):
             self.used.add("torch.autograd.grad(is_grads_batched=True)")
+            self.places.setdefault("torch.autograd.grad(is_grads_batched=True)", set()).update(where)
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:
         self.used.clear()
+        self.places.clear()
         threading.setprofile(self._hook)
         sys.setprofile(self._hook)
         try:
@@ -104,6 +159,19 @@ class _Recorder:
         finally:
             sys.setprofile(None)
             threading.setprofile(None)  # type: ignore[arg-type]
+
+
+def _function_class(node: Any) -> str:
+    """The name of the custom Function whose backward node ``node`` is, read through
+    type's own slots (a student's metaclass cannot run code here); "" if unknown."""
+    try:
+        owner = type.__dict__["__dict__"].__get__(type(node)).get("_forward_cls")
+        if not isinstance(owner, type):
+            return ""
+        name = type.__dict__["__qualname__"].__get__(owner)
+    except Exception:  # noqa: BLE001 - evidence only; a node of another shape is no place
+        return ""
+    return name if type(name) is str else ""
 
 
 class _SubmissionFinder(MetaPathFinder, Loader):
@@ -287,6 +355,7 @@ class _Child:
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
+            "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
             "arguments": _argument_evidence(inputs, snapshots),
             "warnings": [_text(w.message)[:300] for w in caught[:5]],
         }

@@ -338,7 +338,10 @@ def _safe_evidence(raw: Any) -> dict[str, Any]:
     arguments = [{"index": a.get("index") if type(a.get("index")) is int else -1,
                   **{k: a.get(k) is True for k in ("changed", "requires_grad", "grad")}}
                  for a in items("arguments") if type(a) is dict]
+    places = raw.get("places") if type(raw.get("places")) is dict else {}
     return {"used": [escape(name, 200) for name in items("used") if type(name) is str],
+            "places": {escape(api, 200): [escape(p, 200) for p in where[:50] if type(p) is str]
+                       for api, where in list(places.items())[:100] if type(api) is str and type(where) is list},
             "arguments": arguments,
             "warnings": [escape(w, 300) for w in items("warnings")[:5]]}
 

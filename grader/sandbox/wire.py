@@ -76,13 +76,32 @@ class Received:
         return f"Received({tuple(self.tensor.shape)}, {self.tensor.dtype})"
 
 
+# A tensor whose values would not fit in a reply is described, not sent (a stride-0
+# view can claim terabytes that only exist once made contiguous).
+MAX_TENSOR_BYTES = 32 * 1024 * 1024
+
+
+def _unsendable(t: torch.Tensor) -> str | None:
+    """Why a tensor's values cannot be sent as a dense CPU array, if they cannot."""
+    with torch._C.DisableTorchFunctionSubclass():
+        if t.is_nested:
+            return "nested torch.Tensor"
+        if t.layout != torch.strided:
+            return f"torch.Tensor with layout {t.layout}"
+        if t.device.type != "cpu":
+            return f"torch.Tensor on device {t.device.type}"
+        if t.is_quantized or t.dtype not in DTYPE_NAMES:
+            return f"torch.Tensor of dtype {t.dtype}"
+        if t.numel() * t.element_size() > MAX_TENSOR_BYTES:
+            return f"torch.Tensor too large to check ({t.numel()} elements)"
+    return None
+
+
 def _tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes] | None:
     with torch._C.DisableTorchFunctionSubclass():
-        if t.layout != torch.strided or t.is_quantized or t.device.type != "cpu":
+        if _unsendable(t) is not None:
             return None
-        dtype = DTYPE_NAMES.get(t.dtype)
-        if dtype is None:
-            return None
+        dtype = DTYPE_NAMES[t.dtype]
         plain = torch.Tensor.detach(t).contiguous()
         if plain.dtype == torch.bfloat16:
             raw = plain.view(torch.int16).numpy().tobytes()
@@ -115,7 +134,7 @@ def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
     if isinstance(value, torch.Tensor):
         enc = _tensor_bytes(value)
         if enc is None:
-            return {"$other": f"torch.Tensor ({value.layout}, {value.dtype})"}
+            return {"$other": _unsendable(value) or "torch.Tensor"}
         dtype, shape, raw = enc
         buffers.append(raw)
         cls = type(value)
