@@ -66,6 +66,15 @@ def warm_up_for(sub: Submission) -> tuple[str, ...]:
     return ("func",) if any(scan.identifiers & NEEDS_FUNC_WARM_UP for scan in sub.scans.values()) else ()
 
 
+class _Interrupt:
+    """Notes a Ctrl-C that pytest caught."""
+
+    seen = False
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.seen = True
+
+
 def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
     import pytest
     from pytest_jsonreport.plugin import JSONReport
@@ -74,6 +83,7 @@ def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
 
     plugin = GradingPlugin(session, seed, selected)
     json_plugin = JSONReport()
+    interrupt = _Interrupt()
     args = [
         str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
         "--noconftest", "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:warnings",
@@ -87,10 +97,12 @@ def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[json_plugin, plugin])
+            code = pytest.main(args, plugins=[json_plugin, plugin, interrupt])
     finally:
         os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         os.environ.update(saved)
+    if interrupt.seen:  # pytest turned Ctrl-C into its exit status 2: it is the user's, pass it on
+        raise KeyboardInterrupt
     if int(code) not in (0, 1, 5) or plugin.unmarked:
         lines = sink.getvalue().strip().splitlines() or ["no output"]
         raise GraderError(f"the checks did not run (pytest exit {int(code)}): {lines[-1][:300]}")
@@ -112,7 +124,9 @@ def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...
     limits = client.Limits(timeout=timeout, memory_mb=memory_mb)
     own_server = server is None and bool(to_run)
     if own_server:
-        server = client.Server(warm=warm_up_for(sub), fork=True)
+        from .sandbox import spawn
+
+        server = spawn.start(warm=warm_up_for(sub), fork=True)  # forked, or spawned where fork is unsafe
     plugin = json_report = session = None
     isolation = None
     try:

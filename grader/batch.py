@@ -30,6 +30,7 @@ from .tasks import MODULES
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
 MAX_ARCHIVE_MEMBERS = 2000
+OPTIONS_FILE = "batch.json"  # the seed and options a batch started with, for --resume
 
 
 class BatchError(ValueError):
@@ -204,12 +205,11 @@ def grade_item(job: dict[str, Any], server: Any) -> dict[str, Any]:
 def worker_main() -> None:
     """Read jobs as JSON lines on stdin, answer one JSON line per job on stdout."""
     from .errors import GraderError
-    from .sandbox import isolation
-    from .sandbox.client import Server
+    from .sandbox import isolation, spawn
 
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but answers on the channel
-    with Server(fork=True) as server:
+    with spawn.start(fork=True) as server:
         out.write(json.dumps({"ready": True}) + "\n")
         out.flush()
         for line in sys.stdin:
@@ -320,6 +320,11 @@ def run(items: list[Item], outdir: Path, *, jobs: int, seed: int, timeout: float
                 if w.job is not None and time.monotonic() - w.started > per_item_limit:
                     if _replace(workers, w, queue, retried, results, f"grading took over {per_item_limit:.0f} s"):
                         progress(len(results), len(items), results[-1])
+    except KeyboardInterrupt:
+        # Interrupted: stop at once; every finished report is already in place.
+        for w in workers:
+            w.kill()
+        raise
     finally:
         for w in workers:
             if w.process.stdin:

@@ -1,10 +1,10 @@
 """The ``grade`` command: it parses options and delegates to ``grader.api``."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -12,28 +12,80 @@ import click
 from . import __version__
 from .i18n import default_language, translator
 
-# Help for the student-facing commands follows the locale (LANG / LC_ALL).
+# Help for the student-facing commands follows LANGUAGE / LC_ALL / LC_MESSAGES / LANG, as gettext does.
 _ = translator(default_language())
 
 from .cli_reports import collect, convert
-from .errors import EXIT_BELOW, BadInput, GraderFailed
+from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
+from .paths import clash
 
 
 def _use_colour() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    # no-color.org: only a non-empty NO_COLOR turns colour off.
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+def _tolerant_streams() -> None:
+    """Feedback holds ∇, ·, Chinese…: on a stdout that cannot encode them (a Windows
+    console in cp1252, PYTHONIOENCODING=ascii) they become '?' instead of a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
+
+
+class _Grade(click.Group):
+    """The ``grade`` group, with the exit statuses of the conventions every command keeps:
+    130 on Ctrl-C (not click's 1, the status of --fail-under), and 3 with a crash report
+    for an unexpected error (not a traceback and status 1)."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        _tolerant_streams()
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo(_("interrupted"), err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe: `grade list | head`)
+        except Exception as exc:  # the grader's own bug: say so, keep the traceback for the report
+            where = _crash_report(ctx)
+            raise GraderFailed(_("the grader itself failed: {detail}").format(
+                detail=f"{type(exc).__name__}: {exc}"[:300]) + (" " + _("(traceback: {path})").format(path=where)
+                                                               if where else "")) from None
+
+
+def _crash_report(ctx: click.Context) -> str | None:
+    """Write the current exception's traceback to a file; its path, or None if it cannot be written."""
+    import tempfile
+    import traceback
+
+    text = (f"autograd-lab {__version__} · grade {' '.join(sys.argv[1:])}\n"
+            f"python {sys.version.split()[0]} · {sys.platform}\n\n" + traceback.format_exc())
+    try:
+        fd, path = tempfile.mkstemp(prefix="autograd-lab-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as out:
+            out.write(text)
+        return path
+    except OSError:
+        return None
+
+
+@click.group(cls=_Grade, context_settings={"help_option_names": ["-h", "--help"]},
              help=_("autograd-lab: grade PyTorch autograd exercises."))
 @click.version_option(__version__, prog_name="autograd-lab")
 def main() -> None:
     pass  # the group's help is given above, through gettext
 
 
-@main.command(help=_("Grade the exercise modules in PATH (default: exercises) and write a JSON report.\n\n"
-                      "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed."))
+@main.command(help=_("Grade the exercise modules in PATH (default: exercises), a notebook or a folder of notebooks, "
+                      "and write a JSON report.\n\n"
+                      "Exit status: 0 graded, 1 below --fail-under, 2 bad usage or input, 3 the grader failed, "
+                      "130 interrupted."))
 @click.argument("path", default="exercises", required=False)
 @click.option("-o", "--output", default="grade-report.json", show_default=True,
               help=_("Where to write the JSON report."))
@@ -48,7 +100,7 @@ def main() -> None:
 @click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
               help=_("Megabytes a task may allocate beyond the loaded libraries."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+              help=_("Language of the feedback (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG)."))
 @click.option("--format", "formats", multiple=True, metavar="NAME[=FILE]",
               help=_("Also write the report in another format (gradescope, github, junit, markdown); repeatable."))
 def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fail_under: float | None,
@@ -64,16 +116,36 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise BadInput(t("--output {path}: is a folder, give a file name").format(path=output))
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise BadInput(t("--output {path}: folder {folder} does not exist").format(path=output, folder=out.parent))
+    if path == "exercises" and not Path(path).exists():
+        # An installed grader run from another folder: say where the exercises live.
+        raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
+                         "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
+    graded, built = _notebook_submission(path, t)
     try:
-        locate(path)
+        folder = Path(path) if built else locate(path)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
+    for option, target in [("--output", out), *((f"--format {name}", file) for name, file in extra)]:
+        if clash(target, files=[folder]) or (folder.is_dir() and clash(target, folders=[folder])):
+            raise BadInput(t("{option} {path}: inside the submission folder {folder}; write it elsewhere").format(
+                option=option, path=target, folder=folder))
+    from .sandbox.spawn import describe
+
+    isolation = describe()
+    if isolation:
+        click.echo(isolation, err=True)
+    _import_torch()
     failures: list[str] = []
     try:
-        report = api.grade(path, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
+        report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
+        if built:
+            from .notebook import relabel
+
+            report["submission"]["path"] = str(path)
+            relabel(report, built)
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
@@ -113,6 +185,59 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         sys.exit(EXIT_BELOW)
 
 
+def _import_torch() -> None:
+    """Import torch with Ctrl-C held until it is done: a KeyboardInterrupt raised at some
+    moments of torch's import is lost inside it, and the run would go on."""
+    import signal
+
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main thread: nothing to hold
+        import torch  # noqa: F401
+        return
+    try:
+        import torch  # noqa: F401,F811
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _notebook_submission(path: str, t) -> tuple[str, dict]:
+    """For a notebook, or a folder of notebooks and no modules: a temporary folder holding
+    the modules built from their code cells (removed when the command ends), and how
+    each was built; else ``path`` itself."""
+    from .notebook import NotebookError, convert, materialize
+    from .tasks import MODULES
+
+    given = Path(path)
+    if given.is_file() and given.suffix.lower() == ".ipynb":
+        notebooks = [given]
+    elif given.is_dir() and not any((given / f"{m}.py").is_file() or (given / "exercises" / f"{m}.py").is_file()
+                                    for m in MODULES):
+        notebooks = sorted(given.glob("*.ipynb"))
+    else:
+        notebooks = []
+    if not notebooks:
+        return path, {}
+    try:
+        built, notes = convert(notebooks)
+    except NotebookError as exc:
+        raise BadInput(str(exc)) from None
+    if not built:
+        raise BadInput(t("{path}: no exercise function in this notebook (name it like ex01_backward.ipynb, "
+                         "or define the tasks' functions in it)").format(path=path))
+    for note in notes:
+        click.echo(note, err=True)
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="autograd-lab-nb-"))
+    click.get_current_context().call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    return str(materialize(built, tmp)), built
+
+
 def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
     """``NAME`` or ``NAME=FILE`` for each --format, checked before any grading."""
     from .formats import FORMATS
@@ -132,7 +257,7 @@ def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
 
 @main.command("list", help=_("List the tasks, their points, and the example each one comes from."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+              help=_("Language of the feedback (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG)."))
 def list_tasks(lang: str | None) -> None:
     from .tasks import MAX_SCORE, TASKS
 
@@ -150,7 +275,7 @@ def list_tasks(lang: str | None) -> None:
 @click.option("-r", "--report", "report_path", default="grade-report.json", show_default=True,
               help=_("The report to read hints from."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-              help=_("Language of the feedback (default: from LANG / LC_ALL)."))
+              help=_("Language of the feedback (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG)."))
 def explain(task_id: str, report_path: str, lang: str | None) -> None:
     from . import messages
     from .tasks import TASKS, select
@@ -197,7 +322,8 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
 @click.option("-o", "--output", "outdir", required=True, help="Folder for the reports, gradebook and class summary.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: the machine's cores).")
 @click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N shares (for CI matrices).")
-@click.option("--resume", is_flag=True, help="Skip submissions whose report exists and whose files are unchanged.")
+@click.option("--resume", is_flag=True, help="Skip submissions whose report exists and whose files are unchanged; "
+                                              "the seed and options are those the batch started with.")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None, help="Seed for every submission.")
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN", help="Grade only matching tasks.")
 @click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
@@ -208,13 +334,15 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
 @click.option("--allow-weak-isolation", "allow_weak", is_flag=True,
               help="Grade even where the kernel cannot isolate student code (no Landlock or seccomp); "
                    "every report records it.")
-def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, resume: bool, seed: int | None,
-          patterns: tuple[str, ...], timeout: float, memory_mb: int, lang: str | None, allow_weak: bool) -> None:
+@click.pass_context
+def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, shard: str | None, resume: bool,
+          seed: int | None, patterns: tuple[str, ...], timeout: float, memory_mb: int, lang: str | None,
+          allow_weak: bool) -> None:
     """Grade every submission in SUBMISSIONS (a folder of folders/archives, or a CSV/text list).
 
     Writes OUTDIR/reports/<name>.json for each, then OUTDIR/gradebook.csv and
     OUTDIR/class-summary.json. Finished reports survive an interruption; --resume
-    completes the batch.
+    completes the batch with the seed and options recorded in OUTDIR/batch.json.
     """
     import secrets
 
@@ -235,14 +363,37 @@ def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, re
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--output {outdir}: is a file, give a folder")
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    _refuse_batch_clash(out, submissions, items)
+    given = {name for name in ("seed", "patterns", "timeout", "memory_mb", "lang")
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+    options = {"seed": seed, "patterns": sorted(patterns), "timeout": timeout, "memory_mb": memory_mb,
+               "lang": lang or default_language()}
+    if resume:
+        options = _resumed_options(out, options, given)
+    if options["seed"] is None:
+        options["seed"] = secrets.randbelow(2**31)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / batch_mod.OPTIONS_FILE, json.dumps(options, indent=2) + "\n")
     jobs = jobs or os.cpu_count() or 1
-    click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {seed}", err=True)
-    bar = _ProgressBar(len(items))
-    results = batch_mod.run(items, out, jobs=jobs, seed=seed, timeout=timeout, memory_mb=memory_mb,
-                            lang=lang or default_language(), patterns=patterns, resume=resume, progress=bar.update,
-                            allow_weak_isolation=allow_weak)
-    bar.close()
+    click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options['seed']}", err=True)
+    from .sandbox.spawn import describe
+
+    if describe():
+        click.echo(describe(), err=True)
+    try:
+        with click.progressbar(length=len(items), label="grading", file=sys.stderr, show_pos=True,
+                               item_show_func=lambda name: name) as bar:
+            results = batch_mod.run(items, out, jobs=jobs, seed=options["seed"], timeout=options["timeout"],
+                                    memory_mb=options["memory_mb"], lang=options["lang"],
+                                    patterns=tuple(options["patterns"]), resume=resume,
+                                    progress=lambda done, total, last: bar.update(done - bar.pos, last.item.name),
+                                    allow_weak_isolation=allow_weak)
+    except KeyboardInterrupt:
+        again = f"grade batch {submissions} -o {outdir}" + (f" --shard {shard}" if shard else "") + " --resume" + (" --allow-weak-isolation" if allow_weak else "")
+        finished = len(list((out / "reports").glob("*.json")))
+        click.echo(f"\ninterrupted: {finished} report(s) kept in {out / 'reports'}; to finish, run: {again}",
+                   err=True)
+        raise
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
     _write_gradebook(out)
@@ -252,31 +403,44 @@ def batch(submissions: str, outdir: str, jobs: int | None, shard: str | None, re
         raise GraderFailed(f"{len(failures)} submissions could not be graded")
 
 
-class _ProgressBar:
-    """Count, rate and time left, on one line of stderr (or every 10% when piped)."""
+def _refuse_batch_clash(out: Path, submissions: str, items: list) -> None:
+    """The output folder may not be, or lie in, anything the batch reads."""
+    from .batch import OPTIONS_FILE
 
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-        self.step = max(1, total // 10)
+    source = Path(submissions)
+    why = clash(out, folders=[source] if source.is_dir() else [])
+    written = [out / "gradebook.csv", out / "class-summary.json", out / OPTIONS_FILE, out / "reports"]
+    why = why or next((w for target in written if (w := clash(target, files=[source]))), None)
+    why = why or clash(out, files=[i.path for i in items if not i.path.is_dir()],
+                       folders=[i.path for i in items if i.path.is_dir()])
+    if why:
+        raise BadInput(f"--output {out}: {why}; write the batch's output elsewhere")
 
-    def update(self, done: int, total: int, last) -> None:
-        elapsed = time.monotonic() - self.started
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = (total - done) / rate if rate > 0 else 0.0
-        width = 30
-        filled = int(width * done / max(total, 1))
-        line = (f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total}  {rate:.2f}/s  "
-                f"{int(left // 60)}m{int(left % 60):02d}s left")
-        if self.tty:
-            click.echo("\r" + line, nl=False, err=True)
-        elif done % self.step == 0 or done == total:
-            click.echo(line, err=True)
 
-    def close(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
+def _resumed_options(out: Path, options: dict, given: set[str]) -> dict:
+    """The options the interrupted batch started with; refuse any given option that differs."""
+    from .batch import OPTIONS_FILE
+
+    try:
+        recorded = json.loads((out / OPTIONS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if any((out / "reports").glob("*.json")):
+            raise BadInput(f"--resume: {out} holds reports but no record of their seed and options "
+                           f"({OPTIONS_FILE}); grade again without --resume") from None
+        return options
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--resume: {out / OPTIONS_FILE} cannot be read ({exc})") from None
+    flags = {"seed": "--seed", "patterns": "-k", "timeout": "--timeout", "memory_mb": "--memory", "lang": "--lang"}
+    differs = [f"{flags[k]} {_shown(recorded.get(k))} (now {_shown(options[k])})"
+               for k in flags if k in given and recorded.get(k) != options[k]]
+    if differs:
+        raise BadInput(f"--resume: this batch was started with {'; '.join(differs)}; resume with the same "
+                       "options (or leave them out), or grade into another folder")
+    return {k: recorded.get(k, options[k]) for k in flags}
+
+
+def _shown(value) -> str:
+    return " ".join(value) if isinstance(value, list) else str(value)
 
 
 def _batch_table(results) -> str:
@@ -320,7 +484,7 @@ def selftest(root: str | None, seed: int | None) -> None:
     import secrets
 
     from . import api, selftest as selftest_mod
-    from .sandbox.client import Server
+    from .sandbox.spawn import start
 
     repo = _instructor_repo(root, ("exercises", "solutions", "mutants"))
     seed = secrets.randbelow(2**31) if seed is None else seed
@@ -335,7 +499,8 @@ def selftest(root: str | None, seed: int | None) -> None:
         if outcome.problem:
             click.echo(f"         {outcome.problem}")
 
-    with Server() as server:
+    _import_torch()
+    with start() as server:
         outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
@@ -346,16 +511,54 @@ def selftest(root: str | None, seed: int | None) -> None:
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--root", default=None, help="The instructor repository (default: found automatically).")
-def release(out: str, root: str | None) -> None:
+@click.option("--notebooks", is_flag=True, help="Also one notebook per module (notebooks/), with check cells.")
+def release(out: str, root: str | None, notebooks: bool) -> None:
     """Build the student repository in OUT: stubs, README, workflow, visible checks only."""
     from .release import ReleaseError, build
 
     repo = _instructor_repo(root, ("exercises", "solutions", "grader"))
+    why = clash(out, folders=[repo / name for name in ("exercises", "solutions", "grader", "mutants", "tests")])
+    if why:
+        raise BadInput(f"{out}: {why}; write the release elsewhere")
     try:
-        hidden = build(repo, Path(out))
+        hidden = build(repo, Path(out), notebooks=notebooks)
     except ReleaseError as exc:
         raise BadInput(str(exc)) from None
     click.echo(f"student release written to {out} ({hidden['checks']} hidden checks left out)")
+
+
+@main.command()
+@click.argument("out", metavar="OUT.zip")
+@click.option("--root", default=None, help="The instructor repository (default: found automatically).")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+              help="One seed for every submission (default: a fresh one each, in its report).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the feedback students see.")
+@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds each task may spend in student code.")
+@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+              help="Megabytes a task may allocate beyond the loaded libraries.")
+def gradescope(out: str, root: str | None, seed: int | None, lang: str, timeout: float, memory_mb: int) -> None:
+    """Build the Gradescope autograder zip: setup.sh, run_autograder, the pinned requirements
+    (torch's CPU build) and the grader with its hidden checks. Upload it as the assignment's
+    autograder (Ubuntu base image); every submission gets a results.json."""
+    from .gradescope import ZipError, build_zip
+
+    repo = _instructor_repo(root, ("grader",))
+    target = Path(out)
+    if target.suffix.lower() != ".zip":
+        raise BadInput(f"{out}: give a file name ending in .zip")
+    if target.is_dir() or not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise BadInput(f"{out}: give a file name in an existing folder")
+    if clash(target, folders=[repo / "grader"]):
+        raise BadInput(f"{out}: inside the grader it packs; write it elsewhere")
+    try:
+        names = build_zip(repo, target, seed=seed, lang=lang, timeout=timeout, memory_mb=memory_mb)
+    except ZipError as exc:
+        raise BadInput(str(exc)) from None
+    checks = sum(1 for n in names if n.startswith("grader/checks/check_"))
+    click.echo(f"{out}: Gradescope autograder ({len(names)} files, {checks} check modules with their hidden "
+               f"checks); seed {'fresh per submission' if seed is None else seed}")
 
 
 main.add_command(convert)

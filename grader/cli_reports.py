@@ -12,6 +12,7 @@ import click
 
 from .errors import BadInput
 from .fileio import write_atomic
+from .paths import clash
 
 from .formats import FORMATS
 
@@ -66,6 +67,9 @@ def convert(report: str, fmt: str, output: str | None, append: bool) -> None:
         click.echo(text, nl=False)
         return
     target = _target("--output", output, default_name)
+    why = clash(target, files=[report])
+    if why:
+        raise BadInput(f"--output {output}: {why}; write it elsewhere")
     try:
         _write(target, text, append=append)
     except OSError as exc:
@@ -93,6 +97,14 @@ def collect(paths: tuple[str, ...], output: str, summary_path: str | None) -> No
 
     out = _target("-o/--output", output, None)
     summary_out = _target("--summary", summary_path, None) if summary_path else None
+    files = [p for p in paths if not Path(p).is_dir()]
+    folders = [p for p in paths if Path(p).is_dir()]
+    for option, target in (("-o/--output", out), ("--summary", summary_out)):
+        # A file the folder search would read next time is an input too; a CSV beside the reports is not.
+        why = target is not None and (clash(target, files=files)
+                                      or (target.suffix.lower() == ".json" and clash(target, folders=folders)))
+        if why:
+            raise BadInput(f"{option} {target}: {why}; write it elsewhere")
     result = collect_reports(paths)
     for line in result.bad:
         click.echo(line, err=True)

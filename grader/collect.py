@@ -36,6 +36,14 @@ class ReportError(ValueError):
     """A file that cannot be used as a report; ``str()`` is the one-line reason."""
 
 
+class ClassSummary(ReportError):
+    """The class summary this module writes (``grade collect --summary``, ``grade batch``):
+    found in a folder of reports it is skipped, not counted as a problem."""
+
+
+SUMMARY_KEYS = frozenset({"submissions", "score", "percent", "tasks", "problems", "duplicates", "identical_files"})
+
+
 @dataclass(frozen=True)
 class Submission:
     source: str            # the report file
@@ -89,6 +97,8 @@ def submission_digest(report: dict[str, Any]) -> str:
 
 def check_report(data: Any) -> dict[str, Any]:
     """``data`` if it is a usable schema-1 report; else ``ReportError`` with the reason."""
+    if isinstance(data, dict) and "schema_version" not in data and SUMMARY_KEYS <= data.keys():
+        raise ClassSummary("a class summary, not a report")
     if not isinstance(data, dict) or "schema_version" not in data:
         what = type(data).__name__ if not isinstance(data, dict) else "object"
         raise ReportError(f"not a grade report (a JSON {what} without schema_version)")
@@ -187,6 +197,11 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             seen_files.add(key)
             try:
                 data = load_report(path)
+            except ClassSummary:
+                if given.is_dir():  # a batch's own output folder holds one beside the reports
+                    continue
+                result.problems.append(Problem(str(path), "a class summary, not a report"))
+                continue
             except ReportError as exc:
                 result.problems.append(Problem(str(path), str(exc)))
                 continue

@@ -22,12 +22,19 @@ LANGUAGES = {"en": None, "zh": "zh_CN"}
 
 
 def default_language(environ: os._Environ | dict | None = None) -> str:
-    """From LC_ALL, LC_MESSAGES or LANG, as gettext looks them up: zh_* means Chinese."""
+    """As gettext chooses: the first of LANGUAGE, LC_ALL, LC_MESSAGES, LANG that is set;
+    it may list several (``fr:zh_CN``): the first one there is a catalog for wins
+    (English needs none). zh* means Chinese; anything else English."""
     env = os.environ if environ is None else environ
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(var, "")
         if value:
-            return "zh" if value.lower().startswith("zh") else "en"
+            for entry in value.split(":"):
+                if entry.lower().startswith("zh"):
+                    return "zh"
+                if entry.lower().startswith("en"):
+                    return "en"
+            return "en"
     return "en"
 
 

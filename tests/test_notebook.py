@@ -1,0 +1,274 @@
+"""Notebooks: graded from their code cells (read with nbformat, never executed by the
+grader) with the same checks as modules, feedback naming cells; the release's notebooks;
+and ``notebook.check`` inside a real kernel (nbclient + ipykernel)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from nbformat import v4
+
+from grader import notebook
+from grader.cli import main
+from grader.tasks import MAX_SCORE, MODULES, TASKS
+
+from .conftest import EXERCISES, MUTANTS, SOLUTIONS
+
+
+def run(*args) -> tuple[object, dict | None]:
+    result = CliRunner().invoke(main, ["run", *map(str, args)], env={"NO_COLOR": "1"}, catch_exceptions=False)
+    out = Path(args[args.index("-o") + 1])
+    return result, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def _checks(report: dict) -> dict[tuple[str, str], tuple[str, float, str]]:
+    return {(t["id"], c["id"]): (c["outcome"], c["score"], c["feedback"]) for t in report["tasks"] for c in t["checks"]}
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("books")
+    notebook.write_notebooks(SOLUTIONS, root / "solutions")
+    notebook.write_notebooks(EXERCISES, root / "stubs")
+    return root
+
+
+def test_solution_notebooks_score_full_marks_and_stub_notebooks_zero(books, tmp_path):
+    result, good = run(books / "solutions", "-o", tmp_path / "good.json", "--seed", "5")
+    assert result.exit_code == 0, result.output
+    assert good["score"] == good["max_score"] == MAX_SCORE
+    assert good["submission"]["path"] == str(books / "solutions")
+    result, stubs = run(books / "stubs", "-o", tmp_path / "stubs.json", "--seed", "5")
+    assert result.exit_code == 0 and stubs["score"] == 0
+    _, py = run(EXERCISES, "-o", tmp_path / "py.json", "--seed", "5")
+    assert {k: v[:2] for k, v in _checks(stubs).items()} == {k: v[:2] for k, v in _checks(py).items()}
+
+
+def test_one_notebook_grades_its_module(books, tmp_path):
+    result, report = run(books / "solutions" / "ex03_vjp.ipynb", "-o", tmp_path / "r.json")
+    assert result.exit_code == 0
+    graded = {t["id"].split(".")[0] for t in report["tasks"] if t["status"] == "passed"}
+    assert graded == {"ex03_vjp"}
+
+
+def _mutated_module(tmp_path: Path, module: str, extra: str) -> Path:
+    folder = tmp_path / "py"
+    folder.mkdir()
+    for m in MODULES:
+        shutil.copyfile(SOLUTIONS / f"{m}.py", folder / f"{m}.py")
+    with open(folder / f"{module}.py", "a", encoding="utf-8") as f:
+        f.write(extra)
+    return folder
+
+
+def test_one_mistake_gets_the_same_feedback_as_the_module(tmp_path):
+    extra = (MUTANTS / "ex03_vjp" / "jv_instead_of_jtv.py").read_text(encoding="utf-8")
+    folder = _mutated_module(tmp_path, "ex03_vjp", extra)
+    nb = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(notebook.from_module("ex03_vjp", (folder / "ex03_vjp.py").read_text()), str(nb))
+    _, py = run(folder, "-o", tmp_path / "py.json", "-k", "ex03_vjp.vjp", "--seed", "9")
+    _, ipynb = run(nb, "-o", tmp_path / "nb.json", "-k", "ex03_vjp.vjp", "--seed", "9")
+    assert py["score"] < py["max_score"]
+    assert _checks(ipynb) == _checks(py)
+
+
+def test_feedback_that_names_a_line_names_the_cell(tmp_path):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex03_vjp", source)
+    number, cell = next((i, c) for i, c in enumerate(nb.cells, 1) if c.source.startswith("def vjp("))
+    lines = cell.source.split("\n")
+    doc_end = next(i for i, line in enumerate(lines) if i > 0 and line.strip().endswith('"""'))
+    lines.insert(doc_end + 1, "    _ = torch.autograd.functional.vjp(f, x, v)")
+    cell.source = "\n".join(lines)
+    path = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(nb, str(path))
+    for lang, where in (("en", f"cell {number}, line {doc_end + 2} uses torch.autograd.functional.vjp"),
+                        ("zh", f"第 {number} 个单元格第 {doc_end + 2} 行使用了 torch.autograd.functional.vjp")):
+        result, report = run(path, "-o", tmp_path / f"{lang}.json", "-k", "ex03_vjp.vjp", "--lang", lang)
+        task = report["tasks"][0]
+        assert task["status"] == "forbidden"
+        assert where in task["checks"][0]["feedback"], task["checks"][0]["feedback"]
+        assert where in result.output
+    # A syntax error names its cell too.
+    cell.source = cell.source.replace("def vjp(", "def vjp((", 1)
+    nbformat.write(nb, str(path))
+    _, report = run(path, "-o", tmp_path / "s.json", "-k", "ex03_vjp.vjp")
+    assert f"ex03_vjp.ipynb has a syntax error in cell {number}, line 1" in report["tasks"][0]["checks"][0]["feedback"]
+
+
+def test_experiments_magics_and_check_cells_are_not_graded(tmp_path):
+    nb = notebook.from_module("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8"))
+    nb.cells.insert(1, v4.new_code_cell("%matplotlib inline\n!pip list"))
+    nb.cells.append(v4.new_code_cell("%%time\nthis is not python"))
+    nb.cells.append(v4.new_code_cell("x = torch.tensor([2.0, 3.0])\nprint(vjp(lambda t: t ** 2, x, x))\n"
+                                     "for i in range(3):\n    print(i)\nopen('/etc/passwd')"))
+    path = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert "%matplotlib" not in built.source and "this is not python" not in built.source
+    assert "open(" not in built.source and "notebook.check" not in built.source
+    assert "x = torch.tensor([2.0, 3.0])" in built.source  # an assignment is kept
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
+    assert report["score"] == report["max_score"]
+
+
+def test_one_notebook_may_hold_several_modules(tmp_path):
+    cells = []
+    for module in ("ex01_backward", "ex03_vjp"):
+        cells += notebook.from_module(module, (SOLUTIONS / f"{module}.py").read_text(encoding="utf-8")).cells
+    nb = v4.new_notebook(cells=cells)
+    nbformat.write(nb, str(tmp_path / "lab.ipynb"))
+    _, report = run(tmp_path / "lab.ipynb", "-o", tmp_path / "r.json")
+    passed = {t["id"].split(".")[0] for t in report["tasks"] if t["status"] == "passed"}
+    missing = {t["id"].split(".")[0] for t in report["tasks"] if t["status"] == "missing"}
+    assert passed == {"ex01_backward", "ex03_vjp"} and missing == set(MODULES) - passed
+
+
+def test_a_broken_notebook_is_bad_input(tmp_path):
+    (tmp_path / "ex01_backward.ipynb").write_text("{not json")
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "ex01_backward.ipynb"), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "not a readable notebook" in result.output
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell("hello")])
+    nbformat.write(nb, str(tmp_path / "notes.ipynb"))
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "notes.ipynb"), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "no exercise function" in result.output
+    assert not (tmp_path / "r.json").exists()
+    # The output may not overwrite the notebook.
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "notes.ipynb"), "-o", str(tmp_path / "notes.ipynb")])
+    assert result.exit_code == 2
+
+
+def test_the_release_has_one_notebook_per_module_with_check_cells(tmp_path):
+    result = CliRunner().invoke(main, ["release", str(tmp_path / "student"), "--notebooks"])
+    assert result.exit_code == 0, result.output
+    books = tmp_path / "student" / "notebooks"
+    assert sorted(p.name for p in books.glob("*.ipynb")) == sorted(f"{m}.ipynb" for m in MODULES)
+    nb = nbformat.read(str(books / "ex03_vjp.ipynb"), 4)
+    nbformat.validate(nb)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "Jᵀv" in markdown and "向量" in markdown  # both languages, from the docstrings
+    checks = [c.source for c in nb.cells if notebook.CHECK_TAG in c.metadata.get("tags", [])]
+    assert checks == [f'from grader import notebook\nnotebook.check("{t.name}")' for t in TASKS if t.module == "ex03_vjp"]
+    assert "## Working in notebooks" in (tmp_path / "student" / "README.md").read_text()
+
+
+def test_the_notebook_path_comes_from_the_front_end(tmp_path, monkeypatch):
+    path = tmp_path / "ex03_vjp.ipynb"
+    path.write_text("{}")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    with pytest.raises(notebook.NotebookError, match="give its path"):
+        notebook.current_notebook()
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    assert notebook.current_notebook() == path
+    assert notebook.current_notebook(tmp_path / "other.ipynb") == tmp_path / "other.ipynb"
+
+
+def test_the_notebook_path_comes_from_the_jupyter_servers_sessions(tmp_path, monkeypatch):
+    """A kernel's connection file names its id; the running server's sessions API (asked
+    with the server's token from its runtime file) maps it to the notebook."""
+    import http.server
+    import threading
+
+    import ipykernel.connect
+
+    sessions = [{"kernel": {"id": "other"}, "path": "x.ipynb"},
+                {"kernel": {"id": "abc-123"}, "path": "course/ex03_vjp.ipynb"}]
+
+    class Sessions(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            ok = self.path == "/lab/api/sessions" and self.headers.get("Authorization") == "token s3cret"
+            body = json.dumps(sessions if ok else {"message": "Forbidden"}).encode()
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Sessions)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        runtime = tmp_path / "runtime"
+        runtime.mkdir()
+        (runtime / "jpserver-1.json").write_text(json.dumps({
+            "url": f"http://127.0.0.1:{httpd.server_port}/lab/", "token": "s3cret", "root_dir": str(tmp_path)}))
+        (tmp_path / "course").mkdir()
+        (tmp_path / "course" / "ex03_vjp.ipynb").write_text("{}")
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+        monkeypatch.setattr(ipykernel.connect, "get_connection_file", lambda: str(runtime / "kernel-abc-123.json"))
+        assert notebook.current_notebook() == tmp_path / "course" / "ex03_vjp.ipynb"
+        (runtime / "jpserver-1.json").write_text(json.dumps({
+            "url": f"http://127.0.0.1:{httpd.server_port}/lab/", "token": "wrong", "root_dir": str(tmp_path)}))
+        with pytest.raises(notebook.NotebookError):
+            notebook.current_notebook()
+    finally:
+        httpd.shutdown()
+
+
+# In a real kernel ------------------------------------------------------------------------
+
+
+def _execute(path: Path, monkeypatch, session_name: bool = True) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    if session_name:
+        monkeypatch.setenv("JPY_SESSION_NAME", str(path))  # what Jupyter Server tells the kernel
+    else:
+        monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    nb = nbformat.read(str(path), 4)
+    NotebookClient(nb, kernel_name="python3", timeout=600,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[str]:
+    return ["".join(o.get("text", "") for o in c.get("outputs", []) if o.get("output_type") == "stream")
+            for c in nb.cells if notebook.CHECK_TAG in c.metadata.get("tags", [])]
+
+
+def test_check_cells_work_in_an_executed_notebook(tmp_path, monkeypatch):
+    good = tmp_path / "good" / "ex03_vjp.ipynb"
+    good.parent.mkdir()
+    nbformat.write(notebook.from_module("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text()), str(good))
+    outputs = _outputs(_execute(good, monkeypatch))
+    tasks = [t for t in TASKS if t.module == "ex03_vjp"]
+    assert len(outputs) == len(tasks)
+    for output, task in zip(outputs, tasks):
+        assert output.startswith(f"{task.id}: {task.points}/{task.points} · passed"), output
+
+    stub = tmp_path / "stub" / "ex03_vjp.ipynb"
+    stub.parent.mkdir()
+    nbformat.write(notebook.from_module("ex03_vjp", (EXERCISES / "ex03_vjp.py").read_text()), str(stub))
+    outputs = _outputs(_execute(stub, monkeypatch))
+    assert outputs[0].startswith("ex03_vjp.vjp: 0/6 · not implemented")
+
+
+def test_hints_come_on_request_in_an_executed_notebook(tmp_path, monkeypatch):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text() + (MUTANTS / "ex03_vjp" / "jv_instead_of_jtv.py").read_text()
+    nb = notebook.from_module("ex03_vjp", source)
+    check = v4.new_code_cell(f'from grader import notebook\nnotebook.check("vjp", hints=1, path={str(tmp_path / "w.ipynb")!r})\n'
+                             'notebook.check("vjp", hints=2, path="w.ipynb")')
+    check.metadata["tags"] = [notebook.CHECK_TAG]
+    nb.cells = [c for c in nb.cells if notebook.CHECK_TAG not in c.metadata.get("tags", [])] + [check]
+    nbformat.write(nb, str(tmp_path / "w.ipynb"))
+    (out,) = _outputs(_execute(tmp_path / "w.ipynb", monkeypatch, session_name=False))
+    first, second = out.split("ex03_vjp.vjp: ")[1:]
+    assert "partial" in first or "failed" in first
+    assert "Hint: It equals J·v" in first and "ex03_vjp.vjp — vjp(f, x, v)" not in first
+    assert "Hint: It equals J·v" in second and "ex03_vjp.vjp — vjp(f, x, v)" in second
+
+
+def test_hints_are_held_back_until_asked(tmp_path):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text() + (MUTANTS / "ex03_vjp" / "jv_instead_of_jtv.py").read_text()
+    nbformat.write(notebook.from_module("ex03_vjp", source), str(tmp_path / "ex03_vjp.ipynb"))
+    report = notebook.grade(tmp_path / "ex03_vjp.ipynb", ("ex03_vjp.vjp",), seed=3)
+    plain = notebook.feedback(report, "ex03_vjp.vjp")
+    assert "Hint:" not in plain and 'notebook.check("vjp", hints=1)' in plain
+    assert "differs from the right answer" in plain
+    assert "Hint: It equals J·v" in notebook.feedback(report, "ex03_vjp.vjp", hints=1)
