@@ -241,3 +241,27 @@ def _sandbox_processes(exclude: set[int] = frozenset()) -> list[int]:
         if pid not in exclude and _alive(pid):
             found.append(pid)
     return found
+
+
+def test_only_tasks_with_run_time_rules_are_watched():
+    """The profile hook costs every call while it is on: the child turns it on only
+    for the tasks the grader lists as having run-time rules."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+
+    source = ("import torch\n"
+              "def watched(x):\n    x = x.clone().requires_grad_()\n    return torch.autograd.grad((x * x).sum(), x)[0]\n"
+              "def unwatched(x):\n    return watched(x)\n")
+    child = _Child(None, {"sources": {"ex99_probe": source}, "record": ["ex99_probe.watched"]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        x = torch.ones(3)
+        assert "torch.autograd.grad" in child.call({"module": "ex99_probe", "function": "watched", "args": [x]})["evidence"]["used"]
+        assert child.call({"module": "ex99_probe", "function": "unwatched", "args": [x]})["evidence"]["used"] == []
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex99_probe", None)
