@@ -1,21 +1,23 @@
 """`grade batch` against a loop of `grade run`, per submission, side by side.
 
 The class is a mix: half reference solutions, a quarter untouched stubs, a
-quarter known-wrong submissions (mutants). For each N (default 20 and 200):
+quarter known-wrong submissions (mutants). For each N (default 20, 40, 200, 1000):
 
 - batch: `grade batch` over all N submissions with --jobs = the machine's cores;
-  wall time divided by N, and the peak resident memory of its whole process tree
-  (sampled every 50 ms);
-- loop: `grade run` one submission after another. Each run is independent of N,
-  so the loop is timed on the first LOOP (default 10) submissions of the same
-  class and its per-submission time is that total divided by LOOP.
+  wall time and CPU time (user + system of the whole process tree: workers,
+  sandbox servers and children) divided by N, and the peak resident memory of the
+  whole process tree (sampled every 50 ms);
+- loop: `grade run` one submission after another, measured the same way. Each run
+  is independent of N, so the loop is timed on the first LOOP (default 10)
+  submissions of the same class.
 
-    python benchmarks/batch.py [--sizes 20 200] [--loop 10]
+    python benchmarks/batch.py [--sizes 20 40 200 1000] [--loop 10]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,6 +70,12 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def tree_cpu() -> float:
+    """CPU seconds (user + system) of every finished descendant this process waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_sampled(cmd: list[str]) -> tuple[float, int]:
     started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -92,7 +100,7 @@ def run_sampled(cmd: list[str]) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 200])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 40, 200, 1000])
     parser.add_argument("--loop", type=int, default=10)
     args = parser.parse_args()
     grade = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
@@ -101,19 +109,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         loop_class = make_class(base / "loop", args.loop)
+        cpu = tree_cpu()
         started = time.perf_counter()
+        loop_peak = 0
         for i, path in enumerate(loop_class):
-            subprocess.run([grade, "run", str(path), "-o", str(base / f"loop-{i}.json"), "--seed", "1"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _wall, peak = run_sampled([grade, "run", str(path), "-o", str(base / f"loop-{i}.json"), "--seed", "1"])
+            loop_peak = max(loop_peak, peak)
         loop_each = (time.perf_counter() - started) / args.loop
-        print(f"loop of grade run: {loop_each:.2f} s per submission (measured on {args.loop})")
+        loop_cpu = (tree_cpu() - cpu) / args.loop
+        print(f"loop of grade run (measured on {args.loop}): {loop_each * 1000:7.0f} ms per submission, "
+              f"CPU {loop_cpu * 1000:6.0f} ms per submission, peak memory {loop_peak / 2**20:,.0f} MiB")
         for n in args.sizes:
             make_class(base / f"class{n}", n)
+            cpu = tree_cpu()
             wall, peak = run_sampled([grade, "batch", str(base / f"class{n}"), "-o", str(base / f"out{n}"),
                                       "--seed", "1", "--jobs", str(jobs)])
-            each = wall / n
-            print(f"N={n:<4} batch: {wall:7.1f} s total, {each:.3f} s per submission, "
+            each, each_cpu = wall / n, (tree_cpu() - cpu) / n
+            print(f"N={n:<5} grade batch --jobs {jobs}: {each * 1000:6.0f} ms per submission "
+                  f"({wall:6.1f} s in all), CPU {each_cpu * 1000:5.0f} ms per submission, "
                   f"speed-up {loop_each / each:5.1f}x over the loop, peak memory {peak / 2**20:,.0f} MiB")
+            shutil.rmtree(base / f"class{n}")
+            shutil.rmtree(base / f"out{n}")
 
 
 if __name__ == "__main__":

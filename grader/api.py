@@ -1,157 +1,135 @@
-"""``grade()``: grade one submission and return its report (a dict, schema v1).
+"""``grade()``: grade one submission and return its report (a dict, schema v1);
+``grade_each()``: grade many in one pytest session.
 
 The order of work is chosen for speed and safety: read and scan the submission
-as text, start the sandbox server (it imports torch on the other core while this
+as text, start the sandbox server (it prepares torch on the other core while this
 process goes on with pytest), run the checks under pytest in this process, and
-build the report once every child is gone. The server is forked from this
-process right after torch is imported and before any torch work or any check
-is loaded, so one import serves both and no check's code is in its memory.
+build the report from pytest-json-report's records once every child is gone. The
+server is forked from this process right after torch is imported and before any
+torch work or any check is loaded, so one import serves both and no check's code
+is in its memory.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from .errors import GraderError
-from .sandbox import client
-from .submission import MAX_MODULE_BYTES, Submission, read
+from . import report, static
+from .options import Options
+from .submission import Submission, read
 from .tasks import Task, select
-from .untrusted import escape
-
-CHECKS_DIR = Path(__file__).parent / "checks"
-# Code using these needs torch.func / vmap machinery (about a second to load) in
-# the sandbox; other submissions start without it.
-NEEDS_FUNC_WARM_UP = {"func", "vmap", "jacrev", "jacfwd", "forward_ad", "functional_call", "linearize",
-                      "is_grads_batched", "vectorize", "make_dual", "dual_level"}
 
 
 @dataclass
-class Verdict:
-    """A task's fate decided without running it."""
+class Prepared:
+    """A submission read and scanned, with what was decided before running it."""
 
-    status: str  # missing, error, forbidden
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
+    submission: Submission
+    tasks: list[Task]
+    verdicts: dict[str, static.Verdict | None]
+    options: Options
+    started: float
 
-
-def static_verdict(sub: Submission, task: Task) -> Verdict | None:
-    scan = sub.scans[task.module]
-    if not scan.present:
-        return Verdict("missing", "missing_module", {"module": task.module})
-    if task.module in sub.oversized:
-        return Verdict("error", "too_large", {"module": task.module, "limit": MAX_MODULE_BYTES})
-    if scan.syntax_error is not None:
-        f = scan.syntax_error
-        return Verdict("error", "syntax_error", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200)})
-    escapes = scan.escapes_for(task)
-    if escapes:
-        f = escapes[0]
-        return Verdict("forbidden", "escape", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200),
-                                                "kind": f.code, "count": len(escapes)})
-    if task.name not in scan.defined:
-        return Verdict("missing", "missing_function", {"function": task.name})
-    uses = scan.forbidden_uses(task)
-    if uses:
-        return Verdict("forbidden", "forbidden_api", {"line": uses[0].line, "detail": escape(uses[0].detail, 200)})
-    return None
+    @property
+    def to_run(self) -> set[str]:
+        return {task.id for task in self.tasks if self.verdicts[task.id] is None}
 
 
-def warm_up_for(sub: Submission) -> tuple[str, ...]:
-    return ("func",) if any(scan.identifiers & NEEDS_FUNC_WARM_UP for scan in sub.scans.values()) else ()
-
-
-class _Interrupt:
-    """Notes a Ctrl-C that pytest caught."""
-
-    seen = False
-
-    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        self.seen = True
-
-
-def run_checks(session: Any, seed: int, selected: set[str]) -> tuple[Any, Any]:
-    import pytest
-    from pytest_jsonreport.plugin import JSONReport
-
-    from .plugin import GradingPlugin
-
-    plugin = GradingPlugin(session, seed, selected)
-    json_plugin = JSONReport()
-    interrupt = _Interrupt()
-    args = [
-        str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
-        "--noconftest", "-p", "pytest_jsonreport.plugin", "-p", "no:cacheprovider", "-p", "no:warnings",
-        # Plugins the checks do not need and that cost time on every run: logging
-        # capture around each phase, and a full gc.collect() at the end.
-        "-p", "no:logging", "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-        "--import-mode=importlib", "-q", "--capture=sys", "--tb=no", "--json-report-file=none",
-    ]
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_")}
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    sink = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[json_plugin, plugin, interrupt])
-    finally:
-        os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        os.environ.update(saved)
-    if interrupt.seen:  # pytest turned Ctrl-C into its exit status 2: it is the user's, pass it on
-        raise KeyboardInterrupt
-    if int(code) not in (0, 1, 5) or plugin.unmarked:
-        lines = sink.getvalue().strip().splitlines() or ["no output"]
-        raise GraderError(f"the checks did not run (pytest exit {int(code)}): {lines[-1][:300]}")
-    return plugin, json_plugin.report
-
-
-def grade(path: str | Path, *, seed: int | None = None, patterns: tuple[str, ...] = (),
-          timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en",
-          server: client.Server | None = None) -> dict[str, Any]:
-    """Grade the submission at ``path``; ``server`` may be shared between calls."""
+def prepare(path: str | Path, options: Options) -> Prepared:
     started = time.monotonic()
-    sub = read(path)
-    tasks = select(patterns)
+    tasks = select(options.patterns)
     if not tasks:
-        raise ValueError(f"no task matches {' '.join(patterns)!r} (see 'grade list')")
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    verdicts = {task.id: static_verdict(sub, task) for task in tasks}
-    to_run = {task.id for task in tasks if verdicts[task.id] is None}
-    limits = client.Limits(timeout=timeout, memory_mb=memory_mb)
-    own_server = server is None and bool(to_run)
+        raise ValueError(f"no task matches {' '.join(options.patterns)!r} (see 'grade list')")
+    sub = read(path)
+    verdicts = {task.id: static.static_verdict(sub, task) for task in tasks}
+    return Prepared(sub, tasks, verdicts, options.seeded(), started)
+
+
+def finish(prepared: Prepared, ledger: list[dict[str, Any]], isolation: dict[str, Any] | None) -> dict[str, Any]:
+    sub = prepared.submission
+    described = {"path": str(sub.root), "files": [dict(module=m, **info) for m, info in sub.files.items()]}
+    return report.build(described, prepared.tasks, prepared.verdicts, ledger, prepared.options,
+                        seconds=time.monotonic() - prepared.started, isolation=isolation)
+
+
+def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:
+    """Run the checks of a prepared submission with ``run`` (a ``checkrun.Run``) in
+    its own sandbox session, and build its report."""
+    from .engine import Session
+
+    ledger: list[dict[str, Any]] = []
+    isolation = None
+    if prepared.to_run:
+        server.warm(static.warm_up_for(prepared.submission))
+        session = Session(static.runnable_sources(prepared.submission), server, prepared.options.limits)
+        try:
+            ledger = run(session, prepared.options.seed, prepared.to_run)
+        finally:
+            session.close()
+        isolation = dict(server.isolation) if server.isolation else None
+    return finish(prepared, ledger, isolation)
+
+
+def grade(path: str | Path, options: Options | None = None, *, server: Any = None, **changes: Any) -> dict[str, Any]:
+    """Grade the submission at ``path``; ``server`` may be shared between calls.
+
+    ``changes`` override single options: ``grade(path, seed=3, patterns=("ex03",))``.
+    """
+    options = (options or Options()).but(**changes) if changes else (options or Options())
+    prepared = prepare(path, options)
+    if not prepared.to_run:
+        return finish(prepared, [], None)
+    own_server = server is None
     if own_server:
         from .sandbox import spawn
 
-        server = spawn.start(warm=warm_up_for(sub), fork=True)  # forked, or spawned where fork is unsafe
-    plugin = json_report = session = None
-    isolation = None
+        server = spawn.start(warm=static.warm_up_for(prepared.submission), fork=True)
     try:
-        if to_run:
-            from .engine import Session
+        done: dict[str, Any] = {}
 
-            # Only modules that passed the scan reach the sandbox, even as imports of
-            # another module.
-            clean = {m: text for m, text in sub.sources.items()
-                     if sub.scans[m].syntax_error is None and not sub.scans[m].module_level_escapes}
-            server.warm(warm_up_for(sub))
-            session = Session(clean, server, limits)
+        def job(run: Any) -> None:
             try:
-                plugin, json_report = run_checks(session, seed, to_run)
-            finally:
-                session.close()
-            isolation = dict(server.isolation) if server.isolation else None
+                done["report"] = check(prepared, server, run)
+            except Exception as exc:  # raised again below, outside pytest
+                done["error"] = exc
+
+        from .checkrun import run_session
+
+        run_session([job])
     finally:
         if own_server:
             server.close()
-    from . import report
+    if "error" in done:
+        raise done["error"]
+    if "report" not in done:
+        from .errors import GraderError
 
-    from .sandbox import isolation as isolation_mod
+        raise GraderError("the checks did not run")
+    return done["report"]
 
-    result = report.build(sub, tasks, verdicts, plugin, json_report, session, seed=seed, patterns=patterns,
-                          limits=limits, lang=lang, seconds=time.monotonic() - started)
-    result["isolation"] = isolation or isolation_mod.not_needed()
-    return result
+
+def grade_each(jobs: Iterable[tuple[str | Path, Options, Callable[[dict[str, Any] | None, Exception | None], None]]],
+               server: Any) -> None:
+    """Grade submission after submission in one pytest session with one server.
+
+    Each job is (path, options, done); ``done(report, None)`` gets the report, or
+    ``done(None, exc)`` the exception that stopped its grading. A submission's
+    failure never stops the next one.
+    """
+    from .checkrun import run_session
+
+    def each():
+        for path, options, done in jobs:
+            def job(run: Any, path=path, options=options, done=done) -> None:
+                try:
+                    prepared = prepare(path, options)
+                    built = check(prepared, server, run)
+                except Exception as exc:  # noqa: BLE001 - this submission's failure, reported by done
+                    done(None, exc)
+                else:
+                    done(built, None)
+            yield job
+
+    run_session(each())

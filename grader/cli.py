@@ -19,6 +19,7 @@ from .cli_reports import collect, convert
 from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
+from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
 from .paths import clash
 
 
@@ -89,15 +90,16 @@ def main() -> None:
 @click.argument("path", default="exercises", required=False)
 @click.option("-o", "--output", default="grade-report.json", show_default=True,
               help=_("Where to write the JSON report."))
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+@click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None,
               help=_("Seed for the checks' random inputs (default: a fresh one, recorded in the report)."))
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN",
               help=_("Grade only tasks whose id matches (glob or substring); repeatable."))
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
               help=_("Exit with status 1 if the score is below PERCENT."))
-@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help=_("Wall-clock seconds each task may spend in student code, all its checks together."))
-@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+@click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
+              show_default=True,
               help=_("Megabytes a task may allocate beyond the loaded libraries."))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
               help=_("Language of the feedback (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG)."))
@@ -105,7 +107,8 @@ def main() -> None:
               help=_("Also write the report in another format (gradescope, github, junit, markdown); repeatable."))
 def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fail_under: float | None,
         timeout: float, memory_mb: int, lang: str | None, formats: tuple[str, ...]) -> None:
-    from . import api, report as report_mod, summary
+    from . import api, report as report_mod
+    from .formats import terminal
     from .submission import BadSubmission, locate
     from .tasks import select
 
@@ -137,10 +140,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     isolation = describe()
     if isolation:
         click.echo(isolation, err=True)
+    options = Options(seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang,
+                      formats=tuple((name, str(file)) for name, file in extra)).seeded()
     _import_torch()
     failures: list[str] = []
     try:
-        report = api.grade(graded, seed=seed, patterns=patterns, timeout=timeout, memory_mb=memory_mb, lang=lang)
+        report = api.grade(graded, options)
         if built:
             from .notebook import relabel
 
@@ -152,19 +157,17 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     # Whatever failed while grading or building the report, a report is written:
     # every task an error of the grader's, and exit status 3.
     except Exception as exc:  # noqa: BLE001
-        report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
-                                           memory_mb=memory_mb, lang=lang)
+        report = report_mod.grader_failure(path, exc, options)
     try:
         try:
             report_mod.write(report, out)
         # A report that cannot be serialised is the grader's failure: write the one that says so.
         except (TypeError, ValueError) as exc:
-            report = report_mod.grader_failure(path, exc, seed=seed, patterns=patterns, timeout=timeout,
-                                               memory_mb=memory_mb, lang=lang)
+            report = report_mod.grader_failure(path, exc, options)
             report_mod.write(report, out)
     except OSError as exc:
         raise BadInput(t("--output {path}: cannot write ({reason})").format(path=output, reason=exc.strerror)) from None
-    for name, target in extra:
+    for name, target in options.formats:
         try:
             write_atomic(target, render_format(report, name))
         except OSError as exc:
@@ -172,7 +175,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         except Exception as exc:  # noqa: BLE001 - the JSON report is written; this format is not
             failures.append(f"--format {name}: {report_mod.failure_text(exc)}")
     try:
-        click.echo(summary.render(report, colour=_use_colour(), output=str(out)))
+        click.echo(terminal.render(report, colour=_use_colour(), output=str(out)))
     except Exception as exc:  # noqa: BLE001 - the report is written; only the summary is lost
         failures.append(f"summary: {report_mod.failure_text(exc)}")
     from .sandbox.isolation import summary_line
@@ -187,7 +190,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
 
 def _import_torch() -> None:
     """Import torch with Ctrl-C held until it is done: a KeyboardInterrupt raised at some
-    moments of torch's import is lost inside it, and the run would go on."""
+    moments of torch's import is lost inside it, and the run would go on.
+
+    Then freeze what exists: torch leaves about a million objects that live as long
+    as the process, and every later full collection would walk them all (about a
+    fifth of a second over a run)."""
+    import gc
     import signal
 
     pressed: list[int] = []
@@ -195,11 +203,13 @@ def _import_torch() -> None:
         previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     except ValueError:  # not the main thread: nothing to hold
         import torch  # noqa: F401
+        gc.freeze()
         return
     try:
         import torch  # noqa: F401,F811
     finally:
         signal.signal(signal.SIGINT, previous)
+    gc.freeze()
     if pressed:
         raise KeyboardInterrupt
 
@@ -324,11 +334,12 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
 @click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N shares (for CI matrices).")
 @click.option("--resume", is_flag=True, help="Skip submissions whose report exists and whose files are unchanged; "
                                               "the seed and options are those the batch started with.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None, help="Seed for every submission.")
+@click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None, help="Seed for every submission.")
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN", help="Grade only matching tasks.")
-@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
-@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+@click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
+              show_default=True,
               help="Megabytes a task may allocate beyond the loaded libraries.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Language of the feedback.")
 @click.option("--allow-weak-isolation", "allow_weak", is_flag=True,
@@ -344,9 +355,7 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     OUTDIR/class-summary.json. Finished reports survive an interruption; --resume
     completes the batch with the seed and options recorded in OUTDIR/batch.json.
     """
-    import secrets
-
-    from . import batch as batch_mod
+    from . import intake, pool
     from .sandbox import jail
     from .tasks import select
 
@@ -357,8 +366,8 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
                        "a submission could read and change your files. Grade in a Linux VM or container, "
                        "or pass --allow-weak-isolation to grade anyway (each report records it)")
     try:
-        items = batch_mod.shard(batch_mod.discover(submissions), shard)
-    except batch_mod.BatchError as exc:
+        items = intake.shard(intake.discover(submissions), shard)
+    except intake.BatchError as exc:
         raise BadInput(str(exc)) from None
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -366,16 +375,16 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     _refuse_batch_clash(out, submissions, items)
     given = {name for name in ("seed", "patterns", "timeout", "memory_mb", "lang")
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
-    options = {"seed": seed, "patterns": sorted(patterns), "timeout": timeout, "memory_mb": memory_mb,
-               "lang": lang or default_language()}
+    options = Options(seed=seed, patterns=tuple(sorted(patterns)), timeout=timeout, memory_mb=memory_mb,
+                      lang=lang or default_language(), allow_weak_isolation=allow_weak)
     if resume:
         options = _resumed_options(out, options, given)
-    if options["seed"] is None:
-        options["seed"] = secrets.randbelow(2**31)
+    options = options.seeded()
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / batch_mod.OPTIONS_FILE, json.dumps(options, indent=2) + "\n")
+    recorded = {k: v for k, v in options.to_json().items() if k in RESUMED}
+    write_atomic(out / OPTIONS_FILE, json.dumps(recorded, indent=2) + "\n")
     jobs = jobs or os.cpu_count() or 1
-    click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options['seed']}", err=True)
+    click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options.seed}", err=True)
     from .sandbox.spawn import describe
 
     if describe():
@@ -383,11 +392,8 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     try:
         with click.progressbar(length=len(items), label="grading", file=sys.stderr, show_pos=True,
                                item_show_func=lambda name: name) as bar:
-            results = batch_mod.run(items, out, jobs=jobs, seed=options["seed"], timeout=options["timeout"],
-                                    memory_mb=options["memory_mb"], lang=options["lang"],
-                                    patterns=tuple(options["patterns"]), resume=resume,
-                                    progress=lambda done, total, last: bar.update(done - bar.pos, last.item.name),
-                                    allow_weak_isolation=allow_weak)
+            results = pool.run(items, out, options, jobs=jobs, resume=resume,
+                               progress=lambda done, total, last: bar.update(done - bar.pos, last.item.name))
     except KeyboardInterrupt:
         again = f"grade batch {submissions} -o {outdir}" + (f" --shard {shard}" if shard else "") + " --resume" + (" --allow-weak-isolation" if allow_weak else "")
         finished = len(list((out / "reports").glob("*.json")))
@@ -405,8 +411,6 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
 
 def _refuse_batch_clash(out: Path, submissions: str, items: list) -> None:
     """The output folder may not be, or lie in, anything the batch reads."""
-    from .batch import OPTIONS_FILE
-
     source = Path(submissions)
     why = clash(out, folders=[source] if source.is_dir() else [])
     written = [out / "gradebook.csv", out / "class-summary.json", out / OPTIONS_FILE, out / "reports"]
@@ -417,26 +421,32 @@ def _refuse_batch_clash(out: Path, submissions: str, items: list) -> None:
         raise BadInput(f"--output {out}: {why}; write the batch's output elsewhere")
 
 
-def _resumed_options(out: Path, options: dict, given: set[str]) -> dict:
+OPTIONS_FILE = "batch.json"  # the seed and options a batch started with, for --resume
+RESUMED = {"seed": "--seed", "patterns": "-k", "timeout": "--timeout", "memory_mb": "--memory", "lang": "--lang"}
+
+
+def _resumed_options(out: Path, options: Options, given: set[str]) -> Options:
     """The options the interrupted batch started with; refuse any given option that differs."""
-    from .batch import OPTIONS_FILE
+    from .options import OptionsError
 
     try:
         recorded = json.loads((out / OPTIONS_FILE).read_text(encoding="utf-8"))
+        started = Options.from_json({k: v for k, v in recorded.items() if k in RESUMED},
+                                    allow_weak_isolation=options.allow_weak_isolation)
     except FileNotFoundError:
         if any((out / "reports").glob("*.json")):
             raise BadInput(f"--resume: {out} holds reports but no record of their seed and options "
                            f"({OPTIONS_FILE}); grade again without --resume") from None
         return options
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OptionsError) as exc:
         raise BadInput(f"--resume: {out / OPTIONS_FILE} cannot be read ({exc})") from None
-    flags = {"seed": "--seed", "patterns": "-k", "timeout": "--timeout", "memory_mb": "--memory", "lang": "--lang"}
-    differs = [f"{flags[k]} {_shown(recorded.get(k))} (now {_shown(options[k])})"
-               for k in flags if k in given and recorded.get(k) != options[k]]
+    now, then = options.to_json(), started.to_json()
+    differs = [f"{flag} {_shown(then[k])} (now {_shown(now[k])})"
+               for k, flag in RESUMED.items() if k in given and then[k] != now[k]]
     if differs:
         raise BadInput(f"--resume: this batch was started with {'; '.join(differs)}; resume with the same "
                        "options (or leave them out), or grade into another folder")
-    return {k: recorded.get(k, options[k]) for k in flags}
+    return started
 
 
 def _shown(value) -> str:
@@ -478,7 +488,7 @@ def _instructor_repo(root: str | None, needs: tuple[str, ...]) -> Path:
 
 @main.command()
 @click.option("--root", default=None, help="The instructor repository (default: found automatically).")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None, help="Seed for every run.")
+@click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None, help="Seed for every run.")
 def selftest(root: str | None, seed: int | None) -> None:
     """Prove the checks: solutions score full marks, stubs 0, every mutant loses its task."""
     import secrets
@@ -501,7 +511,8 @@ def selftest(root: str | None, seed: int | None) -> None:
 
     _import_torch()
     with start() as server:
-        outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, server=server, seed=seed, **kw), show)
+        outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, Options(seed=seed, **kw), server=server),
+                                    show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
@@ -530,13 +541,14 @@ def release(out: str, root: str | None, notebooks: bool) -> None:
 @main.command()
 @click.argument("out", metavar="OUT.zip")
 @click.option("--root", default=None, help="The instructor repository (default: found automatically).")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
+@click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None,
               help="One seed for every submission (default: a fresh one each, in its report).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the feedback students see.")
-@click.option("--timeout", type=click.FloatRange(0.5, 600), default=10.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
-@click.option("--memory", "memory_mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+@click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
+              show_default=True,
               help="Megabytes a task may allocate beyond the loaded libraries.")
 def gradescope(out: str, root: str | None, seed: int | None, lang: str, timeout: float, memory_mb: int) -> None:
     """Build the Gradescope autograder zip: setup.sh, run_autograder, the pinned requirements
@@ -553,7 +565,7 @@ def gradescope(out: str, root: str | None, seed: int | None, lang: str, timeout:
     if clash(target, folders=[repo / "grader"]):
         raise BadInput(f"{out}: inside the grader it packs; write it elsewhere")
     try:
-        names = build_zip(repo, target, seed=seed, lang=lang, timeout=timeout, memory_mb=memory_mb)
+        names = build_zip(repo, target, Options(seed=seed, lang=lang, timeout=timeout, memory_mb=memory_mb))
     except ZipError as exc:
         raise BadInput(str(exc)) from None
     checks = sum(1 for n in names if n.startswith("grader/checks/check_"))

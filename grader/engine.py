@@ -41,7 +41,7 @@ def _in_scope(scope: str, places: list[str]) -> bool:
 
 
 class Printed:
-    """What one task's calls printed, in order, capped at ``MAX_TASK_OUTPUT`` characters."""
+    """What one check's calls printed, in order, capped at ``MAX_TASK_OUTPUT`` characters."""
 
     def __init__(self) -> None:
         self.text = ""
@@ -57,6 +57,15 @@ class Printed:
 
 
 MAX_TASK_OUTPUT = 4096
+
+
+class CheckEvidence:
+    """What one check saw of the submission besides its answers: what its calls
+    printed and the calls the task's run-time rules do not allow."""
+
+    def __init__(self) -> None:
+        self.printed = Printed()
+        self.forbidden: list[str] = []
 
 
 class Session:
@@ -75,8 +84,11 @@ class Session:
         self.served: set[str] = set()  # the tasks the current child has run
         self.spent: dict[str, float] = {}
         self.timed_out: dict[str, client.CallResult] = {}
-        self.forbidden_at_runtime: dict[str, list[str]] = {}
-        self.output: dict[str, Printed] = {}
+        self.evidence = CheckEvidence()  # of the check running now
+
+    def begin_check(self) -> CheckEvidence:
+        self.evidence = CheckEvidence()
+        return self.evidence
 
     def call(self, task: Task, *args: Any) -> client.CallResult:
         if task.id in self.timed_out:
@@ -103,7 +115,7 @@ class Session:
         result = child.call(task.module, task.name, *args, seconds=left)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
         if result.output or result.output_truncated:
-            self.output.setdefault(task.id, Printed()).add(result.output, result.output_truncated)
+            self.evidence.printed.add(result.output, result.output_truncated)
         if result.kind == "timeout":
             result.detail = phrase("time limit {seconds:g} s", seconds=self.limits.timeout)
             self.timed_out[task.id] = result
@@ -133,7 +145,7 @@ class StudentFunction:
         places = result.evidence.get("places") if type(result.evidence.get("places")) is dict else {}
         hits = runtime_forbidden(self.task, used, places)
         if hits:
-            self.session.forbidden_at_runtime.setdefault(self.task.id, []).extend(hits)
+            self.session.evidence.forbidden.extend(hits)
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
         if result.kind != "returned":
             raise StudentFailed(result, self.hints)

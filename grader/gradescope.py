@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ import traceback
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from .options import DEFAULTS, Options, OptionsError
 
 CONFIG = "autograd-lab.json"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -72,8 +73,7 @@ class ZipError(ValueError):
     """The autograder zip cannot be built as asked (exit status 2)."""
 
 
-def build_zip(repo: Path, out: Path, *, seed: int | None = None, lang: str = "en", timeout: float = 10.0,
-              memory_mb: int = 1024) -> list[str]:
+def build_zip(repo: Path, out: Path, options: Options = DEFAULTS) -> list[str]:
     """Write the autograder zip: setup.sh and run_autograder at its top, the grader with
     every check (hidden ones included), the pinned requirements; no solutions, no tests."""
     for needed in ("grader", *SOURCE_FILES[:3]):
@@ -82,7 +82,7 @@ def build_zip(repo: Path, out: Path, *, seed: int | None = None, lang: str = "en
     if not (repo / "grader" / "checks").is_dir() or (repo / "grader" / "checks" / "hidden.json").exists():
         raise ZipError(f"{repo}: this grader carries no hidden checks (a student release); "
                        "build the zip from the instructor repository")
-    config = {"seed": seed, "lang": lang, "timeout": timeout, "memory_mb": memory_mb}
+    config = {k: v for k, v in options.to_json().items() if k in ("seed", "lang", "timeout", "memory_mb")}
     names = []
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -114,13 +114,20 @@ def build_zip(repo: Path, out: Path, *, seed: int | None = None, lang: str = "en
 # In the autograder ------------------------------------------------------------------------
 
 
+def _options(config: dict[str, Any]) -> Options:
+    """The options the zip was built with; a config this grader cannot read grades with the defaults."""
+    try:
+        return Options.from_json(config)
+    except (OptionsError, TypeError):
+        return DEFAULTS.but(lang=config.get("lang") if config.get("lang") in ("en", "zh") else "en")
+
+
 def _results_for_problem(problem: str, config: dict[str, Any]) -> dict[str, Any]:
     """Score 0 and why, in the student-visible output, with every task as a failed test."""
     from . import report as report_mod
     from .formats import gradescope as fmt
 
-    report = report_mod.not_a_submission("submission", problem, seed=config.get("seed") or 0,
-                                         lang=config.get("lang", "en"))
+    report = report_mod.not_a_submission("submission", problem, _options(config).but(seed=config.get("seed") or 0))
     results = fmt.results(report)
     results["output"] = problem + "\n\n" + results["output"]
     return results
@@ -165,14 +172,11 @@ def grade_upload(root: Path) -> dict[str, Any]:
         listed = ", ".join(found.unused[:10]) + (" …" if len(found.unused) > 10 else "")
         problem = t("No exercise file found in your submission (it holds: {files}).").format(files=listed or "-")
         return _results_for_problem(problem + " " + _expected(t), config)
-    seed = config.get("seed")
-    seed = secrets.randbelow(2**31) if seed is None else int(seed)
     with tempfile.TemporaryDirectory(prefix="autograd-lab-gs-") as tmp:
         folder = place(found, Path(tmp) / "submission")
         if built:
             materialize(built, folder)
-        report = api.grade(folder, seed=seed, timeout=float(config.get("timeout", 10.0)),
-                           memory_mb=int(config.get("memory_mb", 1024)), lang=lang)
+        report = api.grade(folder, _options(config).seeded())
     report["submission"]["path"] = "submission"
     if built:
         relabel(report, built)

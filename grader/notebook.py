@@ -286,12 +286,13 @@ def feedback(report: dict[str, Any], task_id: str, hints: int = 0) -> str:
     request (``hints=1``), the task restated too with ``hints=2``."""
     from .formats._common import lost_groups
     from .i18n import translator
-    from .summary import STATUS_TEXT, _lost_lines, _output_lines  # the terminal's own lines
+    from .formats.terminal import _lost_lines, _output_lines  # the terminal's own lines
+    from .status import text as status_text
 
     t = translator(report.get("language", "en"))
     task = next(x for x in report["tasks"] if x["id"] == task_id)
     spec = _task(task_id)
-    status = t(STATUS_TEXT.get(task["status"], task["status"]))
+    status = t(status_text(task["status"]))
     lines = [f"{task_id}: {task['score']:g}/{task['max_score']:g} · {status}"]
     plain = lambda text, **kw: text  # noqa: E731
     groups = lost_groups(task)

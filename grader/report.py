@@ -1,8 +1,10 @@
-"""The JSON report (schema version 1): built from the run, validated, written atomically.
+"""The JSON report (schema version 1): built from data, validated, written atomically.
 
-A check counts only if the grader's manifest knows it, pytest ran its call phase,
-and the grading plugin recorded its outcome; anything else is a grading error,
-never a score.
+``build`` is a pure function of the submission's description, the tasks, the
+verdicts decided before running, the ledger (pytest-json-report's records of the
+checks that ran) and the options. A check counts only if the grader's manifest
+knows it, pytest ran its call phase, and the grading plugin's outcome is attached
+to that record; anything else is a grading error, never a score.
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ from typing import Any
 
 from . import __version__, messages
 from .fileio import write_atomic
+from .options import Options
+from .status import Outcome, Status, task_status
 from .tasks import Task
 from .untrusted import escape
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report-v1.json"
-STATUSES = ("passed", "partial", "failed", "not_implemented", "missing", "error", "timeout", "crashed", "forbidden")
+MAX_TASK_OUTPUT = 4096  # characters of printed output kept per task
 
 
 def _environment() -> dict[str, str]:
@@ -35,57 +39,25 @@ def _environment() -> dict[str, str]:
             "platform": f"{sys.platform}-{platform.machine()}"}
 
 
-def _called(json_report: Any) -> set[str]:
-    """Node ids whose call phase pytest completed, from pytest-json-report's report."""
-    done = set()
-    for test in (json_report or {}).get("tests", []):
-        if isinstance(test, dict) and isinstance(test.get("call"), dict):
-            done.add(test.get("nodeid", ""))
-    return done
-
-
-def _why_not_run(json_report: Any, nodeid: str | None) -> str:
+def _why_not_run(record: dict[str, Any] | None) -> str:
     """What pytest said about a check whose call phase never completed."""
-    for test in (json_report or {}).get("tests", []):
-        if isinstance(test, dict) and test.get("nodeid") == nodeid:
-            for phase in ("setup", "teardown"):
-                info = test.get(phase)
-                if isinstance(info, dict) and info.get("outcome") != "passed":
-                    crash = info.get("crash") or {}
-                    return f" ({phase} {escape(info.get('outcome'), 20)}: {escape(crash.get('message', ''), 200)})"
-    return " (not collected)" if nodeid is None else ""
-
-
-def _task_status(checks: list[dict[str, Any]], score: float, max_score: float) -> str:
-    if max_score and score >= max_score:
-        return "passed"
-    if score > 0:
-        return "partial"
-    outcomes = {c["outcome"] for c in checks}
-    for status in ("forbidden", "timeout", "crashed"):
-        if status in outcomes:
-            return status
-    # "error" says the code raised; a wrong value that ran without raising is a failure
-    # even when another check's input made the code raise.
-    if "failed" in outcomes:
-        return "failed"
-    for status in ("error", "missing"):
-        if status in outcomes:
-            return status
-    if "grader_error" in outcomes:
-        return "error"  # the check's feedback and the report's grader_errors say whose
-    if outcomes and outcomes <= {"not_implemented", "skipped"}:
-        return "not_implemented"
-    return "failed"
+    if record is None:
+        return " (not collected)"
+    for phase in ("setup", "teardown"):
+        info = record.get(phase)
+        if isinstance(info, dict) and info.get("outcome") != "passed":
+            crash = info.get("crash") or {}
+            return f" ({phase} {escape(info.get('outcome'), 20)}: {escape(crash.get('message', ''), 200)})"
+    return ""
 
 
 def _check_entry(spec, outcome: str, code: str, params: dict[str, Any], lang: str, seconds: float = 0.0) -> dict[str, Any]:
-    score = float(spec.points) if outcome == "passed" else 0.0
+    score = float(spec.points) if outcome == Outcome.PASSED else 0.0
     return {
         "id": spec.name,
         "title": spec.title,
         "visibility": spec.visibility,
-        "outcome": outcome,
+        "outcome": str(outcome),
         "score": score,
         "max_score": float(spec.points),
         "code": code,
@@ -143,52 +115,70 @@ def lost_points(lost: list[tuple[dict[str, Any], str, dict[str, Any]]], lang: st
     return out
 
 
-def build(sub, tasks: list[Task], verdicts: dict, plugin, json_report, session, *, seed: int,
-          patterns: tuple[str, ...], limits, lang: str, seconds: float) -> dict[str, Any]:
-    from .checking import load_manifest
+def build(submission: dict[str, Any], tasks: list[Task], verdicts: dict[str, Any], ledger: list[dict[str, Any]],
+          options: Options, *, seconds: float, isolation: dict[str, Any] | None = None,
+          manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report. ``submission``: its ``path`` and ``files``; ``verdicts``: task id ->
+    the ``static.Verdict`` decided before running, or None; ``ledger``:
+    pytest-json-report's records of the checks that ran; ``manifest``: check key ->
+    spec (default: every check there is)."""
+    if manifest is None:
+        from .checking import load_manifest
 
-    manifest = load_manifest()
-    called_nodes = _called(json_report)
-    nodeids = plugin.nodeids if plugin else {}
+        manifest = load_manifest()
+    records: dict[str, dict[str, Any]] = {}
+    for record in ledger:
+        meta = record.get("metadata") if isinstance(record, dict) else None
+        if isinstance(meta, dict) and isinstance(meta.get("check"), str):
+            records[meta["check"]] = record
     grader_errors: list[str] = []
     entries = []
     for task in tasks:
         try:
-            entries.append(_task_entry(task, manifest, verdicts, plugin, called_nodes, nodeids, json_report,
-                                       session, lang, grader_errors))
+            entries.append(_task_entry(task, manifest, verdicts.get(task.id), records, options.lang, grader_errors))
         # A failure while building one task's entry costs that task, never the report.
         except Exception as exc:  # noqa: BLE001
             detail = failure_text(exc)
             grader_errors.append(f"{task.id}: {detail}")
-            entries.append(_failed_task(task, detail, lang))
-    return _document(entries, sub, seed=seed, patterns=patterns, limits=limits, lang=lang, seconds=seconds,
-                     grader_errors=grader_errors)
+            entries.append(_failed_task(task, detail, options.lang))
+    document = _document(entries, submission, options, seconds=seconds, grader_errors=grader_errors)
+    if isolation is None:
+        from .sandbox.isolation import not_needed
+
+        isolation = not_needed()
+    document["isolation"] = isolation
+    return document
 
 
-def _task_entry(task: Task, manifest: dict, verdicts: dict, plugin, called_nodes: set[str], nodeids: dict,
-                json_report, session, lang: str, grader_errors: list[str]) -> dict[str, Any]:
+def _task_entry(task: Task, manifest: dict, verdict, records: dict[str, dict[str, Any]], lang: str,
+                grader_errors: list[str]) -> dict[str, Any]:
     specs = [(key, spec) for key, spec in manifest.items() if spec.task == task.id]
-    verdict = verdicts.get(task.id)
     checks = []
     raw: list[tuple[str, dict[str, Any]]] = []  # each check's code and parameters, for lost_points
-    forbidden = (session.forbidden_at_runtime.get(task.id) if session else None)
+    forbidden: list[str] = []
+    printed: list[dict[str, Any]] = []
     for key, spec in specs:
         if verdict is not None:
             checks.append(_check_entry(spec, verdict.status, verdict.code, verdict.params, lang))
             raw.append((verdict.code, verdict.params))
             continue
-        result = plugin.outcomes.get(key) if plugin else None
-        if result is None or nodeids.get(key) not in called_nodes:
-            why = _why_not_run(json_report, nodeids.get(key))
+        record = records.get(key)
+        meta = record.get("metadata", {}) if record is not None else {}
+        if record is None or not isinstance(record.get("call"), dict) or "outcome" not in meta:
+            why = _why_not_run(record)
             grader_errors.append(f"{task.id}::{spec.name} did not run{why}")
             params = {"detail": "the check did not run"}  # detail is a gettext id
-            checks.append(_check_entry(spec, "grader_error", "grader_error", params, lang))
+            checks.append(_check_entry(spec, Outcome.GRADER_ERROR, "grader_error", params, lang))
             raw.append(("grader_error", params))
             continue
-        if result.outcome == "grader_error":
-            grader_errors.append(f"{task.id}::{spec.name}: {result.params.get('detail', '')}")
-        checks.append(_check_entry(spec, result.outcome, result.code, result.params, lang, result.seconds))
-        raw.append((result.code, result.params))
+        outcome, code, params = str(meta["outcome"]), str(meta.get("code", "")), dict(meta.get("params") or {})
+        if outcome == Outcome.GRADER_ERROR:
+            grader_errors.append(f"{task.id}::{spec.name}: {params.get('detail', '')}")
+        checks.append(_check_entry(spec, outcome, code, params, lang, float(meta.get("seconds", 0.0))))
+        raw.append((code, params))
+        forbidden += [str(api) for api in meta.get("forbidden", [])]
+        if isinstance(meta.get("printed"), dict):
+            printed.append(meta["printed"])
     # The student release carries only the visible checks: a task is then worth
     # what its checks here are worth.
     max_score = float(sum(c["max_score"] for c in checks)) if checks else float(task.points)
@@ -197,9 +187,9 @@ def _task_entry(task: Task, manifest: dict, verdicts: dict, plugin, called_nodes
         score = 0.0
         for c in checks:
             c["score"] = 0.0
-    status = "forbidden" if forbidden else _task_status(checks, score, max_score)
+    status = Status.FORBIDDEN if forbidden else task_status({c["outcome"] for c in checks}, score, max_score)
     if verdict is not None:
-        status = verdict.status
+        status = Status(verdict.status)
     why_zero = (messages.render_message("forbidden_runtime", {"api": ", ".join(sorted(set(forbidden)))}, lang)
                 if forbidden else "")
     lost = lost_points([(c, code, params) for c, (code, params) in zip(checks, raw)
@@ -210,38 +200,47 @@ def _task_entry(task: Task, manifest: dict, verdicts: dict, plugin, called_nodes
         "name": task.name,
         "score": round(score, 4),
         "max_score": max_score,
-        "status": status,
+        "status": status.value,
         "checks": checks,
         "lost": lost,
     }
-    captured = session.output.get(task.id) if session is not None and hasattr(session, "output") else None
-    if captured is not None and captured.text:
-        entry["output"] = {"text": escape(captured.text, len(captured.text), multiline=True),
-                           "truncated": captured.truncated}
+    output = _task_output(printed)
+    if output is not None:
+        entry["output"] = output
     return entry
 
 
-def _document(entries: list[dict[str, Any]], sub, *, seed: int, patterns: tuple[str, ...], limits, lang: str,
-              seconds: float, grader_errors: list[str]) -> dict[str, Any]:
+def _task_output(printed: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a task's checks printed, in order, capped at ``MAX_TASK_OUTPUT`` characters."""
+    text = "".join(str(p.get("text", "")) for p in printed)
+    truncated = any(bool(p.get("truncated")) for p in printed) or len(text) > MAX_TASK_OUTPUT
+    text = text[:MAX_TASK_OUTPUT]
+    if not text:
+        return None
+    return {"text": escape(text, len(text), multiline=True), "truncated": truncated}
+
+
+def _document(entries: list[dict[str, Any]], submission: dict[str, Any], options: Options, *, seconds: float,
+              grader_errors: list[str]) -> dict[str, Any]:
     score = round(sum(t["score"] for t in entries), 4)
     max_score = float(sum(t["max_score"] for t in entries))
-    counts = {s: sum(1 for t in entries if t["status"] == s) for s in STATUSES}
+    counts = {s.value: sum(1 for t in entries if t["status"] == s) for s in Status}
     return {
         "schema_version": SCHEMA_VERSION,
         "grader_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed,
+        "seed": options.seed if options.seed is not None else 0,
         "score": score,
         "max_score": max_score,
         "percent": round(100.0 * score / max_score, 2) if max_score else 0.0,
-        "language": lang,
-        "selection": list(patterns),
+        "language": options.lang,
+        "selection": list(options.patterns),
         "submission": {
-            "path": str(sub.root),
-            "files": [dict(module=m, **info) for m, info in sub.files.items()],
+            "path": str(submission.get("path", "")),
+            "files": [dict(f) for f in submission.get("files", [])],
         },
         "environment": _environment(),
-        "limits": {"timeout_seconds": limits.timeout, "memory_mb": limits.memory_mb},
+        "limits": {"timeout_seconds": options.timeout, "memory_mb": options.memory_mb},
         "duration_seconds": round(seconds, 3),
         "summary": {k: v for k, v in counts.items() if v},
         "grader_errors": grader_errors,
@@ -257,46 +256,33 @@ def failure_text(exc: BaseException) -> str:
 
 def _failed_task(task: Task, detail: str, lang: str) -> dict[str, Any]:
     """A task the grader failed on: ``error``, one grader_error check worth its points."""
-    check = {"id": "grading", "title": "grading", "outcome": "grader_error", "score": 0.0,
+    check = {"id": "grading", "title": "grading", "outcome": Outcome.GRADER_ERROR.value, "score": 0.0,
              "max_score": float(task.points), "code": "grader_error", "hint": "",
              "feedback": messages.render("grader_error", {"detail": detail}, lang), "seconds": 0.0}
     lost = [{"reason": check["feedback"], "points": float(task.points), "checks": 1, "hint": "",
              "check_ids": [check["id"]]}]
     return {"id": task.id, "module": task.module, "name": task.name, "score": 0.0,
-            "max_score": float(task.points), "status": "error", "checks": [check], "lost": lost}
+            "max_score": float(task.points), "status": Status.ERROR.value, "checks": [check], "lost": lost}
 
 
-def grader_failure(path: str, exc: BaseException, *, seed: int | None, patterns: tuple[str, ...] = (),
-                   timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
+def grader_failure(path: str, exc: BaseException, options: Options) -> dict[str, Any]:
     """The report when grading itself failed: every selected task ``error``, the
     failure in ``grader_errors``. Built from the task catalogue alone (no checks,
     no sandbox), so that it can be written whatever broke."""
-    from types import SimpleNamespace
-
-    from .sandbox.client import Limits
     from .tasks import select
 
     detail = failure_text(exc)
-    entries = [_failed_task(task, detail, lang) for task in select(patterns)]
-    return _document(entries, SimpleNamespace(root=path, files={}), seed=seed if seed is not None else 0,
-                     patterns=patterns, limits=Limits(timeout, memory_mb), lang=lang, seconds=0.0,
-                     grader_errors=[detail])
+    entries = [_failed_task(task, detail, options.lang) for task in select(options.patterns)]
+    return _document(entries, {"path": path}, options, seconds=0.0, grader_errors=[detail])
 
 
-def not_a_submission(path: str, problem: str, *, seed: int | None, patterns: tuple[str, ...] = (),
-                     timeout: float = 10.0, memory_mb: int = 1024, lang: str = "en") -> dict[str, Any]:
+def not_a_submission(path: str, problem: str, options: Options) -> dict[str, Any]:
     """The report of something that is not a submission at all: every task missing."""
-    from types import SimpleNamespace
-
-    from .api import Verdict
-    from .sandbox.client import Limits
+    from . import static
     from .tasks import select
 
-    tasks = select(patterns)
-    sub = SimpleNamespace(root=path, files={})
-    verdicts = {t.id: Verdict("missing", "not_a_submission", {"problem": problem}) for t in tasks}
-    built = build(sub, tasks, verdicts, None, None, None, seed=seed if seed is not None else 0, patterns=patterns,
-                  limits=Limits(timeout, memory_mb), lang=lang, seconds=0.0)
+    tasks = select(options.patterns)
+    built = build({"path": path}, tasks, static.not_a_submission(problem, tasks), [], options, seconds=0.0)
     built["problem"] = problem
     return built
 

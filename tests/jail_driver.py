@@ -531,15 +531,15 @@ def attacks(target: Path) -> dict:
 
 
 def _without_scan() -> None:
-    from grader import api
+    from grader import static
 
-    scanned = api.static_verdict
+    scanned = static.static_verdict
 
     def static_verdict(sub, task):  # keep missing/syntax verdicts, let every "forbidden" one run
         verdict = scanned(sub, task)
         return None if verdict is not None and verdict.status == "forbidden" else verdict
 
-    api.static_verdict = static_verdict
+    static.static_verdict = static_verdict
 
 
 def grade(submission: str, report_path: str) -> None:
@@ -553,16 +553,19 @@ def grade(submission: str, report_path: str) -> None:
 
 def batch(honest: str, hostile: str, outdir: str) -> None:
     """Two students through the batch worker's own path, one server, in order."""
-    from grader import batch as batch_mod
+    from grader import pool
+    from grader.options import Options
     from grader.sandbox.client import Server
 
     _without_scan()
+    jobs = []
+    for name, path in (("honest", honest), ("hostile", hostile)):
+        out = Path(outdir) / "reports" / f"{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        jobs.append({"name": name, "path": path, "out": str(out), "digest": "0" * 64,
+                     "options": Options(seed=7, timeout=5, patterns=("ex03",)).to_json()})
     with Server() as server:
-        for name, path in (("honest", honest), ("hostile", hostile)):
-            out = Path(outdir) / "reports" / f"{name}.json"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            batch_mod.grade_item({"path": path, "out": str(out), "digest": "0" * 64, "seed": 7, "timeout": 5,
-                                  "memory_mb": 1024, "patterns": ["ex03"]}, server)
+        pool.grade_jobs(jobs, server, lambda answer: None)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, report
+from grader import intake as batch, report
 from grader.tasks import BY_ID, MAX_SCORE, TASKS
 
 from .conftest import EXERCISES, SOLUTIONS

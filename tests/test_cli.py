@@ -172,10 +172,11 @@ def _failure_report(tmp_path, result):
 
 @pytest.mark.parametrize("target", [
     "grader.api.read",                          # reading and scanning the submission
-    "grader.api.static_verdict",                # the static verdicts
+    "grader.static.static_verdict",             # the static verdicts
     "grader.sandbox.client.Server.__init__",    # starting the sandbox
-    "grader.api.run_checks",                    # running the checks
-    "grader.plugin.GradingPlugin.pytest_collection_modifyitems",  # the grading plugin inside pytest
+    "grader.checkrun.run_session",              # running the checks
+    "grader.checkrun.GradingPlugin.pytest_collection_modifyitems",  # the grading plugin inside pytest
+    "grader.checkrun.GradingPlugin.run",        # the plugin's run of one submission
     "grader.checking.load_manifest",            # building the report
     "grader.report.validate",                   # validating it
 ])
@@ -247,7 +248,8 @@ def test_a_check_that_breaks_costs_its_checks_and_exits_three(tmp_path, monkeypa
 
 @pytest.mark.parametrize("broken", ["junit", "summary"])
 def test_a_broken_view_leaves_the_report_written(broken, tmp_path, monkeypatch):
-    from grader import formats, summary
+    from grader import formats
+    from grader.formats import terminal as summary
 
     if broken == "summary":
         monkeypatch.setattr(summary, "render", _boom)
@@ -274,7 +276,7 @@ entry()
 """
 
 
-@pytest.mark.parametrize("module, name", [("grader.api", "read"), ("grader.api", "run_checks"),
+@pytest.mark.parametrize("module, name", [("grader.api", "read"), ("grader.checkrun", "run_session"),
                                           ("grader.checking", "load_manifest")])
 def test_a_real_grade_run_that_fails_writes_a_report(module, name, tmp_path):
     import subprocess
@@ -292,14 +294,20 @@ def test_a_real_grade_run_that_fails_writes_a_report(module, name, tmp_path):
 
 
 def test_a_batch_submission_the_grader_fails_on_still_gets_its_report(tmp_path, monkeypatch):
-    from grader import api, batch
+    from types import SimpleNamespace
 
-    monkeypatch.setattr(api, "grade", _boom)
+    from grader import api, pool
+    from grader.options import Options
+    from grader.sandbox import isolation
+
+    monkeypatch.setattr(api, "prepare", _boom)
+    monkeypatch.setattr(isolation, "is_kernel", lambda described: True)
     out = tmp_path / "alice.json"
-    job = {"path": str(SOLUTIONS), "seed": 1, "patterns": ["ex03"], "timeout": 5.0, "memory_mb": 512,
-           "lang": "en", "out": str(out), "digest": "0" * 64, "name": "alice"}
-    with pytest.raises(RuntimeError):
-        batch.grade_item(job, server=None)
+    job = {"path": str(SOLUTIONS), "out": str(out), "digest": "0" * 64, "name": "alice",
+           "options": Options(seed=1, patterns=("ex03",), timeout=5.0, memory_mb=512).to_json()}
+    answers = []
+    pool.grade_jobs([job], SimpleNamespace(wait_ready=lambda: None, isolation={}), answers.append)
+    assert len(answers) == 1 and "injected failure" in answers[0]["error"]
     data = json.loads(out.read_text())
     report.validate(data)
     assert {t["status"] for t in data["tasks"]} == {"error"} and data["grader_errors"]

@@ -179,10 +179,10 @@ def test_ctrl_c_while_student_code_runs_exits_130(tmp_path):
 
 def test_ctrl_c_during_the_checks_exits_130(tmp_path, monkeypatch):
     """pytest catches KeyboardInterrupt itself; the grader must not call that a grader failure."""
-    from grader import api
+    from grader import checkrun
 
-    monkeypatch.setattr("pytest.main", lambda args, plugins: [p for p in plugins if isinstance(p, api._Interrupt)][0]
-                        .pytest_keyboard_interrupt(None) or 2)
+    monkeypatch.setattr("pytest.main", lambda args, plugins: [p for p in plugins if isinstance(p, checkrun._Interrupt)]
+                        [0].pytest_keyboard_interrupt(None) or 2)
     result = CliRunner().invoke(main, ["run", str(SOLUTIONS), "-o", str(tmp_path / "r.json"), "-k", "ex03"])
     assert result.exit_code == 130, result.output
     assert not (tmp_path / "r.json").exists()

@@ -360,7 +360,7 @@ def _every_view(report) -> dict[str, str]:
     """The report as each audience sees it: terminal summary and every format."""
     import base64
 
-    from grader import summary
+    from grader.formats import terminal as summary
     from grader.formats import FORMATS
 
     views = {"summary": summary.render(report), "summary-colour": summary.render(report, colour=True)}

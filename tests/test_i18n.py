@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import i18n, messages, summary
+from grader import i18n, messages
+from grader.formats import terminal as summary
+from grader.status import Status
 from grader.checking import load_manifest
 from grader.tasks import TASKS
 
@@ -69,8 +71,8 @@ def _what_phrases(path: Path) -> set[str]:
 
 def required() -> set[str]:
     ids = set(messages.MESSAGES.values()) | set(messages.HINTS.values()) | set(messages.KIND_NAMES.values())
-    ids |= set(summary.STATUS_TEXT.values())
-    for module in ("summary.py", "cli.py", "submission.py", "messages.py"):
+    ids |= {status.text for status in Status}
+    for module in ("formats/terminal.py", "cli.py", "submission.py", "messages.py"):
         ids |= _gettext_calls(GRADER / module)
     for module in ("sandbox/client.py", "engine.py", "report.py"):
         ids |= _detail_templates(GRADER / module)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import summary
+from grader.formats import terminal as summary
 from grader.formats import github, gradescope, junit, markdown
 from grader.mutants import load, materialise
 

@@ -10,12 +10,13 @@ report (plain JSON: no torch, no I/O). ``FORMATS`` maps a format's name to
   appends to ``$GITHUB_OUTPUT`` (no file of its own).
 - ``junit``: JUnit XML for CI test reports.
 - ``markdown``: a job-summary page.
+- ``terminal``: the summary ``grade run`` prints (no file of its own).
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import github, gradescope, junit, markdown
+from . import github, gradescope, junit, markdown, terminal
 
 Render = Callable[[dict[str, Any]], str]
 
@@ -25,6 +26,7 @@ FORMATS: dict[str, tuple[Render, str | None]] = {
     "github-output": (github.render_step_output, None),
     "junit": (junit.render, junit.DEFAULT_FILENAME),
     "markdown": (markdown.render, markdown.DEFAULT_FILENAME),
+    "terminal": (terminal.document, terminal.DEFAULT_FILENAME),
 }
 
 
@@ -37,4 +39,4 @@ def render(report: dict[str, Any], name: str) -> str:
     return fn(report)
 
 
-__all__ = ["FORMATS", "render", "github", "gradescope", "junit", "markdown"]
+__all__ = ["FORMATS", "render", "github", "gradescope", "junit", "markdown", "terminal"]

@@ -9,19 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-# A check's outcome, in the three kinds the platforms know.
+from ..status import Outcome
+
+# A check's outcome, in the three kinds the platforms know (``status.Outcome.kind``).
 PASSED, FAILED, ERROR = "passed", "failed", "error"
-OUTCOME_KIND: dict[str, str] = {
-    "passed": PASSED,
-    "failed": FAILED,
-    "forbidden": FAILED,
-    "not_implemented": FAILED,
-    "missing": FAILED,
-    "error": ERROR,
-    "timeout": ERROR,
-    "crashed": ERROR,
-    "grader_error": ERROR,
-}
 
 # Characters XML 1.0 cannot hold at all, not even escaped (C0 controls but tab,
 # newline, carriage return; lone surrogates; U+FFFE and U+FFFF).
@@ -35,7 +26,10 @@ def kind(check: dict[str, Any]) -> str:
     grader) is a failure, never a pass; so is a check that ran fine but scored
     less than its points (its task was forbidden at run time, which zeroes all).
     """
-    verdict = OUTCOME_KIND.get(check.get("outcome", ""), FAILED)
+    try:
+        verdict = Outcome(check.get("outcome", "")).kind
+    except ValueError:
+        verdict = FAILED
     if verdict == PASSED and float(check["score"]) < float(check["max_score"]):
         return FAILED
     return verdict

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..i18n import translator
+from ..status import Status
 from ._common import lost_groups, lost_title, points, xml_safe
 
 DEFAULT_FILENAME = "grade-summary.md"
@@ -29,11 +31,6 @@ LABELS = {
            "example": "例如",
            "grader_errors": "评分程序本身在 {n} 项检查上出错，这些检查计 0 分。请联系老师重新评分。",
            "hidden": "教师的评分程序还会运行 {count} 项隐藏检查（共 {points} 分）。"},
-}
-STATUS_NAMES = {
-    "en": {},
-    "zh": {"passed": "通过", "partial": "部分通过", "failed": "未通过", "not_implemented": "未实现",
-           "missing": "缺失", "error": "出错", "timeout": "超时", "crashed": "崩溃", "forbidden": "违规"},
 }
 ICONS = {"passed": "✅", "partial": "⚠️"}
 
@@ -71,7 +68,8 @@ def _lost_lines(task: dict[str, Any], labels: dict[str, str], status_name: str) 
 def render(report: dict[str, Any]) -> str:
     lang = report.get("language", "en")
     labels = LABELS.get(lang, LABELS["en"])
-    names = STATUS_NAMES.get(lang, {})
+    _ = translator(lang)
+    names = {status.value: _(status.text) for status in Status}
     lines = [
         f"## {labels['title']}",
         "",

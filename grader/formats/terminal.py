@@ -1,20 +1,17 @@
-"""The terminal summary: a pure function from a report to text."""
+"""The terminal summary (``grade run``'s output, ``grade convert --format terminal``):
+a pure function from a report to text."""
 from __future__ import annotations
 
 from typing import Any
 
 import click
 
-from .i18n import translator
-from .formats._common import lost_groups, lost_title
-from .untrusted import escape
+from .. import status as statuses
+from ..i18n import translator
+from ..untrusted import escape
+from ._common import lost_groups, lost_title
 
-COLOURS = {"passed": "green", "partial": "yellow", "failed": "red", "not_implemented": "blue",
-           "missing": "magenta", "error": "red", "timeout": "red", "crashed": "red", "forbidden": "red"}
-# Status names as students read them (gettext ids; the report keeps the codes).
-STATUS_TEXT = {"passed": "passed", "partial": "partial", "failed": "failed", "not_implemented": "not implemented",
-               "missing": "missing", "error": "error", "timeout": "timeout", "crashed": "crashed",
-               "forbidden": "forbidden"}
+DEFAULT_FILENAME = None  # printed, not written
 # Printed output under a failing task: every line behind this mark, so none can pose
 # as the grader's own.
 OUTPUT_MARK = "      │ "
@@ -29,7 +26,7 @@ def _lost_lines(group: dict[str, Any], task: dict[str, Any], _, style) -> list[s
     """"−6 on 4 checks: <reason>" (or "−1 <check title>: <reason>"), its hint on the next line."""
     title = lost_title(group, task)
     head = (_(title) if title else _("on {n} checks").format(n=group["checks"]))
-    reason = escape(group["reason"]) or _(STATUS_TEXT.get(task["status"], task["status"]))
+    reason = escape(group["reason"]) or _(statuses.text(task["status"]))
     lines = [style(f"      −{_points(group['points'])} ", fg="red") + _("{title}: {feedback}").format(
         title=head, feedback=reason)]
     example = group.get("example")
@@ -63,8 +60,8 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
     for task in report["tasks"]:
         status = task["status"]
         pts = f"{_points(task['score']):>4}/{_points(task['max_score']):<3}"
-        lines.append(f"  {task['id']:<{width}}  {pts} " + style(_(STATUS_TEXT.get(status, status)),
-                                                                 fg=COLOURS.get(status)))
+        lines.append(f"  {task['id']:<{width}}  {pts} " + style(_(statuses.text(status)),
+                                                                 fg=statuses.colour(status)))
         for group in lost_groups(task):
             lines += _lost_lines(group, task, _, style)
         printed = task.get("output")
@@ -80,3 +77,8 @@ def render(report: dict[str, Any], *, colour: bool = False, output: str | None =
         lines.append(_("Your instructor's grader also runs {count} hidden checks ({points} points).").format(
             count=hidden["count"], points=_points(hidden["points"])))
     return "\n".join(lines)
+
+
+def document(report: dict[str, Any]) -> str:
+    """The summary as a text file (``grade convert --format terminal``)."""
+    return render(report) + "\n"

@@ -1,0 +1,155 @@
+"""The intake of ``grade batch``: which submissions there are, and their content.
+
+Submissions are found in a folder (sub-folders and archives) or a CSV/text list of
+paths, named uniquely and safely, sharded for CI matrices, identified by a digest
+of their content (for ``--resume``), and unpacked safely when archived. Nothing
+here imports torch or runs student code.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .tasks import MODULES
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+MAX_ARCHIVE_BYTES = 20 * 1024 * 1024
+MAX_ARCHIVE_MEMBERS = 2000
+
+
+class BatchError(ValueError):
+    """The batch's input cannot be used at all (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str      # unique, safe as a file name
+    path: Path     # a folder or an archive
+
+
+def _safe(name: str) -> str:
+    stem = name
+    for suffix in ARCHIVE_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "submission"
+
+
+def discover(source: str | Path) -> list[Item]:
+    """The submissions in a folder (sub-folders and archives) or in a CSV/text list of paths."""
+    root = Path(source)
+    if not root.exists():
+        raise BatchError(f"{source}: no such file or directory")
+    if root.is_dir():
+        if any((root / f"{m}.py").is_file() for m in MODULES):
+            raise BatchError(f"{source}: this is one submission; give the folder that holds the submissions")
+        paths = sorted(p for p in root.iterdir() if not p.name.startswith(".")
+                       and (p.is_dir() or p.name.lower().endswith(ARCHIVE_SUFFIXES)))
+    else:
+        paths = _listed(root)
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        base = _safe(path.name)
+        seen[base] = seen.get(base, 0) + 1
+        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        items.append(Item(name, path))
+    if not items:
+        raise BatchError(f"{source}: no submissions found (folders or .zip/.tar archives)")
+    return items
+
+
+def _listed(listing: Path) -> list[Path]:
+    try:
+        text = listing.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BatchError(f"{listing}: cannot be read as a list of paths ({exc})") from None
+    rows = csv.reader(text.splitlines()) if listing.suffix.lower() == ".csv" else ([line] for line in text.splitlines())
+    paths = []
+    for row in rows:
+        if not row or not row[0].strip() or row[0].strip().startswith("#"):
+            continue
+        entry = Path(row[0].strip())
+        path = entry if entry.is_absolute() else listing.parent / entry
+        if path.exists():
+            paths.append(path)
+        elif not paths and listing.suffix.lower() == ".csv":
+            continue  # a header row
+        else:
+            paths.append(path)  # graded as "not a submission", never silently dropped
+    return paths
+
+
+def shard(items: list[Item], spec: str | None) -> list[Item]:
+    if not spec:
+        return items
+    match = re.fullmatch(r"(\d+)/(\d+)", spec)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise BatchError(f"--shard {spec}: expected K/N with 1 <= K <= N")
+    k, n = int(match.group(1)), int(match.group(2))
+    return items[k - 1 :: n]
+
+
+def digest(path: Path) -> str:
+    """What identifies a submission's content: its archive's bytes or its modules' bytes."""
+    h = hashlib.sha256()
+    try:
+        if path.is_file():
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            return h.hexdigest()
+        folder = path / "exercises" if not any((path / f"{m}.py").is_file() for m in MODULES) else path
+        for module in MODULES:
+            file = folder / f"{module}.py"
+            h.update(module.encode() + b"\0")
+            h.update(hashlib.sha256(file.read_bytes()).digest() if file.is_file() else b"-")
+    except OSError:
+        h.update(b"unreadable")
+    return h.hexdigest()
+
+
+def extract(archive: Path, into: Path) -> Path:
+    """Unpack a student's archive safely (no links, no paths outside, size-capped)."""
+    total = 0
+    if archive.name.lower().endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise BatchError("too many files in the archive")
+            for info in members:
+                target = (into / info.filename).resolve()
+                if not str(target).startswith(str(into.resolve())) or info.external_attr >> 28 == 0xA:
+                    continue
+                total += info.file_size
+                if total > MAX_ARCHIVE_BYTES:
+                    raise BatchError("the archive unpacks to more than 20 MB")
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+    else:
+        with tarfile.open(archive) as tf:
+            members = [m for m in tf.getmembers() if m.isfile() or m.isdir()]
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise BatchError("too many files in the archive")
+            if sum(m.size for m in members) > MAX_ARCHIVE_BYTES:
+                raise BatchError("the archive unpacks to more than 20 MB")
+            root = into.resolve()
+            members = [m for m in members if str((into / m.name).resolve()).startswith(str(root))]
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(into, members=members, filter="data")
+            else:  # Python before 3.10.12 / 3.11.4: members were checked above
+                tf.extractall(into, members=members)
+    entries = [p for p in into.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return into

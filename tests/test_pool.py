@@ -1,0 +1,33 @@
+"""The worker pool of ``grade batch``: its protocol and its failures."""
+from __future__ import annotations
+
+import json
+import sys
+
+from grader import pool
+from grader.intake import Item
+from grader.options import Options
+
+from .conftest import EXERCISES, SOLUTIONS
+
+
+def test_workers_that_cannot_start_fail_every_submission_and_stop(tmp_path, monkeypatch):
+    monkeypatch.setattr(pool, "WORKER", [sys.executable, "-c", "import sys; sys.exit(1)"])
+    items = [Item(f"s{i}", SOLUTIONS) for i in range(3)]
+    results = pool.run(items, tmp_path / "out", Options(seed=1), jobs=2)
+    assert sorted(r.item.name for r in results) == ["s0", "s1", "s2"]
+    assert all(r.error == "the grading worker could not start" for r in results)
+
+
+def test_a_worker_grades_jobs_sent_over_the_channel(tmp_path):
+    items = [Item("good", SOLUTIONS), Item("stub", EXERCISES), Item("gone", tmp_path / "nothing")]
+    done = []
+    results = pool.run(items, tmp_path / "out", Options(seed=4, patterns=("ex03_vjp",), timeout=5), jobs=1,
+                       progress=lambda n, total, last: done.append((n, total)))
+    assert done[-1] == (3, 3) and not any(r.error for r in results)
+    scores = {r.item.name: (r.score, r.max_score, bool(r.problem)) for r in results}
+    assert scores["good"][0] == scores["good"][1] > 0
+    assert scores["stub"][0] == 0 and scores["gone"][2]
+    for name in ("good", "stub", "gone"):
+        report = json.loads((tmp_path / "out" / "reports" / f"{name}.json").read_text())
+        assert report["seed"] == 4 and report["selection"] == ["ex03_vjp"]
