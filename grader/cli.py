@@ -189,27 +189,23 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
 
 
 def _import_torch() -> None:
-    """Import torch with Ctrl-C held until it is done: a KeyboardInterrupt raised at some
-    moments of torch's import is lost inside it, and the run would go on.
-
-    Then freeze what exists: torch leaves about a million objects that live as long
-    as the process, and every later full collection would walk them all (about a
-    fifth of a second over a run)."""
-    import gc
+    """Load torch (``preload.load``) with Ctrl-C held until it is done: a
+    KeyboardInterrupt raised at some moments of torch's import is lost inside it,
+    and the run would go on."""
     import signal
+
+    from .preload import load
 
     pressed: list[int] = []
     try:
         previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     except ValueError:  # not the main thread: nothing to hold
-        import torch  # noqa: F401
-        gc.freeze()
+        load()
         return
     try:
-        import torch  # noqa: F401,F811
+        load()
     finally:
         signal.signal(signal.SIGINT, previous)
-    gc.freeze()
     if pressed:
         raise KeyboardInterrupt
 

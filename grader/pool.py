@@ -122,8 +122,7 @@ def grade_jobs(jobs: Iterable[dict[str, Any]], server: Any, answer: Callable[[di
 
 def worker_main(fd: int) -> None:
     """Serve jobs arriving on the socket ``fd`` until the parent closes it."""
-    import gc
-
+    from .preload import load
     from .sandbox import spawn
 
     sock = socket.socket(fileno=fd)
@@ -139,8 +138,8 @@ def worker_main(fd: int) -> None:
     def answer(message: dict[str, Any]) -> None:
         channel.send(sock, json.dumps(message).encode())
 
+    load()
     with spawn.start(fork=True) as server:
-        gc.freeze()  # torch's objects are here to stay: out of every collection's way
         answer(READY)
         grade_jobs(incoming(), server, answer)
     os._exit(0)
