@@ -6,6 +6,7 @@ import ast
 import re
 
 from grader import i18n
+from grader.tasks import MODULES
 
 from .conftest import EXERCISES, ROOT
 
@@ -30,7 +31,7 @@ def catalog() -> dict[str, str]:
 
 def docstrings() -> dict[str, str]:
     found = {}
-    for path in sorted(EXERCISES.glob("ex0*.py")):
+    for path in (EXERCISES / f"{module}.py" for module in MODULES):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):

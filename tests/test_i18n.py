@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import i18n, messages, summary
+from grader import i18n, messages, summary, tasks
 from grader.checking import load_manifest
+from grader.taskrecord import Hint
 from grader.tasks import TASKS
 
 from .conftest import EXERCISES, ROOT
@@ -82,14 +83,65 @@ def required() -> set[str]:
 
 
 def test_every_message_has_a_chinese_translation():
-    missing = sorted(m for m in required() if not CATALOG.get(m))
+    # A task's own texts have their Chinese in its record, the shared ones in the catalogue.
+    missing = sorted(m for m in required() if not CATALOG.get(m) and not tasks.ZH.get(m))
     assert not missing, "missing zh translations:\n" + "\n".join(missing)
 
 
 def test_placeholders_match_between_languages():
-    for msgid, msgstr in CATALOG.items():
+    for msgid, msgstr in [*CATALOG.items(), *tasks.ZH.items()]:
         if msgid:
             assert set(re.findall(r"\{\w+", msgid)) == set(re.findall(r"\{\w+", msgstr)), msgid
+
+
+def _own_texts(task) -> set[str]:
+    """What a task shows that may be its own: summary, seed, its checks' titles, the
+    phrases of its module's checks, its own hints."""
+    own = {task.summary, task.seed} | {h.en for h in task.own_hints}
+    own |= {spec.title for spec in load_manifest().values() if spec.task == task.id}
+    return own | _what_phrases(GRADER / "checks" / f"check_{task.module}.py")
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_a_record_translates_only_its_own_texts_and_only_there(task):
+    assert set(task.zh) <= _own_texts(task), sorted(set(task.zh) - _own_texts(task))
+    texts = set(task.zh) | {h.en for h in task.own_hints}
+    # One home for each translation: the record, or the catalogue when tasks share it.
+    assert not texts & set(CATALOG), sorted(texts & set(CATALOG))
+    for hint in task.own_hints:
+        assert hint.en.strip() and hint.zh.strip() and hint.zh != hint.en, hint.code
+
+
+def test_a_record_hint_without_chinese_is_an_error():
+    with pytest.raises(ValueError, match="Chinese"):
+        Hint("made_up", "It is wrong.", "")
+    with pytest.raises(ValueError, match="Chinese"):
+        Hint("made_up", "It is wrong.", "  ")
+
+
+def test_two_chinese_texts_for_one_english_text_are_an_error():
+    one = TASKS[0]
+    other = type(one)(**{**one.__dict__, "name": "other", "zh": {one.summary: "另一种译法"}})
+    with pytest.raises(ValueError, match="two Chinese texts"):
+        tasks._translations((one, other), {})
+
+
+def test_a_task_hint_renders_from_its_record_and_a_shared_one_from_the_catalogue():
+    own = tasks.OWN_HINTS["forward_difference"]
+    assert messages.render_hint({"hint": "forward_difference"}, "zh") == own.zh
+    assert messages.render_hint({"hint": "forward_difference"}, "en") == own.en
+    assert "forward_difference" not in messages.SHARED_HINTS and own.en not in CATALOG
+    assert messages.render_hint({"hint": "sign"}, "zh") == CATALOG[messages.SHARED_HINTS["sign"]]
+    assert messages.render_hint({"hint": "no_such_hint"}, "zh") == ""
+    # The translator the reports use reads the records first, then the catalogue.
+    summary_zh = tasks.BY_ID["ex08_custom_function.numerical_grad"].zh
+    assert i18n.translator("zh")("the central difference") == summary_zh["the central difference"]
+    assert i18n.translator("zh")("random data in float32") == CATALOG["random data in float32"]
+
+
+def test_a_filled_record_hint_keeps_its_fields_in_chinese():
+    shown = messages.render_hint({"hint": "entry_slip", "entries": "∂r/∂θ"}, "zh")
+    assert "∂r/∂θ" in shown and "{" not in shown
 
 
 def test_the_compiled_catalog_is_up_to_date():
