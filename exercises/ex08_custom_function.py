@@ -27,6 +27,8 @@ torch.autograd”）。backward(ctx, grad_output) 接收最终结果对 forward 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 
@@ -127,3 +129,67 @@ def softplus_grad(x: torch.Tensor, grad_output: torch.Tensor) -> torch.Tensor:
     y = SmoothReLU.apply(x)
     y.backward(gradient=grad_output.detach().to(y.dtype))
     return x.grad.detach().clone()
+
+
+def numerical_grad(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6
+) -> torch.Tensor:
+    """Return the central-difference estimate of ∇f at x, entry by entry.
+
+    Math: for every entry i of x, with eᵢ the tensor that is 1 at entry i and 0
+    elsewhere, the i-th entry of the result is
+
+        (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε.
+
+    Its error shrinks like ε² (a one-sided difference's only like ε). This is how
+    torch.autograd.gradcheck checks a backward: compare autograd's gradient with
+    this estimate.
+
+    Args:
+        f: maps a tensor shaped like x to a scalar (a 0-d tensor).
+        x: tensor of any shape (0-d included), float64 in the checks.
+        eps: the step ε, a positive number.
+
+    Returns:
+        The estimate, shaped like x, with x's dtype.
+
+    Rules: use f's values only; return a detached tensor; do not modify x (perturb
+    a copy, or build x ± ε·eᵢ as new tensors).
+
+    Not allowed: any autograd (backward, torch.autograd, requires_grad, .grad).
+
+    Example (d2l §2.5.1's y = 2·xᵀx, whose gradient is 4x):
+        f = lambda t: 2 * torch.dot(t, t)
+        numerical_grad(f, torch.arange(4.0, dtype=torch.float64))
+        →  tensor([0., 4., 8., 12.], dtype=torch.float64)   (up to rounding)
+
+    中文说明
+    --------
+    逐个元素地返回 f 在 x 处梯度的中心差分估计。
+
+    数学：对 x 的每个元素 i，记 eᵢ 为在第 i 个元素处为 1、其余为 0 的张量，结果的第 i 项为
+
+        (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε。
+
+    它的误差随 ε² 减小（单侧差分只随 ε 减小）。torch.autograd.gradcheck 检验 backward
+    的方法正是如此：把自动微分得到的梯度与这个估计相比较。
+
+    参数：
+        f：把形状与 x 相同的张量映射为一个标量（0 维张量）。
+        x：任意形状的张量（包括 0 维），检查中使用 float64。
+        eps：步长 ε，一个正数。
+
+    返回：
+        估计值，形状与 x 相同，dtype 与 x 相同。
+
+    规则：只使用 f 的函数值；返回已分离的张量；不得修改 x（在副本上扰动，或者
+    新建 x ± ε·eᵢ 这样的张量）。
+
+    不允许使用：任何自动微分（backward、torch.autograd、requires_grad、.grad）。
+
+    示例（d2l §2.5.1 中的 y = 2·xᵀx，其梯度为 4x）：
+        f = lambda t: 2 * torch.dot(t, t)
+        numerical_grad(f, torch.arange(4.0, dtype=torch.float64))
+        →  tensor([0., 4., 8., 12.], dtype=torch.float64)（在舍入误差范围内）
+    """
+    raise NotImplementedError("ex08_custom_function.numerical_grad")

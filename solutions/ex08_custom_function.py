@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 
@@ -106,3 +108,21 @@ def softplus_grad(x: torch.Tensor, grad_output: torch.Tensor) -> torch.Tensor:
     y = SmoothReLU.apply(x)
     y.backward(gradient=grad_output.detach().to(y.dtype))
     return x.grad.detach().clone()
+
+
+def numerical_grad(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6
+) -> torch.Tensor:
+    """(f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε for every entry i, shaped like x.
+
+    对 x 的每个元素 i 求中心差分 (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε，形状与 x 相同。
+    """
+    x = x.detach()
+    grad = torch.zeros_like(x)
+    flat = grad.reshape(-1)
+    for i in range(x.numel()):
+        step = torch.zeros(x.numel(), dtype=x.dtype)
+        step[i] = eps
+        step = step.reshape(x.shape)
+        flat[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad

@@ -5,6 +5,8 @@ import torch
 from torch.autograd.gradcheck import GradcheckError
 
 from grader.checking import Fail, check, expect_clean, expect_close, resembles, sign_hint
+from grader.sandbox.catalogue import build
+from grader.sandbox.wire import FnSpec
 
 SOFTPLUS = "ex08_custom_function.softplus_grad"
 
@@ -116,3 +118,90 @@ def test_softplus_matrix_float32(task, inputs):
 def test_softplus_contract(task, inputs):
     answer = _softplus_case(task, inputs.uniform(-5, 5, 3, 2), inputs.randn(3, 2))
     expect_clean(answer, "grad_output · σ(x)")
+
+
+# numerical_grad -------------------------------------------------------------------
+# The answer is defined by its formula, so the check computes the same central
+# difference itself (in float64, with the catalogue's own f) and compares closely.
+# A larger ε passed explicitly makes the one-sided difference's O(ε) error, and a
+# central difference taken with another ε, far larger than the tolerance.
+
+NUMERICAL = "ex08_custom_function.numerical_grad"
+DEFAULT_EPS = 1e-6
+
+
+def _difference(spec: FnSpec, x: torch.Tensor, eps: float, kind: str = "central") -> torch.Tensor:
+    f = build(spec.name, spec.params)
+    x = x.detach().to(torch.float64)
+    out = torch.zeros(x.numel(), dtype=torch.float64)
+    for i in range(x.numel()):
+        step = torch.zeros(x.numel(), dtype=torch.float64)
+        step[i] = eps
+        step = step.reshape(x.shape)
+        if kind == "central":
+            out[i] = (f(x + step) - f(x - step)) / (2 * eps)
+        else:
+            out[i] = (f(x + step) - f(x)) / eps
+    return out.reshape(x.shape)
+
+
+def _numerical_hint(spec: FnSpec, x: torch.Tensor, eps: float):
+    forward = _difference(spec, x, eps, "forward")
+    other_eps = _difference(spec, x, DEFAULT_EPS if eps != DEFAULT_EPS else 1e-3)
+
+    def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+        if resembles(got, forward) and not resembles(want, forward):
+            return "forward_difference"
+        if resembles(got, 2 * want) and bool((want != 0).any()):
+            return "central_two_eps"
+        if eps != DEFAULT_EPS and resembles(got, other_eps):
+            return "eps_ignored"
+        return sign_hint(got, want)
+
+    return diagnose
+
+
+def _numerical_case(task, spec: FnSpec, x: torch.Tensor, eps: float | None = None, *, visible: bool = False,
+                    loose: bool = False):
+    """``eps=None`` leaves the default to the student's signature."""
+    answer = task(spec, x) if eps is None else task(spec, x, eps)
+    used = DEFAULT_EPS if eps is None else eps
+    got = answer.tensor(tuple(x.shape), x.dtype, "the central difference")
+    # A perturbation left in x shifts every later estimate: say so first, as the cause.
+    expect_clean(answer, "the central difference")
+    want = _difference(spec, x, used)
+    # The formula is exact, so only rounding may differ: at ε = 1e-6 about 1e-8 of |f|.
+    expect_close(got, want, "the central difference", visible=visible, diagnose=_numerical_hint(spec, x, used),
+                 tol=(1e-5, 1e-7) if loose else (1e-7, 1e-9))
+    return answer
+
+
+@check(NUMERICAL, 2, "the example: x³ with ε = 1e-3; 2·xᵀx at x = torch.arange(4.0)", visibility="visible")
+def test_numerical_example(task):
+    _numerical_case(task, FnSpec("cube_sum"), torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), 1e-3,
+                    visible=True)
+    _numerical_case(task, FnSpec("two_dot"), torch.arange(4.0, dtype=torch.float64), visible=True, loose=True)
+
+
+@check(NUMERICAL, 2, "several functions with ε = 1e-3 and 1e-4 passed explicitly, a matrix-shaped x")
+def test_numerical_explicit_eps(task, inputs):
+    _numerical_case(task, FnSpec("sin_prod", c=inputs.randn(5)), inputs.randn(5), 1e-3)
+    _numerical_case(task, FnSpec("quartic_form", A=inputs.randn(3, 4)), inputs.randn(4), 1e-4)
+    _numerical_case(task, FnSpec("rosenbrock"), inputs.uniform(-1.5, 1.5, 6), 1e-3)
+    _numerical_case(task, FnSpec("to_scalar", A=inputs.randn(4, 6)), inputs.randn(2, 3), 1e-3)
+
+
+@check(NUMERICAL, 1, "the default ε: a 0-d x, a single entry, a matrix")
+def test_numerical_default_eps(task, inputs):
+    _numerical_case(task, FnSpec("cube_sum"), inputs.uniform(0.5, 2.0, ()), loose=True)
+    _numerical_case(task, FnSpec("sin_prod", c=inputs.randn(1)), inputs.randn(1), loose=True)
+    # An entry at 0, where the gradient of 2·xᵀx is 0: a one-sided difference is off
+    # by 2ε there even at the default ε.
+    x = inputs.randn(3, 2)
+    x[1, 0] = 0.0
+    _numerical_case(task, FnSpec("two_dot"), x, loose=True)
+
+
+@check(NUMERICAL, 1, "plain detached result, x untouched, a function coupling the entries", visibility="visible")
+def test_numerical_contract(task, inputs):
+    _numerical_case(task, FnSpec("sin_prod", c=inputs.randn(2, 2)), inputs.randn(2, 2), 1e-3)
