@@ -6,7 +6,7 @@ import ast
 import re
 
 from grader import i18n
-from grader.tasks import MODULES
+from grader.tasks import MODULES, ZH
 
 from .conftest import EXERCISES, ROOT
 
@@ -26,7 +26,9 @@ def rows() -> list[tuple[str, str, list[str]]]:
 
 
 def catalog() -> dict[str, str]:
-    return {k: v for k, v in i18n.parse_po(PO.read_text(encoding="utf-8")).items() if k}
+    """Every translation: the shared catalogue's and the task records' own."""
+    shared = {k: v for k, v in i18n.parse_po(PO.read_text(encoding="utf-8")).items() if k}
+    return shared | ZH
 
 
 def docstrings() -> dict[str, str]:

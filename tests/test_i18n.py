@@ -68,18 +68,27 @@ def _what_phrases(path: Path) -> set[str]:
     return found
 
 
-def required() -> set[str]:
-    ids = set(messages.MESSAGES.values()) | set(messages.HINTS.values()) | set(messages.KIND_NAMES.values())
+def _shown_by_the_grader() -> set[str]:
+    """What the grader's own code shows, whatever the task."""
+    ids = set(messages.MESSAGES.values()) | set(messages.SHARED_HINTS.values()) | set(messages.KIND_NAMES.values())
     ids |= set(summary.STATUS_TEXT.values())
     for module in ("summary.py", "cli.py", "submission.py", "messages.py"):
         ids |= _gettext_calls(GRADER / module)
     for module in ("sandbox/client.py", "engine.py", "report.py"):
         ids |= _detail_templates(GRADER / module)
-    ids |= {spec.title for spec in load_manifest().values()}
     for path in (GRADER / "checks").glob("check_*.py"):
         ids |= _what_phrases(path)
-    ids |= {t.summary for t in TASKS} | {t.seed for t in TASKS}
     return ids
+
+
+def _shown_by_task(task) -> set[str]:
+    """A task's summary, seed, its checks' titles and its own hints."""
+    titles = {spec.title for spec in load_manifest().values() if spec.task == task.id}
+    return {task.summary, task.seed} | titles | {hint.en for hint in task.own_hints}
+
+
+def required() -> set[str]:
+    return _shown_by_the_grader().union(*(_shown_by_task(t) for t in TASKS))
 
 
 def test_every_message_has_a_chinese_translation():
@@ -110,6 +119,14 @@ def test_a_record_translates_only_its_own_texts_and_only_there(task):
     assert not texts & set(CATALOG), sorted(texts & set(CATALOG))
     for hint in task.own_hints:
         assert hint.en.strip() and hint.zh.strip() and hint.zh != hint.en, hint.code
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_a_text_only_one_task_shows_has_its_chinese_in_its_record(task):
+    # Otherwise adding the task would touch the shared catalogue.
+    others = _shown_by_the_grader().union(*(_shown_by_task(t) for t in TASKS if t is not task))
+    alone = _shown_by_task(task) - others
+    assert alone <= set(task.zh) | {hint.en for hint in task.own_hints}, sorted(alone - set(task.zh))
 
 
 def test_a_record_hint_without_chinese_is_an_error():

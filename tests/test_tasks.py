@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from grader import messages, scan, tasks
+from grader.i18n import translator
 from grader.mutants import discover
 from grader.sandbox.catalogue import CATALOGUE
 from grader.taskrecord import Task
@@ -216,6 +217,23 @@ def test_explain_says_where_a_scoped_rule_applies(tmp_path):
     done = CliRunner().invoke(main, ["explain", "softplus_grad", "-r", str(tmp_path / "none.json"), "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert "Not allowed inside SmoothReLU.backward: torch.autograd" in done.output
+
+
+def test_explain_shows_an_earned_record_hint_in_chinese(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    code, hint = next((c, h) for c, h in tasks.OWN_HINTS.items())
+    task = next(t for t in tasks.TASKS if code in t.hint_codes)
+    report = {"tasks": [{"id": task.id, "checks": [{"id": "c", "hint": code}, {"id": "d", "hint": "sign"}]}]}
+    (tmp_path / "r.json").write_text(json.dumps(report), encoding="utf-8")
+    done = CliRunner().invoke(main, ["explain", task.id, "-r", str(tmp_path / "r.json"), "--lang", "zh"])
+    assert done.exit_code == 0, done.output
+    assert hint.zh in done.output and hint.en not in done.output
+    assert translator("zh")(messages.SHARED_HINTS["sign"]) in done.output
 
 
 def test_every_task_has_two_mutants_with_a_hint_or_a_verdict():
