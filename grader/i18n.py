@@ -1,7 +1,10 @@
 """Translations through standard gettext catalogs kept in the package.
 
 English text is the message id; ``grader/locale/zh_CN/LC_MESSAGES/autograd-lab.po``
-holds the Simplified Chinese, compiled to the ``.mo`` beside it that gettext reads.
+holds the Simplified Chinese of the texts the tasks share, compiled to the ``.mo``
+beside it that gettext reads. A task's own texts (its summary, seed, check titles,
+phrases and hints) keep their Chinese in the task's record (``Task.zh``, ``Hint``):
+the translator looks there first, and falls back to the catalogue.
 ``python -m grader.i18n compile`` rebuilds the ``.mo`` files from the ``.po`` files
 (no external tools needed); a test proves they are up to date and complete.
 """
@@ -40,12 +43,19 @@ def default_language(environ: os._Environ | dict | None = None) -> str:
 
 @lru_cache(maxsize=None)
 def translator(lang: str) -> Callable[[str], str]:
-    """``gettext`` for a language; English is the identity."""
+    """``gettext`` for a language, the task records' own texts first; English is the identity."""
     locale = LANGUAGES.get(lang)
     if locale is None:
         return lambda text: text
+    # Imported here: the records are plain data, but the task list imports every one.
+    from .tasks import ZH
+
     catalog = gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[locale])
-    return catalog.gettext
+
+    def translate(text: str) -> str:
+        return ZH.get(text) or catalog.gettext(text)
+
+    return translate
 
 
 def _unquote(token: str) -> str:

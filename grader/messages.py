@@ -14,6 +14,7 @@ import string
 from typing import Any
 
 from .i18n import translator
+from .tasks import BY_ID, OWN_HINTS
 
 LANGUAGES = ("en", "zh")
 
@@ -55,14 +56,14 @@ MESSAGES: dict[str, str] = {
 }
 
 # The misconception behind a wrong answer, as a hint that does not give the answer away.
-HINTS: dict[str, str] = {
+# These are the hints many tasks share (and the torch errors' hints below); a hint only
+# one task gives lives in that task's record, with its Chinese (``taskrecord.Hint``).
+SHARED_HINTS: dict[str, str] = {
     'accumulated': 'It looks like gradients from earlier backward passes were added in: gradients accumulate in .grad; clear them with .grad.zero_() before the next backward pass.',
     'transposed': 'It is the transpose of the right answer: row i of a Jacobian holds the derivatives of output i.',
     'jv_not_jtv': 'It equals J·v; backward(gradient=v) computes Jᵀ·v (a vector-Jacobian product).',
     'sign': 'It has the opposite sign of the right answer on every input.',
     'zeros': 'It is all zeros: is the output still connected to the input (no .detach() or .item() on the way)?',
-    'not_detached': 'It looks like the gradient through the detached part too: u = (x*x).detach() is a constant, so ∂(u·x)/∂x = u.',
-    'target_not_detached': 'It looks like the gradient flows through the target too: the target must be .detach()-ed.',
     'mean_sum_swapped': "The mean and the sum look swapped: the result is off by a factor of n (or 1/n), the number of samples or points; the sum's gradient is n times the mean's.",
     'unweighted': 'It matches the unweighted loss: pass the weights as backward(gradient=...).',
     'first_derivative': 'It equals the first derivative: differentiate the derivative again (create_graph=True).',
@@ -70,20 +71,13 @@ HINTS: dict[str, str] = {
     'create_graph': 'The first derivative is not part of a graph: compute it with create_graph=True (and make sure the input requires grad).',
     'implicit_scalar': 'backward() without arguments works only on a scalar: pass gradient=... for a non-scalar output.',
     'integer_grad': 'Only floating-point tensors can require gradients: convert integers first (e.g. x.float()).',
-    'nonleaf_grad': '.grad of a non-leaf tensor is None unless you call retain_grad() on it before backward.',
     'no_grad_on_input': 'The input does not require grad: make a leaf with x.detach().clone().requires_grad_().',
     'inplace_leaf': 'A leaf that requires grad cannot be changed in place: update it inside torch.no_grad().',
     'none_grad': 'Something was None: .grad stays None until a backward pass reaches that leaf tensor.',
-    'one_backward_only': 'It equals ∇f, not 2·∇f: the second backward pass adds to .grad, so what is cleared, and when .grad is read, decides whether both passes count.',
     'grad_not_cleared': 'It still holds the previous gradient: .grad adds each backward pass to what it already holds; clear it with .grad.zero_() between the two backward passes.',
     'grad_not_cloned': 'The first result changed after it was taken: .grad is one tensor that zero_() and the next backward pass update in place, and the stored result is that same tensor.',
-    'jtv_not_jv': 'It equals Jᵀ·u, a vector-Jacobian product: one reverse pass gives Jᵀ times a vector. Jᵀw is linear in w, and its own vector-Jacobian product brings J back.',
     'grad_kept': 'It equals the first derivative plus the right answer: the first backward pass left its result in x.grad and the second pass added to it, because .grad accumulates.',
-    'ignored_v': 'It equals Jᵀ·1, the gradient of y.sum(): v was ignored; pass it as y.backward(gradient=v).',
     'linear_zero': 'For a linear function the first derivative does not depend on x, so even with create_graph=True it is not connected to x and cannot be differentiated again: what is the second derivative of a linear function?',
-    'unused_param': 'A parameter that no loss uses keeps .grad = None after backward, yet its gradient is defined: nothing changes the loss when it moves.',
-    'grad_cleared_too_soon': 'It is all zeros: was x.grad cleared before you stored it, or is the stored entry x.grad itself, which zero_() then clears in place?',
-    'disconnected_output': 'Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: what is the Jacobian of a function that ignores its input?',
     'shape_jacobian': "A Jacobian has shape f(x).shape + x.shape: entry [i, j] is ∂fᵢ/∂xⱼ.",
     'shape_like_input': "It has the shape of the input x it is taken with respect to.",
     'shape_like_output': "J·u has the shape of f(x).",
@@ -91,30 +85,19 @@ HINTS: dict[str, str] = {
     'shape_dims': "It has a different number of dimensions: a broadcast, a lost keepdim, or a squeeze/unsqueeze?",
     'shape_exact': "Shapes are exact: no broadcasting, no extra or missing entries.",
     # Diagnoses that need the evidence of several inputs or the task's own shape.
-    'factor': 'On every input it is {factor} times the right answer: a constant factor is missing or extra, such as the 2 from differentiating a square or a factor the chain rule brings in.',
     'entry_slip': 'Wrong where the others are right: {entries}. Derive these partial derivatives again (the power rule, the chain rule, the sign).',
-    'target_sign': 'It matches a target r − γ·q(s′): the TD target adds the discounted value of the next state.',
-    'accumulated_across_tasks': "It matches one backward pass per task with .grad never cleared in between: each task's gradient was added to the previous ones'. One backward with gradient=task_weights weights every task at once.",
-    'rebound_leaf': 'w = w - lr * w.grad makes w a new tensor computed from the old one (a non-leaf), whose .grad stays None: update the leaf itself, in place, where autograd does not record it.',
+    'factor': 'On every input it is {factor} times the right answer: a constant factor is missing or extra, such as the 2 from differentiating a square or a factor the chain rule brings in.',
     'tensor_expected': 'backward(gradient=...) takes a tensor: numbers or a list of them must become a tensor of the output\'s dtype first.',
     'module_not_available': ("The grader imports your module with torch, numpy and the standard helpers only: "
                              "put imports for your own experiments (plots, timing) inside "
                              "if __name__ == \"__main__\":."),
-    # The tasks added with ex08 (vjps_on_one_graph, second_price_grad, broadcast_grad,
-    # softplus_grad, numerical_grad).
-    'f_called_again': 'It looks like f was called again for this v: build y = f(x) once and answer every v from that one graph (backward(..., retain_graph=True)).',
-    'winner_not_runner_up': 'The gradient sits at the highest bid: the price is the second-highest bid, so only the runner-up moves it.',
-    'sorted_position': "The gradient sits at position 1, the runner-up's place in the sorted order: make the original bids the leaf, so that the gradient flows back through the sort to the runner-up's own index.",
-    'ascending_sort': 'The gradient sits at the second-lowest bid: torch.sort sorts in ascending order unless descending=True.',
-    'broadcast_not_summed': "b was broadcast over the n rows, so each row's gradient flows back into the one b: sum them over the broadcast dimension (autograd does this when b itself, shaped (k,), is the leaf).",
-    'mean_all_entries': 'It is k times too large: the loss is the mean over all n·k entries, not a mean over the rows of each row\'s sum.',
-    'forgot_grad_output': 'It equals σ(x) itself: backward receives grad_output, the gradient flowing in from the result, and the chain rule applies it to the local derivative.',
-    'sigmoid_of_output': "It looks like σ of forward's output, softplus(x): softplus′ is σ of the input x; save x in forward with ctx.save_for_backward and use it.",
-    'unstable_sigmoid': 'For large |x| eˣ overflows and inf / inf is NaN: compute σ(x) in a form that never exponentiates a large positive number.',
-    'forward_difference': 'It matches a one-sided difference (f(x + ε·eᵢ) − f(x)) / ε, whose error shrinks only like ε: take the central difference (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε, accurate to ε².',
-    'eps_ignored': 'It looks computed with another step than the eps passed in: use the eps argument.',
-    'central_two_eps': 'It is twice the right answer: x + ε·eᵢ and x − ε·eᵢ are 2ε apart, so divide by 2ε.',
 }
+
+_TWICE = sorted(set(SHARED_HINTS) & set(OWN_HINTS))
+if _TWICE:
+    raise ValueError(f"hint codes both shared and a task's own: {_TWICE}")
+# Every hint code there is, with its English text: the records' own, then the shared ones.
+HINTS: dict[str, str] = {**SHARED_HINTS, **{code: hint.en for code, hint in OWN_HINTS.items()}}
 
 # Kinds of deliberate evasion the scan finds.
 KIND_NAMES: dict[str, str] = {
@@ -153,8 +136,6 @@ def exception_hint(message: str, task_id: str = "") -> str | None:
     for pattern, hint in EXCEPTION_HINTS:
         if re.search(pattern, message):
             if hint in DEFAULT_FOR:
-                from .tasks import BY_ID
-
                 task = BY_ID.get(task_id)
                 return (task.exception_hint(hint) if task else None) or DEFAULT_FOR[hint]
             return hint
@@ -248,13 +229,27 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
 _AFTER_FULL_WIDTH = re.compile(r"(?<=[）」』，。：；、]) +")
 
 
+def hint_template(code: str, lang: str = "en") -> str:
+    """The text of hint ``code`` in ``lang``, not yet filled in, or "".
+
+    The task's record first (its own hint carries its Chinese), then the shared
+    catalogue through gettext.
+    """
+    own = OWN_HINTS.get(code)
+    if own is not None:
+        return own.text(lang)
+    if code in SHARED_HINTS:
+        return translator(lang)(SHARED_HINTS[code])
+    return ""
+
+
 def render_hint(params: dict[str, Any], lang: str = "en") -> str:
     """The hint named by ``params["hint"]`` in ``lang``, or ""."""
     hint = params.get("hint")
-    if not isinstance(hint, str) or hint not in HINTS:
+    if not isinstance(hint, str):
         return ""
-    _ = translator(lang)
-    return _fill(_(HINTS[hint]), {k: v for k, v in params.items() if k != "hint"})
+    template = hint_template(hint, lang)
+    return _fill(template, {k: v for k, v in params.items() if k != "hint"}) if template else ""
 
 
 def with_hint(message: str, hint: str, lang: str = "en") -> str:

@@ -12,7 +12,8 @@ every sandbox child's memory.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 # "Not allowed" rules for the static scan: dotted torch prefixes, ".attribute" and
 # "keyword=" patterns, looked for in the code the task reaches.
@@ -44,15 +45,42 @@ FORWARD_AD_RUNTIME = runtime(FORWARD_AD)
 
 
 @dataclass(frozen=True)
+class Hint:
+    """A hint only this task's checks give, in both languages.
+
+    Hints that many tasks share (a wrong sign, all zeros, an uncleared .grad) stay
+    in the shared catalogue, ``grader.messages.SHARED_HINTS``; a task's own hint
+    lives here, beside the record, so that adding the task touches no shared file.
+    ``en`` may hold ``{name}`` fields that the check fills (``hint_with``); ``zh``
+    must hold the same ones.
+    """
+
+    code: str
+    en: str
+    zh: str
+
+    def __post_init__(self) -> None:
+        if not (self.code.isidentifier() and self.en.strip() and self.zh.strip()):
+            raise ValueError(f"a hint needs a code, its English and its Chinese: {self.code!r}")
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
 class Task:
     """One exercise function, as the contract fixes it.
 
     ``scope``: where ``forbidden_scan`` applies, "" for the task's function (and all
     it reaches) or ``"Class.method"`` for one method (and all it reaches).
     ``catalogue``: the named callables (``grader/sandbox/catalogue.py``) its checks pass.
-    ``hints``: the hint codes (``grader.messages.HINTS``) its checks can give.
+    ``hints``: the hints its checks can give: a code of the shared catalogue
+    (``grader.messages.SHARED_HINTS``) or a ``Hint`` of its own, in both languages.
     ``exception_hints``: where one torch error has several causes, the hint this
     task's errors mean, as (hint drawn from the error, hint for this task) pairs.
+    ``zh``: the Simplified Chinese of the other texts the task shows (its summary,
+    seed, its checks' titles and phrases), English -> Chinese; texts shared with
+    other tasks stay in the gettext catalogue.
     ``fix_the_bug``: the stub ships working code with a bug in it. ``given``: the
     stub ships this function complete; the student writes a part it calls.
     """
@@ -67,10 +95,20 @@ class Task:
     forbidden_runtime: tuple[str, ...] = ()
     scope: str = ""
     catalogue: tuple[str, ...] = ()
-    hints: tuple[str, ...] = ()
+    hints: tuple[str | Hint, ...] = ()
     exception_hints: tuple[tuple[str, str], ...] = ()
     fix_the_bug: bool = False
     given: bool = False
+    zh: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def hint_codes(self) -> tuple[str, ...]:
+        """Every hint code its checks can give, its own and the shared ones."""
+        return tuple(h.code if isinstance(h, Hint) else h for h in self.hints)
+
+    @property
+    def own_hints(self) -> tuple[Hint, ...]:
+        return tuple(h for h in self.hints if isinstance(h, Hint))
 
     @property
     def id(self) -> str:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from .taskrecord import (ANY_AUTOGRAD, BATCHED, FORWARD_AD, FUNCTIONAL,  # noqa: F401 - re-exported
-                         Task)
+                         Hint, Task)
 
 RECORDS_DIR = Path(__file__).parent / "checks"
 MODULE_NAME = re.compile(r"ex(\d{2,})_[a-z][a-z0-9_]*")
@@ -49,6 +49,34 @@ TASKS: tuple[Task, ...] = _discover()
 BY_ID: dict[str, Task] = {task.id: task for task in TASKS}
 MODULES: tuple[str, ...] = tuple(dict.fromkeys(task.module for task in TASKS))
 MAX_SCORE = sum(task.points for task in TASKS)
+
+
+def _own_hints(found: tuple[Task, ...]) -> dict[str, Hint]:
+    hints: dict[str, Hint] = {}
+    for task in found:
+        for hint in task.own_hints:
+            if hints.setdefault(hint.code, hint) != hint:
+                raise ValueError(f"hint {hint.code} is defined by two records ({task.id})")
+    return hints
+
+
+def _translations(found: tuple[Task, ...], hints: dict[str, Hint]) -> dict[str, str]:
+    zh: dict[str, str] = {}
+    pairs = [(text, chinese, task.id) for task in found for text, chinese in task.zh.items()]
+    pairs += [(hint.en, hint.zh, hint.code) for hint in hints.values()]
+    for text, chinese, where in pairs:
+        if not chinese.strip():
+            raise ValueError(f"{where}: no Chinese for {text!r}")
+        if zh.setdefault(text, chinese) != chinese:
+            raise ValueError(f"{where}: two Chinese texts for {text!r}")
+    return zh
+
+
+# The hints only one task gives, by code; the records' Simplified Chinese, by English
+# text (their summaries, seeds, check titles and phrases, and their own hints), which
+# the translator reads before the gettext catalogue.
+OWN_HINTS: dict[str, Hint] = _own_hints(TASKS)
+ZH: dict[str, str] = _translations(TASKS, OWN_HINTS)
 
 
 def select(patterns: tuple[str, ...] | list[str]) -> list[Task]:

@@ -6,6 +6,7 @@ import ast
 import re
 
 from grader import i18n
+from grader.tasks import MODULES, ZH
 
 from .conftest import EXERCISES, ROOT
 
@@ -25,12 +26,14 @@ def rows() -> list[tuple[str, str, list[str]]]:
 
 
 def catalog() -> dict[str, str]:
-    return {k: v for k, v in i18n.parse_po(PO.read_text(encoding="utf-8")).items() if k}
+    """Every translation: the shared catalogue's and the task records' own."""
+    shared = {k: v for k, v in i18n.parse_po(PO.read_text(encoding="utf-8")).items() if k}
+    return shared | ZH
 
 
 def docstrings() -> dict[str, str]:
     found = {}
-    for path in sorted(EXERCISES.glob("ex0*.py")):
+    for path in (EXERCISES / f"{module}.py" for module in MODULES):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import i18n, messages
-from grader.formats import terminal as summary
+from grader import i18n, messages, tasks
 from grader.status import Status
 from grader.checking import load_manifest
+from grader.taskrecord import Hint
 from grader.tasks import TASKS
 
 from .conftest import EXERCISES, ROOT
@@ -69,29 +69,98 @@ def _what_phrases(path: Path) -> set[str]:
     return found
 
 
-def required() -> set[str]:
-    ids = set(messages.MESSAGES.values()) | set(messages.HINTS.values()) | set(messages.KIND_NAMES.values())
+def _shown_by_the_grader() -> set[str]:
+    """What the grader's own code shows, whatever the task."""
+    ids = set(messages.MESSAGES.values()) | set(messages.SHARED_HINTS.values()) | set(messages.KIND_NAMES.values())
     ids |= {status.text for status in Status}
     for module in ("formats/terminal.py", "cli.py", "submission.py", "messages.py"):
         ids |= _gettext_calls(GRADER / module)
     for module in ("sandbox/client.py", "engine.py", "report.py"):
         ids |= _detail_templates(GRADER / module)
-    ids |= {spec.title for spec in load_manifest().values()}
     for path in (GRADER / "checks").glob("check_*.py"):
         ids |= _what_phrases(path)
-    ids |= {t.summary for t in TASKS} | {t.seed for t in TASKS}
     return ids
 
 
+def _shown_by_task(task) -> set[str]:
+    """A task's summary, seed, its checks' titles and its own hints."""
+    titles = {spec.title for spec in load_manifest().values() if spec.task == task.id}
+    return {task.summary, task.seed} | titles | {hint.en for hint in task.own_hints}
+
+
+def required() -> set[str]:
+    return _shown_by_the_grader().union(*(_shown_by_task(t) for t in TASKS))
+
+
 def test_every_message_has_a_chinese_translation():
-    missing = sorted(m for m in required() if not CATALOG.get(m))
+    # A task's own texts have their Chinese in its record, the shared ones in the catalogue.
+    missing = sorted(m for m in required() if not CATALOG.get(m) and not tasks.ZH.get(m))
     assert not missing, "missing zh translations:\n" + "\n".join(missing)
 
 
 def test_placeholders_match_between_languages():
-    for msgid, msgstr in CATALOG.items():
+    for msgid, msgstr in [*CATALOG.items(), *tasks.ZH.items()]:
         if msgid:
             assert set(re.findall(r"\{\w+", msgid)) == set(re.findall(r"\{\w+", msgstr)), msgid
+
+
+def _own_texts(task) -> set[str]:
+    """What a task shows that may be its own: summary, seed, its checks' titles, the
+    phrases of its module's checks, its own hints."""
+    own = {task.summary, task.seed} | {h.en for h in task.own_hints}
+    own |= {spec.title for spec in load_manifest().values() if spec.task == task.id}
+    return own | _what_phrases(GRADER / "checks" / f"check_{task.module}.py")
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_a_record_translates_only_its_own_texts_and_only_there(task):
+    assert set(task.zh) <= _own_texts(task), sorted(set(task.zh) - _own_texts(task))
+    texts = set(task.zh) | {h.en for h in task.own_hints}
+    # One home for each translation: the record, or the catalogue when tasks share it.
+    assert not texts & set(CATALOG), sorted(texts & set(CATALOG))
+    for hint in task.own_hints:
+        assert hint.en.strip() and hint.zh.strip() and hint.zh != hint.en, hint.code
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_a_text_only_one_task_shows_has_its_chinese_in_its_record(task):
+    # Otherwise adding the task would touch the shared catalogue.
+    others = _shown_by_the_grader().union(*(_shown_by_task(t) for t in TASKS if t is not task))
+    alone = _shown_by_task(task) - others
+    assert alone <= set(task.zh) | {hint.en for hint in task.own_hints}, sorted(alone - set(task.zh))
+
+
+def test_a_record_hint_without_chinese_is_an_error():
+    with pytest.raises(ValueError, match="Chinese"):
+        Hint("made_up", "It is wrong.", "")
+    with pytest.raises(ValueError, match="Chinese"):
+        Hint("made_up", "It is wrong.", "  ")
+
+
+def test_two_chinese_texts_for_one_english_text_are_an_error():
+    one = TASKS[0]
+    other = type(one)(**{**one.__dict__, "name": "other", "zh": {one.summary: "另一种译法"}})
+    with pytest.raises(ValueError, match="two Chinese texts"):
+        tasks._translations((one, other), {})
+
+
+def test_a_task_hint_renders_from_its_record_and_a_shared_one_from_the_catalogue():
+    # Any task's own hint and own text will do: the test must not pin one task.
+    code, own = next(iter(tasks.OWN_HINTS.items()))
+    assert messages.render_hint({"hint": code}, "zh") == own.zh
+    assert messages.render_hint({"hint": code}, "en") == own.en
+    assert code not in messages.SHARED_HINTS and own.en not in CATALOG
+    assert messages.render_hint({"hint": "sign"}, "zh") == CATALOG[messages.SHARED_HINTS["sign"]]
+    assert messages.render_hint({"hint": "no_such_hint"}, "zh") == ""
+    # The translator the reports use reads the records first, then the catalogue.
+    text, chinese = next(iter(TASKS[0].zh.items()))
+    assert i18n.translator("zh")(text) == chinese
+    assert i18n.translator("zh")("random data in float32") == CATALOG["random data in float32"]
+
+
+def test_a_filled_record_hint_keeps_its_fields_in_chinese():
+    shown = messages.render_hint({"hint": "entry_slip", "entries": "∂r/∂θ"}, "zh")
+    assert "∂r/∂θ" in shown and "{" not in shown
 
 
 def test_the_compiled_catalog_is_up_to_date():

@@ -8,11 +8,13 @@ import sys
 import pytest
 
 from grader import messages, scan, tasks
+from grader.i18n import translator
 from grader.mutants import discover
 from grader.sandbox.catalogue import CATALOGUE
 from grader.taskrecord import Task
 
 from .conftest import EXERCISES, MUTANTS, ROOT, SOLUTIONS
+from .hint_sites import given_anywhere, given_by_task
 
 CHECKS = ROOT / "grader" / "checks"
 
@@ -61,9 +63,12 @@ def test_every_record_matches_its_stub_and_its_solution(task: Task):
 @pytest.mark.parametrize("task", tasks.TASKS, ids=[t.id for t in tasks.TASKS])
 def test_every_record_names_only_what_exists(task: Task):
     assert set(task.catalogue) <= set(CATALOGUE), set(task.catalogue) - set(CATALOGUE)
-    assert set(task.hints) <= set(messages.HINTS), set(task.hints) - set(messages.HINTS)
+    own = {hint.code for hint in task.own_hints}
+    # A shared code names the catalogue, never another task's own hint.
+    shared = set(task.hint_codes) - own
+    assert shared <= set(messages.SHARED_HINTS), shared - set(messages.SHARED_HINTS)
     for drawn, meant in task.exception_hints:
-        assert drawn in messages.DEFAULT_FOR and meant in messages.HINTS
+        assert drawn in messages.DEFAULT_FOR and meant in task.hint_codes
     assert all(rule.startswith("torch") for rule in task.forbidden_runtime)
     if task.scope:
         cls, _, method = task.scope.partition(".")
@@ -88,8 +93,71 @@ def test_checks_pass_only_the_catalogue_functions_their_records_name(module):
 def test_every_mutant_hint_is_one_its_task_declares():
     for mutant in discover(MUTANTS):
         if mutant.hint:
-            declared = {h for t in mutant.loses for h in tasks.BY_ID[t].hints}
+            declared = {h for t in mutant.loses for h in tasks.BY_ID[t].hint_codes}
             assert mutant.hint in declared, (mutant.name, mutant.hint)
+
+
+def _reached(task: Task) -> set[str]:
+    given = given_by_task((CHECKS / f"check_{task.module}.py").read_text(encoding="utf-8")).get(task.id, set())
+    return (given - {""}) | {meant for _, meant in task.exception_hints}
+
+
+@pytest.mark.parametrize("task", tasks.TASKS, ids=[t.id for t in tasks.TASKS])
+def test_every_record_hint_is_given_by_a_check_of_its_task(task: Task):
+    unreached = {hint.code for hint in task.own_hints} - _reached(task)
+    assert not unreached, f"no check of {task.id} gives {sorted(unreached)}"
+
+
+@pytest.mark.parametrize("task", tasks.TASKS, ids=[t.id for t in tasks.TASKS])
+def test_every_hint_a_tasks_checks_give_is_in_its_record(task: Task):
+    undeclared = _reached(task) - set(task.hint_codes)
+    assert not undeclared, f"{task.id}'s checks give {sorted(undeclared)}: add them to its record"
+
+
+@pytest.mark.parametrize("module", tasks.MODULES)
+def test_every_hint_code_in_the_checks_is_known(module):
+    given = given_anywhere((CHECKS / f"check_{module}.py").read_text(encoding="utf-8")) - {""}
+    unknown = given - set(messages.HINTS)
+    assert not unknown, f"check_{module}.py gives hints no record nor the catalogue knows: {sorted(unknown)}"
+
+
+def test_hint_codes_are_found_wherever_a_check_gives_them():
+    source = (
+        'T = "ex03_vjp.vjp"\n'
+        'OTHER = "ex03_vjp.multitask_grads"\n'
+        'MAP = {"no_grad_on_input": "by_hinting_map"}\n'
+        'def _matches(name, other):\n    def d(got, want):\n        return name\n    return d\n'
+        'def _diagnose(got, want):\n'
+        '    table = (("by_table", 0), ("also_table", 1))\n'
+        '    for hint, index in table:\n        return hint\n'
+        '    return "by_return" if got else "by_else"\n'
+        '@check(T, 1, "t")\n'
+        'def test_a(task, inputs):\n'
+        '    raise Fail("wrong_values", hint="by_keyword", **{"hint": "by_dict"}, none_hint="by_none_hint")\n'
+        '@check(T, 1, "u")\n'
+        'def test_b(task, inputs):\n'
+        '    expect_close(1, 2, diagnose=first_hint(_matches("by_helper", 0), _diagnose))\n'
+        '    task.hinting(MAP)(1)\n    hint_with("by_hint_with", k=1)\n'
+        '@check(OTHER, 1, "v")\n'
+        'def test_c(task, inputs):\n'
+        '    task.hinting({"create_graph": "by_inline_map"})(1)\n'
+    )
+    by_task = given_by_task(source)
+    assert by_task["ex03_vjp.vjp"] == {"by_hinting_map", "by_helper", "by_table", "also_table", "by_return",
+                                       "by_else", "by_keyword", "by_dict", "by_none_hint", "by_hint_with"}
+    assert by_task["ex03_vjp.multitask_grads"] == {"by_inline_map"}
+    assert given_anywhere(source) == by_task["ex03_vjp.vjp"] | by_task["ex03_vjp.multitask_grads"]
+
+
+def test_a_hint_code_is_one_tasks_own_or_shared_never_both():
+    codes = [hint.code for task in tasks.TASKS for hint in task.own_hints]
+    assert len(codes) == len(set(codes))
+    assert not set(codes) & set(messages.SHARED_HINTS)
+    assert set(messages.HINTS) == set(codes) | set(messages.SHARED_HINTS)
+    twice = (Task("ex03_vjp", "a", 1, "a()", "", hints=(tasks.OWN_HINTS["ignored_v"],)),
+             Task("ex03_vjp", "b", 1, "b()", "", hints=(tasks.Hint("ignored_v", "Other.", "别的。"),)))
+    with pytest.raises(ValueError, match="two records"):
+        tasks._own_hints(twice)
 
 
 def test_an_error_means_what_the_task_says():
@@ -149,6 +217,23 @@ def test_explain_says_where_a_scoped_rule_applies(tmp_path):
     done = CliRunner().invoke(main, ["explain", "softplus_grad", "-r", str(tmp_path / "none.json"), "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert "Not allowed inside SmoothReLU.backward: torch.autograd" in done.output
+
+
+def test_explain_shows_an_earned_record_hint_in_chinese(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    code, hint = next((c, h) for c, h in tasks.OWN_HINTS.items())
+    task = next(t for t in tasks.TASKS if code in t.hint_codes)
+    report = {"tasks": [{"id": task.id, "checks": [{"id": "c", "hint": code}, {"id": "d", "hint": "sign"}]}]}
+    (tmp_path / "r.json").write_text(json.dumps(report), encoding="utf-8")
+    done = CliRunner().invoke(main, ["explain", task.id, "-r", str(tmp_path / "r.json"), "--lang", "zh"])
+    assert done.exit_code == 0, done.output
+    assert hint.zh in done.output and hint.en not in done.output
+    assert translator("zh")(messages.SHARED_HINTS["sign"]) in done.output
 
 
 def test_every_task_has_two_mutants_with_a_hint_or_a_verdict():
