@@ -487,28 +487,27 @@ def _instructor_repo(root: str | None, needs: tuple[str, ...]) -> Path:
 @click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None, help="Seed for every run.")
 def selftest(root: str | None, seed: int | None) -> None:
     """Prove the checks: solutions score full marks, stubs 0, every mutant loses its task."""
-    import secrets
-
-    from . import api, selftest as selftest_mod
+    from . import selftest as selftest_mod
     from .sandbox.spawn import start
 
     repo = _instructor_repo(root, ("exercises", "solutions", "mutants"))
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    click.echo(f"selftest of {repo} · seed {seed}")
+    options = Options(seed=seed).seeded()
+    click.echo(f"selftest of {repo} · seed {options.seed}")
     colour = _use_colour()
+    # The outcomes are shown while the checks run, under pytest's capture of sys.stdout.
+    out = sys.stdout
 
     def show(outcome) -> None:
         mark = click.style("ok  ", fg="green") if colour and outcome.ok else ("ok  " if outcome.ok else "FAIL")
         if colour and not outcome.ok:
             mark = click.style("FAIL", fg="red", bold=True)
-        click.echo(f"  {mark} {outcome.name:<48} expected {outcome.expected:<40} got {outcome.got}")
+        click.echo(f"  {mark} {outcome.name:<48} expected {outcome.expected:<40} got {outcome.got}", file=out)
         if outcome.problem:
-            click.echo(f"         {outcome.problem}")
+            click.echo(f"         {outcome.problem}", file=out)
 
     _import_torch()
     with start() as server:
-        outcomes = selftest_mod.run(repo, lambda path, **kw: api.grade(path, Options(seed=seed, **kw), server=server),
-                                    show)
+        outcomes = selftest_mod.run(repo, server, options, show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:

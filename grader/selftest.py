@@ -10,9 +10,10 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import mutants as mutants_mod
+from .options import Options
 
 
 @dataclass
@@ -50,25 +51,43 @@ def _judge_mutant(mutant: mutants_mod.Mutant, report: dict) -> Outcome:
     return Outcome(mutant.name, expected, got, not problems, "; ".join(problems))
 
 
-def run(root: Path, grade: Callable[..., dict], progress: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    """Grade solutions, stubs and every mutant under ``root`` with ``grade(path, **kw)``."""
+def run(root: Path, server: Any, options: Options,
+        progress: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Grade solutions, stubs and every mutant under ``root`` in one pytest session with
+    ``server`` (``options``' seed for all; a mutant graded on its module's tasks)."""
+    from . import api
+
     outcomes: list[Outcome] = []
 
     def record(outcome: Outcome) -> None:
         outcomes.append(outcome)
         progress(outcome)
 
-    solutions = grade(root / "solutions")
-    record(Outcome("solutions", "full marks", f"{solutions['score']:g}/{solutions['max_score']:g}",
-                   solutions["score"] == solutions["max_score"],
-                   "" if solutions["score"] == solutions["max_score"]
-                   else f"the reference solutions lost points on {', '.join(sorted(_lost(solutions)))}"))
-    stubs = grade(root / "exercises")
-    record(Outcome("exercises (stubs)", "0", f"{stubs['score']:g}/{stubs['max_score']:g}", stubs["score"] == 0,
-                   "" if stubs["score"] == 0 else
-                   "the stubs scored on " + ", ".join(t["id"] for t in stubs["tasks"] if t["score"] > 0)))
+    def judged(name: str, expected: str, judge: Callable[[dict], Outcome]) -> Callable[..., None]:
+        def done(report: dict | None, exc: Exception | None) -> None:
+            if report is None:
+                record(Outcome(name, expected, "the grader failed", False, f"{type(exc).__name__}: {exc}"[:300]))
+            else:
+                record(judge(report))
+        return done
+
+    def solutions(report: dict) -> Outcome:
+        full = report["score"] == report["max_score"]
+        return Outcome("solutions", "full marks", f"{report['score']:g}/{report['max_score']:g}", full,
+                       "" if full else f"the reference solutions lost points on {', '.join(sorted(_lost(report)))}")
+
+    def stubs(report: dict) -> Outcome:
+        return Outcome("exercises (stubs)", "0", f"{report['score']:g}/{report['max_score']:g}", report["score"] == 0,
+                       "" if report["score"] == 0 else
+                       "the stubs scored on " + ", ".join(t["id"] for t in report["tasks"] if t["score"] > 0))
+
     with tempfile.TemporaryDirectory(prefix="autograd-lab-selftest-") as tmp:
+        jobs = [(root / "solutions", options, judged("solutions", "full marks", solutions)),
+                (root / "exercises", options, judged("exercises (stubs)", "0", stubs))]
         for i, mutant in enumerate(mutants_mod.discover(root / "mutants")):
             folder = mutants_mod.materialise(mutant, root / "solutions", Path(tmp) / str(i))
-            record(_judge_mutant(mutant, grade(folder, patterns=(mutant.module,))))
+            jobs.append((folder, options.but(patterns=(mutant.module,)),
+                         judged(mutant.name, f"loses {' '.join(mutant.loses)}",
+                                lambda report, mutant=mutant: _judge_mutant(mutant, report))))
+        api.grade_each(jobs, server)
     return outcomes

@@ -4,7 +4,8 @@ from __future__ import annotations
 import shutil
 
 
-from grader import api, checking, selftest
+from grader import checking, selftest
+from grader.options import Options
 
 from .conftest import EXERCISES, MUTANTS, SOLUTIONS
 
@@ -21,14 +22,14 @@ def _root_with(tmp_path, mutant: str):
 
 def test_selftest_passes_on_the_real_checks(server, tmp_path):
     root = _root_with(tmp_path, "ex02_jacobian/vjps_transposed")
-    outcomes = selftest.run(root, lambda p, **kw: api.grade(p, server=server, seed=3, **kw))
+    outcomes = selftest.run(root, server, Options(seed=3))
     assert all(o.ok for o in outcomes), [o.problem for o in outcomes if not o.ok]
 
 
 def test_a_loosened_tolerance_lets_the_transposed_jacobian_through(server, tmp_path, monkeypatch):
     monkeypatch.setattr(checking, "tolerance", lambda dtype: (10.0, 10.0))
     root = _root_with(tmp_path, "ex02_jacobian/vjps_transposed")
-    outcomes = selftest.run(root, lambda p, **kw: api.grade(p, server=server, seed=3, **kw))
+    outcomes = selftest.run(root, server, Options(seed=3))
     failed = {o.name: o for o in outcomes if not o.ok}
     assert "ex02_jacobian/vjps_transposed" in failed
     problem = failed["ex02_jacobian/vjps_transposed"].problem
