@@ -46,16 +46,21 @@ def import_aliases(tree: ast.AST) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-    changed = True
-    while changed:
-        changed = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                dotted = dotted_path(node.value, aliases)
-                name = node.targets[0].id
-                if dotted and aliases.get(name) != dotted and name not in dotted.split("."):
-                    aliases[name] = dotted
-                    changed = True
+    assigns = [node for node in ast.walk(tree)
+               if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)]
+    # Until nothing changes: ``a = torch.autograd`` then ``g = a.grad`` in any order.
+    # A name assigned two different paths (``f = torch.sin`` ... ``f = torch.cos``)
+    # takes the last one; paths that feed each other (``a = b.x``, ``b = a.y``) would
+    # grow for ever, so the passes stop where every honest chain has long settled.
+    for _ in range(len(assigns) + 2):
+        before = dict(aliases)
+        for node in assigns:
+            dotted = dotted_path(node.value, aliases)
+            name = node.targets[0].id
+            if dotted and aliases.get(name) != dotted and name not in dotted.split("."):
+                aliases[name] = dotted
+        if aliases == before:
+            break
     return aliases
 
 
