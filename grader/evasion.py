@@ -7,6 +7,7 @@ grader's code imported. Each finding names the line and the kind of evasion.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import string
 import sys
@@ -126,6 +127,7 @@ def _module_internal(dotted: str, imported: set[str]) -> str | None:
 _EVASION_ORDER = {prefix: i for i, prefix in enumerate(EVASION_APIS)}
 
 
+@functools.lru_cache(maxsize=4096)
 def _evasion_api(dotted: str) -> str | None:
     """The kind of the first entry of EVASION_APIS that is ``dotted`` or a prefix of it."""
     parts = dotted.split(".")
@@ -148,6 +150,7 @@ def _binds(node: ast.AST, index: Index | None = None) -> set[str]:
     name still means the built-in.
     """
     index = index or Index(node)
+    children_of = index.children_by_id
     names: set[str] = set()
     todo = [node]
     while todo:
@@ -177,7 +180,8 @@ def _binds(node: ast.AST, index: Index | None = None) -> set[str]:
             names.add(current.name)
         elif isinstance(current, ast.MatchMapping) and current.rest:
             names.add(current.rest)
-        todo.extend(index.children(current))
+        found = children_of.get(id(current))
+        todo.extend(found if found is not None else index.children(current))
     return names
 
 
@@ -227,6 +231,7 @@ class Reader:
         self._findings: dict[int, frozenset[Finding]] = {}
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
+        self._suspect: dict[str, bool] = {}
         self.found: set[Finding] = set()
         self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
         imports = self.index.of(ast.Import, ast.ImportFrom)
@@ -269,6 +274,7 @@ class Reader:
         # Iterative, not recursive: a long expression (a + b + ... over a thousand
         # terms) is a deep tree, and honest.
         todo: list[tuple[ast.AST, list[set[str]]]] = [(statement, [self.module_scope])]
+        children_of = self.index.children_by_id
         while todo:
             node, scopes = todo.pop()
             if isinstance(node, _FUNCTIONS):
@@ -284,7 +290,8 @@ class Reader:
                 todo.extend((statement, scopes + [local]) for statement in body)
                 continue
             self._check(node, scopes)
-            for child in self.index.children(node):
+            children = children_of.get(id(node))
+            for child in children if children is not None else self.index.children(node):
                 todo.append((child, scopes))
 
     def _own(self, name: str, scopes: list[set[str]]) -> bool:
@@ -329,7 +336,7 @@ class Reader:
             self.add(node, "module_internals", internal)
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
-        if not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
+        if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
         if node.id in EVASION_BUILTINS:
             self.add(node, EVASION_BUILTINS[node.id], node.id)
@@ -340,6 +347,17 @@ class Reader:
         dotted = self.aliases.get(node.id)
         if dotted and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
+
+    def _may_evade(self, name: str) -> bool:
+        """Whether a name could be a finding at all, before asking whose it is: most
+        names (locals, parameters, plain functions) cannot."""
+        known = self._suspect.get(name)
+        if known is None:
+            dotted = self.aliases.get(name)
+            known = self._suspect[name] = (
+                name in _EVASION_NAMES or name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS
+                or bool(dotted and _evasion_api(dotted)))
+        return known
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:

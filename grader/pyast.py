@@ -75,6 +75,12 @@ class Index:
         found = self._children.get(id(node))
         return found if found is not None else child_nodes(node)  # a node made while scanning
 
+    @property
+    def children_by_id(self) -> dict[int, list[ast.AST]]:
+        """``id(node)`` -> its children, for every node of the tree: the hot loops'
+        own lookup (a node not in it was made while scanning: ``children``)."""
+        return self._children
+
     def walk(self, node: ast.AST) -> Iterator[ast.AST]:
         """``ast.walk(node)`` in the same order (without the ctx markers), reading no
         node's fields again."""
@@ -96,11 +102,13 @@ class Index:
         if found is None:
             names: set[str] = set()
             todo = [node]
+            children_of = self._children
             for current in todo:
                 if type(current) is ast.Name:  # a leaf
                     names.add(current.id)  # type: ignore[attr-defined]
                 else:
-                    todo.extend(self.children(current))
+                    found = children_of.get(id(current))
+                    todo.extend(found if found is not None else child_nodes(current))
             found = frozenset(names)
             if id(node) in self._children:  # a node of this tree: its id stays its own
                 self._names[id(node)] = found
