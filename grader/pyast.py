@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sequence
 
 GRADER_PACKAGES = {"grader", "solutions", "tests"}
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -22,14 +22,15 @@ class Finding:
 # question of the scan is about; a name or a constant has nothing under it.
 _LEAVES = (ast.Name, ast.Constant)
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_NONE: tuple[ast.AST, ...] = ()  # one for every leaf: half the nodes, and no list each
 
 
-def child_nodes(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` as a list, in the same order, without the
+def child_nodes(node: ast.AST) -> Sequence[ast.AST]:
+    """``ast.iter_child_nodes(node)`` in the same order, without the
     expression-context markers (``ctx``)."""
     cls = type(node)
     if cls in _LEAVES:
-        return []
+        return _NONE
     fields = _FIELDS.get(cls)
     if fields is None:
         fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
@@ -40,7 +41,7 @@ def child_nodes(node: ast.AST) -> list[ast.AST]:
             out.append(value)
         elif isinstance(value, list):
             out.extend([item for item in value if isinstance(item, ast.AST)])
-    return out
+    return out or _NONE
 
 
 class Index:
@@ -57,7 +58,7 @@ class Index:
         # Breadth first, as ast.walk (without the ctx markers): an import later in
         # this order rebinds the name, as it does in import_aliases.
         self.nodes: list[ast.AST] = [tree]
-        self._children: dict[int, list[ast.AST]] = {}
+        self._children: dict[int, Sequence[ast.AST]] = {}
         self._parent: dict[int, ast.AST] = {}
         children_of, parent_of = self._children, self._parent
         for node in self.nodes:  # the list grows as it is read
@@ -71,12 +72,12 @@ class Index:
         self._of: dict[tuple[type, ...], list[ast.AST]] = {}
         self._holding: dict[frozenset[str], set[int]] = {}
 
-    def children(self, node: ast.AST) -> list[ast.AST]:
+    def children(self, node: ast.AST) -> Sequence[ast.AST]:
         found = self._children.get(id(node))
         return found if found is not None else child_nodes(node)  # a node made while scanning
 
     @property
-    def children_by_id(self) -> dict[int, list[ast.AST]]:
+    def children_by_id(self) -> dict[int, Sequence[ast.AST]]:
         """``id(node)`` -> its children, for every node of the tree: the hot loops'
         own lookup (a node not in it was made while scanning: ``children``)."""
         return self._children
