@@ -7,12 +7,13 @@ grader's code imported. Each finding names the line and the kind of evasion.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import string
 import sys
 from typing import Any, Iterable
 
-from .pyast import GRADER_PACKAGES, Finding, dotted_path, imported_names, is_main_guard
+from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard
 
 PATCHED_LIBRARIES = {"torch", "numpy"}
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -52,7 +53,7 @@ EVASION_BUILTINS: dict[str, str] = {
     "vars": "introspection", "globals": "introspection", "locals": "introspection",
 }
 ATTRIBUTE_BUILTINS = {"getattr", "setattr", "hasattr", "delattr"}
-_EVASION_NAMES = set(EVASION_BUILTINS) | ATTRIBUTE_BUILTINS
+_EVASION_NAMES = frozenset(EVASION_BUILTINS) | ATTRIBUTE_BUILTINS
 # Attributes that lead into frames, code objects and closures.
 FRAME_ATTRIBUTES = {
     "f_back", "f_locals", "f_globals", "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next",
@@ -123,43 +124,55 @@ def _module_internal(dotted: str, imported: set[str]) -> str | None:
     return None
 
 
+_EVASION_ORDER = {prefix: i for i, prefix in enumerate(EVASION_APIS)}
+
+
+@functools.lru_cache(maxsize=4096)
 def _evasion_api(dotted: str) -> str | None:
-    for prefix, code in EVASION_APIS.items():
-        if dotted == prefix or dotted.startswith(prefix + "."):
-            return code
-    return None
+    """The kind of the first entry of EVASION_APIS that is ``dotted`` or a prefix of it."""
+    parts = dotted.split(".")
+    prefixes = [p for p in (".".join(parts[:i]) for i in range(1, len(parts) + 1)) if p in EVASION_APIS]
+    return EVASION_APIS[min(prefixes, key=_EVASION_ORDER.__getitem__)] if prefixes else None
 
 
 # Scopes: is a built-in's name the student's own? --------------------------------
 
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_OWN_SCOPES = frozenset({ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Global,
+                         ast.Nonlocal})
+_ASSIGNMENTS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr})
 
-def _binds(node: ast.AST) -> set[str]:
+
+def _binds(node: ast.AST, index: Index | None = None) -> set[str]:
     """Names a statement or expression binds in its own scope (not nested functions).
 
     An assignment from an evasion built-in (``e = eval``) binds nothing: the
     name still means the built-in.
     """
+    index = index or Index(node)
+    children_of = index.children_by_id
     names: set[str] = set()
     todo = [node]
     while todo:
         current = todo.pop()
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        kind = type(current)
+        if kind is ast.Name:  # the commonest node, and a leaf
+            if isinstance(current.ctx, ast.Store):
+                names.add(current.id)
+            continue
+        if kind in _DEFINITIONS:
             names.add(current.name)
             todo.extend(current.decorator_list)
             continue
         # A lambda and a comprehension are scopes of their own; ``global eval`` binds
         # nothing (the name still falls back to the built-in).
-        if isinstance(current, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-                                ast.Global, ast.Nonlocal)):
+        if kind in _OWN_SCOPES:
             continue
-        if isinstance(current, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+        if kind in _ASSIGNMENTS:
             value = current.value
-            if value is not None and any(isinstance(n, ast.Name) and n.id in _EVASION_NAMES
-                                         for n in ast.walk(value)):
+            if value is not None and index.holds_name(value, _EVASION_NAMES):
                 continue
-        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
-            names.add(current.id)
-        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+        if kind is ast.Import or kind is ast.ImportFrom:
             names.update(imported_names(current))
         elif isinstance(current, ast.ExceptHandler) and current.name:
             names.add(current.name)
@@ -167,14 +180,16 @@ def _binds(node: ast.AST) -> set[str]:
             names.add(current.name)
         elif isinstance(current, ast.MatchMapping) and current.rest:
             names.add(current.rest)
-        todo.extend(ast.iter_child_nodes(current))
+        found = children_of.get(id(current))
+        todo.extend(found if found is not None else index.children(current))
     return names
 
 
-def module_bindings(node: ast.AST) -> set[str]:
+def module_bindings(node: ast.AST, index: Index | None = None) -> set[str]:
     """Names a module-level statement binds in the module's scope, however it binds
     them: a definition, an assignment, a for loop's target, a with's "as", a walrus,
     inside an if or a try (never inside a function, class or comprehension body)."""
+    index = index or Index(node)
     names: set[str] = set()
     todo = [node]
     while todo:
@@ -188,14 +203,8 @@ def module_bindings(node: ast.AST) -> set[str]:
             names.add(current.id)
         elif isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
             names.add(current.target.id)  # a walrus binds in the enclosing scope, even in a comprehension
-        todo.extend(ast.iter_child_nodes(current))
+        todo.extend(index.children(current))
     return names
-
-
-def local_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """A function's parameters and the names its body binds (unless declared global)."""
-    declared = {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
-    return (_parameters(node) | set().union(*(_binds(s) for s in node.body))) - declared
 
 
 def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
@@ -208,16 +217,55 @@ def _parameters(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> se
 # The evasion scan ---------------------------------------------------------------
 
 
-class _Evasion:
-    def __init__(self, tree: ast.Module, aliases: dict[str, str]) -> None:
+class Reader:
+    """The evasion scan of one module.
+
+    What a statement evades does not depend on which other statements are read
+    with it, so each statement is read once and its findings kept: every task of
+    the module asks about its own set of statements, most of them shared.
+    """
+
+    def __init__(self, tree: ast.Module, aliases: dict[str, str], index: Index | None = None) -> None:
+        self.index = index or Index(tree)
         self.aliases = aliases
-        self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
-        self.module_names = {name for name, dotted in aliases.items()
-                             if _is_import_alias(tree, name) or _is_module_object(_module(dotted))}
-        self.classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
-        self.module_scope = set().union(*(_binds(n) for n in tree.body if not is_main_guard(n))) \
-            if tree.body else set()
+        self._findings: dict[int, frozenset[Finding]] = {}
+        self._bound: dict[int, set[str]] = {}
+        self._called: set[int] = set()  # getattr & co. seen as the function of a call
+        self._suspect: dict[str, bool] = {}
         self.found: set[Finding] = set()
+        self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
+        imports = self.index.of(ast.Import, ast.ImportFrom)
+        self.module_names = {name for name, dotted in aliases.items()
+                             if _is_import_alias(imports, name) or _is_module_object(_module(dotted))}
+        self.classes = {n.name for n in self.index.of(ast.ClassDef)}
+        self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
+            if tree.body else set()
+
+    def find(self, statements: Iterable[ast.AST]) -> list[Finding]:
+        """Every evasion in ``statements`` (top-level nodes of the tree, or parts of them)."""
+        found: set[Finding] = set()
+        for statement in statements:
+            found |= self.findings(statement)
+        return sorted(found, key=lambda f: (f.line, f.code, f.detail))
+
+    def findings(self, statement: ast.AST) -> frozenset[Finding]:
+        known = self._findings.get(id(statement))
+        if known is None:
+            self.found = set()
+            self.scan(statement)
+            known = self._findings[id(statement)] = frozenset(self.found)
+        return known
+
+    def _binds(self, node: ast.AST) -> set[str]:
+        known = self._bound.get(id(node))
+        if known is None:
+            known = self._bound[id(node)] = _binds(node, self.index)
+        return known
+
+    def local_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """A function's parameters and the names its body binds (unless declared global)."""
+        declared = {name for n in self.index.walk(node) if isinstance(n, ast.Global) for name in n.names}
+        return (_parameters(node) | set().union(*(self._binds(s) for s in node.body))) - declared
 
     def add(self, node: ast.AST, code: str, detail: str) -> None:
         self.found.add(Finding(getattr(node, "lineno", 0), code, detail))
@@ -226,11 +274,12 @@ class _Evasion:
         # Iterative, not recursive: a long expression (a + b + ... over a thousand
         # terms) is a deep tree, and honest.
         todo: list[tuple[ast.AST, list[set[str]]]] = [(statement, [self.module_scope])]
+        children_of = self.index.children_by_id
         while todo:
             node, scopes = todo.pop()
             if isinstance(node, _FUNCTIONS):
                 body = node.body if isinstance(node.body, list) else [node.body]
-                local = _parameters(node).union(*(_binds(s) for s in body))
+                local = _parameters(node).union(*(self._binds(s) for s in body))
                 a = node.args
                 annotations = [arg.annotation for arg in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
                                if arg is not None and arg.annotation is not None]
@@ -241,12 +290,16 @@ class _Evasion:
                 todo.extend((statement, scopes + [local]) for statement in body)
                 continue
             self._check(node, scopes)
-            todo.extend((child, scopes) for child in ast.iter_child_nodes(node))
+            children = children_of.get(id(node))
+            for child in children if children is not None else self.index.children(node):
+                todo.append((child, scopes))
 
     def _own(self, name: str, scopes: list[set[str]]) -> bool:
         return any(name in scope for scope in scopes)
 
     def _check(self, node: ast.AST, scopes: list[set[str]]) -> None:
+        if type(node) not in _CHECKED:
+            return
         if isinstance(node, ast.Import):
             for alias in node.names:  # using an evasive module is found where it is used
                 self._import(node, alias.name, evasive=False)
@@ -283,17 +336,28 @@ class _Evasion:
             self.add(node, "module_internals", internal)
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
-        if not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
+        if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
         if node.id in EVASION_BUILTINS:
             self.add(node, EVASION_BUILTINS[node.id], node.id)
         elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
             self.add(node, "introspection", node.id)
-        elif node.id in ATTRIBUTE_BUILTINS and not getattr(node, "_called", False):
+        elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self._called:
             self.add(node, "dynamic_attribute", node.id)
         dotted = self.aliases.get(node.id)
         if dotted and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
+
+    def _may_evade(self, name: str) -> bool:
+        """Whether a name could be a finding at all, before asking whose it is: most
+        names (locals, parameters, plain functions) cannot."""
+        known = self._suspect.get(name)
+        if known is None:
+            dotted = self.aliases.get(name)
+            known = self._suspect[name] = (
+                name in _EVASION_NAMES or name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS
+                or bool(dotted and _evasion_api(dotted)))
+        return known
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
@@ -311,7 +375,7 @@ class _Evasion:
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
-            func._called = True  # type: ignore[attr-defined]
+            self._called.add(id(func))
             name = node.args[1] if len(node.args) >= 2 else None
             if not (isinstance(name, ast.Constant) and type(name.value) is str):
                 self.add(node, "dynamic_attribute", f"{func.id}()")
@@ -377,10 +441,15 @@ class _Evasion:
                 self.add(target, "patching", dotted)
 
 
-def _is_import_alias(tree: ast.Module, name: str) -> bool:
+# The only nodes _check has anything to say about.
+_CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.Call, ast.Assign, ast.AugAssign,
+                      ast.AnnAssign, ast.Delete, ast.MatchClass})
+
+
+def _is_import_alias(imports: list[ast.AST], name: str) -> bool:
     """Whether ``name`` is bound by ``import x`` / ``import x as name`` (always a module),
     or by ``from x import name`` where ``x.name`` is a module."""
-    for node in ast.walk(tree):
+    for node in imports:
         if isinstance(node, ast.Import) and name in imported_names(node):
             return True
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -388,11 +457,3 @@ def _is_import_alias(tree: ast.Module, name: str) -> bool:
                 if (a.asname or a.name) == name and _is_module_object(_module(f"{node.module}.{a.name}")):
                     return True
     return False
-
-
-def find(statements: Iterable[ast.AST], tree: ast.Module, aliases: dict[str, str]) -> list[Finding]:
-    """Every evasion in ``statements`` (top-level nodes of ``tree``)."""
-    reader = _Evasion(tree, aliases)
-    for statement in statements:
-        reader.scan(statement)
-    return sorted(reader.found, key=lambda f: (f.line, f.code, f.detail))

@@ -1,9 +1,11 @@
 """Names in Python source, read without running it: what a name was imported as,
-the dotted path an attribute chain spells, where the main guard is."""
+the dotted path an attribute chain spells, where the main guard is; and an index
+that walks a module's tree once for every later question about it."""
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 GRADER_PACKAGES = {"grader", "solutions", "tests"}
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -16,8 +18,121 @@ class Finding:
     detail: str
 
 
-def names_used(nodes: list[ast.AST]) -> set[str]:
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+# Fields never walked: ``ctx`` holds the shared Load/Store/Del markers, which no
+# question of the scan is about; a name or a constant has nothing under it.
+_LEAVES = (ast.Name, ast.Constant)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_NONE: tuple[ast.AST, ...] = ()  # one for every leaf: half the nodes, and no list each
+
+
+def child_nodes(node: ast.AST) -> Sequence[ast.AST]:
+    """``ast.iter_child_nodes(node)`` in the same order, without the
+    expression-context markers (``ctx``)."""
+    cls = type(node)
+    if cls in _LEAVES:
+        return _NONE
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend([item for item in value if isinstance(item, ast.AST)])
+    return out or _NONE
+
+
+class Index:
+    """One walk of a module's tree, kept for every question asked of it later.
+
+    The scan asks the same things many times (per task, per rule): the children of
+    a node, the names a definition uses, every import. Walking the tree once and
+    answering from these tables is what keeps a submission's scan cheap. Nodes are
+    keyed by ``id``: the index holds the tree, so no id is reused while it lives.
+    """
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.tree = tree
+        # Breadth first, as ast.walk (without the ctx markers): an import later in
+        # this order rebinds the name, as it does in import_aliases.
+        self.nodes: list[ast.AST] = [tree]
+        self._children: dict[int, Sequence[ast.AST]] = {}
+        self._parent: dict[int, ast.AST] = {}
+        children_of, parent_of = self._children, self._parent
+        for node in self.nodes:  # the list grows as it is read
+            children = child_nodes(node)
+            children_of[id(node)] = children
+            if children:
+                for child in children:
+                    parent_of[id(child)] = node
+                self.nodes.extend(children)
+        self._names: dict[int, frozenset[str]] = {}
+        self._of: dict[tuple[type, ...], list[ast.AST]] = {}
+        self._holding: dict[frozenset[str], set[int]] = {}
+
+    def children(self, node: ast.AST) -> Sequence[ast.AST]:
+        found = self._children.get(id(node))
+        return found if found is not None else child_nodes(node)  # a node made while scanning
+
+    @property
+    def children_by_id(self) -> dict[int, Sequence[ast.AST]]:
+        """``id(node)`` -> its children, for every node of the tree: the hot loops'
+        own lookup (a node not in it was made while scanning: ``children``)."""
+        return self._children
+
+    def walk(self, node: ast.AST) -> Iterator[ast.AST]:
+        """``ast.walk(node)`` in the same order (without the ctx markers), reading no
+        node's fields again."""
+        todo = [node]
+        for current in todo:
+            yield current
+            todo.extend(self.children(current))
+
+    def of(self, *types: type) -> list[ast.AST]:
+        """Every node of these types in the tree, in ast.walk's order."""
+        found = self._of.get(types)
+        if found is None:
+            found = self._of[types] = [n for n in self.nodes if isinstance(n, types)]
+        return found
+
+    def names(self, node: ast.AST) -> frozenset[str]:
+        """The ``ast.Name`` identifiers anywhere under ``node``."""
+        found = self._names.get(id(node))
+        if found is None:
+            names: set[str] = set()
+            todo = [node]
+            children_of = self._children
+            for current in todo:
+                if type(current) is ast.Name:  # a leaf
+                    names.add(current.id)  # type: ignore[attr-defined]
+                else:
+                    found = children_of.get(id(current))
+                    todo.extend(found if found is not None else child_nodes(current))
+            found = frozenset(names)
+            if id(node) in self._children:  # a node of this tree: its id stays its own
+                self._names[id(node)] = found
+        return found
+
+    def names_in(self, nodes: list[ast.AST]) -> set[str]:
+        return set().union(*(self.names(node) for node in nodes))
+
+    def holds_name(self, node: ast.AST, names: frozenset[str]) -> bool:
+        """Whether an ``ast.Name`` of one of ``names`` is anywhere under ``node``: found
+        by going up from each such name once, not down every node asked about."""
+        holding = self._holding.get(names)
+        if holding is None:
+            holding = self._holding[names] = set()
+            for name in self.of(ast.Name):
+                current: ast.AST | None = name
+                if name.id in names:  # type: ignore[attr-defined]
+                    while current is not None and id(current) not in holding:
+                        holding.add(id(current))
+                        current = self._parent.get(id(current))
+        if id(node) in self._children:
+            return id(node) in holding
+        return not self.names(node).isdisjoint(names)  # a node made while scanning
 
 
 def imported_names(node: ast.Import | ast.ImportFrom) -> set[str]:
@@ -32,10 +147,11 @@ def is_main_guard(node: ast.AST) -> bool:
             and node.test.comparators[0].value == "__main__")
 
 
-def import_aliases(tree: ast.AST) -> dict[str, str]:
+def import_aliases(tree: ast.AST, index: Index | None = None) -> dict[str, str]:
     """Local name -> dotted path, from imports and plain alias assignments."""
+    index = index or Index(tree)
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in index.of(ast.Import, ast.ImportFrom):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -43,19 +159,24 @@ def import_aliases(tree: ast.AST) -> dict[str, str]:
                 else:
                     root = a.name.split(".")[0]
                     aliases[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif node.module and not node.level:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-    changed = True
-    while changed:
-        changed = False
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                dotted = dotted_path(node.value, aliases)
-                name = node.targets[0].id
-                if dotted and aliases.get(name) != dotted and name not in dotted.split("."):
-                    aliases[name] = dotted
-                    changed = True
+    assigns = [node for node in index.of(ast.Assign)
+               if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)]
+    # Until nothing changes: ``a = torch.autograd`` then ``g = a.grad`` in any order.
+    # A name assigned two different paths (``f = torch.sin`` ... ``f = torch.cos``)
+    # takes the last one; paths that feed each other (``a = b.x``, ``b = a.y``) would
+    # grow for ever, so the passes stop where every honest chain has long settled.
+    for _ in range(len(assigns) + 2):
+        before = dict(aliases)
+        for node in assigns:
+            dotted = dotted_path(node.value, aliases)
+            name = node.targets[0].id
+            if dotted and aliases.get(name) != dotted and name not in dotted.split("."):
+                aliases[name] = dotted
+        if aliases == before:
+            break
     return aliases
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import evasion
-from .pyast import (DEFS, GRADER_PACKAGES, Finding, dotted_path, getattr_constant, import_aliases,
-                    imported_names, is_main_guard, names_used)
+from .pyast import DEFS, GRADER_PACKAGES, Finding, Index, dotted_path, getattr_constant, import_aliases, imported_names, \
+    is_main_guard
 from .tasks import TASKS, Task
 
 __all__ = ["Finding", "ModuleScan", "scan_module"]
@@ -24,13 +25,17 @@ __all__ = ["Finding", "ModuleScan", "scan_module"]
 
 @dataclass
 class ModuleScan:
+    """One module's scan. The tree is walked once (``index``); what the tasks ask
+    of it is worked out when first asked and kept, so a module's 3 to 4 tasks and
+    their rules share the work."""
+
     module: str
     present: bool
     syntax_error: Finding | None = None
-    escapes: list[Finding] = field(default_factory=list)
     defined: set[str] = field(default_factory=set)
     tree: ast.Module | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    index: Index | None = field(default=None, repr=False, compare=False)
 
     def escapes_for(self, task: Task) -> list[Finding]:
         """Deliberate evasion in the code this task runs: the module's top-level
@@ -41,33 +46,41 @@ class ModuleScan:
         """
         if self.tree is None:
             return []
-        return evasion.find(_task_code(self.tree, task.name, self.task_names), self.tree, self.aliases)
+        return self._reader.find(self._task_code(task.name))
 
-    @property
+    @cached_property
+    def escapes(self) -> list[Finding]:
+        """Deliberate evasion anywhere in the module but its main guard."""
+        if self.tree is None:
+            return []
+        return self._reader.find([n for n in self.tree.body if not is_main_guard(n)])
+
+    @cached_property
     def module_level_escapes(self) -> list[Finding]:
         """Deliberate evasion in the code that runs when the module is imported."""
         if self.tree is None:
             return []
-        return evasion.find(_task_code(self.tree, None, self.task_names), self.tree, self.aliases)
+        return self._reader.find(self._task_code(None))
 
     @property
     def task_names(self) -> set[str]:
         return {task.name for task in TASKS if task.module == self.module}
 
-    @property
+    @cached_property
     def identifiers(self) -> set[str]:
         """Every name the code uses (names, attributes, keywords, imports), not its text."""
-        if self.tree is None:
+        if self.index is None:
             return set()
         found: set[str] = set()
-        for node in ast.walk(self.tree):
+        for node in self.index.of(ast.Name, ast.Attribute, ast.keyword, ast.Import, ast.ImportFrom):
             if isinstance(node, ast.Name):
                 found.add(node.id)
             elif isinstance(node, ast.Attribute):
                 found.add(node.attr)
-            elif isinstance(node, ast.keyword) and node.arg:
-                found.add(node.arg)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            elif isinstance(node, ast.keyword):
+                if node.arg:
+                    found.add(node.arg)
+            else:
                 found.update(part for a in node.names for part in a.name.split("."))
                 found.update((getattr(node, "module", None) or "").split("."))
         return found
@@ -76,7 +89,134 @@ class ModuleScan:
         """Uses of the task's not-allowed APIs in the code the task runs."""
         if self.tree is None or not task.forbidden_scan:
             return []
-        return _forbidden_in(_in_scope(self.tree, task), task, self.aliases)
+        return _forbidden_in([self._api_uses(node) for node in self._in_scope(task)], task)
+
+    # What the tasks share, worked out once ------------------------------------
+
+    @cached_property
+    def _reader(self) -> evasion.Reader:
+        assert self.tree is not None and self.index is not None
+        return evasion.Reader(self.tree, self.aliases, self.index)
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        assert self.tree is not None and self.index is not None
+        return _Layout(self.tree, self.index, self.task_names)
+
+    def _task_code(self, start: str | None) -> list[ast.AST]:
+        """Top-level statements a task runs: module-level code (never the main guard),
+        the definitions reachable from ``start`` (None: none), and the imports whose
+        names those use."""
+        assert self.index is not None
+        layout = self._layout
+        own = layout.reach([start], set(layout.reached_names)) if start else []
+        used = layout.used | self.index.names_in(own)
+        return layout.module_code + layout.reached + own + [
+            node for node in layout.imports if layout.always[id(node)] or imported_names(node) & used]
+
+    # "Not allowed" APIs -------------------------------------------------------------
+
+    @cached_property
+    def _bindings(self) -> dict[str, list[ast.AST]]:
+        """What a name means at module level: a definition, or the statement that
+        assigns it (``jac = lambda x: ...`` runs the lambda's body when the task calls
+        ``jac``). Any statement that binds a name counts, however it binds it: an
+        assignment, a for loop's target, a with's "as", a walrus, inside an if or a try."""
+        assert self.tree is not None
+        defs: dict[str, list[ast.AST]] = {}
+        for node in self.tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
+                continue
+            for name in evasion.module_bindings(node, self.index):
+                defs.setdefault(name, []).append(node)
+        return defs
+
+    def _in_scope(self, task: Task) -> list[ast.AST]:
+        """The code a task's "not allowed" rules apply to: what the task's own code runs
+        when it is called (its function, or for a scope ``"Class.method"`` that method,
+        and every top-level definition they name). Module-level code runs at import, not
+        when the task runs; an alias it binds is still followed (``J = jacobian``)."""
+        assert self.tree is not None
+        if task.scope:
+            cls, _, method = task.scope.partition(".")
+            # Every class and method of that name: the one defined last is the one that runs.
+            start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
+                     for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and node.name == method]
+        else:
+            start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == task.name]
+        defs = self._bindings
+        out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in defs:
+                continue
+            seen.add(name)
+            out.extend(defs[name])
+            for node in defs[name]:
+                todo.extend(self._free_names(node))
+        return out
+
+    def _free_names(self, node: ast.AST) -> set[str]:
+        """The names a definition reads from outside itself: a function's parameters and
+        locals are its own, not the module's (a parameter ``x`` is no module-level ``x``)."""
+        assert self.index is not None
+        used = self.index.names(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return used - self._reader.local_names(node)
+        return set(used)
+
+    def _api_uses(self, root: ast.AST) -> list[_Use]:
+        assert self.index is not None
+        known = self._uses.get(id(root))
+        if known is None:
+            known = self._uses[id(root)] = _api_uses(root, self.index, self.aliases)
+        return known
+
+    @cached_property
+    def _uses(self) -> dict[int, list[_Use]]:
+        return {}
+
+
+class _Layout:
+    """How a module's top level splits for the evasion scan, the same for every task:
+    the code that runs at import, the definitions it reaches, the imports."""
+
+    def __init__(self, tree: ast.Module, index: Index, tasks: set[str]) -> None:
+        self.index = index
+        self.defs = {node.name: node for node in tree.body if isinstance(node, DEFS)}
+        self.imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        module_code = [node for node in tree.body
+                       if not isinstance(node, DEFS + (ast.Import, ast.ImportFrom)) and not is_main_guard(node)]
+        postponed = _postponed_annotations(tree)
+        self.module_code = module_code + [part for node in self.defs.values()
+                                          for part in _runs_at_import(node, postponed)]
+        self.reached_names: set[str] = set()
+        self.reached = self.reach(sorted(index.names_in(self.module_code)), self.reached_names)
+        self.used = index.names_in(self.module_code + self.reached)
+        self.always = {id(node): self._runs_for_everyone(node, tasks) for node in self.imports}
+
+    def reach(self, todo: list[str], seen: set[str]) -> list[ast.AST]:
+        """The definitions reachable from the names in ``todo`` that are not in ``seen``
+        (which gains them)."""
+        reached: list[ast.AST] = []
+        todo = list(todo)
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.defs:
+                continue
+            seen.add(name)
+            reached.append(self.defs[name])
+            todo.extend(self.index.names(self.defs[name]))
+        return reached
+
+    def _runs_for_everyone(self, node: ast.Import | ast.ImportFrom, tasks: set[str]) -> bool:
+        # A relative import, an import of the grader's own code, one that rebinds a
+        # function of the module, or a star import (names unknown) changes what every task is.
+        roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
+            else {(node.module or "").split(".")[0]}
+        return (bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES)
+                or bool(imported_names(node) & (set(self.defs) | tasks | {"*"})))
 
 
 def scan_module(module: str, source: str | None) -> ModuleScan:
@@ -90,14 +230,12 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
     except RecursionError:  # Python cannot compile it either
         return ModuleScan(module, True, syntax_error=Finding(0, "syntax_error", "too deeply nested"))
-    result = ModuleScan(module, True, tree=tree)
-    result.defined = _top_level_names(tree)
-    result.aliases = import_aliases(tree)
-    result.escapes = evasion.find([n for n in tree.body if not is_main_guard(n)], tree, result.aliases)
-    return result
+    index = Index(tree)
+    return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree,
+                      aliases=import_aliases(tree, index), index=index)
 
 
-def _top_level_names(tree: ast.Module) -> set[str]:
+def _top_level_names(tree: ast.Module, index: Index) -> set[str]:
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -105,7 +243,7 @@ def _top_level_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                names.update(index.names(target))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
@@ -134,84 +272,6 @@ def _runs_at_import(node: ast.AST, postponed: bool) -> list[ast.AST]:
     return parts
 
 
-def _task_code(tree: ast.Module, start: str | None, tasks: set[str]) -> list[ast.AST]:
-    """Top-level statements a task runs: module-level code (never the main guard),
-    the definitions reachable from ``start`` (None: none), and the imports whose
-    names those use."""
-    defs = {node.name: node for node in tree.body if isinstance(node, DEFS)}
-    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    module_code = [node for node in tree.body
-                   if not isinstance(node, DEFS) and node not in imports and not is_main_guard(node)]
-    postponed = _postponed_annotations(tree)
-    module_code += [part for node in defs.values() for part in _runs_at_import(node, postponed)]
-    reached: list[ast.AST] = []
-    todo = ([start] if start else []) + sorted(names_used(module_code))
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        reached.append(defs[name])
-        todo.extend(names_used([defs[name]]))
-    used = names_used(module_code + reached)
-
-    def runs_for_everyone(node: ast.Import | ast.ImportFrom) -> bool:
-        # A relative import, an import of the grader's own code, one that rebinds a
-        # function of the module, or a star import (names unknown) changes what every task is.
-        roots = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) \
-            else {(node.module or "").split(".")[0]}
-        return (bool(getattr(node, "level", 0)) or bool(roots & GRADER_PACKAGES)
-                or bool(imported_names(node) & (set(defs) | tasks | {"*"})))
-
-    return module_code + reached + [node for node in imports if imported_names(node) & used or runs_for_everyone(node)]
-
-
-# "Not allowed" APIs -------------------------------------------------------------
-
-
-def _in_scope(tree: ast.Module, task: Task) -> list[ast.AST]:
-    """The code a task's "not allowed" rules apply to: what the task's own code runs
-    when it is called (its function, or for a scope ``"Class.method"`` that method,
-    and every top-level definition they name). Module-level code runs at import, not
-    when the task runs; an alias it binds is still followed (``J = jacobian``)."""
-    if task.scope:
-        cls, _, method = task.scope.partition(".")
-        # Every class and method of that name: the one defined last is the one that runs.
-        start = [node for owner in tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
-                 for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 and node.name == method]
-    else:
-        start = [node for node in tree.body if isinstance(node, DEFS) and node.name == task.name]
-    # What a name means at module level: a definition, or the statement that assigns it
-    # (``jac = lambda x: ...`` runs the lambda's body when the task calls ``jac``).
-    # Any statement that binds a name counts, however it binds it: an assignment, a
-    # for loop's target, a with's "as", a walrus, inside an if or a try.
-    defs: dict[str, list[ast.AST]] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
-            continue
-        for name in evasion.module_bindings(node):
-            defs.setdefault(name, []).append(node)
-    out, todo, seen = list(start), sorted(set().union(*map(_free_names, start)) if start else set()), set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in defs:
-            continue
-        seen.add(name)
-        out.extend(defs[name])
-        for node in defs[name]:
-            todo.extend(_free_names(node))
-    return out
-
-
-def _free_names(node: ast.AST) -> set[str]:
-    """The names a definition reads from outside itself: a function's parameters and
-    locals are its own, not the module's (a parameter ``x`` is no module-level ``x``)."""
-    used = names_used([node])
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return used - evasion.local_names(node)
-    return used
 
 
 # Under a not-allowed prefix, yet honest where autograd is not allowed: it marks a
@@ -219,30 +279,43 @@ def _free_names(node: ast.AST) -> set[str]:
 HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",)
 
 
-def _forbidden_in(statements: list[ast.AST], task: Task, aliases: dict[str, str]) -> list[Finding]:
+# A node that may name a not-allowed API: (line, dotted path, attribute, keyword).
+_Use = tuple[int, "str | None", "str | None", "str | None"]
+
+
+def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use]:
+    """Every node under ``root`` that names an API, an attribute or a keyword, read
+    once for all of a module's tasks and their rules."""
+    uses: list[_Use] = []
+    honest: set[int] = set()  # the parts of an honest path (torch.autograd.function...)
+    for node in index.walk(root):
+        if id(node) in honest:
+            continue
+        dotted = None
+        if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
+            dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
+            if dotted in HONEST_UNDER_RULES:
+                honest.update(id(part) for part in index.walk(node))
+                continue
+        attr = node.attr if isinstance(node, ast.Attribute) else (getattr_constant(node) or (None, None))[1]
+        keyword = node.arg if isinstance(node, ast.keyword) else None
+        if dotted or attr or keyword:
+            uses.append((getattr(node, "lineno", 0), dotted, attr, keyword))
+    return uses
+
+
+def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:
     prefixes = [p for p in task.forbidden_scan if p.startswith("torch")]
     attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
-    for root in statements:
-        honest: set[int] = set()  # the parts of an honest path (torch.autograd.function...)
-        for node in ast.walk(root):
-            line = getattr(node, "lineno", 0)
-            if id(node) in honest:
-                continue
-            if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
-                dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
-                if dotted in HONEST_UNDER_RULES:
-                    honest.update(id(part) for part in ast.walk(node))
-                    continue
-                if dotted and any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
-                    found.add(Finding(line, "forbidden_api", dotted))
-                    continue
-            attr = node.attr if isinstance(node, ast.Attribute) else (getattr_constant(node) or (None, None))[1]
-            if attr in attributes:
-                found.add(Finding(line, "forbidden_api", "." + attr))
-            elif isinstance(node, ast.keyword) and node.arg in keywords:
-                found.add(Finding(line, "forbidden_api", node.arg + "="))
+    for line, dotted, attr, keyword in (use for root in uses for use in root):
+        if dotted and any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
+            found.add(Finding(line, "forbidden_api", dotted))
+        elif attr in attributes:
+            found.add(Finding(line, "forbidden_api", "." + attr))
+        elif keyword in keywords:
+            found.add(Finding(line, "forbidden_api", keyword + "="))
     # Report each use once: an alias chain such as torch.autograd.functional.jacobian
     # also matches its parents.
     unique: dict[int, Finding] = {}

@@ -1,12 +1,17 @@
 """The static scan: what it refuses, and what it lets through."""
 from __future__ import annotations
 
+import ast
+import contextlib
+import signal
+
 import pytest
 
+from grader import pyast
 from grader.scan import scan_module
-from grader.tasks import BY_ID, MODULES
+from grader.tasks import BY_ID, MODULES, TASKS
 
-from .conftest import EXERCISES, SOLUTIONS
+from .conftest import EXERCISES, SOLUTIONS, lost_tasks
 
 
 @pytest.mark.parametrize("folder", [SOLUTIONS, EXERCISES], ids=["solutions", "exercises"])
@@ -333,3 +338,108 @@ def test_a_module_level_lambda_the_task_calls_is_part_of_the_task() -> None:
               "def jacobian_by_hand(x):\n    return jac(lambda t: t, x)\n")
     found = scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"])
     assert [f.line for f in found] == [2]
+
+
+# A name given two dotted paths, as guarded code does. Reading aliases once went
+# round for ever on these, and the grader never answered.
+TWO_PATHS = {
+    "fallback": "import torch\ntry:\n    act = torch.special.expit\nexcept AttributeError:\n    act = torch.sigmoid\n",
+    "rebound": "import torch\nf = torch.sin\nf = torch.cos\n",
+    "each_other": "import torch as a, numpy as b\na = b.ndarray\nb = a.Tensor\n",
+}
+
+
+@contextlib.contextmanager
+def _within(seconds: int):
+    def stop(signum, frame):
+        raise TimeoutError(f"the scan took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name", sorted(TWO_PATHS))
+def test_a_name_given_two_paths_is_read_and_honest(name):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text() + "\n" + TWO_PATHS[name]
+    with _within(20):
+        scan = scan_module("ex03_vjp", source)
+        assert scan.escapes == [] and scan.module_level_escapes == []
+        for task in TASKS:
+            if task.module == "ex03_vjp":
+                assert scan.escapes_for(task) == [] and scan.forbidden_uses(task) == []
+
+
+def test_a_name_given_two_paths_keeps_full_marks(grade, submission):
+    folder = submission(append={"ex03_vjp": TWO_PATHS["fallback"] + TWO_PATHS["rebound"]})
+    with _within(300):
+        report = grade(folder, patterns=("ex03",))
+    assert lost_tasks(report) == set()
+
+
+# Each answer of a scan is worked out once and kept: the order of the questions
+# must not change any answer.
+ORDERED = {**{f"solution {m}": (m, (SOLUTIONS / f"{m}.py").read_text()) for m in MODULES},
+           **{f"evasion {n}": ("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text() + "\n" + EVASION[n])
+              for n in ("getattr_alias", "eval_param", "random_os", "patch_torch", "global_eval", "format_module")},
+           "helpers": ("ex03_vjp", "import random, torch\nJ = torch.autograd.functional.jacobian\n"
+                       "def helper():\n    random._os._exit(0)\n    return J\n"
+                       "def vjp(f, x, v):\n    return helper()(f, x)\n"
+                       "def multitask_grads(a, b, c):\n    return getattr(b, 'grad')\n")}
+
+
+def _answers(module: str, source: str, reverse: bool) -> dict:
+    scan = scan_module(module, source)
+    tasks = [t for t in TASKS if t.module == module]
+    answers = {}
+    if reverse:
+        answers["module"] = scan.module_level_escapes
+        answers["all"] = scan.escapes
+        tasks.reverse()
+    for task in tasks:
+        if reverse:
+            forbidden = scan.forbidden_uses(task)
+            answers[task.name] = (scan.escapes_for(task), forbidden)
+        else:
+            answers[task.name] = (scan.escapes_for(task), scan.forbidden_uses(task))
+    if not reverse:
+        answers["all"] = scan.escapes
+        answers["module"] = scan.module_level_escapes
+    return answers
+
+
+@pytest.mark.parametrize("name", sorted(ORDERED))
+def test_the_answers_do_not_depend_on_the_order_of_the_questions(name):
+    module, source = ORDERED[name]
+    assert _answers(module, source, reverse=False) == _answers(module, source, reverse=True)
+
+
+def test_a_submission_is_walked_once(monkeypatch):
+    """Every task and rule is answered from one walk of each module: no node's
+    children are read twice, and ast.walk is never used."""
+    calls = {"walk": 0, "children": 0}
+    child_nodes, iter_child_nodes = pyast.child_nodes, ast.iter_child_nodes
+
+    def counted_children(node):
+        calls["children"] += 1
+        return child_nodes(node)
+
+    def counted_walk(node):
+        calls["walk"] += 1
+        return iter_child_nodes(node)
+
+    monkeypatch.setattr(pyast, "child_nodes", counted_children)
+    monkeypatch.setattr(ast, "iter_child_nodes", counted_walk)
+    nodes = 0
+    for module in MODULES:
+        scan = scan_module(module, (SOLUTIONS / f"{module}.py").read_text())
+        for task in TASKS:
+            if task.module == module:
+                assert scan.escapes_for(task) == [] and scan.forbidden_uses(task) == []
+        assert scan.module_level_escapes == [] and scan.escapes == [] and scan.identifiers
+        nodes += len(scan.index.nodes)
+    assert calls == {"walk": 0, "children": nodes}
