@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from grader.sandbox import client, wire
+from grader.sandbox import client, spawn, wire
 
 HOSTILE = '''
 import os, sys, time, signal, ctypes, torch
@@ -204,7 +204,7 @@ def test_decoding_rejects_a_buffer_that_does_not_match_its_shape():
 
 def test_no_sandbox_process_outlives_its_server():
     before = set(_sandbox_processes())
-    with client.Server() as srv:
+    with spawn.start() as srv:
         child = srv.open({"sources": {"hostile": HOSTILE}}, client.Limits(timeout=2))
         child.call("hostile", "ignore_signals")
         pid = child.pid

@@ -55,7 +55,11 @@ def _submission(tmp_path: Path, name: str, append: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def spawned():
-    with spawn.SpawnServer() as server:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRAD_LAB_SANDBOX", "spawn")
+        server = spawn.start(fork=True)
+    assert isinstance(server, spawn.SpawnServer)
+    with server:
         yield server
 
 
@@ -154,3 +158,14 @@ def test_a_stranger_cannot_take_a_spawned_childs_place(tmp_path):
     stranger.close()
     sock.close()
     spawned.kill()
+
+
+@pytest.mark.parametrize("how, detail", [("os._exit(3)", "exited with status 3"),
+                                         ("os.kill(os.getpid(), 9)", "killed by SIGKILL")])
+def test_a_spawned_child_that_dies_in_a_call_is_crashed(spawned, how, detail):
+    source = f"import os\ndef die():\n    {how}\n"
+    child = spawned.open({"sources": {"m": source}}, client.Limits(timeout=20))
+    result = child.call("m", "die")
+    assert result.kind == "crashed"
+    assert str(result.detail).format(**result.detail.params) == detail
+    assert child.call("m", "die") is result  # a dead child answers nothing more
