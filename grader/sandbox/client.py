@@ -133,6 +133,9 @@ class Server:
     def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
         import torch  # noqa: F401 - imported once, here, for both processes
 
+        from . import server
+
+        server.import_shared()
         pid = os.fork()
         if pid == 0:
             try:
@@ -145,8 +148,6 @@ class Server:
                 for fd in (0, 1, 2):
                     os.dup2(devnull, fd)
                 os.chdir(self.jail)
-                from . import server
-
                 server.run(theirs, self.jail, list(warm))
             finally:
                 os._exit(70)
