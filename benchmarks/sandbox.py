@@ -4,6 +4,7 @@ Side by side in one run, each measurement in a fresh process, alternating betwee
 BASELINE tree (a git ref of this repository, extracted with ``git archive``, or a
 checkout) and this checkout, so both see the same machine load:
 
+- ``grade run solutions``: wall time, and CPU time of the whole process tree;
 - server start: ``spawn.start(fork=True)`` in the parent right after ``import torch``
   (on ``grade run``'s critical path), and how long until the server is ready;
 - open: ``server.open`` plus a first call that returns at once (a child ready to
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -128,6 +130,18 @@ def baseline_tree(ref: str, into: Path) -> Path:
     return into
 
 
+def grade_run(tree: Path, out: Path) -> dict:
+    """``grade run solutions`` with this tree's grader: wall and CPU seconds of the process tree."""
+    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from grader.cli import entry; entry()"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, "run", str(ROOT / "solutions"), "-o", str(out), "--seed", "1"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"run_wall_s": wall, "run_cpu_s": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime}
+
+
 def probe(tree: Path, children: int) -> dict:
     code = PROBE.format(tree=str(tree), solutions=str(ROOT / "solutions"), children=children)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -148,7 +162,7 @@ def main() -> None:
         runs: dict[str, list[dict]] = {name: [] for name in trees}
         for _ in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].append(probe(tree, args.children))
+                runs[name].append(probe(tree, args.children) | grade_run(tree, Path(tmp) / f"{name}.json"))
 
     def med(name: str, key: str, scale: float = 1.0) -> float:
         return statistics.median(r[key] for r in runs[name]) * scale
@@ -157,6 +171,8 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, uid {os.getuid()}; before = {args.baseline}, "
           f"after = this checkout; medians of {args.rounds} fresh processes each, run alternately")
     rows = [
+        ("grade run solutions, wall (s)", "run_wall_s", 1.0, False),
+        ("grade run solutions, CPU of all processes (s)", "run_cpu_s", 1.0, False),
         ("server start in the parent (ms)", "start_ms", 1.0, False),
         ("server ready after start (ms)", "ready_ms", 1.0, False),
         ("open + first call (ms)", "open_ms", 1.0, False),
@@ -165,7 +181,7 @@ def main() -> None:
     ]
     for label, key, scale, _ in rows:
         before, after = med("before", key, scale), med("after", key, scale)
-        print(f"  {label:<44} before {before:8.1f}   after {after:8.1f}   change {100 * (after / before - 1):+6.1f} %")
+        print(f"  {label:<46} before {before:8.2f}   after {after:8.2f}   change {100 * (after / before - 1):+6.1f} %")
     for name in ("before", "after"):
         real = calls / med(name, "replay_s")
         trivial = calls / med(name, "trivial_s")
