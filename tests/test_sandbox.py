@@ -371,3 +371,23 @@ def test_every_caller_starts_the_sandbox_through_spawn_start():
         found += [f"{path.name}:{n}" for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                   if builders.search(line) and "HTTPServer(" not in line]
     assert found == []
+
+
+def test_the_server_finds_what_its_children_left_with_or_without_the_kernels_child_lists(monkeypatch):
+    """The kernel's per-task child lists and a scan of /proc name the same processes."""
+    import subprocess
+
+    from grader.sandbox import server
+
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(3)]
+    try:
+        keep = {sleepers[0].pid}
+        listed = set(server._descendants_to_kill(keep))
+        monkeypatch.setattr(server, "_children", lambda: None)
+        scanned = set(server._descendants_to_kill(keep))
+        assert {p.pid for p in sleepers[1:]} <= listed and sleepers[0].pid not in listed
+        assert listed == scanned
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
