@@ -57,7 +57,7 @@ def start(warm: tuple[str, ...] = (), fork: bool = False) -> client.Server | Spa
     """The sandbox server for this platform (see ``choose``): the one way to start one.
 
     ``fork=True`` is for a process that has imported torch and done no torch work yet
-    (``grade run``, a batch worker, ``selftest``, right at their start): the server is
+    (``grade run`` and a batch worker, right at their start): the server is
     forked from it, so one import of torch serves both. A process whose torch may have
     run already (thread pools started, which a fork cannot copy safely: a test session,
     a notebook) leaves it False and gets a server in a fresh interpreter. Where forking
