@@ -131,11 +131,11 @@ class Server:
         self.warmed: set[str] = set(warm)
 
     def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
-        import torch  # noqa: F401 - imported once, here, for both processes
+        from ..preload import load
 
+        load()  # torch and sympy imported once, here, for both processes; a no-op if done
         from . import server
 
-        server.import_shared()
         pid = os.fork()
         if pid == 0:
             try:

@@ -38,31 +38,20 @@ PRELOAD = (
 PR_SET_CHILD_SUBREAPER = 36
 
 
-# Loaded by the first backward(gradient=...) or grad(outputs, inputs, grad_outputs)
-# (torch's _make_grads imports it, and sympy with it: about half of the server's
-# start-up). The grading process needs it as much as every child does, so a forked
-# server gets it from the grader (``import_shared``) instead of importing it again.
-SHARED = ("torch.fx.experimental.symbolic_shapes",)
-
 _WARMED: set[str] = set()
 # The isolation every child of this server applies; set up by ``run``.
 JAIL: jail.Backend = jail.Limits("not prepared")
 
 
-def import_shared() -> None:
-    """Import what both the grader and the sandbox need; in the grader, before it forks
-    the server (imports only: torch must have done no work yet)."""
-    for name in PRELOAD + SHARED:
-        __import__(name)
-
-
 def _preload() -> None:
     import tempfile
 
-    import_shared()
-    # What exists now (the grader's memory in a forked server, and the imports) lives
-    # as long as the server: out of the collector's reach at once, so that the
-    # collection after the warm-up walks only what the warm-up made.
+    for name in PRELOAD:
+        __import__(name)
+    # What exists now (torch and the imports; in a forked server, the grader's memory,
+    # already frozen by ``preload.load``) lives as long as the server: out of the
+    # collector's reach at once, so that the collection after the warm-up walks only
+    # what the warm-up made, not the million objects of a fresh interpreter's torch.
     gc.freeze()
     # torch._dynamo asks for the temporary directory when imported; found here once,
     # the answer is inherited, so a child (which may create no file) need not probe.
