@@ -20,9 +20,9 @@ ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPE
 @pytest.fixture(scope="session")
 def server():
     """One sandbox server shared by every grading run of the test session."""
-    from grader.sandbox.client import Server
+    from grader.sandbox.spawn import start
 
-    with Server() as srv:
+    with start() as srv:
         yield srv
     # After every grading run of the session: nothing a submission started survives.
     from .test_sandbox import _sandbox_processes

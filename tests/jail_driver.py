@@ -493,7 +493,7 @@ def _deny_namespaces() -> None:
 
 
 def attacks(target: Path) -> dict:
-    from grader.sandbox import client
+    from grader.sandbox import client, spawn
 
     values = {
         "marker": str(target / "marker.txt"), "report": str(target / "reports" / "other.json"),
@@ -508,7 +508,7 @@ def attacks(target: Path) -> dict:
     abstract.bind("\0" + values["abstract"])
     abstract.listen(8)
     out: dict = {"uid": os.getuid(), "results": {}}
-    with client.Server() as server:
+    with spawn.start() as server:
         server.wait_ready()
         out["isolation"] = server.isolation
         values["server_pid"] = server.process.pid
@@ -555,7 +555,7 @@ def batch(honest: str, hostile: str, outdir: str) -> None:
     """Two students through the batch worker's own path, one server, in order."""
     from grader import pool
     from grader.options import Options
-    from grader.sandbox.client import Server
+    from grader.sandbox.spawn import start
 
     _without_scan()
     jobs = []
@@ -564,7 +564,7 @@ def batch(honest: str, hostile: str, outdir: str) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         jobs.append({"name": name, "path": path, "out": str(out), "digest": "0" * 64,
                      "options": Options(seed=7, timeout=5, patterns=("ex03",)).to_json()})
-    with Server() as server:
+    with start() as server:
         pool.grade_jobs(jobs, server, lambda answer: None)
 
 

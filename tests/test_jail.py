@@ -339,10 +339,10 @@ import json, os, sys
 sys.path.insert(0, {root!r})
 from tests.test_jail import _search_memory
 from grader import cli  # what `grade run` has loaded when it forks the server
-from grader.sandbox import client
+from grader.sandbox import client, spawn
 copies = [k + "=" + v for k, v in os.environ.items()]  # the worst case: every value decoded, then freed
 del copies
-server = client.Server(fork={fork})
+server = spawn.start(fork={fork})
 child = server.open({{"sources": {{"m": "def ok():\\n    return 1\\n"}}}}, client.Limits(timeout=20))
 assert child.call("m", "ok").value == 1
 out = {{}}

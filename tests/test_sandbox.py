@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from grader.sandbox import client, wire
+from grader.sandbox import client, spawn, wire
 
 HOSTILE = '''
 import os, sys, time, signal, ctypes, torch
@@ -204,7 +204,7 @@ def test_decoding_rejects_a_buffer_that_does_not_match_its_shape():
 
 def test_no_sandbox_process_outlives_its_server():
     before = set(_sandbox_processes())
-    with client.Server() as srv:
+    with spawn.start() as srv:
         child = srv.open({"sources": {"hostile": HOSTILE}}, client.Limits(timeout=2))
         child.call("hostile", "ignore_signals")
         pid = child.pid
@@ -265,3 +265,129 @@ def test_only_tasks_with_run_time_rules_are_watched():
     finally:
         sys.meta_path[:] = before
         sys.modules.pop("ex99_probe", None)
+
+
+# One framing: the channel, with and without descriptors -------------------------------
+
+def _open_fds() -> set[int]:
+    """This process's open descriptors (not counting the one that listed them)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(fd))
+            found.add(int(fd))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_message_carries_a_descriptor_that_works_on_the_other_side():
+    import socket
+
+    from grader.sandbox import channel
+
+    a, b = socket.socketpair()
+    mine, passed = socket.socketpair()
+    try:
+        channel.send_with_fds(a, b'{"op": "spawn"}', [passed.fileno()])
+        payload, fds = channel.recv_with_fds(b, deadline=time.monotonic() + 5, max_bytes=100, max_fds=1)
+        assert payload == b'{"op": "spawn"}' and len(fds) == 1
+        received = socket.socket(fileno=fds[0])
+        received.sendall(b"through the passed socket")
+        assert mine.recv(100) == b"through the passed socket"
+        received.close()
+        channel.send(a, b"plain")  # a message without descriptors reads the same way
+        assert channel.recv_with_fds(b, max_bytes=100, max_fds=1) == (b"plain", [])
+    finally:
+        for s in (a, b, mine, passed):
+            s.close()
+
+
+def test_descriptors_beyond_the_cap_or_with_a_refused_message_are_closed():
+    import socket
+
+    from grader.sandbox import channel
+
+    a, b = socket.socketpair()
+    extra = [socket.socketpair() for _ in range(3)]
+    try:
+        before = _open_fds()
+        channel.send_with_fds(a, b"x", [s.fileno() for s, _ in extra])
+        payload, fds = channel.recv_with_fds(b, max_bytes=10, max_fds=1)
+        assert payload == b"x" and len(fds) == 1
+        assert _open_fds() - before == {fds[0]}  # the two beyond the cap are closed
+        os.close(fds[0])
+        channel.send_with_fds(a, b"y" * 100, [extra[0][0].fileno()])
+        with pytest.raises(channel.MessageTooLarge):
+            channel.recv_with_fds(b, max_bytes=10, max_fds=1)
+        assert _open_fds() == before
+    finally:
+        for s in (a, b, *(x for pair in extra for x in pair)):
+            s.close()
+
+
+def test_a_message_sent_in_pieces_arrives_whole_and_a_late_one_times_out():
+    import socket
+    import threading
+
+    from grader.sandbox import channel
+
+    a, b = socket.socketpair()
+    frame = (5).to_bytes(8, "little") + b"hello"
+    sender = threading.Thread(target=lambda: [a.send(frame[i:i + 3]) or time.sleep(0.01)
+                                              for i in range(0, len(frame), 3)])
+    sender.start()
+    assert channel.recv(b, deadline=time.monotonic() + 5, max_bytes=10) == b"hello"
+    sender.join()
+    with pytest.raises(channel.ChannelTimeout):
+        channel.recv(b, deadline=time.monotonic() + 0.1, max_bytes=10)
+    a.close()
+    with pytest.raises(channel.ChannelClosed):
+        channel.recv(b, max_bytes=10)
+    b.close()
+
+
+def test_the_server_refuses_a_spawn_without_a_socket_and_keeps_serving():
+    with spawn.start() as srv:
+        srv.wait_ready()
+        assert srv._request({"op": "spawn"}, 30.0) == {"error": "spawn needs one socket"}
+        assert srv._request({"op": "no such op"}, 30.0) == {"error": "unknown op"}
+        child = srv.open({"sources": {"hostile": HOSTILE}}, client.Limits(timeout=20))
+        assert torch.equal(child.call("hostile", "ok", torch.ones(2)).value.tensor, torch.full((2,), 2.0))
+        child.close()
+
+
+def test_every_caller_starts_the_sandbox_through_spawn_start():
+    """One way to start the server: nothing outside the sandbox package builds one itself."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    builders = re.compile(r"\b(?:client\.)?Server\(|SpawnServer\(")
+    found = []
+    for path in [*root.glob("grader/**/*.py"), *root.glob("tests/*.py"), *root.glob("benchmarks/*.py")]:
+        if path.parent.name == "sandbox" and path.name in ("spawn.py", "client.py") or path.name == "test_sandbox.py":
+            continue
+        found += [f"{path.name}:{n}" for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                  if builders.search(line) and "HTTPServer(" not in line]
+    assert found == []
+
+
+def test_the_server_finds_what_its_children_left_with_or_without_the_kernels_child_lists(monkeypatch):
+    """The kernel's per-task child lists and a scan of /proc name the same processes."""
+    import subprocess
+
+    from grader.sandbox import server
+
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(3)]
+    try:
+        keep = {sleepers[0].pid}
+        listed = set(server._descendants_to_kill(keep))
+        monkeypatch.setattr(server, "_children", lambda: None)
+        scanned = set(server._descendants_to_kill(keep))
+        assert {p.pid for p in sleepers[1:]} <= listed and sleepers[0].pid not in listed
+        assert listed == scanned
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()

@@ -55,7 +55,11 @@ def _submission(tmp_path: Path, name: str, append: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def spawned():
-    with spawn.SpawnServer() as server:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRAD_LAB_SANDBOX", "spawn")
+        server = spawn.start(fork=True)
+    assert isinstance(server, spawn.SpawnServer)
+    with server:
         yield server
 
 
@@ -124,22 +128,25 @@ def test_windows_like_runs_give_the_forked_verdicts(case, grade, tmp_path):
 
 def test_the_windows_like_child_really_has_no_fork_and_no_resource(tmp_path):
     """The child applies no kernel limit it does not have, and says so."""
-    env = {"AUTOGRAD_LAB_SIMULATE": "windows"}
+    env = {"AUTOGRAD_LAB_SIMULATE": "windows", "AUTOGRAD_LAB_SANDBOX": "spawn"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        with spawn.SpawnServer() as server:
+        with spawn.start(fork=True) as server:
+            assert isinstance(server, spawn.SpawnServer)
             child = server.open({"sources": {m: (SOLUTIONS / f"{m}.py").read_text() for m in MODULES}},
                                 client.Limits(timeout=10))
             assert server.locked == []
             child.close()
+        del os.environ["AUTOGRAD_LAB_SIMULATE"]
+        with spawn.start(fork=True) as server:
+            assert isinstance(server, spawn.SpawnServer)
+            child = server.open({"sources": {}}, client.Limits(timeout=10))
+            assert set(server.locked) >= {"cpu", "files", "memory"}
+            child.close()
     finally:
         for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    with spawn.SpawnServer() as server:
-        child = server.open({"sources": {}}, client.Limits(timeout=10))
-        assert set(server.locked) >= {"cpu", "files", "memory"}
-        child.close()
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def test_a_stranger_cannot_take_a_spawned_childs_place(tmp_path):
@@ -154,3 +161,14 @@ def test_a_stranger_cannot_take_a_spawned_childs_place(tmp_path):
     stranger.close()
     sock.close()
     spawned.kill()
+
+
+@pytest.mark.parametrize("how, detail", [("os._exit(3)", "exited with status 3"),
+                                         ("os.kill(os.getpid(), 9)", "killed by SIGKILL")])
+def test_a_spawned_child_that_dies_in_a_call_is_crashed(spawned, how, detail):
+    source = f"import os\ndef die():\n    {how}\n"
+    child = spawned.open({"sources": {"m": source}}, client.Limits(timeout=20))
+    result = child.call("m", "die")
+    assert result.kind == "crashed"
+    assert str(result.detail).format(**result.detail.params) == detail
+    assert child.call("m", "die") is result  # a dead child answers nothing more

@@ -1,10 +1,20 @@
-"""Length-prefixed messages over a stream socket, with a deadline and a size cap."""
+"""Length-prefixed messages over a stream socket, with a deadline and a size cap.
+
+The one framing of the sandbox: the grader and the server, the grader and each
+child, and any trusted process and its workers all speak it. A message may carry
+file descriptors (``send_with_fds``/``recv_with_fds``, SCM_RIGHTS on a Unix socket);
+they travel with the message's first bytes.
+"""
 from __future__ import annotations
 
+import os
 import select
 import socket
 import struct
 import time
+from typing import Sequence
+
+_LENGTH = struct.Struct("<Q")
 
 
 class ChannelClosed(EOFError):
@@ -20,10 +30,18 @@ class MessageTooLarge(ValueError):
 
 
 def send(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(struct.pack("<Q", len(payload)) + payload)
+    sock.sendall(_LENGTH.pack(len(payload)) + payload)
 
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
+def send_with_fds(sock: socket.socket, payload: bytes, fds: Sequence[int]) -> None:
+    """Send a message with file descriptors attached (a Unix socket only)."""
+    frame = _LENGTH.pack(len(payload)) + payload
+    sent = socket.send_fds(sock, [frame], list(fds))
+    if sent < len(frame):
+        sock.sendall(frame[sent:])
+
+
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None, fds: list[int] | None) -> bytes:
     chunks = bytearray()
     while len(chunks) < n:
         if deadline is not None:
@@ -34,7 +52,11 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
             if not ready:
                 raise ChannelTimeout()
         try:
-            chunk = sock.recv(min(n - len(chunks), 1 << 20))
+            if fds is None:
+                chunk = sock.recv(min(n - len(chunks), 1 << 20))
+            else:
+                chunk, received, _flags, _addr = socket.recv_fds(sock, min(n - len(chunks), 1 << 20), 4)
+                fds.extend(received)
         except ConnectionResetError:
             chunk = b""
         if not chunk:
@@ -44,7 +66,25 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
 
 
 def recv(sock: socket.socket, *, deadline: float | None = None, max_bytes: int) -> bytes:
-    (size,) = struct.unpack("<Q", _recv_exact(sock, 8, deadline))
+    (size,) = _LENGTH.unpack(_recv_exact(sock, 8, deadline, None))
     if size > max_bytes:
         raise MessageTooLarge(f"{size} bytes announced, at most {max_bytes} accepted")
-    return _recv_exact(sock, size, deadline)
+    return _recv_exact(sock, size, deadline, None)
+
+
+def recv_with_fds(sock: socket.socket, *, deadline: float | None = None, max_bytes: int,
+                  max_fds: int) -> tuple[bytes, list[int]]:
+    """A message and the file descriptors that came with it (at most ``max_fds``; any
+    more are closed). On any failure every descriptor received is closed."""
+    fds: list[int] = []
+    kept = 0
+    try:
+        (size,) = _LENGTH.unpack(_recv_exact(sock, 8, deadline, fds))
+        if size > max_bytes:
+            raise MessageTooLarge(f"{size} bytes announced, at most {max_bytes} accepted")
+        payload = _recv_exact(sock, size, deadline, fds)
+        kept = max_fds
+    finally:
+        for fd in fds[kept:]:
+            os.close(fd)
+    return payload, fds[:kept]

@@ -24,6 +24,7 @@ from . import channel
 MAX_REPLY_BYTES = 64 * 1024 * 1024
 MAX_OUTPUT = 4096  # characters of printed output kept per call, whatever the child claims
 SERVER_START_SECONDS = 120.0
+SERVER_REPLY_BYTES = 1024 * 1024  # the server's replies are a few fields; its isolation record the largest
 
 
 class SandboxError(GraderError):
@@ -97,6 +98,8 @@ class _Forked:
 class Server:
     """One sandbox server process; start it early, it prepares torch in parallel.
 
+    Made by ``spawn.start`` only, which picks it or the portable server for the platform.
+
     ``fork=True`` forks it from this process, which must have imported torch
     and done no torch work yet (the grading process, right at its start): one
     import of torch serves both, and the server erases the environment it
@@ -123,13 +126,15 @@ class Server:
             )
         theirs.close()
         self.sock = ours
-        self.buffer = b""
         self.ready = False
         self.isolation: dict[str, Any] = {}
         self.warmed: set[str] = set(warm)
 
     def _fork(self, ours: socket.socket, theirs: socket.socket, warm: tuple[str, ...]) -> _Forked:
-        import torch  # noqa: F401 - imported once, here, for both processes
+        from ..preload import load
+
+        load()  # torch and sympy imported once, here, for both processes; a no-op if done
+        from . import server
 
         pid = os.fork()
         if pid == 0:
@@ -143,26 +148,24 @@ class Server:
                 for fd in (0, 1, 2):
                     os.dup2(devnull, fd)
                 os.chdir(self.jail)
-                from . import server
-
                 server.run(theirs, self.jail, list(warm))
             finally:
                 os._exit(70)
         return _Forked(pid)
 
-    def _reply(self, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                chunk = self.sock.recv(65536)
-            except (socket.timeout, OSError):
-                chunk = b""
-            if not chunk:
-                raise SandboxError(self._failure("the sandbox server stopped answering"))
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
+    def _request(self, request: dict[str, Any] | None, timeout: float, fds: tuple[int, ...] = ()) -> dict[str, Any]:
+        """Send ``request`` (None: only read) and read the server's reply."""
+        try:
+            if request is not None:
+                payload = json.dumps(request).encode()
+                if fds:
+                    channel.send_with_fds(self.sock, payload, fds)
+                else:
+                    channel.send(self.sock, payload)
+            reply = channel.recv(self.sock, deadline=time.monotonic() + timeout, max_bytes=SERVER_REPLY_BYTES)
+        except (channel.ChannelClosed, channel.ChannelTimeout, channel.MessageTooLarge, OSError):
+            raise SandboxError(self._failure("the sandbox server stopped answering")) from None
+        return json.loads(reply)
 
     def _failure(self, what: str) -> str:
         if self.process.poll() is not None and self.process.stderr is not None:
@@ -172,7 +175,7 @@ class Server:
 
     def wait_ready(self) -> None:
         if not self.ready:
-            reply = self._reply(SERVER_START_SECONDS)
+            reply = self._request(None, SERVER_START_SECONDS)
             self.isolation = reply.get("isolation") if type(reply.get("isolation")) is dict else {}
             self.ready = True
 
@@ -180,9 +183,10 @@ class Server:
         """Fork a child that serves the modules in ``config['sources']``."""
         self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        socket.send_fds(self.sock, [b'{"op": "spawn"}\n'], [theirs.fileno()])
-        theirs.close()
-        pid = int(self._reply(30.0)["pid"])
+        try:
+            pid = int(self._request({"op": "spawn"}, 30.0, (theirs.fileno(),))["pid"])
+        finally:
+            theirs.close()
         setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1, workdir=self.jail)
         child = Child(self, pid, ours, limits)
         try:
@@ -196,13 +200,11 @@ class Server:
         todo = [e for e in extras if e not in self.warmed]
         for what in todo:
             self.wait_ready()
-            socket.send_fds(self.sock, [json.dumps({"op": "warm", "what": what}).encode() + b"\n"], [])
-            self._reply(SERVER_START_SECONDS)
+            self._request({"op": "warm", "what": what}, SERVER_START_SECONDS)
             self.warmed.add(what)
 
     def reap(self, pid: int) -> int:
-        socket.send_fds(self.sock, [json.dumps({"op": "reap", "pid": pid}).encode() + b"\n"], [])
-        return int(self._reply(30.0)["status"])
+        return int(self._request({"op": "reap", "pid": pid}, 30.0)["status"])
 
     def close(self) -> None:
         try:

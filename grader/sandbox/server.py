@@ -6,7 +6,8 @@ process whose thread pools have run is unsafe). It never runs student code
 itself, and keeps every descendant of its children: it is their subreaper, so a
 child that double-forks cannot leave a process behind once the grader reaps it.
 
-Protocol (JSON lines over a Unix socket; ``spawn`` carries one file descriptor):
+Protocol (JSON in ``channel`` messages over a Unix socket; ``spawn`` carries one
+file descriptor, the child's end of its own channel):
   {"op": "spawn"} + fd          -> {"pid": N}
   {"op": "warm", "what": "func"} -> {"ok": true}   (load torch.func, once)
   {"op": "reap", "pid": N}       -> {"status": waitstatus, "orphans": K}
@@ -22,7 +23,7 @@ import signal
 import socket
 import sys
 
-from . import jail
+from . import channel, jail
 
 # Modules a student may reasonably import, loaded now because a jailed child
 # cannot read them from disk later.
@@ -47,6 +48,11 @@ def _preload() -> None:
 
     for name in PRELOAD:
         __import__(name)
+    # What exists now (torch and the imports; in a forked server, the grader's memory,
+    # already frozen by ``preload.load``) lives as long as the server: out of the
+    # collector's reach at once, so that the collection after the warm-up walks only
+    # what the warm-up made, not the million objects of a fresh interpreter's torch.
+    gc.freeze()
     # torch._dynamo asks for the temporary directory when imported; found here once,
     # the answer is inherited, so a child (which may create no file) need not probe.
     tempfile.gettempdir()
@@ -121,7 +127,24 @@ def _warm_up_func() -> None:
     torch.autograd.grad(torch.sin(x), x, torch.eye(3, dtype=torch.float64), is_grads_batched=True)
 
 
+def _children() -> list[int] | None:
+    """This process's children from the kernel's own lists (orphans it reaps included),
+    or None where the kernel keeps none (CONFIG_PROC_CHILDREN unset)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as children:
+                found += [int(pid) for pid in children.read().split()]
+    except FileNotFoundError:
+        return None
+    return found
+
+
 def _descendants_to_kill(active: set[int]) -> list[int]:
+    """The server's children other than the live sandbox children: what they left behind."""
+    children = _children()
+    if children is not None:  # one small read instead of one per process on the machine
+        return [pid for pid in children if pid not in active]
     me = str(os.getpid())
     found = []
     for entry in os.listdir("/proc"):
@@ -153,42 +176,50 @@ def _kill_orphans(active: set[int]) -> int:
     return killed
 
 
-def serve(sock: socket.socket) -> None:
-    active: set[int] = set()
-    stream = b""
-    while True:
-        msg, fds, _flags, _addr = socket.recv_fds(sock, 4096, 1)
-        if not msg:
-            break
-        stream += msg
-        while b"\n" in stream:
-            line, stream = stream.split(b"\n", 1)
-            request = json.loads(line)
-            if request["op"] == "spawn":
-                pid = os.fork()
-                if pid == 0:
-                    sock.close()
-                    from . import child
+MAX_REQUEST_BYTES = 64 * 1024
 
-                    child.run(fds[0], JAIL)
-                os.close(fds[0])
-                fds = []
-                active.add(pid)
-                reply = {"pid": pid}
-            elif request["op"] == "warm":
-                _warm(str(request.get("what", "")))
-                reply = {"ok": True}
-            elif request["op"] == "reap":
-                pid = int(request["pid"])
-                try:
-                    _, status = os.waitpid(pid, 0)
-                except ChildProcessError:
-                    status = -1
-                active.discard(pid)
-                reply = {"status": status, "orphans": _kill_orphans(active)}
-            else:
-                reply = {"error": "unknown op"}
-            sock.sendall(json.dumps(reply).encode() + b"\n")
+
+def _handle(request: dict, fds: list[int], active: set[int], sock: socket.socket) -> dict:
+    op = request.get("op")
+    if op == "spawn":
+        if len(fds) != 1:
+            return {"error": "spawn needs one socket"}
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            from . import child
+
+            child.run(fds[0], JAIL)
+        active.add(pid)
+        return {"pid": pid}
+    if op == "warm":
+        _warm(str(request.get("what", "")))
+        return {"ok": True}
+    if op == "reap":
+        pid = int(request["pid"])
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = -1
+        active.discard(pid)
+        return {"status": status, "orphans": _kill_orphans(active)}
+    return {"error": "unknown op"}
+
+
+def serve(sock: socket.socket) -> None:
+    """Answer the grader's requests (``channel`` messages) until it closes the socket."""
+    active: set[int] = set()
+    while True:
+        try:
+            payload, fds = channel.recv_with_fds(sock, max_bytes=MAX_REQUEST_BYTES, max_fds=1)
+        except channel.ChannelClosed:
+            break
+        try:
+            reply = _handle(json.loads(payload), fds, active, sock)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        channel.send(sock, json.dumps(reply).encode())
     for pid in list(active):
         try:
             os.killpg(pid, signal.SIGKILL)
@@ -218,7 +249,7 @@ def run(sock: socket.socket, jail_dir: str, extras: list[str]) -> None:
     _preload()
     for what in extras or [""]:
         _warm(what)
-    sock.sendall(json.dumps({"ready": True, "isolation": isolation}).encode() + b"\n")
+    channel.send(sock, json.dumps({"ready": True, "isolation": isolation}).encode())
     serve(sock)
     # Interpreter teardown with torch loaded takes a noticeable fraction of a
     # second; every child is reaped by now, so leave at once.

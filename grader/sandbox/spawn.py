@@ -24,6 +24,7 @@ import tempfile
 import time
 from typing import Any
 
+from ..messages import phrase
 from . import channel, client, jail
 
 ENV_KEEP = ("PATH", "SYSTEMROOT", "WINDIR", "TEMP", "TMP", "TMPDIR", "LANG", "LC_ALL",
@@ -52,8 +53,16 @@ def choose(env: Any = None, platform: str | None = None, has_fork: bool | None =
     return "fork", ""
 
 
-def start(warm: tuple[str, ...] = (), fork: bool = False) -> Any:
-    """The sandbox server for this platform (see ``choose``)."""
+def start(warm: tuple[str, ...] = (), fork: bool = False) -> client.Server | SpawnServer:
+    """The sandbox server for this platform (see ``choose``): the one way to start one.
+
+    ``fork=True`` is for a process that has imported torch and done no torch work yet
+    (``grade run`` and a batch worker, right at their start): the server is
+    forked from it, so one import of torch serves both. A process whose torch may have
+    run already (thread pools started, which a fork cannot copy safely: a test session,
+    a notebook) leaves it False and gets a server in a fresh interpreter. Where forking
+    is unsafe or impossible (``choose``), either gets the portable ``SpawnServer``.
+    """
     kind, _why = choose()
     return SpawnServer(warm) if kind == "spawn" else client.Server(warm=warm, fork=fork)
 
@@ -161,8 +170,8 @@ class SpawnChild(client.Child):
                 name = signal.Signals(-code).name
             except ValueError:
                 name = str(-code)
-            return client.CallResult("crashed", detail="killed by {signal}", detail_params={"signal": name})
-        return client.CallResult("crashed", detail="exited with status {code}", detail_params={"code": code})
+            return client.CallResult("crashed", detail=phrase("killed by {signal}", signal=name))
+        return client.CallResult("crashed", detail=phrase("exited with status {code}", code=code))
 
     def close(self) -> None:
         if self.dead is None:
@@ -182,7 +191,7 @@ class SpawnServer:
 
     kind = "spawn"
 
-    def __init__(self, warm: tuple[str, ...] = (), fork: bool = False) -> None:
+    def __init__(self, warm: tuple[str, ...] = ()) -> None:
         self.warmed: set[str] = set(warm)
         self.workdir = tempfile.mkdtemp(prefix="autograd-lab-spawn-")
         os.chmod(self.workdir, 0o555)

@@ -14,6 +14,8 @@ from typing import Any
 import torch
 
 MAGIC = b"AGL1"
+_HEAD_LENGTH = struct.Struct("<I")
+_BUFFER_LENGTH = struct.Struct("<Q")
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 16
 MAX_ITEMS = 100_000
@@ -33,6 +35,7 @@ DTYPES: dict[str, torch.dtype] = {
     "bool": torch.bool,
 }
 DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
+ITEMSIZE = {dtype: dtype.itemsize for dtype in DTYPES.values()}
 
 
 class WireError(ValueError):
@@ -82,34 +85,43 @@ MAX_TENSOR_BYTES = 32 * 1024 * 1024
 
 
 def _unsendable(t: torch.Tensor) -> str | None:
-    """Why a tensor's values cannot be sent as a dense CPU array, if they cannot."""
-    with torch._C.DisableTorchFunctionSubclass():
-        if t.is_nested:
-            return "nested torch.Tensor"
-        if t.layout != torch.strided:
-            return f"torch.Tensor with layout {t.layout}"
-        if t.device.type != "cpu":
-            return f"torch.Tensor on device {t.device.type}"
-        if t.is_quantized or t.dtype not in DTYPE_NAMES:
-            return f"torch.Tensor of dtype {t.dtype}"
-        if t.numel() * t.element_size() > MAX_TENSOR_BYTES:
-            return f"torch.Tensor too large to check ({t.numel()} elements)"
+    """Why a tensor's values cannot be sent as a dense CPU array, if they cannot
+    (called with subclass overrides disabled)."""
+    if t.is_nested:
+        return "nested torch.Tensor"
+    if t.layout != torch.strided:
+        return f"torch.Tensor with layout {t.layout}"
+    if t.device.type != "cpu":
+        return f"torch.Tensor on device {t.device.type}"
+    if t.is_quantized or t.dtype not in DTYPE_NAMES:
+        return f"torch.Tensor of dtype {t.dtype}"
+    if t.numel() * t.element_size() > MAX_TENSOR_BYTES:
+        return f"torch.Tensor too large to check ({t.numel()} elements)"
     return None
 
 
-def _tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes] | None:
+def _encode_tensor(value: torch.Tensor, buffers: list[bytes]) -> dict[str, Any]:
+    # A subclass's __torch_function__ (student code) must not run while it is read.
     with torch._C.DisableTorchFunctionSubclass():
-        if _unsendable(t) is not None:
-            return None
-        dtype = DTYPE_NAMES[t.dtype]
-        plain = torch.Tensor.detach(t).contiguous()
+        why = _unsendable(value)
+        if why is not None:
+            return {"$other": why}
+        plain = torch.Tensor.detach(value).contiguous()
         if plain.dtype == torch.bfloat16:
             raw = plain.view(torch.int16).numpy().tobytes()
         elif plain.is_conj() or plain.is_neg():
             raw = plain.resolve_conj().resolve_neg().numpy().tobytes()
         else:
             raw = plain.numpy().tobytes()
-        return dtype, list(plain.shape), raw
+        cls = type(value)
+        info = {
+            "class": None if cls is torch.Tensor else f"{cls.__module__}.{cls.__qualname__}",
+            "requires_grad": bool(value.requires_grad),
+            "grad_fn": value.grad_fn is not None,
+            "storage": int(value.untyped_storage().data_ptr()) if value.numel() else 0,
+        }
+    buffers.append(raw)
+    return {"$t": len(buffers) - 1, "dtype": DTYPE_NAMES[plain.dtype], "shape": list(plain.shape), "info": info}
 
 
 def encode(value: Any) -> bytes:
@@ -117,45 +129,34 @@ def encode(value: Any) -> bytes:
     buffers: list[bytes] = []
     header = _encode(value, buffers, 0)
     head = json.dumps(header).encode()
-    out = [MAGIC, struct.pack("<I", len(head)), head]
-    out += [struct.pack("<Q", len(b)) + b for b in buffers]
+    out = [MAGIC, _HEAD_LENGTH.pack(len(head)), head]
+    for raw in buffers:
+        out += [_BUFFER_LENGTH.pack(len(raw)), raw]
     return b"".join(out)
 
 
 def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
+    """The header node of ``value``. Strings, bools, None, lists and floats are JSON's own
+    (a float is written as its repr, so it comes back exact, NaN and infinities too);
+    the rest is tagged: ``$t`` tensor, ``$tuple``, ``$dict``, ``$fn``, ``$other``."""
     if depth > MAX_DEPTH:
         return {"$other": "too deeply nested"}
-    if value is None or type(value) in (bool, str):
+    kind = type(value)
+    if kind is str or kind is float or kind is bool or value is None:
         return value
-    if type(value) is int:
-        return value if abs(value) < 2**63 else {"$other": "int (too large)"}
-    if type(value) is float:
-        return {"$float": repr(value)}
+    if kind is int:
+        return value if -(2**63) < value < 2**63 else {"$other": "int (too large)"}
+    if kind is list:
+        return [_encode(v, buffers, depth + 1) for v in value[: MAX_ITEMS + 1]]
+    if kind is dict and all(type(k) is str for k in value):
+        return {"$dict": {k: _encode(v, buffers, depth + 1) for k, v in value.items()}}
     if isinstance(value, torch.Tensor):
-        enc = _tensor_bytes(value)
-        if enc is None:
-            return {"$other": _unsendable(value) or "torch.Tensor"}
-        dtype, shape, raw = enc
-        buffers.append(raw)
-        cls = type(value)
-        with torch._C.DisableTorchFunctionSubclass():
-            info = {
-                "class": None if cls is torch.Tensor else f"{cls.__module__}.{cls.__qualname__}",
-                "requires_grad": bool(value.requires_grad),
-                "grad_fn": value.grad_fn is not None,
-                "storage": int(value.untyped_storage().data_ptr()) if value.numel() else 0,
-            }
-        return {"$t": len(buffers) - 1, "dtype": dtype, "shape": shape, "info": info}
+        return _encode_tensor(value, buffers)
     if isinstance(value, FnSpec):
         return {"$fn": value.name, "params": _encode(value.params, buffers, depth + 1)}
-    if type(value) in (list, tuple) or isinstance(value, tuple):
-        items = list(value)[: MAX_ITEMS + 1]
-        tag = "$list" if type(value) is list else "$tuple"
-        return {tag: [_encode(v, buffers, depth + 1) for v in items]}
-    if type(value) is dict and all(type(k) is str for k in value):
-        return {"$dict": {k: _encode(v, buffers, depth + 1) for k, v in value.items()}}
-    cls = type(value)
-    return {"$other": f"{cls.__module__}.{cls.__qualname__}"}
+    if isinstance(value, tuple):
+        return {"$tuple": [_encode(v, buffers, depth + 1) for v in list(value)[: MAX_ITEMS + 1]]}
+    return {"$other": f"{kind.__module__}.{kind.__qualname__}"}
 
 
 def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
@@ -168,7 +169,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
         raise WireError(f"message of {len(data)} bytes exceeds {max_bytes}")
     if data[:4] != MAGIC or len(data) < 8:
         raise WireError("not a sandbox message")
-    (hlen,) = struct.unpack_from("<I", data, 4)
+    (hlen,) = _HEAD_LENGTH.unpack_from(data, 4)
     pos = 8 + hlen
     if pos > len(data):
         raise WireError("truncated header")
@@ -181,47 +182,56 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
     while pos < len(data):
         if pos + 8 > len(data):
             raise WireError("truncated buffer length")
-        (blen,) = struct.unpack_from("<Q", data, pos)
+        (blen,) = _BUFFER_LENGTH.unpack_from(data, pos)
         pos += 8
         if pos + blen > len(data):
             raise WireError("truncated buffer")
         buffers.append(view[pos : pos + blen])
         pos += blen
-    counter = [0]
-    return _decode(header, buffers, 0, counter)
+    return _Decoder(buffers).node(header, 0)
 
 
-def _decode(node: Any, buffers: list[memoryview], depth: int, counter: list[int]) -> Any:
-    counter[0] += 1
-    if depth > MAX_DEPTH + 2 or counter[0] > MAX_ITEMS:
-        raise WireError("message too deeply nested or too large")
-    if node is None or type(node) in (bool, str, int):
-        return node
-    if type(node) is not dict or len(node) == 0:
-        raise WireError("unexpected node")
-    if "$float" in node:
-        try:
-            return float(node["$float"])
-        except (TypeError, ValueError):
-            raise WireError("bad float") from None
-    if "$t" in node:
-        return _decode_tensor(node, buffers)
-    if "$list" in node or "$tuple" in node:
-        items = node.get("$list", node.get("$tuple"))
-        if type(items) is not list:
-            raise WireError("bad sequence")
-        out = [_decode(v, buffers, depth + 1, counter) for v in items]
-        return out if "$list" in node else tuple(out)
-    if "$dict" in node and type(node["$dict"]) is dict:
-        return {str(k): _decode(v, buffers, depth + 1, counter) for k, v in node["$dict"].items()}
-    if "$fn" in node and type(node["$fn"]) is str:
-        params = _decode(node.get("params", {"$dict": {}}), buffers, depth + 1, counter)
-        if type(params) is not dict:
-            raise WireError("bad callable parameters")
-        return FnSpec(node["$fn"], **{k: (v.tensor if isinstance(v, Received) else v) for k, v in params.items()})
-    if "$other" in node:
-        return Opaque(str(node["$other"])[:200])
-    raise WireError("unknown node")
+class _Decoder:
+    """Walks a header once, bounding its depth and its number of nodes."""
+
+    def __init__(self, buffers: list[memoryview]) -> None:
+        self.buffers = buffers
+        self.count = 0
+
+    def node(self, node: Any, depth: int) -> Any:
+        self.count += 1
+        if depth > MAX_DEPTH + 2 or self.count > MAX_ITEMS:
+            raise WireError("message too deeply nested or too large")
+        kind = type(node)
+        if kind is str or kind is int or kind is float or kind is bool or node is None:
+            return node
+        if kind is list:
+            return [self.node(v, depth + 1) for v in node]
+        if kind is not dict or len(node) == 0:
+            raise WireError("unexpected node")
+        if "$t" in node:
+            return _decode_tensor(node, self.buffers)
+        if "$dict" in node and type(node["$dict"]) is dict:
+            return {str(k): self.node(v, depth + 1) for k, v in node["$dict"].items()}
+        if "$tuple" in node or "$list" in node:  # "$list": the older, tagged form of a list
+            items = node.get("$list", node.get("$tuple"))
+            if type(items) is not list:
+                raise WireError("bad sequence")
+            out = [self.node(v, depth + 1) for v in items]
+            return out if "$list" in node else tuple(out)
+        if "$float" in node:  # the older, tagged form of a float
+            try:
+                return float(node["$float"])
+            except (TypeError, ValueError):
+                raise WireError("bad float") from None
+        if "$fn" in node and type(node["$fn"]) is str:
+            params = self.node(node.get("params", {"$dict": {}}), depth + 1)
+            if type(params) is not dict:
+                raise WireError("bad callable parameters")
+            return FnSpec(node["$fn"], **{k: (v.tensor if isinstance(v, Received) else v) for k, v in params.items()})
+        if "$other" in node:
+            return Opaque(str(node["$other"])[:200])
+        raise WireError("unknown node")
 
 
 def _decode_tensor(node: dict, buffers: list[memoryview]) -> Received:
@@ -237,8 +247,7 @@ def _decode_tensor(node: dict, buffers: list[memoryview]) -> Received:
     for s in shape:
         numel *= s
     raw = buffers[index]
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    if numel * itemsize != len(raw):
+    if numel * ITEMSIZE[dtype] != len(raw):
         raise WireError("tensor buffer does not match its shape")
     if numel == 0:
         tensor = torch.empty(shape, dtype=dtype)
