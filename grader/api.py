@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import report, static
+from . import preload, report, static
 from .options import Options
 from .submission import Submission, read
 from .tasks import Task, select
@@ -67,6 +67,7 @@ def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:
         try:
             ledger = run(session, prepared.options.seed, prepared.to_run)
         finally:
+            preload.note_torch_work()
             session.close()
         isolation = dict(server.isolation) if server.isolation else None
     return finish(prepared, ledger, isolation)
@@ -85,7 +86,9 @@ def grade(path: str | Path, options: Options | None = None, *, server: Any = Non
     if own_server:
         from .sandbox import spawn
 
-        server = spawn.start(warm=static.warm_up_for(prepared.submission), fork=True)
+        # Forked from this process only while that is safe (grade run: torch loaded
+        # and nothing run yet); else a server in a fresh interpreter.
+        server = spawn.start(warm=static.warm_up_for(prepared.submission), fork=preload.fork_safe())
     try:
         done: dict[str, Any] = {}
 

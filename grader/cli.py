@@ -506,7 +506,7 @@ def selftest(root: str | None, seed: int | None) -> None:
             click.echo(f"         {outcome.problem}", file=out)
 
     _import_torch()
-    with start() as server:
+    with start(fork=True) as server:
         outcomes = selftest_mod.run(repo, server, options, show)
     failed = [o for o in outcomes if not o.ok]
     click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")

@@ -145,6 +145,7 @@ def grade_upload(root: Path) -> dict[str, Any]:
     from . import api, report as report_mod
     from .formats import gradescope as fmt
     from .gather import gather, place
+    from .preload import load
     from .i18n import translator
     from .notebook import NotebookError, convert, materialize, relabel
 
@@ -176,6 +177,7 @@ def grade_upload(root: Path) -> dict[str, Any]:
         folder = place(found, Path(tmp) / "submission")
         if built:
             materialize(built, folder)
+        load()  # torch, before the sandbox server is forked from this process
         report = api.grade(folder, _options(config).seeded())
     report["submission"]["path"] = "submission"
     if built:

@@ -544,8 +544,10 @@ def _without_scan() -> None:
 
 def grade(submission: str, report_path: str) -> None:
     from grader import api, report
+    from grader.preload import load
 
     _without_scan()
+    load()  # as grade run does: the sandbox server is then forked from this process
     result = api.grade(submission, seed=7, patterns=("ex03",), timeout=5)
     report.validate(result)
     report.write(result, report_path)

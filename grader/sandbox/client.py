@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GraderError
+from ..options import DEFAULTS
 from ..messages import phrase
 from ..untrusted import escape
 from . import channel
@@ -35,8 +36,8 @@ class SandboxError(GraderError):
 class Limits:
     """Per-task limits: wall clock (enforced by the grader) and memory (by the kernel)."""
 
-    timeout: float = 10.0
-    memory_mb: int = 1024
+    timeout: float = DEFAULTS.timeout
+    memory_mb: int = DEFAULTS.memory_mb
 
 
 @dataclass
