@@ -47,7 +47,7 @@ SUMMARY_KEYS = frozenset({"submissions", "score", "percent", "tasks", "problems"
 @dataclass(frozen=True)
 class Submission:
     source: str            # the report file
-    report: dict[str, Any]
+    report: dict[str, Any]  # what the gradebook and the summary read of it (``_kept``)
     digest: str            # sha256 of the submission's files (relative path and sha256 of each)
 
     @property
@@ -205,7 +205,7 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             except ReportError as exc:
                 result.problems.append(Problem(str(path), str(exc)))
                 continue
-            sub = Submission(str(path), data, submission_digest(data))
+            sub = Submission(str(path), _kept(data), submission_digest(data))
             key = (sub.path, sub.digest)
             if key in by_key:
                 result.duplicates.append(Duplicate(sub.source, by_key[key].source, sub.digest))
@@ -213,6 +213,20 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             by_key[key] = sub
             result.submissions.append(sub)
     return result
+
+
+def _kept(report: dict[str, Any]) -> dict[str, Any]:
+    """What the gradebook and the class summary read of a report, and nothing else: a
+    class of a thousand reports is held in memory at once."""
+    kept = {k: report[k] for k in ("seed", "score", "max_score", "percent", "problem", "grader_errors")
+            if k in report}
+    kept["submission"] = {"path": report["submission"]["path"]}
+    kept["tasks"] = [{"id": t["id"], "score": t["score"], "max_score": t["max_score"], "status": t["status"],
+                      "checks": [{k: c[k] for k in ("outcome", "code", "hint", "score", "max_score") if k in c}
+                                 for c in t["checks"]
+                                 if c["score"] < c["max_score"] or c["outcome"] == "grader_error"]}
+                     for t in report["tasks"]]
+    return kept
 
 
 def _num(x: float) -> str:

@@ -326,3 +326,18 @@ def test_convert_unknown_format_is_a_usage_error(tmp_path):
     path = write(tmp_path / "r.json", golden("en"))
     result = CliRunner().invoke(convert_cmd, [str(path), "-f", "pdf"])
     assert result.exit_code == 2 and "pdf" in result.stderr
+
+
+def test_a_collection_keeps_only_what_its_gradebook_and_summary_read(tmp_path):
+    """A class of a thousand reports is held at once: each is kept small, and the
+    gradebook and summary are the same as from the whole reports."""
+    from grader import collect as collect_mod
+
+    report = json.loads((Path(__file__).parent / "golden" / "report-en.json").read_text(encoding="utf-8"))
+    (tmp_path / "a.json").write_text(json.dumps(report), encoding="utf-8")
+    collection = collect_mod.collect([tmp_path])
+    (kept,) = collection.submissions
+    assert len(json.dumps(kept.report)) < len(json.dumps(report)) / 3
+    whole = collect_mod.Collection(submissions=[collect_mod.Submission(kept.source, report, kept.digest)])
+    assert collect_mod.render_csv(collection) == collect_mod.render_csv(whole)
+    assert collect_mod.summary(collection) == collect_mod.summary(whole)
