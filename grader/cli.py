@@ -355,6 +355,10 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     from .sandbox import jail
     from .tasks import select
 
+    if not pool.supported():
+        raise BadInput("grade batch needs Linux or macOS (its workers are handed a socket by descriptor); "
+                       "on Windows use WSL, or grade run for each submission")
+
     if patterns and not select(patterns):
         raise BadInput(f"-k {' '.join(patterns)}: no task matches (see 'grade list')")
     if not allow_weak and not jail.kernel_isolation_available():

@@ -35,6 +35,11 @@ READY = {"ready": True}
 WORKER = [sys.executable, "-m", "grader.pool"]  # + the socket's descriptor
 
 
+def supported() -> bool:
+    """Whether workers can be started here: they take their socket by descriptor passing."""
+    return os.name == "posix"
+
+
 # The worker ---------------------------------------------------------------------
 
 

@@ -31,3 +31,15 @@ def test_a_worker_grades_jobs_sent_over_the_channel(tmp_path):
     for name in ("good", "stub", "gone"):
         report = json.loads((tmp_path / "out" / "reports" / f"{name}.json").read_text())
         assert report["seed"] == 4 and report["selection"] == ["ex03_vjp"]
+
+
+def test_grade_batch_says_in_one_line_where_it_cannot_run(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    monkeypatch.setattr(pool, "supported", lambda: False)
+    (tmp_path / "class" / "a").mkdir(parents=True)
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "needs Linux or macOS" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
