@@ -89,46 +89,45 @@ def grade(path: str | Path, options: Options | None = None, *, server: Any = Non
         # Forked from this process only while that is safe (grade run: torch loaded
         # and nothing run yet); else a server in a fresh interpreter.
         server = spawn.start(warm=static.warm_up_for(prepared.submission), fork=preload.fork_safe())
+    outcome: list[tuple[dict[str, Any] | None, Exception | None]] = []
     try:
-        done: dict[str, Any] = {}
-
-        def job(run: Any) -> None:
-            try:
-                done["report"] = check(prepared, server, run)
-            except Exception as exc:  # raised again below, outside pytest
-                done["error"] = exc
-
-        from .checkrun import run_session
-
-        run_session([job])
+        _check_each([(lambda: prepared, lambda built, exc: outcome.append((built, exc)))], server)
     finally:
         if own_server:
             server.close()
-    if "error" in done:
-        raise done["error"]
-    if "report" not in done:
+    if not outcome:
         from .errors import GraderError
 
         raise GraderError("the checks did not run")
-    return done["report"]
+    built, exc = outcome[0]
+    if exc is not None:
+        raise exc
+    return built
 
 
-def grade_each(jobs: Iterable[tuple[str | Path, Options, Callable[[dict[str, Any] | None, Exception | None], None]]],
-               server: Any) -> None:
+Done = Callable[[dict[str, Any] | None, Exception | None], None]
+
+
+def grade_each(jobs: Iterable[tuple[str | Path, Options, Done]], server: Any) -> None:
     """Grade submission after submission in one pytest session with one server.
 
     Each job is (path, options, done); ``done(report, None)`` gets the report, or
     ``done(None, exc)`` the exception that stopped its grading. A submission's
     failure never stops the next one.
     """
+    _check_each(((lambda path=path, options=options: prepare(path, options), done) for path, options, done in jobs),
+                server)
+
+
+def _check_each(jobs: Iterable[tuple[Callable[[], Prepared], Done]], server: Any) -> None:
+    """Prepare and check each job in one pytest session; its ``done`` gets the outcome."""
     from .checkrun import run_session
 
     def each():
-        for path, options, done in jobs:
-            def job(run: Any, path=path, options=options, done=done) -> None:
+        for prepared, done in jobs:
+            def job(run: Any, prepared=prepared, done=done) -> None:
                 try:
-                    prepared = prepare(path, options)
-                    built = check(prepared, server, run)
+                    built = check(prepared(), server, run)
                 except Exception as exc:  # noqa: BLE001 - this submission's failure, reported by done
                     done(None, exc)
                 else:
