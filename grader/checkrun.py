@@ -170,7 +170,7 @@ class GradingPlugin:
             self.decided.clear()
             # pytest's terminal reporter keeps every test report it saw: in a session
             # serving a whole class, that is memory growing with every submission.
-            reporter = session_reporter(items[0].config) if items else None
+            reporter = items[0].config.pluginmanager.get_plugin("terminalreporter") if items else None
             if reporter is not None:
                 reporter.stats.clear()
         return self.ledger.take()
@@ -211,10 +211,6 @@ class GradingPlugin:
             if evidence.forbidden:
                 record["forbidden"] = [str(api) for api in evidence.forbidden]
         return record
-
-
-def session_reporter(config: pytest.Config) -> Any:
-    return config.pluginmanager.get_plugin("terminalreporter")
 
 
 class _Interrupt:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .checking import Answer, Fail, StudentFailed
 from .messages import phrase
+from .report import MAX_TASK_OUTPUT
 from .sandbox import client
 from .tasks import BY_ID, Task
 
@@ -54,9 +55,6 @@ class Printed:
             text = text[:max(room, 0)]
         self.text += text
         self.truncated = self.truncated or truncated
-
-
-MAX_TASK_OUTPUT = 4096
 
 
 class CheckEvidence:

@@ -52,6 +52,17 @@ def _answer_for(job: dict[str, Any], result: dict[str, Any], started: float) -> 
             "problem": result.get("problem", ""), "seconds": time.monotonic() - started}
 
 
+def _failed(job: dict[str, Any], options: Options, exc: Exception) -> dict[str, Any]:
+    """The grader failed on this submission: its report still says so, and the batch
+    counts it as a grader failure."""
+    from . import report
+
+    failed = report.grader_failure(str(job["path"]), exc, options)
+    failed["submission"]["digest"] = job["digest"]
+    report.write(failed, job["out"])
+    return {"name": job["name"], "error": f"{type(exc).__name__}: {exc}"[:500]}
+
+
 def _finish(job: dict[str, Any], options: Options, result: dict[str, Any] | None, exc: Exception | None,
             started: float) -> dict[str, Any]:
     """Write the job's report, whatever happened to its grading; the answer for the parent."""
@@ -60,29 +71,18 @@ def _finish(job: dict[str, Any], options: Options, result: dict[str, Any] | None
 
     path = Path(job["path"])
     if exc is not None:
-        if isinstance(exc, (BadSubmission, BatchError, zipfile.BadZipFile, tarfile.TarError, OSError, ValueError)):
-            result = report.not_a_submission(str(path), str(exc), options)
-        else:
-            # The grader failed on this submission: its report still says so, and the
-            # batch counts it as a grader failure.
-            failed = report.grader_failure(str(path), exc, options)
-            failed["submission"]["digest"] = job["digest"]
-            report.write(failed, job["out"])
-            return {"name": job["name"], "error": f"{type(exc).__name__}: {exc}"[:500]}
+        if not isinstance(exc, (BadSubmission, BatchError, zipfile.BadZipFile, tarfile.TarError, OSError, ValueError)):
+            return _failed(job, options, exc)
+        result = report.not_a_submission(str(path), str(exc), options)
     assert result is not None
     result["submission"]["path"] = str(path)
     result["submission"]["digest"] = job["digest"]
-    if "isolation" not in result:
-        from .sandbox.isolation import not_needed
-
-        result["isolation"] = not_needed()
     if options.allow_weak_isolation:
         result["isolation"] = dict(result["isolation"], weak_isolation_allowed=True)
     try:
         report.validate(result)
     except Exception as invalid:  # noqa: BLE001 - the grader's own bug: a failure report instead
-        return _finish(job, options, None, invalid if not isinstance(invalid, ValueError) else RuntimeError(
-            f"invalid report: {invalid}"), started)
+        return _failed(job, options, RuntimeError(f"invalid report: {invalid}"))
     report.write(result, job["out"])
     return _answer_for(job, result, started)
 
