@@ -373,8 +373,7 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     if out.exists() and not out.is_dir():
         raise BadInput(f"--output {outdir}: is a file, give a folder")
     _refuse_batch_clash(out, submissions, items)
-    given = {name for name in ("seed", "patterns", "timeout", "memory_mb", "lang")
-             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+    given = {name for name in RESUMED if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
     options = Options(seed=seed, patterns=tuple(sorted(patterns)), timeout=timeout, memory_mb=memory_mb,
                       lang=lang or default_language(), allow_weak_isolation=allow_weak)
     if resume:
