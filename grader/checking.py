@@ -8,6 +8,7 @@ it never puts an expected value of a hidden check into its feedback.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -338,6 +339,28 @@ def sign_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
     if bool((got == 0).all()) and bool((want != 0).any()):
         return "zeros"
     return None
+
+
+Diagnose = Callable[[torch.Tensor, torch.Tensor], "str | None"]
+
+
+def deferred(factory: Callable[..., Diagnose]) -> Callable[..., Diagnose]:
+    """Make a diagnosis factory lazy: the reference values its hints compare against
+    (a Jacobian, a second oracle, a replayed wrong method) are computed only when an
+    answer is wrong and a hint is wanted, not for every right answer."""
+
+    @functools.wraps(factory)
+    def make(*args: Any, **kwargs: Any) -> Diagnose:
+        made: list[Diagnose] = []
+
+        def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
+            if not made:
+                made.append(factory(*args, **kwargs))
+            return made[0](got, want)
+
+        return diagnose
+
+    return make
 
 
 def first_hint(*hints: Callable[[torch.Tensor, torch.Tensor], str | None]) -> Callable[[torch.Tensor, torch.Tensor], str | None]:

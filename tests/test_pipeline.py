@@ -20,7 +20,7 @@ from grader.static import Verdict
 from grader.status import Outcome, Status, task_status
 from grader.tasks import BY_ID
 
-from .conftest import EXERCISES, SOLUTIONS
+from .conftest import EXERCISES, MUTANTS, SOLUTIONS
 
 TASK = BY_ID["ex03_vjp.vjp"]
 OPTIONS = Options(seed=5, patterns=(TASK.id,))
@@ -247,3 +247,62 @@ def test_the_ledger_is_pytest_json_reports_record(server):
     assert {r["metadata"]["check"] for r in checks} == keys
     assert all(r["call"]["outcome"] == "passed" and r["metadata"]["outcome"] == "passed" for r in checks)
     assert all({"setup", "call", "teardown", "nodeid"} <= set(r) for r in checks)
+
+
+def _records(server, path, options) -> list:
+    from grader import checkrun
+
+    seen: list = []
+    original = checkrun.Ledger.take
+
+    def take(self):
+        records = original(self)
+        seen.extend(records)
+        return records
+
+    checkrun.Ledger.take = take
+    try:
+        api.grade(path, options, server=server)
+    finally:
+        checkrun.Ledger.take = original
+    return [r for r in seen if r.get("metadata", {}).get("check")]
+
+
+def test_a_hint_is_worked_out_only_for_a_wrong_answer():
+    from grader.checking import deferred
+
+    made: list = []
+
+    @deferred
+    def hint(value):
+        made.append(value)
+        return lambda got, want: f"hint {value}"
+
+    diagnose = hint(7)
+    assert made == []  # a right answer never asks: nothing was computed
+    assert diagnose(None, None) == "hint 7" and diagnose(None, None) == "hint 7"
+    assert made == [7]  # worked out once, on the first wrong answer
+
+
+def test_a_right_answer_costs_no_hint_and_a_wrong_one_still_gets_it(tmp_path, server, monkeypatch):
+    """The Jacobian behind ex03's "J·v instead of Jᵀ·v" hint is computed only when the
+    answer is wrong, and the hint is still given."""
+    import grader.checks.check_ex03_vjp as checks
+
+    calls: list = []
+    real = checks.jacobian
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checks, "jacobian", counting)
+    options = Options(seed=3, patterns=(TASK.id,))
+    right = api.grade(SOLUTIONS, options, server=server)
+    assert right["score"] == right["max_score"] and calls == []
+    from grader.mutants import load, materialise
+
+    wrong = materialise(load(MUTANTS / "ex03_vjp" / "jv_instead_of_jtv.py"), SOLUTIONS, tmp_path / "jv")
+    built = api.grade(wrong, options, server=server)
+    assert 0 < built["score"] < built["max_score"] and calls
+    assert "It equals J·v" in json.dumps(built, ensure_ascii=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian, vjp as oracle_vjp
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
-                             on_every_input, phrase, ratio_hint, resembles, sign_hint)
+from grader.checking import (Fail, check, deferred, expect_clean, expect_close, expect_tensor, factor_hint,
+                             first_hint, on_every_input, phrase, ratio_hint, resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -19,6 +19,7 @@ def _fn(spec: FnSpec):
 
 
 
+@deferred
 def _jv_instead(f, x, v):
     """Spot J·v (square Jacobians) and Jᵀ·1 (v ignored: y.sum().backward())."""
     y = f(x)
@@ -116,18 +117,22 @@ def _multitask_oracle(spec: FnSpec, params, weights):
 def _expect_grads(answer, spec, params, weights, dtype, *, visible=False):
     items = answer.sequence(len(params), what="the gradients")
     want = _multitask_oracle(spec, params, weights)
-    # Known wrong answers: all weights 1 (weights ignored), and per-task backward passes
-    # without clearing .grad, where task j's gradient is counted with w_j + w_{j+1} + ...
-    unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))
-    running = _multitask_oracle(spec, params, weights.flip(0).cumsum(0).flip(0))
     for i, (item, p, w) in enumerate(zip(items, params, want)):
         what = phrase("gradient [{item}] (of params[{item}])", item=i)
         if item is None:
             raise Fail("not_a_tensor", what=what, got="None", hint="unused_param")
         got = expect_tensor(item, tuple(p.shape), dtype, what)
-        hints = [_matches("unweighted", unweighted[i]), _matches("accumulated_across_tasks", running[i]),
-                 ratio_hint, sign_hint]
-        expect_close(got, w, what, visible=visible, diagnose=first_hint(*hints))
+        expect_close(got, w, what, visible=visible, diagnose=_multitask_hint(spec, params, weights, i))
+
+
+@deferred
+def _multitask_hint(spec, params, weights, i: int):
+    """Known wrong answers: all weights 1 (weights ignored), and per-task backward passes
+    without clearing .grad, where task j's gradient is counted with w_j + w_{j+1} + ..."""
+    unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))[i]
+    running = _multitask_oracle(spec, params, weights.flip(0).cumsum(0).flip(0))[i]
+    return first_hint(_matches("unweighted", unweighted), _matches("accumulated_across_tasks", running),
+                      ratio_hint, sign_hint)
 
 
 def _matches(name: str, other: torch.Tensor):

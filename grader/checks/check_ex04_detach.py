@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.functional import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
+from grader.checking import (Fail, check, deferred, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
                              on_every_input, ratio_hint, resembles, sign_hint)
 
 DETACH = "ex04_detach.detach_grads"
@@ -88,17 +88,25 @@ def test_detach_contract(task, inputs):
 
 
 def _semi_oracle(w, s, s_next, r: float, gamma: float, *, sign: float = 1.0):
-    """(the semi-gradient, the full gradient), both in float64; ``sign`` -1 replays the
-    target r − γ·q(s′)."""
+    """The semi-gradient in float64 (the closed form: the target is a constant); ``sign``
+    -1 replays the target r − γ·q(s′)."""
     w, s, s_next = (t.to(torch.float64) for t in (w, s, s_next))
     target = r + sign * gamma * (w * s_next).sum()
     q = (w * s).sum()
-    semi = 2 * (q - target) * s + 0.0  # the closed form: the target is a constant (+ 0.0: no -0)
-    full = jacobian(lambda v: ((v * s).sum() - (r + sign * gamma * (v * s_next).sum())) ** 2, w)
-    return semi, full
+    return 2 * (q - target) * s + 0.0  # + 0.0: no -0
 
 
-def _semi_hint(full: torch.Tensor, minus_target: torch.Tensor):
+def _full_gradient(w, s, s_next, r: float, gamma: float):
+    """The gradient with the target not detached, in float64."""
+    w, s, s_next = (t.to(torch.float64) for t in (w, s, s_next))
+    return jacobian(lambda v: ((v * s).sum() - (r + gamma * (v * s_next).sum())) ** 2, w)
+
+
+@deferred
+def _semi_hint(w, s, s_next, r: float, gamma: float):
+    full = _full_gradient(w, s, s_next, r, gamma)
+    minus_target = _semi_oracle(w, s, s_next, r, gamma, sign=-1.0)
+
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
         if resembles(got, full):
             return "target_not_detached"
@@ -113,9 +121,8 @@ def _semi_hint(full: torch.Tensor, minus_target: torch.Tensor):
 def _semi_case(task, w, s, s_next, r: float, gamma: float, *, visible: bool = False):
     answer = task(w, s, s_next, r, gamma)
     got = answer.tensor(tuple(w.shape), w.dtype, "∇_w loss")
-    semi, full = _semi_oracle(w, s, s_next, r, gamma)
-    minus_target, _ = _semi_oracle(w, s, s_next, r, gamma, sign=-1.0)
-    expect_close(got, semi, "∇_w loss", visible=visible, diagnose=_semi_hint(full, minus_target))
+    semi = _semi_oracle(w, s, s_next, r, gamma)
+    expect_close(got, semi, "∇_w loss", visible=visible, diagnose=_semi_hint(w, s, s_next, r, gamma))
     return answer
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 from torch.autograd.functional import hessian, hvp as oracle_hvp, jacobian, jvp as oracle_jvp
 
-from grader.checking import (Answer, check, expect_clean, expect_close, first_hint,
+from grader.checking import (Answer, check, deferred, expect_clean, expect_close, first_hint,
                              resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
@@ -53,6 +53,7 @@ def _first_oracle(spec: FnSpec, x: torch.Tensor) -> torch.Tensor:
     return jacobian(lambda t: f(t).sum(), x.double())
 
 
+@deferred
 def _second_diagnose(spec: FnSpec, x: torch.Tensor) -> Diagnose:
     first = _first_oracle(spec, x)
     second = _second_oracle(spec, x)
@@ -113,6 +114,7 @@ def _hvp_oracle(spec: FnSpec, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return oracle_hvp(_fn64(spec), x.double(), v.double())[1]
 
 
+@deferred
 def _hvp_diagnose(spec: FnSpec, x: torch.Tensor, v: torch.Tensor) -> Diagnose:
     grad = jacobian(_fn64(spec), x.double())
     hv = _hvp_oracle(spec, x, v)
@@ -176,6 +178,7 @@ def _jvp_oracle(spec: FnSpec, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return oracle_jvp(_fn64(spec), x.double(), u.double())[1]
 
 
+@deferred
 def _jvp_diagnose(spec: FnSpec, x: torch.Tensor, u: torch.Tensor) -> Diagnose:
     f = _fn64(spec)
     x64 = x.double()
