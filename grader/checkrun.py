@@ -122,14 +122,17 @@ class GradingPlugin:
         self.session: Session | None = None
         self.seed = 0
         self.decided: dict[str, tuple[_Outcome, float, Any]] = {}
+        self.item: pytest.Item | None = None  # the check being run
+
+    # The fixtures read the item being run from the plugin, not from pytest's
+    # ``request``: pytest builds a fixture definition anew for every ``request``.
+    @pytest.fixture
+    def task(self) -> StudentFunction:
+        return StudentFunction(self.session, MANIFEST[_key(self.item)].task)
 
     @pytest.fixture
-    def task(self, request: pytest.FixtureRequest) -> StudentFunction:
-        return StudentFunction(self.session, MANIFEST[_key(request.node)].task)
-
-    @pytest.fixture
-    def inputs(self, request: pytest.FixtureRequest) -> Inputs:
-        return Inputs(seeded(self.seed, _key(request.node) or request.node.nodeid))
+    def inputs(self) -> Inputs:
+        return Inputs(seeded(self.seed, _key(self.item) or self.item.nodeid))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -162,11 +165,12 @@ class GradingPlugin:
         self.ledger.take()
         try:
             for i, item in enumerate(items):
+                self.item = item
                 item._report_sections = []
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items)
                                                          else None)
         finally:
-            self.session = None
+            self.session = self.item = None
             self.decided.clear()
             # pytest's terminal reporter keeps every test report it saw: in a session
             # serving a whole class, that is memory growing with every submission.
@@ -196,6 +200,23 @@ class GradingPlugin:
                 result = _Outcome(Outcome.GRADER_ERROR, "grader_error",
                                   {"detail": escape(f"{type(exc).__name__}: {escape(exc)}", 300)})
         self.decided[item.nodeid] = (result, time.monotonic() - started, evidence)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+        """The report of a phase that passed, or failed the way checks fail (``Fail``,
+        ``StudentFailed``), made without rendering the traceback: the ledger reads
+        the plugin's own outcome, and pytest's rendering of a failure cost more than
+        most checks. Any other exception (a check's own bug) keeps pytest's report."""
+        excinfo = call.excinfo
+        if excinfo is None:
+            outcome, longrepr = "passed", None
+        elif isinstance(excinfo.value, (Fail, StudentFailed)):
+            outcome, longrepr = "failed", f"{type(excinfo.value).__name__}: {excinfo.value}"
+        else:
+            return None
+        sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+        return pytest.TestReport(item.nodeid, item.location, {}, outcome, longrepr, call.when, sections,
+                                 call.duration, call.start, call.stop, item.user_properties)
 
     def pytest_json_runtest_metadata(self, item: pytest.Item, call: pytest.CallInfo) -> dict[str, Any] | None:
         if call.when == "setup":

@@ -268,6 +268,33 @@ def _records(server, path, options) -> list:
     return [r for r in seen if r.get("metadata", {}).get("check")]
 
 
+def test_a_check_that_fails_as_checks_do_is_recorded_without_a_rendered_traceback(server):
+    """pytest's rendering of a traceback cost more than a check: a Fail or a student's
+    failure is recorded in one line, and the plugin's own outcome says what happened."""
+    records = _records(server, EXERCISES, Options(seed=3, patterns=(TASK.id,)))
+    failed = [r for r in records if r["call"]["outcome"] == "failed"]
+    assert failed and len(failed) == len(_specs())
+    for r in failed:
+        assert r["call"]["longrepr"].startswith(("StudentFailed: ", "Fail: ")), r["call"]["longrepr"]
+        assert "\n" not in r["call"]["longrepr"]
+        assert r["metadata"]["outcome"] == "not_implemented"
+
+
+def test_a_checks_own_bug_keeps_pytests_whole_report(server, monkeypatch):
+    import grader.checking
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("a bug in the check")
+
+    monkeypatch.setattr(grader.checking.Inputs, "randn", broken)
+    records = _records(server, SOLUTIONS, Options(seed=3, patterns=(TASK.id,)))
+    buggy = [r for r in records if r["metadata"].get("outcome") == "grader_error"]
+    assert buggy
+    for r in buggy:
+        assert "ZeroDivisionError: a bug in the check" in r["call"]["longrepr"]
+        assert not r["call"]["longrepr"].startswith(("StudentFailed: ", "Fail: "))
+
+
 def test_a_hint_is_worked_out_only_for_a_wrong_answer():
     from grader.checking import deferred
 
