@@ -39,7 +39,13 @@ ARGS = [
     # Plugins the checks do not need and that cost time on every check: logging
     # capture around each phase, and a full gc.collect() at the end.
     "-p", "no:logging", "-p", "no:unraisableexception", "-p", "no:threadexception",
-    "-p", "no:faulthandler", "--import-mode=importlib", "-q", "--capture=sys", "--tb=no",
+    "-p", "no:faulthandler",
+    # Per-check hooks of features no check uses: unittest classes, subtests, skip and
+    # xfail marks, tmp_path (json-report needs legacypath), --setup-only/--setup-plan, and output capture (the
+    # checks print nothing, and run_session catches whatever is printed).
+    "-p", "no:unittest", "-p", "no:subtests", "-p", "no:skipping", "-p", "no:tmpdir",
+    "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:capture",
+    "--import-mode=importlib", "-q", "--tb=no",
     "--json-report-file=none", "--json-report-omit", "collectors", "log", "keywords", "streams", "warnings",
 ]
 
