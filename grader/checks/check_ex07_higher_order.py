@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from torch.autograd.functional import hessian, hvp as oracle_hvp, jacobian, jvp as oracle_jvp
+from grader.references import hessian, hvp as oracle_hvp, jacobian, jvp as oracle_jvp
 
 from grader.checking import (Answer, check, deferred, expect_clean, expect_close, first_hint,
                              resembles, sign_hint)
