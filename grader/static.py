@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import ast
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .status import Status
@@ -50,43 +54,52 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
     return None
 
 
-# Names through which code can rebind a module's function, or change what a name
-# or an exception means, without a binding the scan sees. A submission that uses
-# any of them anywhere is never judged a stub from its text: its checks run.
+# Names through which code in another module can rebind a module's function, or
+# change what an exception means, without an assignment the scan sees. A
+# submission that uses any of them anywhere is never judged a stub from its text.
 _DYNAMIC = {"globals", "vars", "locals", "setattr", "delattr", "exec", "eval", "compile", "__import__",
             "importlib", "__dict__", "__setattr__", "__code__", "__globals__", "__builtins__", "builtins",
-            "modules", "ctypes", "gc", "inspect", "types", "__class__", "__getattr__", "reload"}
+            "modules", "ctypes", "gc", "inspect", "types", "__class__", "__getattr__", "reload",
+            "update_wrapper", "wraps", "_getframe", "f_globals", "f_locals", "f_back", "parse_args",
+            "parse_known_args", "namespace"}
 _STUB_EXCEPTION = "NotImplementedError"
+# The digest of each exercise module as shipped (``python -m grader.static`` writes it).
+STUBS_FILE = Path(__file__).parent / "checks" / "stubs.json"
+
+
+def module_digest(tree: ast.Module) -> str:
+    """The module's syntax tree, without positions: the same for the same code, however laid out."""
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+
+
+@functools.cache
+def _shipped() -> dict[str, str]:
+    try:
+        return json.loads(STUBS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def untouched_stub(sub: Submission, task: Task) -> bool:
-    """Whether the task's function is certainly still the exercise's stub: its body
-    only raises NotImplementedError, so every check would end "not implemented".
+    """Whether the task's function is certainly the exercise's stub, whose body only
+    raises NotImplementedError: every check would end "not implemented".
 
-    Said only when the text leaves no doubt: a plain function with no decorator,
-    whose body is a docstring and ``raise NotImplementedError`` (with constant
-    arguments, or none); the only binding of its name in its module; nothing in the
-    submission that assigns an attribute of that name, or to that function, or
-    rebinds NotImplementedError; and no dynamic access to namespaces anywhere. In
-    any other case the checks run, as they always may.
+    Said only when the task's whole module is the exercise module as shipped (the
+    same code, so it imports as the exercise does: at once, without error or side
+    effect, with the stub's own signature), the function is a stub there, and no
+    module of the submission assigns an attribute of that name or uses dynamic
+    access to namespaces. In any other case the checks run, as they always may.
     """
-    if "." in task.name:
-        return False
-    scans = [scan for scan in sub.scans.values() if scan.tree is not None and scan.index is not None]
-    if any(scan.identifiers & _DYNAMIC for scan in scans):
-        return False
     own = sub.scans[task.module]
-    if own.tree is None or own.index is None:
+    if "." in task.name or own.tree is None or _shipped().get(task.module) != module_digest(own.tree):
         return False
-    defs = [node for node in own.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name == task.name]
-    if len(defs) != 1 or not isinstance(defs[0], ast.FunctionDef) or defs[0].decorator_list:
+    defs = [node for node in own.tree.body if isinstance(node, ast.FunctionDef) and node.name == task.name]
+    if len(defs) != 1 or defs[0].decorator_list or not _only_raises_not_implemented(defs[0].body):
         return False
-    if not _only_raises_not_implemented(defs[0].body):
-        return False
-    for scan in scans:
-        rebound = _bindings(scan, {_STUB_EXCEPTION} | ({task.name} if scan is own else set()))
-        if rebound - ({id(defs[0])} if scan is own else set()):
+    for scan in sub.scans.values():
+        if scan.tree is None or scan.index is None:
+            continue
+        if scan.identifiers & _DYNAMIC:
             return False
         if any(_assigns_attribute(node, task.name) for node in scan.index.of(ast.Attribute)):
             return False
@@ -105,35 +118,19 @@ def _only_raises_not_implemented(body: list[ast.stmt]) -> bool:
     return isinstance(exc, ast.Name) and exc.id == _STUB_EXCEPTION
 
 
-def _bindings(scan: Any, names: set[str]) -> set[int]:
-    """The nodes (by id) that bind or delete one of ``names`` anywhere in a module."""
-    found: set[int] = set()
-    for node in scan.index.of(ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias,
-                              ast.Global, ast.Nonlocal, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
-                              ast.MatchMapping, ast.arg):
-        if isinstance(node, ast.Name):
-            bound = node.id in names and not isinstance(node.ctx, ast.Load)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound = node.name in names
-        elif isinstance(node, ast.alias):
-            bound = node.name == "*" or (node.asname or node.name.split(".")[0]) in names
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound = bool(set(node.names) & names)
-        elif isinstance(node, ast.MatchMapping):
-            bound = node.rest in names
-        else:  # a handler's, a pattern's or a parameter's name
-            bound = getattr(node, "name", None) in names or getattr(node, "arg", None) in names
-        if bound:
-            found.add(id(node))
-    return found
-
-
 def _assigns_attribute(node: ast.Attribute, name: str) -> bool:
-    """``anything.name = ...`` (another module's function replaced), or ``name.x = ...``
-    (the function's own code or defaults replaced)."""
-    if isinstance(node.ctx, ast.Load):
-        return False
-    return node.attr == name or (isinstance(node.value, ast.Name) and node.value.id == name)
+    """``anything.name = ...``: another module's function replaced from outside."""
+    return not isinstance(node.ctx, ast.Load) and node.attr == name
+
+
+def write_stub_digests(exercises: Path) -> dict[str, str]:
+    """Record the digest of every exercise module (run after changing one)."""
+    from .tasks import MODULES
+
+    digests = {m: module_digest(ast.parse((exercises / f"{m}.py").read_text(encoding="utf-8"))) for m in MODULES}
+    STUBS_FILE.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    _shipped.cache_clear()
+    return digests
 
 
 def not_a_submission(problem: str, tasks: list[Task]) -> dict[str, Verdict]:
@@ -150,3 +147,8 @@ def runnable_sources(sub: Submission) -> dict[str, str]:
     those that parse and escape nothing at module level."""
     return {m: text for m, text in sub.sources.items()
             if sub.scans[m].syntax_error is None and not sub.scans[m].module_level_escapes}
+
+
+if __name__ == "__main__":
+    write_stub_digests(Path(__file__).resolve().parent.parent / "exercises")
+    print(f"wrote {STUBS_FILE}")

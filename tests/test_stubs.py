@@ -1,13 +1,15 @@
 """An untouched stub is decided from the text: no sandbox child runs its checks.
 
-Said only when the text leaves no doubt (``static.untouched_stub``): what the report
-says of such a task must be exactly what running its checks says, and any way of
-giving the function another body, however roundabout, must still run the checks
-and keep full marks.
+Said only when the task's module is the exercise module as shipped and nothing
+else in the submission can reach it (``static.untouched_stub``): what the report
+says of such a task must be exactly what running its checks says, and any change
+to the module (a body given any other way, try-out code that fails at import, a
+changed signature) must run the checks as before.
 """
 from __future__ import annotations
 
 import ast
+import shutil
 
 import pytest
 
@@ -116,12 +118,59 @@ def test_a_function_given_a_body_any_other_way_is_run_and_passes(how, tmp_path, 
 
 
 def test_another_module_replacing_the_function_runs_the_checks(tmp_path, server):
-    """ex01 imports ex03_vjp and installs its own vjp there: the stub is not what runs."""
-    patch = "import ex03_vjp\n\n" + IMPL + "\n\nex03_vjp.vjp = _mine\n"
-    folder = _stub_folder(tmp_path, "import ex01_backward  # installs vjp\n", other={"ex01_backward": patch})
+    """ex03_vjp.py is untouched, but ex01 (imported first in the sandbox) installs its own vjp there."""
+    folder = tmp_path / "patched"
+    shutil.copytree(EXERCISES, folder)
+    with open(folder / "ex01_backward.py", "a", encoding="utf-8") as f:
+        f.write("\n\nimport ex03_vjp\n\n" + IMPL + "\n\nex03_vjp.vjp = _mine\n")
+    assert not static.untouched_stub(read(folder), VJP)
+    built = api.grade(folder, Options(seed=2, patterns=("ex01_backward", VJP.id)), server=server)
+    task = next(t for t in built["tasks"] if t["id"] == VJP.id)
+    assert task["score"] == task["max_score"] > 0
+
+
+def test_the_shipped_digests_are_the_exercises():
+    """grader/checks/stubs.json is what `python -m grader.static` makes of exercises/."""
+    from grader.tasks import MODULES
+
+    shipped = static._shipped()
+    assert set(shipped) == set(MODULES)
+    for module in MODULES:
+        tree = ast.parse((EXERCISES / f"{module}.py").read_text(encoding="utf-8"))
+        assert shipped[module] == static.module_digest(tree), f"run: python -m grader.static ({module})"
+
+
+def test_the_same_code_laid_out_otherwise_is_still_the_exercise(tmp_path, server):
+    def relayout(text: str) -> str:
+        return "# my notes\n" + text.replace("\n\n\n", "\n\n# --\n\n")
+
+    folder = _stub_folder(tmp_path, replace=relayout)
+    assert static.untouched_stub(read(folder), VJP)
+
+
+# Changes an honest student makes while working that change what running gives.
+WORKING = {
+    "try-out code that fails at import": "x = torch.tensor([2.0, 3.0])\nprint(vjp(lambda t: t ** 2, x, torch.ones(2)))\n",
+    "a helper module that is not there": "from my_helpers import something\n",
+    "slow module-level code": "import time\ntime.sleep(0.01)\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(WORKING))
+def test_a_module_being_worked_on_is_run(how, tmp_path, server):
+    folder = _stub_folder(tmp_path, WORKING[how])
     assert not static.untouched_stub(read(folder), VJP)
     built = api.grade(folder, Options(seed=2, patterns=(VJP.id,)), server=server)
-    assert built["score"] == built["max_score"] > 0
+    status = built["tasks"][0]["status"]
+    assert status == ("not_implemented" if how == "slow module-level code" else "error"), how
+
+
+def test_a_changed_signature_is_run(tmp_path, server):
+    folder = _stub_folder(tmp_path, replace=lambda text: text.replace("def vjp(\n", "def vjp(extra, \n", 1)
+                          if "def vjp(\n" in text else text.replace("def vjp(", "def vjp(extra, ", 1))
+    assert not static.untouched_stub(read(folder), VJP)
+    built = api.grade(folder, Options(seed=2, patterns=(VJP.id,)), server=server)
+    assert built["tasks"][0]["status"] == "error"
 
 
 @pytest.mark.parametrize("body", [
