@@ -401,7 +401,7 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         raise
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
-    _write_gradebook(out)
+    _write_gradebook(out, results)
     if failures:
         for r in failures:
             click.echo(f"grader failed on {r.item.path}: {r.error}", err=True)
@@ -463,12 +463,17 @@ def _batch_table(results) -> str:
     return "\n".join(f"  {name:<22} {value}" for name, value in rows)
 
 
-def _write_gradebook(out: Path) -> None:
+def _write_gradebook(out: Path, results=()) -> None:
+    """The gradebook and class summary of every report in OUT/reports. What this
+    batch's workers wrote (and checked against the schema before writing) is taken
+    from their answers; only reports from before a --resume are read again."""
     try:
         from . import collect
     except ImportError:
         return
-    collection = collect.collect([str(out / "reports")])
+    known = {r.report.resolve(): collect.Submission(str(r.report), r.kept, r.files_digest)
+             for r in results if r.kept is not None and r.report is not None and not r.error}
+    collection = collect.collect([str(out / "reports")], known=known)
     (out / "gradebook.csv").write_text(collect.render_csv(collection), encoding="utf-8")
     (out / "class-summary.json").write_text(json.dumps(collect.summary(collection), indent=2, ensure_ascii=False) + "\n",
                                             encoding="utf-8")

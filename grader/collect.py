@@ -47,7 +47,7 @@ SUMMARY_KEYS = frozenset({"submissions", "score", "percent", "tasks", "problems"
 @dataclass(frozen=True)
 class Submission:
     source: str            # the report file
-    report: dict[str, Any]  # what the gradebook and the summary read of it (``_kept``)
+    report: dict[str, Any]  # what the gradebook and the summary read of it (``kept``)
     digest: str            # sha256 of the submission's files (relative path and sha256 of each)
 
     @property
@@ -174,8 +174,13 @@ def _json_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.rglob("*.json") if p.is_file()), key=lambda p: p.as_posix())
 
 
-def collect(paths: Iterable[str | Path]) -> Collection:
-    """Read every report among ``paths`` (files, or folders searched recursively)."""
+def collect(paths: Iterable[str | Path], known: dict[Path, Submission] | None = None) -> Collection:
+    """Read every report among ``paths`` (files, or folders searched recursively).
+
+    ``known``: reports already read, by resolved file path (``grade batch`` keeps what
+    its workers wrote and checked, rather than reading and checking each file again).
+    """
+    known = known or {}
     result = Collection()
     seen_files: set[Path] = set()
     by_key: dict[tuple[str, str], Submission] = {}
@@ -195,17 +200,21 @@ def collect(paths: Iterable[str | Path]) -> Collection:
             if key in seen_files:  # the same file named twice (a folder and a file inside it)
                 continue
             seen_files.add(key)
-            try:
-                data = load_report(path)
-            except ClassSummary:
-                if given.is_dir():  # a batch's own output folder holds one beside the reports
+            sub = known.get(key)
+            if sub is None:
+                try:
+                    data = load_report(path)
+                except ClassSummary:
+                    if given.is_dir():  # a batch's own output folder holds one beside the reports
+                        continue
+                    result.problems.append(Problem(str(path), "a class summary, not a report"))
                     continue
-                result.problems.append(Problem(str(path), "a class summary, not a report"))
-                continue
-            except ReportError as exc:
-                result.problems.append(Problem(str(path), str(exc)))
-                continue
-            sub = Submission(str(path), _kept(data), submission_digest(data))
+                except ReportError as exc:
+                    result.problems.append(Problem(str(path), str(exc)))
+                    continue
+                sub = Submission(str(path), kept(data), submission_digest(data))
+            else:
+                sub = Submission(str(path), sub.report, sub.digest)
             key = (sub.path, sub.digest)
             if key in by_key:
                 result.duplicates.append(Duplicate(sub.source, by_key[key].source, sub.digest))
@@ -215,7 +224,7 @@ def collect(paths: Iterable[str | Path]) -> Collection:
     return result
 
 
-def _kept(report: dict[str, Any]) -> dict[str, Any]:
+def kept(report: dict[str, Any]) -> dict[str, Any]:
     """What the gradebook and the class summary read of a report, and nothing else: a
     class of a thousand reports is held in memory at once."""
     kept = {k: report[k] for k in ("seed", "score", "max_score", "percent", "problem", "grader_errors")

@@ -48,8 +48,13 @@ def _job_options(job: dict[str, Any]) -> Options:
 
 
 def _answer_for(job: dict[str, Any], result: dict[str, Any], started: float) -> dict[str, Any]:
+    """What the parent learns of a written (and checked) report: its score, and what the
+    gradebook reads of it, so the parent need not read and check the file again."""
+    from . import collect
+
     return {"name": job["name"], "score": result["score"], "max_score": result["max_score"],
-            "problem": result.get("problem", ""), "seconds": time.monotonic() - started}
+            "problem": result.get("problem", ""), "seconds": time.monotonic() - started,
+            "kept": collect.kept(result), "files_digest": collect.submission_digest(result)}
 
 
 def _failed(job: dict[str, Any], options: Options, exc: Exception) -> dict[str, Any]:
@@ -162,6 +167,9 @@ class Done:
     error: str = ""
     skipped: bool = False
     seconds: float = 0.0
+    report: Path | None = None  # the report this batch wrote
+    kept: dict[str, Any] | None = None  # what the gradebook reads of it
+    files_digest: str = ""
 
 
 class _Worker:
@@ -252,7 +260,9 @@ def run(items: list[Item], outdir: Path, options: Options, *, jobs: int, resume:
                 if item is None:
                     continue
                 done = Done(item, answer.get("score", 0.0), answer.get("max_score", 0.0), answer.get("problem", ""),
-                            answer.get("error", ""), seconds=answer.get("seconds", 0.0))
+                            answer.get("error", ""), seconds=answer.get("seconds", 0.0),
+                            report=reports / f"{item.name}.json", kept=answer.get("kept"),
+                            files_digest=str(answer.get("files_digest", "")))
                 results.append(done)
                 progress(len(results), len(items), done)
             for w in list(workers):

@@ -109,6 +109,14 @@ def test_a_class_with_hostile_submissions_gets_a_report_each(tmp_path):
             assert data["score"] == 0 and (data.get("problem") or kind == "binary"), name
     rows = gradebook(tmp_path / "out")
     assert len(rows) == 100
+    # The gradebook and summary were made from the workers' answers: the same as reading
+    # and checking every report file again.
+    from grader import collect
+
+    again = collect.collect([str(tmp_path / "out" / "reports")])
+    assert (tmp_path / "out" / "gradebook.csv").read_text(encoding="utf-8") == collect.render_csv(again)
+    assert json.loads((tmp_path / "out" / "class-summary.json").read_text(encoding="utf-8")) == \
+        json.loads(json.dumps(collect.summary(again)))
 
 
 def test_an_interrupted_batch_resumes_to_the_same_gradebook(tmp_path):

@@ -341,3 +341,21 @@ def test_a_collection_keeps_only_what_its_gradebook_and_summary_read(tmp_path):
     whole = collect_mod.Collection(submissions=[collect_mod.Submission(kept.source, report, kept.digest)])
     assert collect_mod.render_csv(collection) == collect_mod.render_csv(whole)
     assert collect_mod.summary(collection) == collect_mod.summary(whole)
+
+
+def test_reports_already_read_are_taken_as_given_and_still_deduplicated(tmp_path):
+    """grade batch hands over what its workers wrote and checked: those files are not
+    read again; every other file is, and the same submission twice still counts once."""
+    from grader import collect as collect_mod
+
+    report = json.loads((Path(__file__).parent / "golden" / "report-en.json").read_text(encoding="utf-8"))
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(report), encoding="utf-8")
+    (tmp_path / "b.json").write_text("not read", encoding="utf-8")  # would be a problem if read
+    given = collect_mod.Submission("b", collect_mod.kept(report), collect_mod.submission_digest(report))
+    collection = collect_mod.collect([tmp_path], known={(tmp_path / "b.json").resolve(): given})
+    assert collection.problems == []
+    assert [s.source for s in collection.submissions] == [str(tmp_path / "a.json")]
+    assert [d.source for d in collection.duplicates] == [str(tmp_path / "b.json"), str(tmp_path / "c.json")]
+    plain = collect_mod.collect([tmp_path / "a.json"])
+    assert collect_mod.render_csv(collection) == collect_mod.render_csv(plain)
