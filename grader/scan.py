@@ -12,6 +12,7 @@ never read.
 from __future__ import annotations
 
 import ast
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -61,6 +62,14 @@ class ModuleScan:
         if self.tree is None:
             return []
         return self._reader.find(self._task_code(None))
+
+    @cached_property
+    def digest(self) -> str | None:
+        """The module's syntax tree without positions, hashed: the same for the same
+        code however it is laid out (``static.untouched_stub`` compares it)."""
+        if self.tree is None:
+            return None
+        return hashlib.sha256(ast.dump(self.tree, include_attributes=False).encode()).hexdigest()
 
     @property
     def task_names(self) -> set[str]:

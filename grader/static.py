@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .status import Status
+from .scan import scan_module
 from .submission import MAX_MODULE_BYTES, Submission
 from .tasks import Task
 from .untrusted import escape
@@ -67,9 +67,9 @@ _STUB_EXCEPTION = "NotImplementedError"
 STUBS_FILE = Path(__file__).parent / "checks" / "stubs.json"
 
 
-def module_digest(tree: ast.Module) -> str:
-    """The module's syntax tree, without positions: the same for the same code, however laid out."""
-    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+def module_digest(text: str, module: str) -> str | None:
+    """The digest ``untouched_stub`` compares (``ModuleScan.digest``) of a module's text."""
+    return scan_module(module, text).digest
 
 
 @functools.cache
@@ -91,10 +91,12 @@ def untouched_stub(sub: Submission, task: Task) -> bool:
     access to namespaces. In any other case the checks run, as they always may.
     """
     own = sub.scans[task.module]
-    if "." in task.name or own.tree is None or _shipped().get(task.module) != module_digest(own.tree):
+    if "." in task.name or own.tree is None:
         return False
     defs = [node for node in own.tree.body if isinstance(node, ast.FunctionDef) and node.name == task.name]
     if len(defs) != 1 or defs[0].decorator_list or not _only_raises_not_implemented(defs[0].body):
+        return False
+    if _shipped().get(task.module) != own.digest:
         return False
     for scan in sub.scans.values():
         if scan.tree is None or scan.index is None:
@@ -127,7 +129,7 @@ def write_stub_digests(exercises: Path) -> dict[str, str]:
     """Record the digest of every exercise module (run after changing one)."""
     from .tasks import MODULES
 
-    digests = {m: module_digest(ast.parse((exercises / f"{m}.py").read_text(encoding="utf-8"))) for m in MODULES}
+    digests = {m: module_digest((exercises / f"{m}.py").read_text(encoding="utf-8"), m) for m in MODULES}
     STUBS_FILE.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     _shipped.cache_clear()
     return digests
