@@ -78,3 +78,81 @@ def test_the_store_is_bounded(monkeypatch):
     for k in range(5):
         references.jacobian(lambda t, k=k: k * t, torch.ones(1, dtype=torch.float64))
     assert len(references._store) == 3
+
+
+def _same_as_torch(name: str, *args, **kwargs) -> None:
+    got = getattr(references, name)(*args, **kwargs)
+    want = getattr(functional, name)(*args, **kwargs)
+    pairs = list(zip(got, want)) if isinstance(got, tuple) else [(got, want)]
+    for a, b in pairs:
+        assert a.requires_grad == b.requires_grad and torch.equal(a.detach(), b.detach()), name
+
+
+def test_a_function_that_counts_its_calls_is_never_kept():
+    """The catalogue's once_* functions change with each call (a second call shows)."""
+    x, v = torch.tensor([2.0, 3.0], dtype=torch.float64), torch.tensor([1.0, 0.5], dtype=torch.float64)
+
+    def counting():
+        calls: list = []
+        return lambda t: (calls.append(1), t * len(calls))[1]
+
+    for _ in range(2):  # each time a fresh function, as each submission's check builds one
+        ours, theirs = build("once_seed_square_cube", {}), build("once_seed_square_cube", {})
+        assert torch.equal(references.vjp(ours, x, v)[1], functional.vjp(theirs, x, v)[1])
+        assert torch.equal(references.jacobian(counting(), x), functional.jacobian(counting(), x))
+    assert len(references._store) == 0
+
+
+K = 1.0
+
+
+def test_a_module_global_the_function_reads_is_part_of_the_key():
+    global K
+    x = torch.ones(2, dtype=torch.float64)
+    f = lambda t: K * t  # noqa: E731
+    _same_as_torch("jacobian", f, x)
+    K = 3.0
+    try:
+        _same_as_torch("jacobian", f, x)
+    finally:
+        K = 1.0
+
+
+def test_what_the_bytes_alone_do_not_say_is_not_kept():
+    A = torch.randn(3, 3, dtype=torch.float64)
+    x = torch.randn(3, dtype=torch.float64)
+    w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    (w * 2).sum().backward()
+    cases = [
+        ("jacobian", (A.mv, x)),                                   # an object's method, not a module's function
+        ("jacobian", (lambda t: t.reshape(-1), A.T)),              # a non-contiguous input
+        ("jacobian", (lambda t: t * w.grad, x)),                   # a tensor whose .grad is set
+        ("jacobian", (lambda t: t, x, True)),                      # create_graph given by position
+        ("vjp", (lambda t: t ** 2, x, x, True)),
+    ]
+    for name, args in cases:
+        _same_as_torch(name, *args)
+    assert len(references._store) == 0
+
+
+def test_the_default_dtype_and_the_sign_of_nan_are_part_of_the_key():
+    x = torch.ones(1, dtype=torch.float64)
+    f = lambda t: t * torch.tensor(0.1)  # noqa: E731
+    _same_as_torch("jacobian", f, x)
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        _same_as_torch("jacobian", f, x)
+    finally:
+        torch.set_default_dtype(saved)
+    nan = float("nan")
+    for value in (nan, -nan):
+        h = lambda t, s=value: t * __import__("math").copysign(1.0, s)  # noqa: E731
+        _same_as_torch("jacobian", h, x)
+
+
+def test_the_store_is_bounded_in_bytes(monkeypatch):
+    monkeypatch.setattr(references, "MAX_BYTES", 3 * 8 * 64 * 64)
+    for k in range(6):
+        references.jacobian(lambda t, k=k: k * t, torch.ones(64, dtype=torch.float64))  # 64x64 each
+    assert len(references._store) == 3 and references._stored_bytes[0] <= references.MAX_BYTES
