@@ -63,8 +63,9 @@ _DYNAMIC = {"globals", "vars", "locals", "setattr", "delattr", "exec", "eval", "
             "update_wrapper", "wraps", "_getframe", "f_globals", "f_locals", "f_back", "parse_args",
             "parse_known_args", "namespace"}
 _STUB_EXCEPTION = "NotImplementedError"
-# The digest of each exercise module as shipped (``python -m grader.static`` writes it).
-STUBS_FILE = Path(__file__).parent / "checks" / "stubs.json"
+# The digest of each exercise module as shipped, one file a module beside its task
+# records (``grader/checks/<module>.stub.json``, written by ``python -m grader.static``).
+STUBS_DIR = Path(__file__).parent / "checks"
 
 
 def module_digest(text: str, module: str) -> str | None:
@@ -74,10 +75,15 @@ def module_digest(text: str, module: str) -> str | None:
 
 @functools.cache
 def _shipped() -> dict[str, str]:
-    try:
-        return json.loads(STUBS_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    found: dict[str, str] = {}
+    for path in STUBS_DIR.glob("*.stub.json"):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("digest"), str):
+            found[path.name.removesuffix(".stub.json")] = record["digest"]
+    return found
 
 
 def untouched_stub(sub: Submission, task: Task) -> bool:
@@ -125,14 +131,21 @@ def _assigns_attribute(node: ast.Attribute, name: str) -> bool:
     return not isinstance(node.ctx, ast.Load) and node.attr == name
 
 
-def write_stub_digests(exercises: Path) -> dict[str, str]:
-    """Record the digest of every exercise module (run after changing one)."""
+def write_stub_digests(exercises: Path) -> list[Path]:
+    """Record the digest of each exercise module that changed (run after changing one);
+    the files written."""
     from .tasks import MODULES
 
-    digests = {m: module_digest((exercises / f"{m}.py").read_text(encoding="utf-8"), m) for m in MODULES}
-    STUBS_FILE.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    written = []
+    for module in MODULES:
+        digest = module_digest((exercises / f"{module}.py").read_text(encoding="utf-8"), module)
+        path = STUBS_DIR / f"{module}.stub.json"
+        text = json.dumps({"module": module, "digest": digest}, indent=1) + "\n"
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
     _shipped.cache_clear()
-    return digests
+    return written
 
 
 def not_a_submission(problem: str, tasks: list[Task]) -> dict[str, Verdict]:
@@ -152,5 +165,5 @@ def runnable_sources(sub: Submission) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    write_stub_digests(Path(__file__).resolve().parent.parent / "exercises")
-    print(f"wrote {STUBS_FILE}")
+    changed = write_stub_digests(Path(__file__).resolve().parent.parent / "exercises")
+    print("\n".join(f"wrote {path}" for path in changed) or "every stub digest is up to date")

@@ -130,7 +130,7 @@ def test_another_module_replacing_the_function_runs_the_checks(tmp_path, server)
 
 
 def test_the_shipped_digests_are_the_exercises():
-    """grader/checks/stubs.json is what `python -m grader.static` makes of exercises/."""
+    """grader/checks/<module>.stub.json is what `python -m grader.static` makes of exercises/."""
     from grader.tasks import MODULES
 
     shipped = static._shipped()
