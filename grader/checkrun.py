@@ -41,8 +41,9 @@ ARGS = [
     "-p", "no:logging", "-p", "no:unraisableexception", "-p", "no:threadexception",
     "-p", "no:faulthandler",
     # Per-check hooks of features no check uses: unittest classes, subtests, skip and
-    # xfail marks, tmp_path (json-report needs legacypath), --setup-only/--setup-plan, and output capture (the
-    # checks print nothing, and run_session catches whatever is printed).
+    # xfail marks, tmp_path, --setup-only/--setup-plan, and output capture (the checks
+    # print nothing, and run_session catches whatever is printed). legacypath stays:
+    # pytest-json-report reads session.fspath.
     "-p", "no:unittest", "-p", "no:subtests", "-p", "no:skipping", "-p", "no:tmpdir",
     "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:capture",
     "--import-mode=importlib", "-q", "--tb=no",
