@@ -225,31 +225,8 @@ def test_one_session_grades_stubs_and_solutions_alike(tmp_path, server):
     assert _comparable(results[0]) == _comparable(results[2])
 
 
-def test_the_ledger_is_pytest_json_reports_record(server):
-    """What the report is built from: pytest-json-report's records, the plugin's outcome attached."""
-    from grader import checkrun
-
-    seen: list = []
-    original = checkrun.Ledger.take
-
-    def take(self):
-        records = original(self)
-        seen.extend(records)
-        return records
-
-    checkrun.Ledger.take = take
-    try:
-        api.grade(SOLUTIONS, Options(seed=3, patterns=(TASK.id,)), server=server)
-    finally:
-        checkrun.Ledger.take = original
-    keys = {key for key, _ in _specs()}
-    checks = [r for r in seen if r.get("metadata", {}).get("check") in keys]
-    assert {r["metadata"]["check"] for r in checks} == keys
-    assert all(r["call"]["outcome"] == "passed" and r["metadata"]["outcome"] == "passed" for r in checks)
-    assert all({"setup", "call", "teardown", "nodeid"} <= set(r) for r in checks)
-
-
 def _records(server, path, options) -> list:
+    """The ledger's records of the checks run grading ``path``."""
     from grader import checkrun
 
     seen: list = []
@@ -266,6 +243,16 @@ def _records(server, path, options) -> list:
     finally:
         checkrun.Ledger.take = original
     return [r for r in seen if r.get("metadata", {}).get("check")]
+
+
+def test_the_ledger_is_pytest_json_reports_record(server):
+    """What the report is built from: pytest-json-report's records, the plugin's outcome attached."""
+    seen = _records(server, SOLUTIONS, Options(seed=3, patterns=(TASK.id,)))
+    keys = {key for key, _ in _specs()}
+    checks = [r for r in seen if r.get("metadata", {}).get("check") in keys]
+    assert {r["metadata"]["check"] for r in checks} == keys
+    assert all(r["call"]["outcome"] == "passed" and r["metadata"]["outcome"] == "passed" for r in checks)
+    assert all({"setup", "call", "teardown", "nodeid"} <= set(r) for r in checks)
 
 
 def test_a_check_that_fails_as_checks_do_is_recorded_without_a_rendered_traceback(server, monkeypatch):
