@@ -76,9 +76,7 @@ def _key(value: Any, depth: int = 0, *, inside: bool = False) -> Any:
         return ("dtype", str(value))
     if kind is types.ModuleType:
         return ("module", value.__name__)
-    if kind is FnSpec:
-        if value.name.startswith("once_"):  # the catalogue's functions that count their calls
-            raise _NoKey
+    if kind is FnSpec:  # built anew wherever it is used: its name and parameters say what it computes
         return ("spec", value.name, _key(value.params, depth + 1))
     if kind is types.FunctionType:
         return _function_key(value, depth)
