@@ -463,7 +463,7 @@ def _batch_table(results) -> str:
     return "\n".join(f"  {name:<22} {value}" for name, value in rows)
 
 
-def _write_gradebook(out: Path, results=()) -> None:
+def _write_gradebook(out: Path, results: list) -> None:
     """The gradebook and class summary of every report in OUT/reports. What this
     batch's workers wrote (and checked against the schema before writing) is taken
     from their answers; only reports from before a --resume are read again."""
