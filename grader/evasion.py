@@ -227,7 +227,8 @@ class Reader:
 
     def __init__(self, tree: ast.Module, aliases: dict[str, str], index: Index | None = None) -> None:
         self.index = index or Index(tree)
-        self.aliases = aliases
+        star, self.star_read = _star_aliases(self.index.of(ast.ImportFrom))
+        self.aliases = {**star, **aliases} if star else aliases
         self._findings: dict[int, frozenset[Finding]] = {}
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
@@ -309,7 +310,8 @@ class Reader:
                 return
             self._import(node, node.module or "")
             for alias in node.names:
-                if alias.name == "*" and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
+                if alias.name == "*" and node.module not in self.star_read \
+                        and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
                     self.add(node, "dynamic_attribute", f"from {node.module} import *")
                 self._import(node, f"{node.module}.{alias.name}")
         elif isinstance(node, ast.Name):
@@ -444,6 +446,31 @@ class Reader:
 # The only nodes _check has anything to say about.
 _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.Call, ast.Assign, ast.AugAssign,
                       ast.AnnAssign, ast.Delete, ast.MatchClass})
+
+
+def _star_aliases(imports: list[ast.AST]) -> tuple[dict[str, str], set[str]]:
+    """What ``from M import *`` binds that is an evasion API, as aliases (``currentframe``
+    -> ``inspect.currentframe``), so that a use of one is found where it is used; and
+    the modules whose star import could be read so. A star import is no finding by
+    itself (``from torch import *``, ``from typing import *``): only a module that
+    cannot be read here is judged by what it might bind."""
+    found: dict[str, str] = {}
+    read: set[str] = set()
+    for node in imports:
+        if not (isinstance(node, ast.ImportFrom) and node.module and not node.level
+                and any(a.name == "*" for a in node.names)) or node.module == "builtins":
+            continue
+        module = _module(node.module)
+        if not _is_module_object(module):
+            continue
+        public = getattr(module, "__all__", None)
+        if not (isinstance(public, (list, tuple)) and all(type(n) is str for n in public)):
+            public = [n for n in vars(module) if not n.startswith("_")]
+        for name in public:
+            if _evasion_api(f"{node.module}.{name}"):
+                found[name] = f"{node.module}.{name}"
+        read.add(node.module)
+    return found, read
 
 
 def _is_import_alias(imports: list[ast.AST], name: str) -> bool:

@@ -107,6 +107,9 @@ EVASION = {
  "gi_frame": "def g():\n    yield 1\ndef vjp(f,x,v):\n    return g().gi_frame\n",
  "gc": "import gc\ndef vjp(f,x,v):\n    return gc.get_referrers(x)\n",
  "gc_objects": "from gc import get_objects\ndef vjp(f,x,v):\n    return get_objects()\n",
+ "star_import_then_currentframe": "from inspect import *\ndef vjp(f,x,v):\n    return currentframe().f_back\n",
+ "star_import_then_get_type_hints": "from typing import *\ndef vjp(f,x,v):\n    return get_type_hints(f)\n",
+ "star_import_of_an_unreadable_module": "from importlib import *\ndef vjp(f,x,v):\n    return import_module('torch')\n",
  "random_os": "import random\ndef vjp(f,x,v):\n    random._os.system('x')\n",
  "collections_sys": "import collections\ndef vjp(f,x,v):\n    return collections._sys.modules\n",
  "enum_bltns": "import enum\ndef vjp(f,x,v):\n    return enum.bltns.eval('1')\n",
@@ -232,6 +235,10 @@ HONEST = {
  "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
                          "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
+ # A star import is judged by what it binds and what of that is used, not by itself.
+ "star_import_of_torch": "from torch import *\ndef vjp(f,x,v):\n    return ones(2) + zeros(2)\n",
+ "star_import_of_typing": "from typing import *\ndef vjp(f: Callable, x, v) -> Optional[List[int]]:\n    return None\n",
+ "star_import_of_torch_nn": "from torch.nn import *\nfrom torch.nn.functional import *\nloss = MSELoss()\n",
  "submodules_by_attribute": ("import torch, numpy as np, os\nimport matplotlib\n"
                              "a = torch.nn.functional.relu, torch.linalg.norm, torch.autograd.functional.jacobian\n"
                              "b = np.random.default_rng, np.linalg.inv, np.fft.fft, os.path.join\n"
