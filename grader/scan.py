@@ -300,6 +300,9 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
     for node in index.walk(root):
         if id(node) in honest:
             continue
+        honest.update(_switched_off(node))
+        if id(node) in honest:
+            continue
         dotted = None
         if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
             dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
@@ -311,6 +314,30 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
         if dotted or attr or keyword:
             uses.append((getattr(node, "lineno", 0), dotted, attr, keyword))
     return uses
+
+
+def _off(value: ast.AST | None) -> bool:
+    """A literal False, 0 or None: what turns a switch off."""
+    return isinstance(value, ast.Constant) and value.value in (False, None) and type(value.value) is not float
+
+
+def _switched_off(node: ast.AST) -> list[int]:
+    """The nodes under ``node`` that name a switch only to read it or turn it off:
+    ``requires_grad=False``, ``x.requires_grad_(False)``, ``x.requires_grad = False``,
+    ``if x.requires_grad:``. Where autograd is not allowed, they are honest: they
+    keep autograd out. Turning it on, or handing the switch on, still counts."""
+    if isinstance(node, ast.keyword) and node.arg and _off(node.value):
+        return [id(node)]
+    if isinstance(node, ast.Attribute) and node.attr == "requires_grad" and isinstance(node.ctx, ast.Load):
+        return [id(node)]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
+        given = node.args[:1] + [k.value for k in node.keywords if k.arg == "requires_grad"]
+        if len(given) == 1 and _off(given[0]) and len(node.args) + len(node.keywords) == 1:
+            return [id(node.func)]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and _off(node.value):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [id(t) for t in targets if isinstance(t, ast.Attribute) and t.attr == "requires_grad"]
+    return []
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:

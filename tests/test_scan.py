@@ -52,6 +52,35 @@ def test_not_allowed_apis_are_found_through_aliases_and_helpers(source, task, de
     assert uses and uses[0].detail.startswith(detail)
 
 
+@pytest.mark.parametrize("line", [
+    "x = x.clone().requires_grad_()",
+    "x = x.clone().requires_grad_(True)",
+    "x = x.clone().requires_grad_(requires_grad=True)",
+    "x = torch.zeros_like(x, requires_grad=True)",
+    "x = torch.zeros_like(x, requires_grad=FLAG)",
+    "x = x.clone()\n    x.requires_grad = True",
+    "switch = x.requires_grad_",
+])
+def test_turning_autograd_on_counts_where_it_is_not_allowed(line):
+    source = f"import torch\nFLAG = True\ndef numerical_grad(f, x, eps=1e-6):\n    {line}\n    return x\n"
+    task = BY_ID["ex08_custom_function.numerical_grad"]
+    assert scan_module(task.module, source).forbidden_uses(task)
+
+
+@pytest.mark.parametrize("line", [
+    "x = x.clone().requires_grad_(False)",
+    "x = x.clone().requires_grad_(requires_grad=False)",
+    "x = torch.zeros_like(x, requires_grad=False)",
+    "x = x.clone()\n    x.requires_grad = False",
+    "assert not x.requires_grad",
+    "if x.requires_grad:\n        x = x.detach()",
+])
+def test_reading_or_switching_off_requires_grad_is_honest_where_autograd_is_not_allowed(line):
+    source = f"import torch\ndef numerical_grad(f, x, eps=1e-6):\n    {line}\n    return x\n"
+    task = BY_ID["ex08_custom_function.numerical_grad"]
+    assert scan_module(task.module, source).forbidden_uses(task) == []
+
+
 @pytest.mark.parametrize("binding", [
     "for J in [torch.autograd.functional.jacobian]:\n    pass\n",
     "with contextlib.nullcontext(torch.autograd.functional.jacobian) as J:\n    pass\n",
