@@ -52,6 +52,7 @@ class Built:
     notebook: Path
     source: str
     origin: list[tuple[int, int] | None] = field(default_factory=list)  # per line: (cell, line in cell)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # cells left out: (cell, its %% magic)
 
     def where(self, line: int) -> tuple[int, int] | None:
         return self.origin[line - 1] if 1 <= line <= len(self.origin) else None
@@ -60,6 +61,34 @@ class Built:
 def _is_check_cell(cell: Any, text: str) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
     return CHECK_TAG in tags or bool(re.search(r"^\s*(from\s+grader\b|import\s+grader\b)", text, re.M))
+
+
+# Statements a kept ``if``, ``try`` or ``with`` may hold besides kept ones.
+_INERT = (ast.Pass, ast.Raise)
+
+
+def _kept(node: ast.stmt) -> bool:
+    """Whether a top-level statement of a cell goes into the module: imports,
+    definitions and assignments, and an ``if``, ``try`` or ``with`` that holds only
+    those (``try: import numpy as np`` / ``except ImportError: np = None``, or a
+    device chosen under ``if torch.cuda.is_available():``), as a module would."""
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return False
+    if isinstance(node, KEEP):
+        return True
+    if isinstance(node, (ast.If, ast.Try, ast.With, getattr(ast, "TryStar", ast.Try))):
+        bodies = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+        bodies += [h.body for h in getattr(node, "handlers", [])]
+        inner = [s for body in bodies for s in body]
+        return any(_kept(s) for s in inner) and all(
+            _kept(s) or isinstance(s, _INERT) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+            for s in inner)
+    return False
+
+
+# Cell magics that run the cell's Python in the notebook's namespace, so that what
+# the cell defines stays defined: the cell is read without its first line.
+PYTHON_CELL_MAGICS = {"time", "capture"}
 
 
 def _graded_lines(text: str) -> list[str]:
@@ -71,8 +100,7 @@ def _graded_lines(text: str) -> list[str]:
     except SyntaxError:
         return lines  # kept whole: its syntax error is the student's to see
     for node in tree.body:
-        keep = isinstance(node, KEEP) and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")
-        if not keep:
+        if not _kept(node):
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             for i in range(start - 1, (node.end_lineno or node.lineno)):
                 lines[i] = ""
@@ -94,8 +122,21 @@ def build(path: Path) -> Built:
         if cell.get("cell_type") != "code":
             continue
         text = cell.get("source", "")
-        if text.lstrip().startswith("%%") or _is_check_cell(cell, text):
+        if _is_check_cell(cell, text):
             continue
+        if text.lstrip().startswith("%%"):
+            magic = text.lstrip()[2:].split(None, 1)[0] if text.lstrip()[2:].strip() else ""
+            if magic not in PYTHON_CELL_MAGICS:
+                built.skipped.append((number, magic))
+                continue
+            lines = text.split("\n")
+            first = next(i for i, line in enumerate(lines) if line.strip())
+            text = "\n".join(lines[:first] + [""] + lines[first + 1:])  # line numbers kept
+            try:
+                ast.parse(text)
+            except (SyntaxError, ValueError):  # a try-out cell that never ran: not the module's
+                built.skipped.append((number, magic))
+                continue
         out.append(f"# cell {number}")
         built.origin.append(None)
         for i, line in enumerate(_graded_lines(text), 1):
@@ -117,6 +158,9 @@ def convert(paths: list[Path]) -> tuple[dict[str, Built], list[str]]:
     for path in sorted(paths, key=lambda p: p.name):
         module = module_for(path.stem + ".py")
         built = build(path)
+        for number, magic in built.skipped:
+            notes.append(f"{path.name}: cell {number} was not graded: it starts with %%{magic}, "
+                         "so it is not Python that stays defined (put definitions in a plain cell).")
         if module is not None and module not in named:
             named[module] = built
         elif module is not None:

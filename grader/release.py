@@ -190,9 +190,10 @@ Open them with the kernel of this folder's `.venv` (it has the grader). Save the
 before a check: the grader reads the file, never runs it. `grade run notebooks` grades
 every notebook at once; `grade run notebooks/ex03_vjp.ipynb` one module.
 
-What is graded in a code cell: imports, functions, classes and assignments. Other
-statements (trying a function out, printing, plotting) and `%`/`!` lines are left out,
-so experiment freely. Feedback names a line as "cell N, line M", counting every cell
+What is graded in a code cell: imports, functions, classes and assignments, also
+inside an `if`, `try` or `with` that holds only those. Other statements (trying a
+function out, printing, plotting), `%`/`!` lines and `%%` cells other than `%%time`
+and `%%capture` are left out, so experiment freely. Feedback names a line as "cell N, line M", counting every cell
 from the top, markdown included. One notebook may also hold several modules' functions
 (any name, e.g. `lab.ipynb`): each module whose functions it defines is graded from it.
 """

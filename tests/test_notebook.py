@@ -116,6 +116,30 @@ def test_experiments_magics_and_check_cells_are_not_graded(tmp_path):
     assert report["score"] == report["max_score"]
 
 
+def test_guarded_imports_and_timed_cells_are_kept_as_a_module_would_keep_them(tmp_path):
+    source = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex03_vjp", source)
+    guarded = ("try:\n    import numpy as np\nexcept ImportError:\n    np = None\n"
+               "if torch.cuda.is_available():\n    DEVICE = 'cuda'\nelse:\n    DEVICE = 'cpu'\n"
+               "with warnings.catch_warnings():\n    import math\n")
+    nb.cells.insert(2, v4.new_code_cell("import warnings\n" + guarded))  # after the imports
+    # Every definition of the module moved into one timed cell: Jupyter keeps what it defines.
+    code = [c for c in nb.cells if c.cell_type == "code" and "def vjp(" in c.source]
+    code[0].source = "%%time\n" + code[0].source
+    nb.cells.append(v4.new_code_cell("if True:\n    print(vjp)\n"))           # a try-out: not kept
+    nb.cells.append(v4.new_code_cell("%%bash\necho hi"))                       # not Python
+    nb.cells.append(v4.new_code_cell("%%capture\nnever ran = ("))              # never ran
+    path = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert guarded in built.source and "def vjp(" in built.source
+    assert "print(vjp)" not in built.source and "echo hi" not in built.source and "never ran" not in built.source
+    assert [magic for _, magic in built.skipped] == ["bash", "capture"]
+    result, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
+    assert report["score"] == report["max_score"]
+    assert "it starts with %%bash" in result.output
+
+
 def test_one_notebook_may_hold_several_modules(tmp_path):
     cells = []
     for module in ("ex01_backward", "ex03_vjp"):
