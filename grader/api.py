@@ -43,7 +43,7 @@ def prepare(path: str | Path, options: Options) -> Prepared:
     if not tasks:
         raise ValueError(f"no task matches {' '.join(options.patterns)!r} (see 'grade list')")
     sub = read(path)
-    verdicts = {task.id: static.static_verdict(sub, task) for task in tasks}
+    verdicts = {task.id: static.bounded_verdict(sub, task) for task in tasks}
     return Prepared(sub, tasks, verdicts, options.seeded(), started)
 
 

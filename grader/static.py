@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .status import Status
-from .scan import scan_module
+from .scan import ModuleScan, scan_module
 from .submission import MAX_MODULE_BYTES, Submission
 from .tasks import Task
 from .untrusted import escape
@@ -29,6 +29,13 @@ class Verdict:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def bounded_verdict(sub: Submission, task: Task) -> Verdict | None:
+    """``static_verdict`` within what is left of the module's reading time
+    (``submission.SCAN_SECONDS``); past it, the task's module is "too complex"."""
+    verdict = sub.bounded(task.module, lambda: static_verdict(sub, task))
+    return static_verdict(sub, task) if isinstance(verdict, ModuleScan) else verdict
+
+
 def static_verdict(sub: Submission, task: Task) -> Verdict | None:
     scan = sub.scans[task.module]
     if not scan.present:
@@ -37,6 +44,8 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         return Verdict(Status.ERROR, "too_large", {"module": task.module, "limit": MAX_MODULE_BYTES})
     if scan.syntax_error is not None:
         f = scan.syntax_error
+        if f.code == "too_complex":
+            return Verdict(Status.ERROR, "too_complex", {"module": task.module, "seconds": float(f.detail)})
         return Verdict(Status.ERROR, "syntax_error", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200)})
     escapes = scan.escapes_for(task)
     if escapes:
@@ -160,8 +169,11 @@ def warm_up_for(sub: Submission) -> tuple[str, ...]:
 def runnable_sources(sub: Submission) -> dict[str, str]:
     """The modules that may reach the sandbox, even as imports of another module:
     those that parse and escape nothing at module level."""
-    return {m: text for m, text in sub.sources.items()
-            if sub.scans[m].syntax_error is None and not sub.scans[m].module_level_escapes}
+    def escapes(m: str) -> bool:
+        found = sub.bounded(m, lambda: sub.scans[m].module_level_escapes)
+        return isinstance(found, ModuleScan) or bool(found)
+
+    return {m: text for m, text in sub.sources.items() if sub.scans[m].syntax_error is None and not escapes(m)}
 
 
 if __name__ == "__main__":

@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
+from .deadline import TooSlow, bounded
+from .pyast import Finding
 from .scan import ModuleScan, scan_module
 from .tasks import MODULES
 
 MAX_MODULE_BYTES = 512 * 1024
+# Reading one module's text (its scan and its tasks' static verdicts) takes at most
+# this long; the largest honest module seen takes 0.2 s.
+SCAN_SECONDS = 10.0
+T = TypeVar("T")
 
 
 class BadSubmission(ValueError):
@@ -36,6 +44,28 @@ class Submission:
     sources: dict[str, str] = field(default_factory=dict)  # module -> text, for modules that decode
     scans: dict[str, ModuleScan] = field(default_factory=dict)
     oversized: set[str] = field(default_factory=set)
+    spent: dict[str, float] = field(default_factory=dict)  # seconds spent reading each module's text
+
+    def bounded(self, module: str, work: Callable[[], T]) -> T | ModuleScan:
+        """``work()`` on the module's text, within what is left of its ``SCAN_SECONDS``;
+        past them, the module becomes one the grader could not read (and never runs)."""
+        scan = self.scans.get(module)
+        if scan is not None and scan.syntax_error is not None and scan.syntax_error.code == "too_complex":
+            return scan
+        started = time.monotonic()
+        try:
+            with bounded(SCAN_SECONDS - self.spent.get(module, 0.0)):
+                return work()
+        except TooSlow:
+            self.scans[module] = too_complex(module)
+            return self.scans[module]
+        finally:
+            self.spent[module] = self.spent.get(module, 0.0) + time.monotonic() - started
+
+
+def too_complex(module: str) -> ModuleScan:
+    """A module whose text could not be read within ``SCAN_SECONDS``."""
+    return ModuleScan(module, True, syntax_error=Finding(0, "too_complex", f"{SCAN_SECONDS:g}"))
 
 
 def locate(path: str | Path) -> Path:
@@ -76,5 +106,6 @@ def read(path: str | Path) -> Submission:
         # utf-8-sig: editors on Windows often save a byte-order mark, which Python accepts.
         text = data.decode("utf-8-sig", errors="replace")
         sub.sources[module] = text
-        sub.scans[module] = scan_module(module, text)
+        sub.spent[module] = 0.0
+        sub.scans[module] = sub.bounded(module, lambda module=module, text=text: scan_module(module, text))
     return sub

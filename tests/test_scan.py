@@ -479,3 +479,31 @@ def test_a_submission_is_walked_once(monkeypatch):
         assert scan.module_level_escapes == [] and scan.escapes == [] and scan.identifiers
         nodes += len(scan.index.nodes)
     assert calls == {"walk": 0, "children": nodes}
+
+
+def test_text_too_slow_to_read_costs_its_module_only(tmp_path, monkeypatch):
+    """An alias chain thousands of links long once kept a worker reading for minutes:
+    past its reading time a module is "too complex", and never reaches the sandbox."""
+    import shutil
+    import time
+
+    from grader import api, static, submission
+    from grader.options import Options
+    from grader.status import Status
+
+    shutil.copytree(SOLUTIONS, tmp_path / "sub")
+    chain = "import torch\na0 = torch.autograd\n" + "".join(f"a{i + 1} = a{i}.grad\n" for i in range(3000))
+    with open(tmp_path / "sub" / "ex01_backward.py", "a", encoding="utf-8") as f:
+        f.write("\n" + chain)
+    monkeypatch.setattr(submission, "SCAN_SECONDS", 0.5)
+    started = time.monotonic()
+    prepared = api.prepare(tmp_path / "sub", Options(seed=1, patterns=("ex01", "ex02")))
+    assert time.monotonic() - started < 30  # unbounded, this submission reads for an hour
+    for task in prepared.tasks:
+        verdict = prepared.verdicts[task.id]
+        if task.module == "ex01_backward":
+            assert verdict is not None and (verdict.status, verdict.code) == (Status.ERROR, "too_complex")
+            assert verdict.params == {"module": "ex01_backward", "seconds": 0.5}
+        else:
+            assert verdict is None
+    assert set(static.runnable_sources(prepared.submission)) == set(MODULES) - {"ex01_backward"}
