@@ -282,6 +282,15 @@ def expect_clean(answer: Answer, what: str = "result") -> None:
             raise Fail("argument_left_grad", position=arg.get("index"))
 
 
+def changed_by_rounding(answer: Answer, dtype: torch.dtype) -> bool:
+    """Whether every argument the call changed moved by rounding only (a perturbation
+    put back: ``x[i] += eps`` ... ``x[i] -= 2 * eps`` ... ``x[i] += eps``), at most a
+    few units in the last place of ``dtype``."""
+    limit = 16 * torch.finfo(dtype).eps
+    changed = [a for a in answer.evidence.get("arguments", []) if type(a) is dict and a.get("changed")]
+    return bool(changed) and all(type(a.get("drift")) is float and a["drift"] <= limit for a in changed)
+
+
 # Diagnoses shared by several checks ----------------------------------------------
 
 

@@ -282,6 +282,30 @@ def test_honest_styles_keep_full_marks(name, grade, submission):
     assert report["score"] == report["max_score"], lost
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_an_argument_perturbed_and_put_back_up_to_rounding_costs_the_contract_check_only(seed, grade, submission):
+    """x perturbed in place and restored by adding back: x may end one ulp off. The
+    values are right, so only the check of the contract's rules may cost a point;
+    a perturbation left in x (the mutant numgrad_perturbation_left) still fails."""
+    replaced = restyle("ex08_custom_function", "numerical_grad", replace="""
+        def numerical_grad(f, x, eps=1e-6):
+            flat = x.detach().view(-1)
+            grad = torch.zeros_like(x)
+            out = grad.view(-1)
+            for i in range(x.numel()):
+                flat[i] += eps
+                plus = f(x)
+                flat[i] -= 2 * eps
+                minus = f(x)
+                flat[i] += eps
+                out[i] = (plus - minus) / (2 * eps)
+            return grad
+        """)
+    (task,) = grade(submission(replace=replaced), patterns=("numerical_grad",), seed=seed)["tasks"]
+    lost = [c["id"] for c in task["checks"] if c["score"] < c["max_score"]]
+    assert lost in ([], ["numerical_contract"]), lost
+
+
 def test_torch_optim_in_a_task_keeps_full_marks(submission, tmp_path):
     """Through ``grade run`` and its own sandbox server: the shared test server may
     have loaded torch._dynamo for another submission already."""

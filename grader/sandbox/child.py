@@ -242,14 +242,28 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(((a == b) | both_nan).all())
 
 
+def _drift(a: torch.Tensor, b: torch.Tensor) -> float | None:
+    """How far a changed floating tensor moved, relative to its largest entry (a
+    perturbation put back up to rounding moves it about one ulp); None if unmeasurable."""
+    if a.shape != b.shape or a.dtype != b.dtype or not a.is_floating_point() or a.numel() == 0:
+        return None
+    diff = (a - b).abs().max()
+    scale = b.abs().max()
+    if not bool(torch.isfinite(diff)) or not bool(torch.isfinite(scale)):
+        return None
+    return float(diff) / max(float(scale), 1e-300)
+
+
 def _argument_evidence(tensors: list[torch.Tensor], snapshots: list[torch.Tensor]) -> list[dict[str, Any]]:
     out = []
     for position, (t, before) in enumerate(zip(tensors, snapshots)):
         with torch.no_grad():
             changed = not _same(t.detach(), before)
+            drift = _drift(t.detach(), before) if changed else 0.0
         out.append({
             "index": position,
             "changed": changed,
+            "drift": drift,
             "requires_grad": bool(t.requires_grad),
             "grad": t.grad is not None,
         })

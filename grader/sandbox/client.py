@@ -348,7 +348,8 @@ def _safe_evidence(raw: Any) -> dict[str, Any]:
         return raw.get(key)[:100] if type(raw.get(key)) is list else []
 
     arguments = [{"index": a.get("index") if type(a.get("index")) is int else -1,
-                  **{k: a.get(k) is True for k in ("changed", "requires_grad", "grad")}}
+                  **{k: a.get(k) is True for k in ("changed", "requires_grad", "grad")},
+                  "drift": a.get("drift") if type(a.get("drift")) is float and 0.0 <= a.get("drift") < 1e300 else None}
                  for a in items("arguments") if type(a) is dict]
     places = raw.get("places") if type(raw.get("places")) is dict else {}
     return {"used": [escape(name, 200) for name in items("used") if type(name) is str],
