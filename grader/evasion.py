@@ -239,6 +239,7 @@ class Reader:
         self.module_names = {name for name, dotted in aliases.items()
                              if _is_import_alias(imports, name) or _is_module_object(_module(dotted))}
         self.classes = {n.name for n in self.index.of(ast.ClassDef)}
+        self.own_dicts = _own_instance_dicts(self.index)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -363,7 +364,8 @@ class Reader:
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
-            self.add(node, "introspection", attr)
+            if id(node) not in self.own_dicts:
+                self.add(node, "introspection", attr)
         elif attr in FRAME_ATTRIBUTES:
             self.add(node, "introspection", attr)
         dotted = dotted_path(node, self.aliases)
@@ -446,6 +448,35 @@ class Reader:
 # The only nodes _check has anything to say about.
 _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.Call, ast.Assign, ast.AugAssign,
                       ast.AnnAssign, ast.Delete, ast.MatchClass})
+
+
+def _own_instance_dicts(index: Index) -> set[int]:
+    """The ``self.__dict__`` nodes that only write to a method's own instance:
+    ``self.__dict__.update(...)`` and ``self.__dict__[key] = value`` (a settings class
+    filled from keyword arguments). Reading through ``__dict__`` stays introspection."""
+    allowed: set[int] = set()
+    for cls in index.of(ast.ClassDef):
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            positional = method.args.posonlyargs + method.args.args
+            if not positional or any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
+                                     for d in method.decorator_list):
+                continue
+            me = positional[0].arg
+
+            def instance_dict(node: ast.AST) -> bool:
+                return (isinstance(node, ast.Attribute) and node.attr == "__dict__"
+                        and isinstance(node.value, ast.Name) and node.value.id == me)
+
+            for node in index.walk(method):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr == "update" and instance_dict(node.func.value):
+                    allowed.add(id(node.func.value))
+                elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) \
+                        and instance_dict(node.value):
+                    allowed.add(id(node.value))
+    return allowed
 
 
 def _star_aliases(imports: list[ast.AST]) -> tuple[dict[str, str], set[str]]:

@@ -136,6 +136,11 @@ EVASION = {
  "gi_frame": "def g():\n    yield 1\ndef vjp(f,x,v):\n    return g().gi_frame\n",
  "gc": "import gc\ndef vjp(f,x,v):\n    return gc.get_referrers(x)\n",
  "gc_objects": "from gc import get_objects\ndef vjp(f,x,v):\n    return get_objects()\n",
+ "instance_dict_read": "class C:\n    def get(self, k):\n        return self.__dict__[k]\ndef vjp(f,x,v):\n    return C.get(x, 'y')\n",
+ "dict_update_of_another_object": ("import torch\nclass C:\n    def m(self, o):\n        o.__dict__.update(a=1)\n"
+                                   "def vjp(f,x,v):\n    C().m(torch)\n"),
+ "static_method_dict_update": ("import torch\nclass C:\n    @staticmethod\n    def m(self):\n        self.__dict__.update(a=1)\n"
+                               "def vjp(f,x,v):\n    C.m(torch)\n"),
  "star_import_then_currentframe": "from inspect import *\ndef vjp(f,x,v):\n    return currentframe().f_back\n",
  "star_import_then_get_type_hints": "from typing import *\ndef vjp(f,x,v):\n    return get_type_hints(f)\n",
  "star_import_of_an_unreadable_module": "from importlib import *\ndef vjp(f,x,v):\n    return import_module('torch')\n",
@@ -264,6 +269,8 @@ HONEST = {
  "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
                          "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
+ "settings_class_filled_from_keywords": ("class Config:\n    def __init__(self, **kwargs):\n        self.__dict__.update(kwargs)\n"
+                                         "        self.__dict__['ready'] = True\n"),
  # A star import is judged by what it binds and what of that is used, not by itself.
  "star_import_of_torch": "from torch import *\ndef vjp(f,x,v):\n    return ones(2) + zeros(2)\n",
  "star_import_of_typing": "from typing import *\ndef vjp(f: Callable, x, v) -> Optional[List[int]]:\n    return None\n",
