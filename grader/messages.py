@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     'not_a_tensor': '{what} should be a torch.Tensor, got {got}',
     'wrong_shape': '{what} has shape {got}, expected {expected}',
     'wrong_dtype': "{what} has dtype {got}, expected {expected} (the dtype follows the input's)",
+    'wrong_dtype_default': '{what} has dtype {got}, expected {expected} (for an integer input, the default floating dtype)',
     'not_finite': '{what} contains NaN or infinity',
     'wrong_values': '{what} differs from the right answer on this input (tolerance rtol={rtol:g}, atol={atol:g})',
     'wrong_values_visible': '{what} differs from the right answer: at index {index} expected {expected:.6g}, got {got:.6g} (tolerance rtol={rtol:g}, atol={atol:g})',

@@ -32,6 +32,8 @@ CLASSIC = {
                                            "hint:integer_grad"),
     "result still requiring grad": ("ex06_losses/loss_attached", "ex06_losses.loss_grads", "code:requires_grad"),
     "lost float64": ("ex03_vjp/vjp_always_float32", "ex03_vjp.vjp", "code:wrong_dtype"),
+    "an integer input made float64": ("ex01_backward/grad_int_to_float64", "ex01_backward.grad_of_2xtx",
+                                      "code:wrong_dtype_default"),
     "side effect on the caller's tensor": ("ex03_vjp/vjp_grad_on_callers_x", "ex03_vjp.vjp", "code:argument_left_grad"),
     "wrong shape, and why": ("ex02_jacobian/vjps_flattened", "ex02_jacobian.jacobian_from_vjps", "hint:shape_jacobian"),
     "h.grad read without retain_grad()": ("ex04_detach/nonleaf_grad_of_none", "ex04_detach.nonleaf_grads",

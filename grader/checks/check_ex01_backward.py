@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from grader.references import jacobian
 
-from grader.checking import (check, expect_clean, expect_close, expect_tensor, factor_hint,
+from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint,
                              first_hint, on_every_input, phrase, resembles, sign_hint)
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
@@ -34,7 +34,12 @@ _usual = first_hint(factor_hint, sign_hint)
 
 def _expect_4x(task, x: torch.Tensor, dtype: torch.dtype, *, visible: bool = False) -> None:
     answer = task(x)
-    got = answer.tensor(tuple(x.shape), dtype, "∇ₓ(2·xᵀx)")
+    try:
+        got = answer.tensor(tuple(x.shape), dtype, "∇ₓ(2·xᵀx)")
+    except Fail as exc:
+        if exc.code == "wrong_dtype" and not x.is_floating_point():
+            raise Fail("wrong_dtype_default", **exc.params) from None
+        raise
     expect_close(got, 4 * x.to(torch.float64), "∇ₓ(2·xᵀx)", visible=visible, diagnose=_usual)
 
 
