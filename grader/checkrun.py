@@ -90,7 +90,7 @@ def outcome_of_failure(result: Any, task_id: str = "", hints: dict[str, str] | N
     # torch's messages run to several sentences: the first name the problem.
     text = {"type": str(exc.get("type", ""))[:80], "message": messages.first_sentences(full),
             "detail": result.detail, **where}
-    hint = messages.exception_hint(full, task_id)
+    hint = messages.exception_hint(f"{text['type']}: {full}", task_id)
     hint = (hints or {}).get(hint, hint) if hint else hint
     if hint:
         text["hint"] = hint

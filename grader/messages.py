@@ -90,9 +90,12 @@ SHARED_HINTS: dict[str, str] = {
     'entry_slip': 'Wrong where the others are right: {entries}. Derive these partial derivatives again (the power rule, the chain rule, the sign).',
     'factor': 'On every input it is {factor} times the right answer: a constant factor is missing or extra, such as the 2 from differentiating a square or a factor the chain rule brings in.',
     'tensor_expected': 'backward(gradient=...) takes a tensor: numbers or a list of them must become a tensor of the output\'s dtype first.',
-    'module_not_available': ("The grader imports your module with torch, numpy and the standard helpers only: "
-                             "put imports for your own experiments (plots, timing) inside "
-                             "if __name__ == \"__main__\":."),
+    'module_not_available': ("The grader runs only the exercise modules (ex01_backward.py ... ex08_custom_function.py), "
+                             "with torch, numpy and the standard library: move code from a helper file of your own "
+                             "into the module that uses it, and put imports for your own experiments (plots, timing) "
+                             "inside if __name__ == \"__main__\":."),
+    'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
+                 "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
 }
 
 _TWICE = sorted(set(SHARED_HINTS) & set(OWN_HINTS))
@@ -123,6 +126,9 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
     (r"One of the differentiated Tensors does not require grad", "no_grad_on_input"),
     (r"No module named", "module_not_available"),
+    # (matched against "Type: message")
+    (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
+     r"|Permission denied|Read-only file system", "no_files"),
     (r"gradients can be either Tensors or None", "tensor_expected"),
 )
 

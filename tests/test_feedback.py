@@ -210,3 +210,25 @@ def test_the_hint_follows_hint_and_torch_is_cut_at_a_sentence(grade):
             assert "freed). …" in message and "Specify retain_graph" not in message
         (group,) = task["lost"]
         assert group["checks"] == len(raised) and group["points"] == task["max_score"] - task["score"]
+
+
+@pytest.mark.parametrize("error, hint", [
+    ("FileNotFoundError: data.csv not found.", "no_files"),
+    ("FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'", "no_files"),
+    ("PermissionError: [Errno 13] Permission denied: '/home/me/x.pt'", "no_files"),
+    ("OSError: [Errno 30] Read-only file system: 'out.png'", "no_files"),
+    ("ModuleNotFoundError: No module named 'autograd_utils'", "module_not_available"),
+    ("ValueError: not enough values to unpack", None),
+])
+def test_an_error_from_the_sandbox_gets_the_hint_of_its_cause(error, hint):
+    from grader.messages import exception_hint
+
+    assert exception_hint(error) == hint
+
+
+def test_a_file_read_at_import_is_told_the_sandbox_has_no_files(grade, submission):
+    folder = submission(append={"ex06_losses": "\nDATA = open('data.csv').read()\n"})
+    for lang, words in (("en", "without access to files"), ("zh", "不能访问文件")):
+        report = grade(folder, patterns=("ex06_losses.loss_grads",), lang=lang)
+        (task,) = report["tasks"]
+        assert task["status"] == "error" and all(words in c["feedback"] for c in task["checks"]), task["checks"][0]
