@@ -225,6 +225,12 @@ def _notebook_submission(path: str, t) -> tuple[str, dict]:
         notebooks = sorted(given.glob("*.ipynb"))
     else:
         notebooks = []
+        ignored = sorted(given.glob("*.ipynb")) if given.is_dir() else []
+        if ignored:
+            click.echo(t("{path}: the .py modules are graded, not {notebooks}; to grade a notebook, give it: "
+                         "grade run {example}").format(path=path, notebooks=", ".join(p.name for p in ignored[:3])
+                                                       + (", ..." if len(ignored) > 3 else ""),
+                                                       example=ignored[0]), err=True)
     if not notebooks:
         return path, {}
     try:

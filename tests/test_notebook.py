@@ -296,3 +296,13 @@ def test_hints_are_held_back_until_asked(tmp_path):
     assert "Hint:" not in plain and 'notebook.check("vjp", hints=1)' in plain
     assert "differs from the right answer" in plain
     assert "Hint: It equals J·v" in notebook.feedback(report, "ex03_vjp.vjp", hints=1)
+
+
+def test_a_notebook_beside_the_modules_is_named_as_not_graded(tmp_path):
+    folder = tmp_path / "sub"
+    shutil.copytree(SOLUTIONS, folder)
+    nbformat.write(notebook.from_module("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")),
+                   str(folder / "ex03_vjp.ipynb"))
+    result, report = run(folder, "-o", tmp_path / "r.json", "-k", "ex03")
+    assert "the .py modules are graded, not ex03_vjp.ipynb" in result.output
+    assert report["score"] == report["max_score"]
