@@ -498,14 +498,41 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
     "functools.singledispatch(torch.autograd.functional.jacobian)(torch.sin, x)",
     "functools.partial(torch.autograd.functional.jacobian, torch.sin)(x)",
     "s = contextlib.ExitStack(); s.callback(torch.autograd.functional.jacobian, torch.sin, x); s.close()",
+    # Any code that is neither torch's nor the submission's only passes a call on.
+    "weakref.finalize(torch.ones(1), torch.autograd.functional.jacobian, torch.sin, x)()",
+    "s = sched.scheduler(); s.enter(0, 0, torch.autograd.functional.jacobian, (torch.sin, x)); s.run()",
+    "J = [torch][0].autograd.functional.jacobian; weakref.finalize(torch.ones(1), J, torch.sin, x)()",
 ])
 def test_a_wrapper_that_only_forwards_the_call_hides_nothing(call):
     """torch's or the standard library's call-forwarding wrappers stand between the
     submission and the API: the call is still the submission's."""
     import torch.autograd.functional  # noqa: F401 - loaded for the code run below
 
-    source = f"import contextlib, functools\ndef task(x):\n    {call}\n"
+    source = f"import contextlib, functools, sched, weakref\ndef task(x):\n    {call}\n"
     assert _run_as_submission(_installed({"ex02_jacobian.py"}), source) == {"torch.autograd.functional.jacobian"}
+
+
+@pytest.mark.parametrize("switch", [
+    "sys.setprofile(None)",
+    "[sys][0].setprofile(None)",
+    "old = sys.getprofile(); sys.setprofile(None); sys.setprofile(old)",
+    "sys.setprofile(lambda *a: None)",
+])
+def test_switching_the_recorder_off_is_recorded(switch):
+    """What follows a switched-off hook goes unseen: the switch itself is recorded,
+    and counts against every task with run-time rules."""
+    import torch.autograd.functional  # noqa: F401 - loaded for the code run below
+
+    from grader.engine import runtime_forbidden
+    from grader.sandbox.child import TAMPERED
+    from grader.tasks import BY_ID
+
+    source = f"import sys\ndef task(x):\n    {switch}\n    torch.autograd.functional.jacobian(torch.sin, x)\n"
+    used = _run_as_submission(_installed({"ex02_jacobian.py"}), source)
+    assert TAMPERED in used
+    assert runtime_forbidden(BY_ID["ex02_jacobian.jacobian_by_hand"], sorted(used)) != []
+    # The recorder's own switching is not the submission's.
+    assert _run_as_submission(_installed({"ex02_jacobian.py"}), "def task(x):\n    return x\n") == set()
 
 
 def test_an_is_grads_batched_flag_of_any_true_type_counts():

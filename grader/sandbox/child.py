@@ -33,6 +33,9 @@ MAX_TEXT = 2000
 # What one call may print and still be shown: enough for a few debugging lines per check.
 MAX_OUTPUT = 4096
 MAX_OPEN_FILES = 256
+# Recorded when the submission switches the recorder's profile hook off or replaces it
+# while a watched call runs: what it called after that went unseen.
+TAMPERED = "sys.setprofile"
 
 def _watch_list() -> dict[str, Callable[..., Any]]:
     """APIs whose calls are recorded as evidence for the "not allowed" rules."""
@@ -78,14 +81,21 @@ class _Recorder:
         self.places: dict[str, set[str]] = {}
         self.files = frozenset(files)
         self.codes: dict[types.CodeType, tuple[str, ...]] = {}
+        self.functions: dict[types.CodeType, tuple[Any, ...]] = {}  # the watched functions, by code
         self.runs_backward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
+        self.torch_dir = os.path.dirname(torch.__file__) + os.sep
+        self.active = False  # a watched call is running
+        self.hook = self._hook  # one bound method: the hook is recognised by identity
+        self.own = False  # the recorder itself is switching the hook
 
     def install(self) -> None:
         for qualname, function in _watch_list().items():
             code = getattr(function, "__code__", None)
             if isinstance(code, types.CodeType):  # every watched API is a Python function today
                 self.codes[code] = self.codes.get(code, ()) + (qualname,)
+                self.functions[code] = self.functions.get(code, ()) + (function,)
+        _watch_profile_switches()
         import concurrent.futures.thread
         import functools
         import torch.utils._contextlib
@@ -120,20 +130,36 @@ class _Recorder:
             depth += 1
         return places
 
+    def _caller(self, frame: types.FrameType) -> types.FrameType | None:
+        """The submission's frame that made this call of a watched API, or None if torch
+        made it on its own (printing a tensor calls ``unpack_dual``, an optimizer's step).
+
+        Frames of code that is neither torch's nor the submission's (the standard
+        library, numpy: ``weakref.finalize(obj, api)``, ``sched``, ``functools``) only pass
+        the call on: the search looks past them. A frame of torch's own code makes the
+        call torch's, unless it is a generic forwarder (``torch.no_grad()(api)``) or it
+        holds the API itself as a value, i.e. it was handed the API to call.
+        """
+        apis = self.functions.get(frame.f_code, ())
+        caller, hops = frame.f_back, 0
+        while caller is not None and hops < 500:
+            filename = caller.f_code.co_filename
+            if filename in self.files:
+                return caller
+            if filename.startswith(self.torch_dir) and filename not in self.forwarders \
+                    and not any(v is api for v in caller.f_locals.values() for api in apis):
+                return None
+            caller, hops = caller.f_back, hops + 1
+        return None
+
     def _hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event != "call":
             return
         names = self.codes.get(frame.f_code)
         if names is None:
             return
-        caller = frame.f_back
-        # A generic wrapper that only forwards a call (torch.no_grad()(api),
-        # functools.singledispatch(api), an ExitStack callback) does not make the call
-        # torch's own: look past it to who handed it the API.
-        hops = 0
-        while caller is not None and caller.f_code.co_filename in self.forwarders and hops < 8:
-            caller, hops = caller.f_back, hops + 1
-        if caller is None or caller.f_code.co_filename not in self.files:
+        caller = self._caller(frame)
+        if caller is None:
             return
         self.used.update(names)
         where = self._places(caller)
@@ -152,13 +178,44 @@ class _Recorder:
     def watching(self) -> Iterator[None]:
         self.used.clear()
         self.places.clear()
-        threading.setprofile(self._hook)
-        sys.setprofile(self._hook)
+        self.own = True
+        threading.setprofile(self.hook)
+        sys.setprofile(self.hook)
+        self.own, self.active = False, True
+        _WATCHING.append(self)
         try:
             yield
         finally:
+            _WATCHING.remove(self)
+            self.active = False
+            # A hook gone by the end (an exception inside it switches it off) hid the rest.
+            if sys.getprofile() is not self.hook:
+                self.used.add(TAMPERED)
+            self.own = True
             sys.setprofile(None)
             threading.setprofile(None)  # type: ignore[arg-type]
+            self.own = False
+
+
+# The recorders whose watched call is running, and whether the audit hook is in place.
+_WATCHING: list[_Recorder] = []
+_AUDITING: list[bool] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "sys.setprofile":
+        for recorder in _WATCHING:
+            if not recorder.own:
+                recorder.used.add(TAMPERED)
+
+
+def _watch_profile_switches() -> None:
+    """Switching the profile hook off (or another on) while a watched call runs hides
+    what follows: an audit hook, which nothing can remove, sees every switch. One per
+    process, installed once."""
+    if not _AUDITING:
+        sys.addaudithook(_audit)
+        _AUDITING.append(True)
 
 
 def _function_class(node: Any) -> str:
