@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .static import NEEDS_FUNC_WARM_UP
 from .tasks import MODULES
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -113,6 +114,35 @@ def digest(path: Path) -> str:
     except OSError:
         h.update(b"unreadable")
     return h.hexdigest()
+
+
+# A module's text without its comments and triple-quoted strings (docstrings): the
+# exercises' docstrings name torch.func in their rules, which is no use of it.
+_NOT_CODE = re.compile(rb'(?s)""".*?"""|\'\'\'.*?\'\'\'|#[^\n]*')
+_NEEDS_FUNC = re.compile(rb"\b(?:" + b"|".join(sorted(n.encode() for n in NEEDS_FUNC_WARM_UP)) + rb")\b")
+
+
+def warm_up_for(items: list[Item]) -> tuple[str, ...]:
+    """What every worker's sandbox server loads before its first submission:
+    ``("func",)`` if the code of any folder submission names torch.func or its kin
+    (the names ``static.warm_up_for`` looks for, read roughly: comments and
+    docstrings aside). Loaded up front, each server holds from the start the memory
+    the batch will need, instead of growing when the first such submission reaches
+    it. An archive is not opened here; its server loads what it needs on demand.
+    Reading roughly costs nothing but a warm-up too many or too few.
+    """
+    for item in items:
+        if not item.path.is_dir():
+            continue
+        folder = item.path if any((item.path / f"{m}.py").is_file() for m in MODULES) else item.path / "exercises"
+        for module in MODULES:
+            try:
+                text = (folder / f"{module}.py").read_bytes()[: 1 << 20]
+            except OSError:
+                continue
+            if _NEEDS_FUNC.search(_NOT_CODE.sub(b"", text)):
+                return ("func",)
+    return ()
 
 
 def extract(archive: Path, into: Path) -> Path:

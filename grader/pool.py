@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .intake import BatchError, Item, digest, extract
+from .intake import BatchError, Item, digest, extract, warm_up_for
 from .options import Options
 from .sandbox import channel
 
 MAX_MESSAGE = 1 << 20
 READY = {"ready": True}
+WARM_UPS = {"func"}  # the optional parts a sandbox server can load (``sandbox.server._warm``)
 WORKER = [sys.executable, "-m", "grader.pool"]  # + the socket's descriptor
 
 
@@ -114,6 +115,9 @@ def grade_jobs(jobs: Iterable[dict[str, Any]], server: Any, answer: Callable[[di
                 try:
                     folder = extract(path, Path(tmp)) if path.is_file() else path
                     server.wait_ready()
+                    # What the whole batch needs, loaded before the first submission (once).
+                    extras = job.get("warm") if type(job.get("warm")) is list else []
+                    server.warm(tuple(e for e in extras if e in WARM_UPS))
                     if not isolation.is_kernel(server.isolation) and not options.allow_weak_isolation:
                         raise GraderError("the sandbox has no kernel isolation here "
                                           f"({server.isolation.get('why', '?')}); see --allow-weak-isolation")
@@ -222,6 +226,7 @@ def run(items: list[Item], outdir: Path, options: Options, *, jobs: int, resume:
         return results
     per_item_limit = 60.0 + options.timeout * 20
     workers = [_Worker() for _ in range(max(1, min(jobs, len(todo))))]
+    warm = list(warm_up_for(todo))  # read while the workers import torch
     queue = list(todo)
     retried: set[str] = set()
     wire = options.to_json()
@@ -234,7 +239,7 @@ def run(items: list[Item], outdir: Path, options: Options, *, jobs: int, resume:
                 if w.ready and w.job is None and queue:
                     item = queue.pop(0)
                     w.send(item, {"name": item.name, "path": str(item.path), "out": str(reports / f"{item.name}.json"),
-                                  "digest": digest(item.path), "options": wire})
+                                  "digest": digest(item.path), "options": wire, "warm": warm})
             streams = {w.sock: w for w in workers}
             ready, _, _ = select.select(list(streams), [], [], 0.5)
             for stream in ready:

@@ -43,3 +43,30 @@ def test_grade_batch_says_in_one_line_where_it_cannot_run(tmp_path, monkeypatch)
     result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "needs Linux or macOS" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_what_the_class_needs_is_loaded_before_its_first_submission(tmp_path, monkeypatch):
+    """torch.func is loaded by every worker's sandbox at the start when any folder's
+    code names it, so a server's memory does not step up in the middle of a batch;
+    the rules' mentions in the exercises' docstrings and comments do not count."""
+    import shutil
+
+    from grader import intake
+
+    assert intake.warm_up_for([Item("stub", EXERCISES), Item("good", SOLUTIONS)]) == ()
+    user = tmp_path / "user"
+    shutil.copytree(SOLUTIONS, user)
+    with open(user / "ex03_vjp.py", "a", encoding="utf-8") as f:
+        f.write("\n# vmap would do it\ndef _note():\n    '''torch.func.vjp is not allowed'''\n")
+    assert intake.warm_up_for([Item("user", user)]) == ()
+    with open(user / "ex03_vjp.py", "a", encoding="utf-8") as f:
+        f.write("\nfrom torch.func import jacrev\n")
+    assert intake.warm_up_for([Item("stub", EXERCISES), Item("user", user)]) == ("func",)
+
+    sent = []
+    send = pool._Worker.send
+    monkeypatch.setattr(pool._Worker, "send", lambda self, item, job: (sent.append(job), send(self, item, job)))
+    results = pool.run([Item("stub", EXERCISES), Item("user", user)], tmp_path / "out",
+                       Options(seed=1, patterns=("ex03_vjp.vjp",)), jobs=1)
+    assert [job["warm"] for job in sent] == [["func"], ["func"]]
+    assert {r.item.name: r.score for r in results} == {"stub": 0.0, "user": 6.0}
