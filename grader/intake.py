@@ -55,11 +55,17 @@ def discover(source: str | Path) -> list[Item]:
     else:
         paths = _listed(root)
     items: list[Item] = []
-    seen: dict[str, int] = {}
+    # Each submission's own name, compared as a case-insensitive file system would: a
+    # second "s" becomes "s-2" only if no submission is called "s-2" itself.
+    own = {_safe(path.name).casefold() for path in paths}
+    taken: set[str] = set()
     for path in paths:
-        base = _safe(path.name)
-        seen[base] = seen.get(base, 0) + 1
-        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
+        base = name = _safe(path.name)
+        k = 1
+        while name.casefold() in taken or (k > 1 and name.casefold() in own):
+            k += 1
+            name = f"{base}-{k}"
+        taken.add(name.casefold())
         items.append(Item(name, path))
     if not items:
         raise BatchError(f"{source}: no submissions found (folders or .zip/.tar archives)")
@@ -97,6 +103,15 @@ def shard(items: list[Item], spec: str | None) -> list[Item]:
     return items[k - 1 :: n]
 
 
+def _head(file: Path, limit: int = 1 << 20) -> bytes:
+    """A module's first bytes (all of any real module); a link, what it points to: a
+    link is never followed here (``submission.read`` refuses it when grading)."""
+    if file.is_symlink():
+        return b"link:" + str(file.readlink()).encode(errors="replace")
+    with open(file, "rb") as f:
+        return f.read(limit)
+
+
 def digest(path: Path) -> str:
     """What identifies a submission's content: its archive's bytes or its modules' bytes."""
     h = hashlib.sha256()
@@ -110,7 +125,7 @@ def digest(path: Path) -> str:
         for module in MODULES:
             file = folder / f"{module}.py"
             h.update(module.encode() + b"\0")
-            h.update(hashlib.sha256(file.read_bytes()).digest() if file.is_file() else b"-")
+            h.update(hashlib.sha256(_head(file)).digest() if file.is_file() else b"-")
     except OSError:
         h.update(b"unreadable")
     return h.hexdigest()
@@ -137,7 +152,7 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
         folder = item.path if any((item.path / f"{m}.py").is_file() for m in MODULES) else item.path / "exercises"
         for module in MODULES:
             try:
-                text = (folder / f"{module}.py").read_bytes()[: 1 << 20]
+                text = _head(folder / f"{module}.py")
             except OSError:
                 continue
             if _NEEDS_FUNC.search(_NOT_CODE.sub(b"", text)):

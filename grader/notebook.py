@@ -60,7 +60,7 @@ class Built:
 
 def _is_check_cell(cell: Any, text: str) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
-    return CHECK_TAG in tags or bool(re.search(r"^\s*(from\s+grader\b|import\s+grader\b)", text, re.M))
+    return CHECK_TAG in tags or bool(re.search(r"^[ \t]*(from[ \t]+grader\b|import[ \t]+grader\b)", text, re.M))
 
 
 # Statements a kept ``if``, ``try`` or ``with`` may hold besides kept ones.
@@ -97,7 +97,7 @@ def _graded_lines(text: str) -> list[str]:
     lines = ["" if re.match(r"\s*[%!]", line) else line for line in lines]
     try:
         tree = ast.parse("\n".join(lines))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return lines  # kept whole: its syntax error is the student's to see
     for node in tree.body:
         if not _kept(node):
@@ -134,7 +134,7 @@ def build(path: Path) -> Built:
             text = "\n".join(lines[:first] + [""] + lines[first + 1:])  # line numbers kept
             try:
                 ast.parse(text)
-            except (SyntaxError, ValueError):  # a try-out cell that never ran: not the module's
+            except (SyntaxError, ValueError, RecursionError, MemoryError):  # a try-out that never ran
                 built.skipped.append((number, magic))
                 continue
         out.append(f"# cell {number}")
@@ -147,7 +147,7 @@ def build(path: Path) -> Built:
 
 
 def _defines(source: str) -> set[str]:
-    return set(re.findall(r"^(?:async\s+)?def\s+(\w+)\s*\(", source, re.M))
+    return set(re.findall(r"^(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", source, re.M))
 
 
 def convert(paths: list[Path]) -> tuple[dict[str, Built], list[str]]:

@@ -237,7 +237,7 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         line = getattr(exc, "lineno", 0) or 0
         msg = getattr(exc, "msg", str(exc))
         return ModuleScan(module, True, syntax_error=Finding(line, "syntax_error", msg))
-    except RecursionError:  # Python cannot compile it either
+    except (RecursionError, MemoryError):  # Python cannot compile it either
         return ModuleScan(module, True, syntax_error=Finding(0, "syntax_error", "too deeply nested"))
     index = Index(tree)
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree,

@@ -44,6 +44,7 @@ class Submission:
     sources: dict[str, str] = field(default_factory=dict)  # module -> text, for modules that decode
     scans: dict[str, ModuleScan] = field(default_factory=dict)
     oversized: set[str] = field(default_factory=set)
+    linked: set[str] = field(default_factory=set)  # modules that are links, never read
     spent: dict[str, float] = field(default_factory=dict)  # seconds spent reading each module's text
 
     def bounded(self, module: str, work: Callable[[], T]) -> T | ModuleScan:
@@ -88,16 +89,26 @@ def locate(path: str | Path) -> Path:
 def read(path: str | Path) -> Submission:
     root = locate(path)
     sub = Submission(root=root.resolve())
+    given = Path(path).resolve()
     for module in MODULES:
         file = root / f"{module}.py"
         if not file.is_file():
             sub.scans[module] = scan_module(module, None)
             continue
+        if file.is_symlink() or not file.resolve().is_relative_to(given):
+            # A link out of the submission (to the solutions beside it in CI, or to
+            # another student's folder) would grade someone else's file: not read.
+            sub.linked.add(module)
+            sub.scans[module] = scan_module(module, None)
+            sub.scans[module].present = True
+            continue
         try:
-            data = file.read_bytes()
+            with open(file, "rb") as f:
+                data = f.read(MAX_MODULE_BYTES + 1)  # never more: a module is a small text file
         except OSError as exc:
             raise BadSubmission("{path}: cannot be read ({reason})", path=file, reason=exc.strerror) from None
-        sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        size = max(len(data), file.stat().st_size)
+        sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": size}
         if len(data) > MAX_MODULE_BYTES:
             sub.oversized.add(module)
             sub.scans[module] = scan_module(module, None)

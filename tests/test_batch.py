@@ -196,3 +196,43 @@ def test_a_tar_archive_cannot_write_outside_its_folder(tmp_path):
     root = batch.extract(evil, into)
     assert not (tmp_path / "escaped.py").exists()
     assert (root / "ex01_backward.py").exists()
+
+
+def test_every_submission_gets_a_name_of_its_own(tmp_path):
+    """"s!" cleans to "s"; its "-2" must not be another student's own "s-2"."""
+    for name in ("s", "s!", "s-2", "s?"):
+        (tmp_path / name).mkdir()
+    names = [i.name for i in batch.discover(tmp_path)]
+    assert len(names) == 4 and len({n.casefold() for n in names}) == 4
+    assert dict(zip(sorted(p.name for p in tmp_path.iterdir()), names))["s-2"] == "s-2"
+
+
+def test_a_link_out_of_a_submission_is_never_followed(tmp_path):
+    sub = tmp_path / "sub"
+    _copy(SOLUTIONS, sub)
+    (sub / "ex01_backward.py").unlink()
+    (sub / "ex01_backward.py").symlink_to(SOLUTIONS / "ex01_backward.py")
+    before = batch.digest(sub)
+    (tmp_path / "other.py").write_text("x = 1\n")
+    (sub / "ex01_backward.py").unlink()
+    (sub / "ex01_backward.py").symlink_to(tmp_path / "other.py")
+    assert batch.digest(sub) != before  # the link itself is the content, never its target
+
+    from grader import api
+    from grader.options import Options
+    from grader.status import Status
+
+    prepared = api.prepare(sub, Options(seed=1, patterns=("ex01", "ex02")))
+    for task in prepared.tasks:
+        verdict = prepared.verdicts[task.id]
+        if task.module == "ex01_backward":
+            assert (verdict.status, verdict.code) == (Status.ERROR, "linked_module")
+        else:
+            assert verdict is None
+    assert "ex01_backward" not in prepared.submission.sources
+    # A linked exercises/ folder is no way out either.
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    (outer / "exercises").symlink_to(SOLUTIONS)
+    prepared = api.prepare(outer, Options(seed=1, patterns=("ex03",)))
+    assert {v.code for v in prepared.verdicts.values()} == {"linked_module"}

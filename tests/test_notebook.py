@@ -306,3 +306,27 @@ def test_a_notebook_beside_the_modules_is_named_as_not_graded(tmp_path):
     result, report = run(folder, "-o", tmp_path / "r.json", "-k", "ex03")
     assert "the .py modules are graded, not ex03_vjp.ipynb" in result.output
     assert report["score"] == report["max_score"]
+
+
+@pytest.mark.parametrize("cell", ["y = a" + ".b" * 100_000, "x = 1" + "\n" * 150_000 + "import grader"])
+def test_a_pathological_cell_still_gets_a_report(cell, tmp_path):
+    """A cell too deep for Python's parser, and one of 150,000 blank lines (which a
+    careless pattern reads in quadratic time), end as a report like any submission."""
+    import signal
+
+    nb = notebook.from_module("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8"))
+    nb.cells.append(v4.new_code_cell(cell))
+    path = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(nb, str(path))
+
+    def stop(signum, frame):
+        raise TimeoutError("reading the notebook took over 60 s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    try:
+        result, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert report is not None and result.exit_code in (0, 1), result.output[-500:]

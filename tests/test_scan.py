@@ -514,3 +514,8 @@ def test_text_too_slow_to_read_costs_its_module_only(tmp_path, monkeypatch):
         else:
             assert verdict is None
     assert set(static.runnable_sources(prepared.submission)) == set(MODULES) - {"ex01_backward"}
+
+
+def test_source_python_runs_out_of_memory_on_is_a_syntax_error():
+    scan = scan_module("ex03_vjp", "def helper(x):\n    return " + "-" * 100_000 + "x\n")
+    assert scan.syntax_error is not None and scan.syntax_error.code == "syntax_error"
