@@ -114,7 +114,7 @@ class Session:
             self.served = set()
         self.served.add(task.id)
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
-        result = child.call(task.module, task.name, *args, seconds=left)
+        result = child.call(task.module, task.name, *args, seconds=left, given=task.given)
         self.spent[task.id] = self.spent.get(task.id, 0.0) + result.seconds
         if result.output or result.output_truncated:
             self.evidence.printed.add(result.output, result.output_truncated)

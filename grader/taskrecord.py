@@ -98,7 +98,10 @@ class Task:
     hints: tuple[str | Hint, ...] = ()
     exception_hints: tuple[tuple[str, str], ...] = ()
     fix_the_bug: bool = False
-    given: bool = False
+    # A function the exercise gives whole (not a stub): its code. The checks run this
+    # code, in the student's module (with the student's classes), not whatever the
+    # submission holds under the name: what is graded is what the task asks to write.
+    given: str = ""
     zh: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property

@@ -13,7 +13,7 @@ import pytest
 
 from grader.tasks import TASKS
 
-from .conftest import SOLUTIONS, by_task, lost_tasks
+from .conftest import EXERCISES, SOLUTIONS, by_task, lost_tasks
 
 VJP = "ex03_vjp.vjp"
 MULTI = "ex03_vjp.multitask_grads"
@@ -265,6 +265,23 @@ def test_a_hostile_module_gains_no_point(grade, submission):
                "def multitask_grads(task_losses, params, task_weights):\n    return None\n")
     report = grade(submission(append={"ex03_vjp": hostile}), timeout=2)
     _only_ex03_lost(report)  # patching torch at import costs the whole module
+
+
+def test_a_rewritten_given_function_does_not_stand_in_for_the_backward(grade, submission):
+    """softplus_grad is given: the checks run the exercise's own code, through the
+    submission's SmoothReLU, so a softplus_grad rewritten around a backward left as
+    the stub earns nothing."""
+    from grader.tasks import BY_ID
+
+    stub = (EXERCISES / "ex08_custom_function.py").read_text(encoding="utf-8")
+    rewritten = stub + ("\n\ndef softplus_grad(x, grad_output):\n"
+                        "    x = x.detach().clone().requires_grad_(True)\n"
+                        "    torch.nn.functional.softplus(x).backward(grad_output)\n"
+                        "    return x.grad.detach().clone()\n")
+    report = grade(submission(replace={"ex08_custom_function": rewritten}), patterns=("softplus_grad",))
+    (task,) = report["tasks"]
+    assert task["score"] == 0 and task["status"] == "not_implemented", task["status"]
+    assert BY_ID["ex08_custom_function.softplus_grad"].given
 
 
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):

@@ -257,3 +257,23 @@ def test_a_whole_task_id_selects_that_task_alone():
 def test_module_order_is_numeric_so_ex10_follows_ex09():
     stems = ["ex10_more", "ex09_last_but_one", "ex01_backward", "check_ex01_backward", "ex2_bad", "__init__"]
     assert tasks.module_order(stems) == ["ex01_backward", "ex09_last_but_one", "ex10_more"]
+
+
+def test_a_given_functions_code_is_the_exercises():
+    """The checks run a given function's code from its task's record: it must be the
+    code the exercise gives (docstring and annotations aside), and the solution's."""
+    import ast
+
+    from .conftest import EXERCISES, SOLUTIONS
+
+    def body(tree: ast.Module, name: str) -> tuple[list[str], str]:
+        fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+        statements = fn.body[1:] if ast.get_docstring(fn) is not None else fn.body
+        return [a.arg for a in fn.args.args], ast.dump(ast.Module(body=statements, type_ignores=[]))
+
+    given = [t for t in tasks.TASKS if t.given]
+    assert given
+    for task in given:
+        for folder in (EXERCISES, SOLUTIONS):
+            shipped = ast.parse((folder / f"{task.module}.py").read_text(encoding="utf-8"))
+            assert body(ast.parse(task.given), task.name) == body(shipped, task.name), (task.id, folder)

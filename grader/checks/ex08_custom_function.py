@@ -4,6 +4,14 @@ from __future__ import annotations
 from grader.taskrecord import ANY_AUTOGRAD, ANY_AUTOGRAD_RUNTIME, Hint, Task
 
 M = "ex08_custom_function"
+# softplus_grad as the exercise gives it (a test keeps it equal to the module's).
+GIVEN_SOFTPLUS_GRAD = '''\
+def softplus_grad(x, grad_output):
+    x = x.detach().clone().requires_grad_(True)
+    y = SmoothReLU.apply(x)
+    y.backward(gradient=grad_output.detach().to(y.dtype))
+    return x.grad.detach().clone()
+'''
 TASKS = (
     # The rule concerns SmoothReLU.backward only: softplus_grad's own backward pass is
     # the point of the task. At run time only calls made while that backward runs count.
@@ -21,7 +29,8 @@ TASKS = (
                      "看起来求的是 forward 输出 softplus(x) 的 σ：softplus′ 是输入 x 的 σ；请在 forward 中用 ctx.save_for_backward 保存 x，并使用它。"),
                 Hint("unstable_sigmoid",
                      "For large |x| eˣ overflows and inf / inf is NaN: compute σ(x) in a form that never exponentiates a large positive number.",
-                     "|x| 很大时 eˣ 会溢出，而 inf / inf 得到 NaN：请用一种永远不会对很大的正数取指数的形式来计算 σ(x)。")), given=True,
+                     "|x| 很大时 eˣ 会溢出，而 inf / inf 得到 NaN：请用一种永远不会对很大的正数取指数的形式来计算 σ(x)。")),
+         given=GIVEN_SOFTPLUS_GRAD,
          zh={"SmoothReLU's backward, written by hand: grad_output · σ(x)": "亲手写出 SmoothReLU 的 backward：grad_output · σ(x)",
              "softplus′(x) = σ(x), checked with torch.autograd.gradcheck": "softplus′(x) = σ(x)，用 torch.autograd.gradcheck 检验",
              "the example: x = [-2, -1, 0, 1, 2] with grad_output = [1, 2, 0.5, -1, 3]": "示例：x = [-2, -1, 0, 1, 2]，grad_output = [1, 2, 0.5, -1, 3]",
