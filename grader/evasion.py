@@ -339,6 +339,9 @@ class Reader:
             self.add(node, "module_internals", internal)
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
+        if node.id in self.module_names and isinstance(node.ctx, ast.Load) and not self._in_plain_view(node) \
+                and not any(node.id in scope for scope in scopes[1:]):  # not a function's own name
+            self.add(node, "dynamic_attribute", f"the module {node.id} as a value")
         if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
         if node.id in EVASION_BUILTINS:
@@ -350,6 +353,44 @@ class Reader:
         dotted = self.aliases.get(node.id)
         if dotted and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
+
+    def _in_plain_view(self, node: ast.AST) -> bool:
+        """Whether a module named here stays where the scan can read what is reached
+        through it: the start of an attribute path, an alias (``np = numpy``), printed,
+        compared or tested (``if plt is not None``). Put in a list, passed to a
+        function, returned or chosen by an expression (``[torch][0].autograd``,
+        ``(lambda: sys)()``), it becomes a value whose attributes no path names."""
+        parent = self.index.parent(node)
+        if isinstance(parent, ast.Attribute):
+            return parent.value is node
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            return parent.value is node and all(isinstance(t, ast.Name) for t in targets)
+        if isinstance(parent, ast.Call):
+            if isinstance(parent.func, ast.Attribute) and parent.func.attr in ("format", "format_map", "vformat"):
+                return True  # what a template reaches through it is read by ``_format``
+            return isinstance(parent.func, ast.Name) and parent.func.id in _SHOWS_A_MODULE and node in parent.args
+        if isinstance(parent, ast.Match):
+            return parent.subject is node  # what a case pattern reaches is read where it is
+        if isinstance(parent, ast.BinOp):  # '%s' % torch
+            return isinstance(parent.op, ast.Mod) and parent.right is node
+        if isinstance(parent, (ast.Compare, ast.FormattedValue, ast.Expr)):
+            return True
+        if isinstance(parent, ast.UnaryOp):
+            return isinstance(parent.op, ast.Not)
+        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            return parent.test is node
+        if isinstance(parent, ast.BoolOp):  # ``if np and torch:``: a test, if the whole is one
+            return self._is_a_test(parent)
+        return False
+
+    def _is_a_test(self, node: ast.AST) -> bool:
+        parent = self.index.parent(node)
+        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            return parent.test is node
+        if isinstance(parent, ast.UnaryOp):
+            return isinstance(parent.op, ast.Not)
+        return isinstance(parent, ast.BoolOp) and self._is_a_test(parent)
 
     def _may_evade(self, name: str) -> bool:
         """Whether a name could be a finding at all, before asking whose it is: most
@@ -371,6 +412,10 @@ class Reader:
         dotted = dotted_path(node, self.aliases)
         if dotted is None:
             return
+        if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
+                and _is_module_path(dotted) \
+                and not self._in_plain_view(node):
+            self.add(node, "dynamic_attribute", f"the module {dotted} as a value")
         if code := _evasion_api(dotted):
             self.add(node, code, dotted)
         elif internal := _module_internal(dotted, self.imported):
@@ -448,6 +493,16 @@ class Reader:
 # The only nodes _check has anything to say about.
 _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.Call, ast.Assign, ast.AugAssign,
                       ast.AnnAssign, ast.Delete, ast.MatchClass})
+
+
+# Built-ins that only show or test a module handed to them.
+_SHOWS_A_MODULE = {"print", "repr", "str", "id", "type", "isinstance", "issubclass", "hasattr", "dir", "help",
+                   "bool", "getattr", "setattr", "delattr"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_module_path(dotted: str) -> bool:
+    return _is_module_object(_module(dotted))
 
 
 def _own_instance_dicts(index: Index) -> set[int]:

@@ -72,6 +72,9 @@ class Index:
         self._of: dict[tuple[type, ...], list[ast.AST]] = {}
         self._holding: dict[frozenset[str], set[int]] = {}
 
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parent.get(id(node))
+
     def children(self, node: ast.AST) -> Sequence[ast.AST]:
         found = self._children.get(id(node))
         return found if found is not None else child_nodes(node)  # a node made while scanning
