@@ -116,8 +116,10 @@ def grade_jobs(jobs: Iterable[dict[str, Any]], server: Any, answer: Callable[[di
                     folder = extract(path, Path(tmp)) if path.is_file() else path
                     server.wait_ready()
                     # What the whole batch needs, loaded before the first submission (once).
-                    extras = job.get("warm") if type(job.get("warm")) is list else []
-                    server.warm(tuple(e for e in extras if e in WARM_UPS))
+                    extras = tuple(e for e in job.get("warm", ()) if e in WARM_UPS) \
+                        if type(job.get("warm")) is list else ()
+                    if extras:
+                        server.warm(extras)
                     if not isolation.is_kernel(server.isolation) and not options.allow_weak_isolation:
                         raise GraderError("the sandbox has no kernel isolation here "
                                           f"({server.isolation.get('why', '?')}); see --allow-weak-isolation")
