@@ -339,9 +339,10 @@ class Reader:
             self.add(node, "module_internals", internal)
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
-        if node.id in self.module_names and isinstance(node.ctx, ast.Load) and not self._in_plain_view(node) \
-                and not any(node.id in scope for scope in scopes[1:]):  # not a function's own name
-            self.add(node, "dynamic_attribute", f"the module {node.id} as a value")
+        dotted = self.aliases.get(node.id)
+        if dotted and _is_power_module(dotted) and node.id in self.module_names and isinstance(node.ctx, ast.Load) \
+                and not self._in_plain_view(node):
+            self.add(node, "dynamic_attribute", f"the module {dotted} as a value")
         if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
         if node.id in EVASION_BUILTINS:
@@ -411,9 +412,12 @@ class Reader:
             self.add(node, "introspection", attr)
         dotted = dotted_path(node, self.aliases)
         if dotted is None:
+            # Reached through a value the scan cannot follow: torch's internals by name.
+            if attr in _torch_internals():
+                self.add(node, "module_internals", f"torch's {attr}")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
-                and _is_module_path(dotted) \
+                and _is_power_module(dotted) and _is_module_path(dotted) \
                 and not self._in_plain_view(node):
             self.add(node, "dynamic_attribute", f"the module {dotted} as a value")
         if code := _evasion_api(dotted):
@@ -423,6 +427,12 @@ class Reader:
 
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
+                and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
+                and not (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") == "super"):
+            # ``Base.__init__(self)`` is how a subclass starts; on another object it
+            # writes into that object (a module) what the scan never sees written.
+            self.add(node, "patching", "__init__ called on another object")
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
             self._called.add(id(func))
             name = node.args[1] if len(node.args) >= 2 else None
@@ -495,6 +505,32 @@ _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.C
                       ast.AnnAssign, ast.Delete, ast.MatchClass})
 
 
+# Modules with powers over Python itself: handed around as a value, what is reached
+# through them (getattr by a computed name, a profile hook, a frame) has no path the
+# scan can read. Libraries (torch, numpy, matplotlib) are honest values (``lib=np``,
+# ``for m in (np, torch)``): what a submission calls through them is the recorder's
+# to see, and their internals are found by name (``_C``, ``_execution_engine``).
+POWER_MODULES = {"builtins", "sys", "gc", "inspect", "importlib", "operator", "types", "ctypes", "code", "codeop",
+                 "marshal", "pickle", "runpy", "string", "threading", "traceback", "weakref", "functools", "os",
+                 "posix", "nt", "io", "pydoc", "pkgutil", "zipimport", "dis", "opcode", "_thread"}
+
+
+@functools.cache
+def _torch_internals() -> frozenset[str]:
+    """torch's private modules, and its autograd engine's names: reached from any object,
+    they lead into what computes gradients without any public API."""
+    import torch
+
+    names = {n for n, v in vars(torch).items()
+             if n.startswith("_") and not n.startswith("__") and _is_module_object(v)}
+    return frozenset(names | {"_execution_engine", "_EngineBase", "_ImperativeEngine", "_VariableFunctions",
+                              "_VariableFunctionsClass", "_TensorBase", "_functions", "_autograd"})
+
+
+def _is_power_module(dotted: str) -> bool:
+    return dotted.split(".")[0] in POWER_MODULES
+
+
 # Built-ins that only show or test a module handed to them.
 _SHOWS_A_MODULE = {"print", "repr", "str", "id", "type", "isinstance", "issubclass", "hasattr", "dir", "help",
                    "bool", "getattr", "setattr", "delattr"}
@@ -506,13 +542,15 @@ def _is_module_path(dotted: str) -> bool:
 
 
 def _own_instance_dicts(index: Index) -> set[int]:
-    """The ``self.__dict__`` nodes that only write to a method's own instance:
+    """The ``self.__dict__`` nodes that only write to the instance ``__init__`` makes:
     ``self.__dict__.update(...)`` and ``self.__dict__[key] = value`` (a settings class
     filled from keyword arguments). Reading through ``__dict__`` stays introspection."""
     allowed: set[int] = set()
     for cls in index.of(ast.ClassDef):
         for method in cls.body:
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # Only in __init__, whose explicit call on another object is itself evasion
+            # (``Reader._call``): another method could be called unbound with a module.
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method.name != "__init__":
                 continue
             positional = method.args.posonlyargs + method.args.args
             if not positional or any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
@@ -532,6 +570,25 @@ def _own_instance_dicts(index: Index) -> set[int]:
                         and instance_dict(node.value):
                     allowed.add(id(node.value))
     return allowed
+
+
+def star_bindings(imports: list[ast.AST]) -> dict[str, str]:
+    """Every public name a readable ``from M import *`` binds, as an alias
+    (``jacobian`` -> ``torch.autograd.functional.jacobian``): the not-allowed rules then
+    find a use of one as they find any other. A module that cannot be read binds none."""
+    found: dict[str, str] = {}
+    for node in imports:
+        if not (isinstance(node, ast.ImportFrom) and node.module and not node.level
+                and any(a.name == "*" for a in node.names)) or node.module == "builtins":
+            continue
+        module = _module(node.module)
+        if not _is_module_object(module):
+            continue
+        public = getattr(module, "__all__", None)
+        if not (isinstance(public, (list, tuple)) and all(type(n) is str for n in public)):
+            public = [n for n in vars(module) if not n.startswith("_")]
+        found.update({name: f"{node.module}.{name}" for name in public})
+    return found
 
 
 def _star_aliases(imports: list[ast.AST]) -> tuple[dict[str, str], set[str]]:

@@ -69,14 +69,16 @@ _INERT = (ast.Pass, ast.Raise)
 
 def _kept(node: ast.stmt) -> bool:
     """Whether a top-level statement of a cell goes into the module: imports,
-    definitions and assignments, and an ``if``, ``try`` or ``with`` that holds only
+    definitions and assignments, and an ``if`` or ``try`` that holds only
     those (``try: import numpy as np`` / ``except ImportError: np = None``, or a
     device chosen under ``if torch.cuda.is_available():``), as a module would."""
     if isinstance(node, ast.ImportFrom) and node.module == "__future__":
         return False
     if isinstance(node, KEEP):
         return True
-    if isinstance(node, (ast.If, ast.Try, ast.With, getattr(ast, "TryStar", ast.Try))):
+    # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
+    # x_new = x - lr * x.grad``) that depends on cells left out.
+    if isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
         bodies = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
         bodies += [h.body for h in getattr(node, "handlers", [])]
         inner = [s for body in bodies for s in body]

@@ -191,7 +191,7 @@ before a check: the grader reads the file, never runs it. `grade run notebooks` 
 every notebook at once; `grade run notebooks/ex03_vjp.ipynb` one module.
 
 What is graded in a code cell: imports, functions, classes and assignments, also
-inside an `if`, `try` or `with` that holds only those. Other statements (trying a
+inside an `if` or `try` that holds only those. Other statements (trying a
 function out, printing, plotting), `%`/`!` lines and `%%` cells other than `%%time`
 and `%%capture` are left out, so experiment freely. Feedback names a line as "cell N, line M", counting every cell
 from the top, markdown included. One notebook may also hold several modules' functions

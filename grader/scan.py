@@ -240,8 +240,11 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
     except (RecursionError, MemoryError):  # Python cannot compile it either
         return ModuleScan(module, True, syntax_error=Finding(0, "syntax_error", "too deeply nested"))
     index = Index(tree)
-    return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree,
-                      aliases=import_aliases(tree, index), index=index)
+    aliases = import_aliases(tree, index)
+    stars = evasion.star_bindings(index.of(ast.ImportFrom))
+    if stars:  # what an explicit import or assignment binds wins
+        aliases = {**stars, **aliases}
+    return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
 
 
 def _top_level_names(tree: ast.Module, index: Index) -> set[str]:
@@ -309,11 +312,25 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
             if dotted in HONEST_UNDER_RULES:
                 honest.update(id(part) for part in index.walk(node))
                 continue
+            if isinstance(node, ast.Call) and _turns_off(node) \
+                    and dotted_path(node.func, aliases) in SWITCHES_OFF_WHEN_FALSE:
+                honest.update(id(part) for part in index.walk(node.func))
         attr = node.attr if isinstance(node, ast.Attribute) else (getattr_constant(node) or (None, None))[1]
         keyword = node.arg if isinstance(node, ast.keyword) else None
         if dotted or attr or keyword:
             uses.append((getattr(node, "lineno", 0), dotted, attr, keyword))
     return uses
+
+
+# Switches that are honest where autograd is not allowed when given a literal False.
+SWITCHES_OFF_WHEN_FALSE = {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
+                           "torch.autograd.grad_mode.set_grad_enabled"}
+
+
+def _turns_off(call: ast.Call) -> bool:
+    """``f(False)`` or ``f(mode=False)``: one argument, a literal False (0, None)."""
+    given = call.args[:1] + [k.value for k in call.keywords if k.arg == "mode"]
+    return len(given) == 1 and len(call.args) + len(call.keywords) == 1 and _off(given[0])
 
 
 def _off(value: ast.AST | None) -> bool:

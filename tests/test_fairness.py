@@ -282,6 +282,25 @@ def test_honest_styles_keep_full_marks(name, grade, submission):
     assert report["score"] == report["max_score"], lost
 
 
+@pytest.mark.parametrize("decorators, body", [
+    ("    @staticmethod\n    @torch.autograd.function.once_differentiable\n    @torch.no_grad()\n",
+     "return grad_output * torch.sigmoid(x)"),
+    ("    @staticmethod\n", "with torch.set_grad_enabled(False):\n            return grad_output * torch.sigmoid(x)"),
+])
+def test_a_decorated_backward_or_one_with_grad_mode_off_keeps_full_marks(decorators, body, grade, submission):
+    source = _solution("ex08_custom_function")
+    tree = ast.parse(source)
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SmoothReLU")
+    backward = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "backward")
+    lines = source.splitlines(keepends=True)
+    start = min(d.lineno for d in backward.decorator_list) - 1
+    new = (decorators + "    def backward(ctx, grad_output):\n        (x,) = ctx.saved_tensors\n        " + body + "\n")
+    text = "".join(lines[:start]) + new + "".join(lines[backward.end_lineno:])
+    report = grade(submission(replace={"ex08_custom_function": text}), patterns=("softplus_grad",))
+    (task,) = report["tasks"]
+    assert task["score"] == task["max_score"], [c["feedback"] for c in task["checks"]][:1]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_an_argument_perturbed_and_put_back_up_to_rounding_costs_the_contract_check_only(seed, grade, submission):
     """x perturbed in place and restored by adding back: x may end one ulp off. The

@@ -284,6 +284,22 @@ def test_a_rewritten_given_function_does_not_stand_in_for_the_backward(grade, su
     assert BY_ID["ex08_custom_function.softplus_grad"].given
 
 
+@pytest.mark.parametrize("replacement", [
+    "class SmoothReLU:\n    apply = staticmethod(torch.nn.functional.softplus)\n",
+    "SmoothReLU.apply = staticmethod(torch.nn.functional.softplus)\n",
+    "class _Native(torch.autograd.Function):\n    forward = SmoothReLU.forward\n"
+    "    backward = staticmethod(lambda ctx, g: g)\nSmoothReLU.backward = staticmethod(torch.sigmoid)\n",
+])
+def test_the_given_code_runs_the_students_own_backward(replacement, grade, submission):
+    """A SmoothReLU that is no longer a Function, whose apply is not torch's, or whose
+    backward is not written in the module cannot earn the backward's points."""
+    stub = (EXERCISES / "ex08_custom_function.py").read_text(encoding="utf-8")
+    report = grade(submission(replace={"ex08_custom_function": stub + "\n" + replacement}),
+                   patterns=("softplus_grad",))
+    (task,) = report["tasks"]
+    assert task["score"] == 0, [c["feedback"] for c in task["checks"]][:1]
+
+
 def test_torch_func_is_loaded_for_a_submission_that_uses_it(grade, submission):
     """The jailed child cannot import; the server loads torch.func on demand first."""
     code = ("def derivative_curve(f, x):\n"
@@ -550,6 +566,17 @@ def test_switching_the_recorder_off_is_recorded(switch):
     assert runtime_forbidden(BY_ID["ex02_jacobian.jacobian_by_hand"], sorted(used)) != []
     # The recorder's own switching is not the submission's.
     assert _run_as_submission(_installed({"ex02_jacobian.py"}), "def task(x):\n    return x\n") == set()
+
+
+def test_switching_grad_mode_off_is_not_autograd():
+    import torch.autograd.functional  # noqa: F401 - loaded for the code run below
+
+    off = _run_as_submission(_installed({"ex02_jacobian.py"}),
+                             "def task(x):\n    with torch.set_grad_enabled(False):\n        return x * 2\n")
+    assert off == set()
+    on = _run_as_submission(_installed({"ex02_jacobian.py"}),
+                            "def task(x):\n    with torch.set_grad_enabled(True):\n        return x * 2\n")
+    assert on == {"torch.set_grad_enabled"}
 
 
 def test_an_is_grads_batched_flag_of_any_true_type_counts():

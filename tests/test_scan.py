@@ -46,8 +46,13 @@ def test_the_shipped_modules_are_clean(folder, module):
      "ex02_jacobian.jacobian_polar", ".grad_fn"),
     ("def numerical_grad(f, x, eps=1e-6):\n    return f(x).grad_fn.next_functions\n",
      "ex08_custom_function.numerical_grad", ".next_functions"),
+    # A star import binds the module's public names: each is found as its full path.
+    ("from torch.autograd.functional import *\nimport functools\ndef jacobian_by_hand(x):\n"
+     "    return functools.partial(jacobian, torch.sin)(x)\n",
+     "ex02_jacobian.jacobian_by_hand", "torch.autograd.functional.jacobian"),
 ])
 def test_not_allowed_apis_are_found_through_aliases_and_helpers(source, task, detail):
+    """(the cases above, and a star import's names: see the parameters)"""
     uses = scan_module(BY_ID[task].module, source).forbidden_uses(BY_ID[task])
     assert uses and uses[0].detail.startswith(detail)
 
@@ -137,14 +142,23 @@ EVASION = {
  "gc": "import gc\ndef vjp(f,x,v):\n    return gc.get_referrers(x)\n",
  "gc_objects": "from gc import get_objects\ndef vjp(f,x,v):\n    return get_objects()\n",
  # A module handed around as a value: what is reached through it has no path.
- "module_in_a_list": "import torch\ndef vjp(f,x,v):\n    return [torch][0].autograd.functional.vjp(f, x, v)[1]\n",
+ "module_in_a_list": "import sys\ndef vjp(f,x,v):\n    return [sys][0].setprofile(None)\n",
  "module_from_a_lambda": "import sys\ndef vjp(f,x,v):\n    (lambda: sys)().setprofile(None)\n",
- "submodule_in_a_tuple": "import torch\ndef vjp(f,x,v):\n    for m in (torch.autograd,):\n        return m.Variable\n",
- "module_as_an_argument": "import torch, weakref\ndef vjp(f,x,v):\n    return weakref.proxy(torch)\n",
- "module_chosen_by_an_expression": "import torch\ndef vjp(f,x,v):\n    return (torch or None).autograd\n",
+ "module_in_a_tuple": "import builtins\ndef vjp(f,x,v):\n    for m in (builtins,):\n        return m.getattr(x, 'sh' + 'ape')\n",
+ "module_as_an_argument": "import sys, weakref\ndef vjp(f,x,v):\n    return weakref.proxy(sys)\n",
+ "module_chosen_by_an_expression": "import builtins\ndef vjp(f,x,v):\n    return (builtins or None).eval\n",
+ "module_imported_in_the_function": ("def vjp(f,x,v):\n    import builtins\n    ga = [builtins][0].getattr\n"
+                                     "    return ga(x, 'sh' + 'ape')\n"),
+ "torch_internals_through_a_value": "import torch\ndef vjp(f,x,v):\n    return [torch][0]._C\n",
+ "engine_through_a_value": ("import torch\ndef vjp(f,x,v):\n"
+                            "    return [torch][0].autograd.Variable._execution_engine.run_backward\n"),
  "instance_dict_read": "class C:\n    def get(self, k):\n        return self.__dict__[k]\ndef vjp(f,x,v):\n    return C.get(x, 'y')\n",
  "dict_update_of_another_object": ("import torch\nclass C:\n    def m(self, o):\n        o.__dict__.update(a=1)\n"
                                    "def vjp(f,x,v):\n    C().m(torch)\n"),
+ "unbound_method_dict_update": ("import torch\nclass C:\n    def set(self, **kw):\n        self.__dict__.update(kw)\n"
+                                "def vjp(f,x,v):\n    C.set(torch.nn, patched=True)\n"),
+ "init_called_on_a_module": ("import torch\nclass C:\n    def __init__(self, **kw):\n        self.__dict__.update(kw)\n"
+                             "def vjp(f,x,v):\n    C.__init__(torch.nn, patched=True)\n"),
  "static_method_dict_update": ("import torch\nclass C:\n    @staticmethod\n    def m(self):\n        self.__dict__.update(a=1)\n"
                                "def vjp(f,x,v):\n    C.m(torch)\n"),
  "star_import_then_currentframe": "from inspect import *\ndef vjp(f,x,v):\n    return currentframe().f_back\n",
@@ -275,9 +289,17 @@ HONEST = {
  "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
                          "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
+ "base_class_initialised_by_name": ("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n"
+                                    "        torch.nn.Module.__init__(self)\n"),
  "settings_class_filled_from_keywords": ("class Config:\n    def __init__(self, **kwargs):\n        self.__dict__.update(kwargs)\n"
                                          "        self.__dict__['ready'] = True\n"),
  # A module printed, compared or tested, or given a shorter name, stays in plain view.
+ "libraries_as_values": ("import numpy as np, torch\nfrom torch import nn\ntry:\n    import matplotlib.pyplot as plt\n"
+                         "except ImportError:\n    plt = None\nfor _lib in (np, torch):\n    print(_lib.__name__)\n"
+                         "CAN_PLOT = plt if plt is not None else False\nF, init = nn.functional, nn.init\n"
+                         "BACKENDS = {'np': np, 'torch': torch}\n"
+                         "def f(x, lib=np):\n    return lib.asarray(x)\n"
+                         "class K:\n    def __init__(self):\n        self.np = np\n"),
  "module_shown_and_tested": ("import torch\ntry:\n    import matplotlib.pyplot as plt\nexcept ImportError:\n    plt = None\n"
                              "import numpy as np\nxp = np\nprint(torch, repr(np), f'{torch}')\n"
                              "if plt is not None and not isinstance(plt, str):\n    HAVE_PLOTS = True\n"

@@ -161,6 +161,12 @@ class _Recorder:
         caller = self._caller(frame)
         if caller is None:
             return
+        if "torch.set_grad_enabled" in names and len(names) == 1:
+            # Switching grad mode off keeps autograd out: only switching it on counts.
+            # Only an exact False or 0 is read (an object's __bool__ would run code here).
+            mode = frame.f_locals.get("mode", True)
+            if mode is False or type(mode) is int and mode == 0:
+                return
         self.used.update(names)
         where = self._places(caller)
         for name in names:
@@ -216,6 +222,45 @@ def _watch_profile_switches() -> None:
     if not _AUDITING:
         sys.addaudithook(_audit)
         _AUDITING.append(True)
+
+
+def _not_own_functions(module: types.ModuleType, source: str) -> str:
+    """Why a given function cannot test the module's custom autograd Functions: every
+    class the module defines as a ``torch.autograd.Function`` (by its source) must still
+    be one, keep torch's ``apply`` and have a ``backward`` written in the module. Read
+    statically: nothing of the student's runs here."""
+    import ast as _ast
+    import inspect
+
+    try:
+        tree = _ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    names = [n.name for n in tree.body if isinstance(n, _ast.ClassDef)
+             and any(isinstance(b, (_ast.Attribute, _ast.Name)) and getattr(b, "attr", getattr(b, "id", "")) == "Function"
+                     for b in n.bases)]
+    function = torch.autograd.Function
+    for name in names:
+        cls = inspect.getattr_static(module, name, None)
+        if not (isinstance(cls, type) and function in type.__dict__["__mro__"].__get__(cls)):
+            return f"{name} must be a torch.autograd.Function"
+        if inspect.getattr_static(cls, "apply") is not inspect.getattr_static(function, "apply"):
+            return f"{name}.apply must be torch.autograd.Function's own"
+        backward = inspect.getattr_static(cls, "backward")
+        backward = getattr(backward, "__func__", backward)
+        own = False
+        for _ in range(16):  # through decorators (once_differentiable, torch.no_grad()) to the code
+            code = getattr(backward, "__code__", None) if type(backward) is types.FunctionType else None
+            if code is not None and code.co_filename == f"{module.__name__}.py":
+                own = True
+                break
+            try:
+                backward = backward.__wrapped__
+            except Exception:  # noqa: BLE001 - no further wrapper: not the module's own
+                break
+        if not own:
+            return f"{name}.backward must be written in {module.__name__}.py"
+    return ""
 
 
 def _function_class(node: Any) -> str:
@@ -425,6 +470,10 @@ class _Child:
             else getattr(module, request["function"], None)
         if not callable(function):
             return {"status": "missing"}
+        if type(given) is str and given:
+            problem = _not_own_functions(module, self.sources[name])
+            if problem:
+                return {"status": "raised", "exception": {"type": "TypeError", "message": problem, "frames": []}}
         args = _materialise(request["args"])
         inputs = _tensors_in(args, [])
         snapshots = [t.detach().clone() for t in inputs]
