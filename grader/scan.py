@@ -242,8 +242,15 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
     index = Index(tree)
     aliases = import_aliases(tree, index)
     stars = evasion.star_bindings(index.of(ast.ImportFrom))
-    if stars:  # what an explicit import or assignment binds wins
-        aliases = {**stars, **aliases}
+    if stars:
+        # A name the module binds itself anywhere (``grad = torch.zeros_like(x)``, a
+        # parameter, a function) is its own, not the star import's; an explicit import
+        # or assignment wins too.
+        own = {n.id for n in index.of(ast.Name) if not isinstance(n.ctx, ast.Load)}
+        own |= {a.arg for n in index.of(ast.arguments) for a in n.posonlyargs + n.args + n.kwonlyargs
+                + [n.vararg, n.kwarg] if a is not None}
+        own |= {n.name for n in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
+        aliases = {**{k: v for k, v in stars.items() if k not in own}, **aliases}
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
 
 

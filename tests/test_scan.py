@@ -72,6 +72,17 @@ def test_turning_autograd_on_counts_where_it_is_not_allowed(line):
     assert scan_module(task.module, source).forbidden_uses(task)
 
 
+def test_a_name_of_the_modules_own_is_not_a_star_imports():
+    """``from torch.autograd import *`` binds ``grad``; a variable the code calls ``grad``
+    is its own."""
+    source = ("import torch\nfrom torch.autograd import *\ndef numerical_grad(f, x, eps=1e-6):\n"
+              "    grad = torch.zeros_like(x)\n    return grad\n")
+    task = BY_ID["ex08_custom_function.numerical_grad"]
+    assert scan_module(task.module, source).forbidden_uses(task) == []
+    used = source.replace("    grad = torch.zeros_like(x)\n    return grad\n", "    return grad(f(x), x)[0]\n")
+    assert scan_module(task.module, used).forbidden_uses(task)
+
+
 @pytest.mark.parametrize("line", [
     "x = x.clone().requires_grad_(False)",
     "x = x.clone().requires_grad_(requires_grad=False)",
