@@ -239,9 +239,19 @@ class Reader:
         self.module_names = {name for name, dotted in aliases.items()
                              if _is_import_alias(imports, name) or _is_module_object(_module(dotted))}
         self.classes = {n.name for n in self.index.of(ast.ClassDef)}
+        self.imported_in_functions = {name for node in imports if self._in_function(node)
+                                      for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
+
+    def _in_function(self, node: ast.AST) -> bool:
+        parent = self.index.parent(node)
+        while parent is not None:
+            if isinstance(parent, _FUNCTIONS):
+                return True
+            parent = self.index.parent(parent)
+        return False
 
     def find(self, statements: Iterable[ast.AST]) -> list[Finding]:
         """Every evasion in ``statements`` (top-level nodes of the tree, or parts of them)."""
@@ -341,7 +351,10 @@ class Reader:
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
         dotted = self.aliases.get(node.id)
         if dotted and _is_power_module(dotted) and node.id in self.module_names and isinstance(node.ctx, ast.Load) \
-                and not self._in_plain_view(node):
+                and not self._in_plain_view(node) \
+                and not (node.id not in self.imported_in_functions and self._own(node.id, scopes[1:])):
+            # (a function's own name, ``def log(string):``, is not the module, unless
+            # some function imports it: ``import builtins`` inside a function is the module)
             self.add(node, "dynamic_attribute", f"the module {dotted} as a value")
         if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
@@ -413,7 +426,7 @@ class Reader:
         dotted = dotted_path(node, self.aliases)
         if dotted is None:
             # Reached through a value the scan cannot follow: torch's internals by name.
-            if attr in _torch_internals():
+            if attr in TORCH_INTERNALS:
                 self.add(node, "module_internals", f"torch's {attr}")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
@@ -429,6 +442,7 @@ class Reader:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
+                and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") == "super"):
             # ``Base.__init__(self)`` is how a subclass starts; on another object it
             # writes into that object (a module) what the scan never sees written.
@@ -515,16 +529,11 @@ POWER_MODULES = {"builtins", "sys", "gc", "inspect", "importlib", "operator", "t
                  "posix", "nt", "io", "pydoc", "pkgutil", "zipimport", "dis", "opcode", "_thread"}
 
 
-@functools.cache
-def _torch_internals() -> frozenset[str]:
-    """torch's private modules, and its autograd engine's names: reached from any object,
-    they lead into what computes gradients without any public API."""
-    import torch
-
-    names = {n for n, v in vars(torch).items()
-             if n.startswith("_") and not n.startswith("__") and _is_module_object(v)}
-    return frozenset(names | {"_execution_engine", "_EngineBase", "_ImperativeEngine", "_VariableFunctions",
-                              "_VariableFunctionsClass", "_TensorBase", "_functions", "_autograd"})
+# The names that lead into torch's C core and its autograd engine, which compute
+# gradients without any public API; none is a name honest code gives its own
+# attributes (``self._tensor`` or ``self._functions`` are, and are not here).
+TORCH_INTERNALS = frozenset({"_C", "_VF", "_execution_engine", "_EngineBase", "_ImperativeEngine",
+                             "_VariableFunctions", "_VariableFunctionsClass", "_TensorBase", "_functorch"})
 
 
 def _is_power_module(dotted: str) -> bool:

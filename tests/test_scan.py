@@ -300,6 +300,13 @@ HONEST = {
  "honest_torch_idioms": ("import torch\n@torch.no_grad()\ndef g(x):\n    torch.manual_seed(0)\n"
                          "    return x.data.T + x.grad.data.zero_() + torch.Tensor.add(x, 1)\n"),
  "star_import_of_math": "from math import *\nC = pi\n",
+ "own_private_attributes": ("import torch\nclass Buf:\n    def __init__(self):\n        self._tensor = torch.zeros(2)\n"
+                            "        self._functions = []\n        self._utils = None\n"
+                            "    @property\n    def t(self):\n        return self._tensor\n"),
+ "reinitialised_by_itself": ("class SGD:\n    def __init__(self, lr):\n        self.lr = lr\n"
+                             "    def reset(self):\n        self.__init__(self.lr)\n"),
+ "a_parameter_named_like_a_module": ("import string, types\ndef log(string):\n    if len(string) > 0:\n"
+                                     "        print([string])\ndef g(types=None):\n    return [types]\n"),
  "base_class_initialised_by_name": ("import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n"
                                     "        torch.nn.Module.__init__(self)\n"),
  "settings_class_filled_from_keywords": ("class Config:\n    def __init__(self, **kwargs):\n        self.__dict__.update(kwargs)\n"
