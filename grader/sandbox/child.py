@@ -8,6 +8,7 @@ here decides a score: the grader treats every byte coming back as untrusted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -224,21 +225,27 @@ def _watch_profile_switches() -> None:
         _AUDITING.append(True)
 
 
+@functools.lru_cache(maxsize=16)
+def _function_classes(source: str) -> tuple[str, ...]:
+    """The classes a module's source defines with a base named ``Function``."""
+    import ast as _ast
+
+    try:
+        tree = _ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    return tuple(n.name for n in tree.body if isinstance(n, _ast.ClassDef)
+                 and any(getattr(b, "attr", getattr(b, "id", "")) == "Function" for b in n.bases))
+
+
 def _not_own_functions(module: types.ModuleType, source: str) -> str:
     """Why a given function cannot test the module's custom autograd Functions: every
     class the module defines as a ``torch.autograd.Function`` (by its source) must still
     be one, keep torch's ``apply`` and have a ``backward`` written in the module. Read
     statically: nothing of the student's runs here."""
-    import ast as _ast
     import inspect
 
-    try:
-        tree = _ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ""
-    names = [n.name for n in tree.body if isinstance(n, _ast.ClassDef)
-             and any(isinstance(b, (_ast.Attribute, _ast.Name)) and getattr(b, "attr", getattr(b, "id", "")) == "Function"
-                     for b in n.bases)]
+    names = _function_classes(source)
     function = torch.autograd.Function
     for name in names:
         cls = inspect.getattr_static(module, name, None)
