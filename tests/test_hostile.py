@@ -535,13 +535,16 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
     "weakref.finalize(torch.ones(1), torch.autograd.functional.jacobian, torch.sin, x)()",
     "s = sched.scheduler(); s.enter(0, 0, torch.autograd.functional.jacobian, (torch.sin, x)); s.run()",
     "J = [torch][0].autograd.functional.jacobian; weakref.finalize(torch.ones(1), J, torch.sin, x)()",
+    # torch code that calls what it is given passes the call on too.
+    "J = [torch][0].autograd.functional.jacobian\n    next(iter(torch.utils.data.DataLoader("
+    "[x], batch_size=None, collate_fn=functools.partial(J, torch.sin))))",
 ])
 def test_a_wrapper_that_only_forwards_the_call_hides_nothing(call):
     """torch's or the standard library's call-forwarding wrappers stand between the
     submission and the API: the call is still the submission's."""
     import torch.autograd.functional  # noqa: F401 - loaded for the code run below
 
-    source = f"import contextlib, functools, sched, weakref\ndef task(x):\n    {call}\n"
+    source = f"import contextlib, functools, sched, weakref\nimport torch.utils.data\ndef task(x):\n    {call}\n"
     assert _run_as_submission(_installed({"ex02_jacobian.py"}), source) == {"torch.autograd.functional.jacobian"}
 
 

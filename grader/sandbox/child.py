@@ -34,6 +34,16 @@ MAX_TEXT = 2000
 # What one call may print and still be shown: enough for a few debugging lines per check.
 MAX_OUTPUT = 4096
 MAX_OPEN_FILES = 256
+# The parts of torch (paths under its package) that call the watched APIs on their
+# own behalf: printing a tensor, Tensor.backward, autograd and torch.func internals,
+# optimizers, modules, compilers. A call from elsewhere in torch (torch.utils.data,
+# torch.utils.checkpoint) is one torch passes on for whoever handed it the API.
+TORCH_OWN_CALLERS = ("_tensor.py", "_tensor_str.py", "autograd" + os.sep, "_functorch" + os.sep,
+                     "func" + os.sep, "optim" + os.sep, "nn" + os.sep, "_dynamo" + os.sep,
+                     "_higher_order_ops" + os.sep, "fx" + os.sep, "_subclasses" + os.sep, "_prims",
+                     "_refs" + os.sep, "_decomp" + os.sep, "_inductor" + os.sep, "_ops.py", "_jit_internal.py",
+                     "jit" + os.sep, "amp" + os.sep, "distributions" + os.sep, "library.py", "_library" + os.sep,
+                     "export" + os.sep, "_export" + os.sep, "compiler" + os.sep, "overrides.py", "functional.py")
 # Recorded when the submission switches the recorder's profile hook off or replaces it
 # while a watched call runs: what it called after that went unseen.
 TAMPERED = "sys.setprofile"
@@ -137,9 +147,11 @@ class _Recorder:
 
         Frames of code that is neither torch's nor the submission's (the standard
         library, numpy: ``weakref.finalize(obj, api)``, ``sched``, ``functools``) only pass
-        the call on: the search looks past them. A frame of torch's own code makes the
-        call torch's, unless it is a generic forwarder (``torch.no_grad()(api)``) or it
-        holds the API itself as a value, i.e. it was handed the API to call.
+        the call on: the search looks past them, as past torch code that calls what it
+        is given (a DataLoader's ``collate_fn``). A frame of the parts of torch that
+        use these APIs themselves (``TORCH_OWN_CALLERS``) makes the call torch's, unless
+        it is a generic forwarder (``torch.no_grad()(api)``) or it holds the API itself as
+        a value, i.e. it was handed the API to call.
         """
         apis = self.functions.get(frame.f_code, ())
         caller, hops = frame.f_back, 0
@@ -148,6 +160,7 @@ class _Recorder:
             if filename in self.files:
                 return caller
             if filename.startswith(self.torch_dir) and filename not in self.forwarders \
+                    and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS) \
                     and not any(v is api for v in caller.f_locals.values() for api in apis):
                 return None
             caller, hops = caller.f_back, hops + 1
