@@ -227,8 +227,7 @@ class Reader:
 
     def __init__(self, tree: ast.Module, aliases: dict[str, str], index: Index | None = None) -> None:
         self.index = index or Index(tree)
-        star, self.star_read = _star_aliases(self.index.of(ast.ImportFrom))
-        self.aliases = {**star, **aliases} if star else aliases
+        self.aliases = aliases  # with what readable star imports bind (``scan_module``)
         self._findings: dict[int, frozenset[Finding]] = {}
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
@@ -321,7 +320,9 @@ class Reader:
                 return
             self._import(node, node.module or "")
             for alias in node.names:
-                if alias.name == "*" and node.module not in self.star_read \
+                # A star import the scan can read binds aliases, found where they are used
+                # (``star_bindings``); one it cannot read is judged by what it might bind.
+                if alias.name == "*" and not _is_module_object(_module(node.module or "")) \
                         and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
                     self.add(node, "dynamic_attribute", f"from {node.module} import *")
                 self._import(node, f"{node.module}.{alias.name}")
@@ -390,15 +391,11 @@ class Reader:
             return isinstance(parent.op, ast.Mod) and parent.right is node
         if isinstance(parent, (ast.Compare, ast.FormattedValue, ast.Expr)):
             return True
-        if isinstance(parent, ast.UnaryOp):
-            return isinstance(parent.op, ast.Not)
-        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-            return parent.test is node
-        if isinstance(parent, ast.BoolOp):  # ``if np and torch:``: a test, if the whole is one
-            return self._is_a_test(parent)
-        return False
+        return self._is_a_test(node)
 
     def _is_a_test(self, node: ast.AST) -> bool:
+        """Whether ``node`` is only tested: an if's, while's or assert's test, under
+        ``not``, or part of an and/or that is itself a test (``if np and torch:``)."""
         parent = self.index.parent(node)
         if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
             return parent.test is node
@@ -598,31 +595,6 @@ def star_bindings(imports: list[ast.AST]) -> dict[str, str]:
             public = [n for n in vars(module) if not n.startswith("_")]
         found.update({name: f"{node.module}.{name}" for name in public})
     return found
-
-
-def _star_aliases(imports: list[ast.AST]) -> tuple[dict[str, str], set[str]]:
-    """What ``from M import *`` binds that is an evasion API, as aliases (``currentframe``
-    -> ``inspect.currentframe``), so that a use of one is found where it is used; and
-    the modules whose star import could be read so. A star import is no finding by
-    itself (``from torch import *``, ``from typing import *``): only a module that
-    cannot be read here is judged by what it might bind."""
-    found: dict[str, str] = {}
-    read: set[str] = set()
-    for node in imports:
-        if not (isinstance(node, ast.ImportFrom) and node.module and not node.level
-                and any(a.name == "*" for a in node.names)) or node.module == "builtins":
-            continue
-        module = _module(node.module)
-        if not _is_module_object(module):
-            continue
-        public = getattr(module, "__all__", None)
-        if not (isinstance(public, (list, tuple)) and all(type(n) is str for n in public)):
-            public = [n for n in vars(module) if not n.startswith("_")]
-        for name in public:
-            if _evasion_api(f"{node.module}.{name}"):
-                found[name] = f"{node.module}.{name}"
-        read.add(node.module)
-    return found, read
 
 
 def _is_import_alias(imports: list[ast.AST], name: str) -> bool:
