@@ -310,7 +310,7 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
     for node in index.walk(root):
         if id(node) in honest:
             continue
-        honest.update(_switched_off(node))
+        honest.update(_switched_off(node, index, aliases))
         if id(node) in honest:
             continue
         dotted = None
@@ -319,9 +319,6 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
             if dotted in HONEST_UNDER_RULES:
                 honest.update(id(part) for part in index.walk(node))
                 continue
-            if isinstance(node, ast.Call) and _turns_off(node) \
-                    and dotted_path(node.func, aliases) in SWITCHES_OFF_WHEN_FALSE:
-                honest.update(id(part) for part in index.walk(node.func))
         attr = node.attr if isinstance(node, ast.Attribute) else (getattr_constant(node) or (None, None))[1]
         keyword = node.arg if isinstance(node, ast.keyword) else None
         if dotted or attr or keyword:
@@ -334,9 +331,9 @@ SWITCHES_OFF_WHEN_FALSE = {"torch.set_grad_enabled", "torch.autograd.set_grad_en
                            "torch.autograd.grad_mode.set_grad_enabled"}
 
 
-def _turns_off(call: ast.Call) -> bool:
-    """``f(False)`` or ``f(mode=False)``: one argument, a literal False (0, None)."""
-    given = call.args[:1] + [k.value for k in call.keywords if k.arg == "mode"]
+def _turns_off(call: ast.Call, keyword: str) -> bool:
+    """``f(False)`` or ``f(keyword=False)``: one argument, a literal False (0, None)."""
+    given = call.args[:1] + [k.value for k in call.keywords if k.arg == keyword]
     return len(given) == 1 and len(call.args) + len(call.keywords) == 1 and _off(given[0])
 
 
@@ -345,19 +342,22 @@ def _off(value: ast.AST | None) -> bool:
     return isinstance(value, ast.Constant) and value.value in (False, None) and type(value.value) is not float
 
 
-def _switched_off(node: ast.AST) -> list[int]:
+def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[int]:
     """The nodes under ``node`` that name a switch only to read it or turn it off:
     ``requires_grad=False``, ``x.requires_grad_(False)``, ``x.requires_grad = False``,
-    ``if x.requires_grad:``. Where autograd is not allowed, they are honest: they
-    keep autograd out. Turning it on, or handing the switch on, still counts."""
+    ``if x.requires_grad:``, ``torch.set_grad_enabled(False)``. Where autograd is not
+    allowed, they are honest: they keep autograd out. Turning it on, or handing the
+    switch on, still counts."""
     if isinstance(node, ast.keyword) and node.arg and _off(node.value):
         return [id(node)]
     if isinstance(node, ast.Attribute) and node.attr == "requires_grad" and isinstance(node.ctx, ast.Load):
         return [id(node)]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
-        given = node.args[:1] + [k.value for k in node.keywords if k.arg == "requires_grad"]
-        if len(given) == 1 and _off(given[0]) and len(node.args) + len(node.keywords) == 1:
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" \
+                and _turns_off(node, "requires_grad"):
             return [id(node.func)]
+        if _turns_off(node, "mode") and dotted_path(node.func, aliases) in SWITCHES_OFF_WHEN_FALSE:
+            return [id(part) for part in index.walk(node.func)]
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and _off(node.value):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return [id(t) for t in targets if isinstance(t, ast.Attribute) and t.attr == "requires_grad"]
