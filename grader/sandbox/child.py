@@ -96,9 +96,7 @@ class _Recorder:
         self.runs_backward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
-        self.active = False  # a watched call is running
         self.hook = self._hook  # one bound method: the hook is recognised by identity
-        self.own = False  # the recorder itself is switching the hook
 
     def install(self) -> None:
         for qualname, function in _watch_list().items():
@@ -108,7 +106,6 @@ class _Recorder:
                 self.functions[code] = self.functions.get(code, ()) + (function,)
         _watch_profile_switches()
         import concurrent.futures.thread
-        import functools
         import torch.utils._contextlib
 
         self.forwarders = frozenset(m.__file__ for m in (functools, contextlib, torch.utils._contextlib, threading,
@@ -198,44 +195,37 @@ class _Recorder:
     def watching(self) -> Iterator[None]:
         self.used.clear()
         self.places.clear()
-        self.own = True
         threading.setprofile(self.hook)
         sys.setprofile(self.hook)
-        self.own, self.active = False, True
-        _WATCHING.append(self)
+        _WATCHING.append(self)  # after its own switch on, and out before its switch off
         try:
             yield
         finally:
             _WATCHING.remove(self)
-            self.active = False
             # A hook gone by the end (an exception inside it switches it off) hid the rest.
             if sys.getprofile() is not self.hook:
                 self.used.add(TAMPERED)
-            self.own = True
             sys.setprofile(None)
             threading.setprofile(None)  # type: ignore[arg-type]
-            self.own = False
 
 
-# The recorders whose watched call is running, and whether the audit hook is in place.
+# The recorders whose watched call is running: a switch of the profile hook while one
+# is in this list is the submission's (the recorder switches outside it).
 _WATCHING: list[_Recorder] = []
-_AUDITING: list[bool] = []
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "sys.setprofile":
         for recorder in _WATCHING:
-            if not recorder.own:
-                recorder.used.add(TAMPERED)
+            recorder.used.add(TAMPERED)
 
 
+@functools.cache
 def _watch_profile_switches() -> None:
     """Switching the profile hook off (or another on) while a watched call runs hides
     what follows: an audit hook, which nothing can remove, sees every switch. One per
-    process, installed once."""
-    if not _AUDITING:
-        sys.addaudithook(_audit)
-        _AUDITING.append(True)
+    process, installed on the first call."""
+    sys.addaudithook(_audit)
 
 
 @functools.lru_cache(maxsize=16)
