@@ -103,6 +103,11 @@ def shard(items: list[Item], spec: str | None) -> list[Item]:
     return items[k - 1 :: n]
 
 
+def _modules_folder(path: Path) -> Path:
+    """Where a folder submission's modules are: in it, or in its exercises/ folder."""
+    return path if any((path / f"{m}.py").is_file() for m in MODULES) else path / "exercises"
+
+
 def _head(file: Path, limit: int = 1 << 20) -> bytes:
     """A module's first bytes (all of any real module); a link, what it points to: a
     link is never followed here (``submission.read`` refuses it when grading)."""
@@ -121,7 +126,7 @@ def digest(path: Path) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
             return h.hexdigest()
-        folder = path / "exercises" if not any((path / f"{m}.py").is_file() for m in MODULES) else path
+        folder = _modules_folder(path)
         for module in MODULES:
             file = folder / f"{module}.py"
             h.update(module.encode() + b"\0")
@@ -149,7 +154,7 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
     for item in items:
         if not item.path.is_dir():
             continue
-        folder = item.path if any((item.path / f"{m}.py").is_file() for m in MODULES) else item.path / "exercises"
+        folder = _modules_folder(item.path)
         for module in MODULES:
             try:
                 text = _head(folder / f"{module}.py")
