@@ -99,8 +99,7 @@ def read(path: str | Path) -> Submission:
             # A link out of the submission (to the solutions beside it in CI, or to
             # another student's folder) would grade someone else's file: not read.
             sub.linked.add(module)
-            sub.scans[module] = scan_module(module, None)
-            sub.scans[module].present = True
+            sub.scans[module] = ModuleScan(module, present=True)  # there, never read
             continue
         try:
             with open(file, "rb") as f:
@@ -111,12 +110,10 @@ def read(path: str | Path) -> Submission:
         sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": size}
         if len(data) > MAX_MODULE_BYTES:
             sub.oversized.add(module)
-            sub.scans[module] = scan_module(module, None)
-            sub.scans[module].present = True
+            sub.scans[module] = ModuleScan(module, present=True)
             continue
         # utf-8-sig: editors on Windows often save a byte-order mark, which Python accepts.
         text = data.decode("utf-8-sig", errors="replace")
         sub.sources[module] = text
-        sub.spent[module] = 0.0
         sub.scans[module] = sub.bounded(module, lambda module=module, text=text: scan_module(module, text))
     return sub
