@@ -13,7 +13,7 @@ from .checking import Answer, Fail, StudentFailed
 from .messages import phrase
 from .report import MAX_TASK_OUTPUT
 from .sandbox import client
-from .sandbox.child import TAMPERED
+from .taskrecord import TAMPERED
 from .tasks import BY_ID, Task
 
 

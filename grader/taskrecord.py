@@ -31,6 +31,10 @@ FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 
 # The same rules at run time: the rules that name recorded APIs (or prefixes of
 # their names); the sandbox records them when the submission's own code calls them.
+# Recorded besides when the submission switches the recorder's profile hook off or
+# replaces it during a call: what it called after that went unseen, so it breaks
+# every task's run-time rules.
+TAMPERED = "sys.setprofile"
 
 
 def runtime(rules: tuple[str, ...]) -> tuple[str, ...]:

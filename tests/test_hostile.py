@@ -560,7 +560,7 @@ def test_switching_the_recorder_off_is_recorded(switch):
     import torch.autograd.functional  # noqa: F401 - loaded for the code run below
 
     from grader.engine import runtime_forbidden
-    from grader.sandbox.child import TAMPERED
+    from grader.taskrecord import TAMPERED
     from grader.tasks import BY_ID
 
     source = f"import sys\ndef task(x):\n    {switch}\n    torch.autograd.functional.jacobian(torch.sin, x)\n"

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from ..taskrecord import TAMPERED
 from . import catalogue, channel, jail, wire
 
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -44,9 +45,6 @@ TORCH_OWN_CALLERS = ("_tensor.py", "_tensor_str.py", "autograd" + os.sep, "_func
                      "_refs" + os.sep, "_decomp" + os.sep, "_inductor" + os.sep, "_ops.py", "_jit_internal.py",
                      "jit" + os.sep, "amp" + os.sep, "distributions" + os.sep, "library.py", "_library" + os.sep,
                      "export" + os.sep, "_export" + os.sep, "compiler" + os.sep, "overrides.py", "functional.py")
-# Recorded when the submission switches the recorder's profile hook off or replaces it
-# while a watched call runs: what it called after that went unseen.
-TAMPERED = "sys.setprofile"
 
 def _watch_list() -> dict[str, Callable[..., Any]]:
     """APIs whose calls are recorded as evidence for the "not allowed" rules."""
