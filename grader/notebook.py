@@ -7,12 +7,14 @@ Which module a notebook holds (the rule the student README states):
 - any other notebook (``lab.ipynb``) may hold the functions of several modules: each
   module whose task functions it defines is graded from the whole notebook's code.
 
-What of a code cell is graded: imports, function and class definitions and assignments
-(the code a module would hold). Other top-level statements — calling a function to try
-it, printing, loops — are left out, as if under ``if __name__ == "__main__":``, and so are
-IPython's ``%magic`` and ``!shell`` lines, ``%%`` cell magics, and check cells (cells that
-import from ``grader``). A cell that does not parse is kept whole, so its syntax error is
-reported. Feedback that names a line names it as "cell N, line M", counting every cell
+What of a code cell is graded: function and class definitions, and the imports and
+assignments they need (the code a module would hold). Other top-level statements —
+calling a function to try it, printing, loops — are left out, as if under ``if __name__
+== "__main__":``, and so are assignments and imports that no definition needs (a try-out
+``g = x.grad.clone()`` that depends on a ``y.backward()`` left out, ``from d2l import
+torch as d2l`` for plots), IPython's ``%magic``, ``!shell`` and ``obj?`` help lines,
+``%%`` cell magics, and check cells (cells that import from ``grader``). A cell that
+does not parse is kept whole, so its syntax error is reported. Feedback that names a line names it as "cell N, line M", counting every cell
 from the top of the notebook, markdown cells included.
 
 Inside Jupyter, ``from grader import notebook; notebook.check("vjp")`` grades the saved
@@ -27,6 +29,7 @@ import json
 import os
 import re
 import subprocess
+import symtable
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -35,6 +38,13 @@ from typing import Any, Callable
 
 from .gather import module_for
 from .tasks import MODULES, TASKS
+
+def _roots() -> set[str]:
+    """Names the grader itself reads from a module: the task functions, and what given
+    code (run over the module's globals) uses."""
+    return {t.name for t in TASKS} | {name for t in TASKS if t.given for node in ast.parse(t.given).body
+                                      for name in _loaded(node)}
+
 
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
         ast.AnnAssign)
@@ -93,20 +103,84 @@ def _kept(node: ast.stmt) -> bool:
 PYTHON_CELL_MAGICS = {"time", "capture"}
 
 
-def _graded_lines(text: str) -> list[str]:
-    """The cell's lines with what a module would not hold blanked out (line numbers kept)."""
-    lines = text.split("\n")
-    lines = ["" if re.match(r"\s*[%!]", line) else line for line in lines]
+# IPython's help syntax (``torch.autograd?``, ``??f``): read only in a cell that does not
+# parse without it, so that a docstring line ending in "?" is never touched.
+_HELP = re.compile(r"\s*(\?{1,2}\s*[\w.]+(\(\))?|[\w.]+(\(\))?\s*\?{1,2})\s*")
+
+
+def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
+    """The cell's lines with IPython's own lines blanked (line numbers kept), and their
+    syntax tree, or None if the cell does not parse as Python."""
+    lines = ["" if re.match(r"\s*[%!]", line) else line for line in text.split("\n")]
+    for attempt in (lines, ["" if _HELP.fullmatch(line) else line for line in lines]):
+        try:
+            return attempt, ast.parse("\n".join(attempt))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return lines, None
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """The names an import or assignment binds ("*" for a star import)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _loaded(node: ast.stmt) -> set[str]:
+    """The module-level names a statement reads: for a definition, what its decorators,
+    defaults and body read from the module's globals (by the compiler's own symbol
+    tables: a parameter or local named like a global is not that global)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     try:
-        tree = ast.parse("\n".join(lines))
+        table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return lines  # kept whole: its syntax error is the student's to see
-    for node in tree.body:
-        if not _kept(node):
-            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            for i in range(start - 1, (node.end_lineno or node.lineno)):
-                lines[i] = ""
-    return lines
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    names = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    todo = list(table.get_children())
+    while todo:
+        scope = todo.pop()
+        names |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
+        todo += scope.get_children()
+    return names
+
+
+def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
+    """The ``id``s of the kept statements that go into the module: definitions and kept
+    ``if``/``try`` blocks always, and the imports and assignments whose names they (or
+    the tasks, by name) need, followed back through the assignments they need in turn."""
+    chosen = {id(s) for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))}
+    names = set(roots)
+    for s in statements:
+        if id(s) in chosen:
+            names |= _loaded(s)
+    grew = True
+    while grew:
+        grew = False
+        for s in statements:
+            if id(s) not in chosen and (_bound(s) & names or "*" in _bound(s)):
+                chosen.add(id(s))
+                names |= _loaded(s)
+                grew = True
+    return chosen
+
+
+def _graded_cells(cells: list[str], roots: set[str]) -> list[list[str]]:
+    """Each cell's lines with what a module would not hold blanked out (line numbers kept)."""
+    parsed = [_parsed(text) for text in cells]
+    statements = [node for _, tree in parsed if tree is not None for node in tree.body if _kept(node)]
+    chosen = _needed(statements, roots)
+    out = []
+    for lines, tree in parsed:
+        for node in tree.body if tree is not None else []:  # a cell that does not parse is kept whole
+            if id(node) not in chosen:
+                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                for i in range(start - 1, (node.end_lineno or node.lineno)):
+                    lines[i] = ""
+        out.append(lines)
+    return out
 
 
 def build(path: Path) -> Built:
@@ -118,8 +192,8 @@ def build(path: Path) -> Built:
     except Exception as exc:  # nbformat raises several kinds (JSON, validation, version)
         raise NotebookError(f"{path.name}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})") from None
     built = Built(path, "")
-    out = ["from __future__ import annotations"]
-    built.origin.append(None)
+    numbers: list[int] = []
+    cells: list[str] = []
     for number, cell in enumerate(nb.cells, 1):
         if cell.get("cell_type") != "code":
             continue
@@ -139,9 +213,14 @@ def build(path: Path) -> Built:
             except (SyntaxError, ValueError, RecursionError, MemoryError):  # a try-out that never ran
                 built.skipped.append((number, magic))
                 continue
+        numbers.append(number)
+        cells.append(text)
+    out = ["from __future__ import annotations"]
+    built.origin.append(None)
+    for number, lines in zip(numbers, _graded_cells(cells, _roots())):
         out.append(f"# cell {number}")
         built.origin.append(None)
-        for i, line in enumerate(_graded_lines(text), 1):
+        for i, line in enumerate(lines, 1):
             out.append(line)
             built.origin.append((number, i))
     built.source = "\n".join(out) + "\n"
@@ -315,7 +394,7 @@ def grade(path: Path, patterns: tuple[str, ...] = (), *, lang: str = "en", seed:
     """Grade a notebook (or a folder of them) in a fresh ``grade run`` process; the report."""
     with tempfile.TemporaryDirectory(prefix="autograd-lab-nb-") as tmp:
         out = Path(tmp) / "report.json"
-        args = [sys.executable, "-m", "grader", "run", str(path), "-o", str(out), "--lang", lang]
+        args = [sys.executable, "-P", "-m", "grader", "run", str(path), "-o", str(out), "--lang", lang]
         for pattern in patterns:
             args += ["-k", pattern]
         if seed is not None:

@@ -111,7 +111,7 @@ def test_experiments_magics_and_check_cells_are_not_graded(tmp_path):
     built = notebook.build(path)
     assert "%matplotlib" not in built.source and "this is not python" not in built.source
     assert "open(" not in built.source and "notebook.check" not in built.source
-    assert "x = torch.tensor([2.0, 3.0])" in built.source  # an assignment is kept
+    assert "x = torch.tensor([2.0, 3.0])" not in built.source  # an assignment no definition needs
     _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
     assert report["score"] == report["max_score"]
 
@@ -140,6 +140,31 @@ def test_guarded_imports_and_timed_cells_are_kept_as_a_module_would_keep_them(tm
     result, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
     assert report["score"] == report["max_score"]
     assert "it starts with %%bash" in result.output
+
+
+def test_try_out_cells_in_the_d2l_style_are_left_out_and_what_definitions_need_is_kept(tmp_path):
+    """Run All works; grading must too: an assignment that depends on a dropped
+    ``y.backward()``, a help line, an import only the plots use are all left out, while
+    a constant and an import the definitions need stay, and a docstring line that
+    ends in "?" is untouched."""
+    nb = notebook.from_module("ex01_backward", (SOLUTIONS / "ex01_backward.py").read_text(encoding="utf-8"))
+    nb.cells[1:1] = [
+        v4.new_code_cell("!pip install d2l\nfrom d2l import torch as d2l\nimport math as m\nSCALE = m.sqrt(4.0)"),
+        v4.new_code_cell("x = torch.arange(4.0)\nx.requires_grad_(True)\ny = 2 * torch.dot(x, x)\ny.backward()\n"
+                         "g_first = x.grad.clone()\n(g,) = torch.autograd.grad(x.sum() * 1, x)"),
+        v4.new_code_cell("torch.autograd.grad?\n??grad_of_2xtx"),
+        v4.new_code_cell("d2l.plot(x.detach(), [g_first], 'x', 'grad')"),
+    ]
+    nb.cells.append(v4.new_code_cell('def twice(t):\n    """Why twice?\n    Because?"""\n    return SCALE * t\n'))
+    path = tmp_path / "ex01_backward.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    for gone in ("d2l", "g_first", "(g,) = torch.autograd.grad(x.sum()", "grad?", "x = torch.arange(4.0)"):
+        assert gone not in built.source, gone
+    for kept in ("import math as m", "SCALE = m.sqrt(4.0)", "Why twice?\n    Because?", "def grad_of_2xtx("):
+        assert kept in built.source, kept
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex01")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
 def test_one_notebook_may_hold_several_modules(tmp_path):
