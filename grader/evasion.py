@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import os
 import string
 import sys
 from typing import Any, Iterable
@@ -77,10 +78,17 @@ _PUBLIC_REEXPORTS = {"os.path"}
 
 
 def _module(dotted: str) -> Any:
-    """The module object at ``dotted`` if it is (or can safely be) loaded, else None."""
+    """The module object at ``dotted`` if it is (or can safely be) loaded, else None.
+
+    Besides torch and numpy (the grader's own dependencies), only the standard
+    library's own files are ever imported here: a name the import path would find
+    elsewhere first (a folder of the same name in the working directory, a
+    submission's own module) is never loaded into the grader."""
     root = dotted.split(".")[0]
     if root not in sys.modules and (root in ("torch", "numpy") or
                                     root in sys.stdlib_module_names and root not in _NOT_IMPORTED):
+        if root not in ("torch", "numpy") and not _from_the_standard_library(root):
+            return None
         try:
             importlib.import_module(root)
         except Exception:  # noqa: BLE001 - a module that does not import resolves to nothing
@@ -91,6 +99,26 @@ def _module(dotted: str) -> Any:
             return None
         obj = vars(obj).get(part)
     return obj
+
+
+@functools.lru_cache(maxsize=512)
+def _from_the_standard_library(name: str) -> bool:
+    """Whether importing top-level ``name`` would load the standard library's module
+    (found without running anything: a spec, not an import)."""
+    import importlib.util
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    if spec.origin in ("built-in", "frozen"):
+        return True
+    homes = {os.path.realpath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")}
+    origin = os.path.realpath(spec.origin or "")
+    return any(origin.startswith(home) for home in homes) and "site-packages" not in origin
 
 
 def _is_module_object(obj: Any) -> bool:

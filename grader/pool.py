@@ -33,7 +33,9 @@ from .sandbox import channel
 MAX_MESSAGE = 1 << 20
 READY = {"ready": True}
 WARM_UPS = {"func"}  # the optional parts a sandbox server can load (``sandbox.server._warm``)
-WORKER = [sys.executable, "-m", "grader.pool"]  # + the socket's descriptor
+# -P: the working directory (often the folder of submissions) is not put on the import
+# path, so no submission's module can stand in for one the worker imports.
+WORKER = [sys.executable, "-P", "-m", "grader.pool"]  # + the socket's descriptor
 
 
 def supported() -> bool:

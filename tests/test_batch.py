@@ -236,3 +236,38 @@ def test_a_link_out_of_a_submission_is_never_followed(tmp_path):
     (outer / "exercises").symlink_to(SOLUTIONS)
     prepared = api.prepare(outer, Options(seed=1, patterns=("ex03",)))
     assert {v.code for v in prepared.verdicts.values()} == {"linked_module"}
+
+
+SHADOW = """
+import os
+open(os.environ["SHADOW_MARK"], "w").write("ran in the grader")
+"""
+
+
+@pytest.mark.parametrize("how", ["batch", "python -m grader run"])
+def test_a_submission_named_like_a_standard_module_never_runs_in_the_grader(how, tmp_path):
+    """Graded from inside the class folder, a submission folder named like a standard
+    module the grader has not loaded (with an ``__init__.py``) sits first on
+    ``python -m``'s import path: the scan must not import it, nor the worker find it."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    _copy(SOLUTIONS, folder / "alice")
+    shadow = _copy(EXERCISES, folder / "telnetlib", {"ex01_backward": "\nimport telnetlib\nTELNET = telnetlib.Telnet\n"})
+    (shadow / "__init__.py").write_text(SHADOW)
+    (folder / "nntplib.py").write_text(SHADOW)
+    with open(shadow / "ex02_jacobian.py", "a", encoding="utf-8") as f:
+        f.write("\nimport nntplib\nNNTP = nntplib.NNTP\n")
+    mark = tmp_path / "mark"
+    env = dict(os.environ, SHADOW_MARK=str(mark))
+    if how == "batch":
+        command = [str(Path(sys.executable).parent / "grade"), "batch", ".", "-o", str(tmp_path / "out"), "--jobs", "1"]
+    else:
+        command = [sys.executable, "-m", "grader", "run", "telnetlib", "-o", str(tmp_path / "out.json")]
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not mark.exists()
+    if how == "batch":
+        scores = {p.stem: json.loads(p.read_text())["score"] for p in (tmp_path / "out" / "reports").glob("*.json")}
+        assert scores == {"alice": MAX_SCORE, "telnetlib": 0}
+    else:
+        assert json.loads((tmp_path / "out.json").read_text())["score"] == 0
