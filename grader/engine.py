@@ -13,6 +13,7 @@ from .checking import Answer, Fail, StudentFailed
 from .messages import phrase
 from .report import MAX_TASK_OUTPUT
 from .sandbox import client
+from .sandbox.wire import Received
 from .taskrecord import TAMPERED
 from .tasks import BY_ID, Task
 
@@ -68,6 +69,10 @@ class CheckEvidence:
     def __init__(self) -> None:
         self.printed = Printed()
         self.forbidden: list[str] = []
+        # A call of a task that asks for autograd returned a nonzero answer without
+        # autograd running: the check cannot pass, whatever it finds of the values
+        # (when it finds them wrong, that is what it says).
+        self.no_autograd = False
 
 
 class Session:
@@ -109,7 +114,7 @@ class Session:
             if child is not None:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
-            record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime)
+            record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd)
             child = self.child = self.server.open({"sources": self.sources, "record": record}, limits)
             self.served = set()
         self.served.add(task.id)
@@ -151,4 +156,17 @@ class StudentFunction:
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
         if result.kind != "returned":
             raise StudentFailed(result, self.hints)
+        if self.task.needs_autograd and result.evidence.get("autograd") is False and _nonzero(result.value):
+            self.session.evidence.no_autograd = True
         return Answer(result.value, result.evidence)
+
+
+def _nonzero(value: Any) -> bool:
+    """Whether a returned value holds a tensor with an entry other than zero: a gradient
+    that took differentiating. (A function that ignores x honestly gets zeros without
+    running autograd.)"""
+    if isinstance(value, Received):
+        return bool((value.tensor != 0).any())
+    if type(value) in (list, tuple):
+        return any(_nonzero(v) for v in value[:1000])
+    return False

@@ -39,6 +39,7 @@ MESSAGES: dict[str, str] = {
     'escape': 'line {line} of {module}.py uses {detail}, which exercise code may not use ({kind})',
     'forbidden_api': 'line {line} uses {detail}, which this task does not allow',
     'forbidden_runtime': 'it called {api}, which this task does not allow',
+    'no_autograd': 'it returned its answer without running autograd: this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), not written out as a formula',
     'wrong_type': '{what}: expected a {expected}, got {got}',
     'wrong_length': '{what}: expected {expected} items, got {got}',
     'not_a_tensor': '{what} should be a torch.Tensor, got {got}',

@@ -87,6 +87,8 @@ class Task:
     other tasks stay in the gettext catalogue.
     ``fix_the_bug``: the stub ships working code with a bug in it. ``given``: the
     stub ships this function complete; the student writes a part it calls.
+    ``by_autograd``: the contract asks for the result computed with autograd (see
+    ``needs_autograd``); False for a task that only computes values.
     """
 
     module: str
@@ -106,7 +108,16 @@ class Task:
     # code, in the student's module (with the student's classes), not whatever the
     # submission holds under the name: what is graded is what the task asks to write.
     given: str = ""
+    by_autograd: bool = True
     zh: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def needs_autograd(self) -> bool:
+        """Whether a nonzero answer must come from autograd having run during the call:
+        every task that neither forbids autograd (a Jacobian by hand, finite
+        differences) nor is given whole (its checks run autograd themselves) asks for
+        a gradient computed "with autograd", "by backward" or "by double backward"."""
+        return self.by_autograd and not self.given and ANY_AUTOGRAD[0] not in self.forbidden_scan
 
     @property
     def hint_codes(self) -> tuple[str, ...]:

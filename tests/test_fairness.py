@@ -269,6 +269,47 @@ STYLES = {
             (g,) = torch.autograd.grad(_twice(torch.dot(x, x)), x, retain_graph=True)
             return g.detach()
         """),
+    # Where the contract asks only for the value, the formula is honest.
+    "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
+        def loss_grads(w, X, y):
+            g_sum = 2 * X.T @ (X @ w - y.to(w.dtype))
+            return g_sum / X.shape[0], g_sum
+        """),
+    "the_docstring_formula_for_the_semi_gradient": restyle("ex04_detach", "semi_gradient", replace="""
+        def semi_gradient(w, s, s_next, r, gamma):
+            s, s_next = s.to(w.dtype), s_next.to(w.dtype)
+            target = r + gamma * torch.dot(w, s_next)
+            return (2 * (torch.dot(w, s) - target) * s).detach()
+        """),
+    # Autograd that the submission's own frames never call: a transform built at
+    # import runs torch.autograd.grad from torch's code when the task calls it.
+    "a_torch_func_transform_built_at_import": restyle("ex01_backward", "grad_of_2xtx", top="""
+        import torch
+
+        _GRAD = torch.func.grad(lambda t: 2 * torch.dot(t, t))
+        """, replace="""
+        def grad_of_2xtx(x):
+            dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+            return _GRAD(x.detach().to(dtype))
+        """),
+    "functional_jacobian_where_allowed": restyle("ex05_control_flow", "derivative_curve", replace="""
+        def derivative_curve(f, x):
+            return torch.autograd.functional.jacobian(lambda t: f(t).sum(), x.detach().clone())
+        """),
+    "forward_mode_where_allowed": restyle("ex04_detach", "semi_gradient", top="""
+        import torch.autograd.forward_ad as fwAD
+        """, replace="""
+        def semi_gradient(w, s, s_next, r, gamma):
+            w, s, s_next = w.detach(), s.detach().to(w.dtype), s_next.detach().to(w.dtype)
+            target = r + gamma * (w * s_next).sum()
+            columns = []
+            for i in range(w.numel()):
+                with fwAD.dual_level():
+                    dual = fwAD.make_dual(w, torch.eye(w.numel(), dtype=w.dtype)[i].reshape(w.shape))
+                    loss = ((dual * s).sum() - target) ** 2
+                    columns.append(fwAD.unpack_dual(loss).tangent)
+            return torch.stack(columns).reshape(w.shape)
+        """),
 }
 
 
@@ -383,3 +424,46 @@ def test_evasive_variants_of_honest_styles_stay_forbidden(name, grade, submissio
     report = grade(submission(replace=replaced), patterns=(task_id,))
     assert by_task(report)[task_id]["status"] == "forbidden"
     assert by_task(report)[task_id]["score"] == 0
+
+
+# The contract asks for these gradients "with autograd": the same values written out
+# as a formula (or by finite differences) lose the task, and say why.
+SHORTCUTS = {
+    "ex01_backward.grad_of_2xtx": restyle("ex01_backward", "grad_of_2xtx", replace="""
+        def grad_of_2xtx(x):
+            return 4 * (x if x.is_floating_point() else x.to(torch.get_default_dtype()))
+        """),
+    "ex05_control_flow.second_price_grad": restyle("ex05_control_flow", "second_price_grad", replace="""
+        def second_price_grad(bids):
+            out = torch.zeros_like(bids)
+            out[torch.topk(bids, 2).indices[1]] = 1.0
+            return out
+        """),
+    "ex05_control_flow.derivative_curve": restyle("ex05_control_flow", "derivative_curve", replace="""
+        def derivative_curve(f, x):
+            h = 1e-6
+            with torch.no_grad():
+                return (f(x + h) - f(x - h)) / (2 * h)
+        """),
+    "ex06_losses.broadcast_grad": restyle("ex06_losses", "broadcast_grad", replace="""
+        def broadcast_grad(X, W, b, Y):
+            residual = 2 * (X @ W + b - Y) / Y.numel()
+            return X.T @ residual, residual.sum(dim=0)
+        """),
+    "ex04_detach.detach_grads": restyle("ex04_detach", "detach_grads", replace="""
+        def detach_grads(x):
+            return x * x, 2 * x
+        """),
+}
+
+
+@pytest.mark.parametrize("task_id", sorted(SHORTCUTS))
+def test_a_gradient_written_as_a_formula_loses_a_task_that_asks_for_autograd(task_id, grade, submission):
+    report = grade(submission(replace=SHORTCUTS[task_id]), patterns=(task_id,))
+    task = by_task(report)[task_id]
+    assert (task["status"], task["score"]) == ("failed", 0), [c["feedback"] for c in task["checks"]][:1]
+    # A check that found the values right says why it failed all the same; one that
+    # found them wrong (finite differences are not exact) says that.
+    codes = {c["code"] for c in task["checks"]}
+    assert "no_autograd" in codes and codes <= {"no_autograd", "wrong_values", "wrong_values_visible"}, codes
+    assert any("without running autograd" in c["feedback"] for c in task["checks"])

@@ -267,6 +267,40 @@ def test_only_tasks_with_run_time_rules_are_watched():
         sys.modules.pop("ex99_probe", None)
 
 
+def test_the_recorder_says_whether_autograd_ran_during_a_watched_call():
+    """Any run of autograd counts, whoever called it (a transform built at import
+    calls torch.autograd.grad from torch's own code); printing a tensor does not; an
+    unwatched call says nothing; what the worker reads of it is a bool or nothing."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+    from grader.sandbox.client import _safe_evidence
+
+    source = ("import torch\n"
+              "_G = torch.func.grad(lambda t: (t * t).sum())\n"
+              "def by_backward(x):\n    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    return x.grad\n"
+              "def by_transform(x):\n    return _G(x)\n"
+              "def by_formula(x):\n    print(x)\n    return 2 * x\n")
+    names = ("by_backward", "by_transform", "by_formula")
+    child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        x = torch.ones(3)
+        seen = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["autograd"]
+                for n in names}
+        assert seen == {"by_backward": True, "by_transform": True, "by_formula": False}
+        child.record = frozenset()
+        assert child.call({"module": "ex99_probe", "function": "by_backward", "args": [x]})["evidence"]["autograd"] is None
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex99_probe", None)
+    assert _safe_evidence({"autograd": "yes"})["autograd"] is None
+    assert _safe_evidence({"autograd": False})["autograd"] is False
+
+
 # One framing: the channel, with and without descriptors -------------------------------
 
 def _open_fds() -> set[int]:

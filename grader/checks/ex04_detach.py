@@ -28,6 +28,7 @@ TASKS = (
                 Hint("target_sign",
                      "It matches a target r − γ·q(s′): the TD target adds the discounted value of the next state.",
                      "结果与目标值 r − γ·q(s′) 一致：TD 目标值应加上下一状态的折扣价值。")),
+         by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"∇_w (w·s − target)² with the target treated as a constant": "把目标值 target 视为常数，求 ∇_w (w·s − target)²",
              "the TD target is detached": "TD 目标值要分离（detach）出计算图",
              "the example w = [1, 2], s = [1, 0], s_next = [0, 1], r = 1, γ = 0.5; then w = [0.5, -1], s = [1, 2], s_next = [2, 1], r = 0.5, γ = 0.9": "示例 w = [1, 2]，s = [1, 0]，s_next = [0, 1]，r = 1，γ = 0.5；然后 w = [0.5, -1]，s = [1, 2]，s_next = [2, 1]，r = 0.5，γ = 0.9",

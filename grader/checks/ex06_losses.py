@@ -9,6 +9,7 @@ TASKS = (
          "gradients of the mean and of the sum of per-sample MSE losses",
          "nn.MSELoss(reduction='none') gives a loss per sample",
          hints=("mean_sum_swapped", "grad_not_cleared", "none_grad", "accumulated", "sign"),
+         by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"gradients of the mean and of the sum of per-sample MSE losses": "逐样本 MSE 损失的均值与总和各自的梯度",
              "nn.MSELoss(reduction='none') gives a loss per sample": "nn.MSELoss(reduction='none') 给出每个样本的损失",
              "the example w = [0], X = [[1], [2]], y = [1, 2]; then three samples, two features, in float64": "示例 w = [0]，X = [[1], [2]]，y = [1, 2]；然后是 3 个样本、2 个特征，float64",

@@ -73,6 +73,18 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
     return out
 
 
+# The watched APIs that run autograd (the engine, or forward-mode duals): any call of
+# one during a task's call, whoever made it, is evidence that autograd ran then (a
+# torch.func.grad transform built at import calls torch.autograd.grad itself).
+# unpack_dual is left out: printing a tensor calls it.
+RUNS_AUTOGRAD = frozenset(
+    ["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
+     "torch.autograd.forward_ad.make_dual"]
+    + [f"torch.autograd.functional.{name}" for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")]
+    + [f"torch.func.{name}" for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
+                                         "linearize")])
+
+
 class _Recorder:
     """Records the watched APIs that the submission's own code calls.
 
@@ -85,6 +97,7 @@ class _Recorder:
 
     def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
+        self.ran_autograd = False  # whether any call of RUNS_AUTOGRAD's APIs was seen
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
         self.places: dict[str, set[str]] = {}
@@ -167,6 +180,8 @@ class _Recorder:
         names = self.codes.get(frame.f_code)
         if names is None:
             return
+        if not self.ran_autograd and not RUNS_AUTOGRAD.isdisjoint(names):
+            self.ran_autograd = True
         caller = self._caller(frame)
         if caller is None:
             return
@@ -193,6 +208,7 @@ class _Recorder:
     def watching(self) -> Iterator[None]:
         self.used.clear()
         self.places.clear()
+        self.ran_autograd = False
         threading.setprofile(self.hook)
         sys.setprofile(self.hook)
         _WATCHING.append(self)  # after its own switch on, and out before its switch off
@@ -508,6 +524,8 @@ class _Child:
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
+            # Only known while the recorder watched the call.
+            "autograd": self.recorder.ran_autograd if watched else None,
             "arguments": _argument_evidence(inputs, snapshots),
             "warnings": [_text(w.message)[:300] for w in caught[:5]],
         }
