@@ -302,7 +302,7 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     click.echo(f"  {t(task.summary)}")
     click.echo(f"  {t('e.g.')} {t(task.seed)}")
     if task.forbidden_scan:
-        apis = ", ".join(a for a in task.forbidden_scan if a.startswith("torch"))
+        apis = ", ".join(a for a in task.forbidden_scan if a.startswith(("torch", "functorch")))
         if task.scope:
             click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
         else:

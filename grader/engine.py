@@ -14,7 +14,7 @@ from .messages import phrase
 from .report import MAX_TASK_OUTPUT
 from .sandbox import client
 from .sandbox.wire import Received
-from .taskrecord import TAMPERED
+from .taskrecord import RECORDED, TAMPERED
 from .tasks import BY_ID, Task
 
 
@@ -36,7 +36,7 @@ def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] 
         if task.scope and not _in_scope(task.scope, (places or {}).get(api, [])):
             continue
         for rule in task.forbidden_runtime:
-            if rule.startswith("torch") and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
+            if rule.startswith(RECORDED) and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
                 hits.append(api)
                 break
     return hits

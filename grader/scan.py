@@ -98,7 +98,21 @@ class ModuleScan:
         """Uses of the task's not-allowed APIs in the code the task runs."""
         if self.tree is None or not task.forbidden_scan:
             return []
-        return _forbidden_in([self._api_uses(node) for node in self._in_scope(task)], task)
+        return _forbidden_in([self._api_uses(node) for node in self._in_scope(task)]
+                             + [self._imported_as(task.name)], task)
+
+    def _imported_as(self, name: str) -> list[_Use]:
+        """An import that binds the task's own name makes the task that API
+        (``from torch.autograd.functional import jacobian as jacobian_from_vjps``)."""
+        assert self.tree is not None
+        uses: list[_Use] = []
+        for node in self.tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                uses += [(node.lineno, f"{node.module}.{a.name}", None, None) for a in node.names if a.asname == name
+                         or a.asname is None and a.name == name]
+            elif isinstance(node, ast.Import):
+                uses += [(node.lineno, a.name, None, None) for a in node.names if a.asname == name]
+        return uses
 
     # What the tasks share, worked out once ------------------------------------
 
@@ -133,10 +147,11 @@ class ModuleScan:
         assignment, a for loop's target, a with's "as", a walrus, inside an if or a try."""
         assert self.tree is not None
         defs: dict[str, list[ast.AST]] = {}
+        modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
-            for name in evasion.module_bindings(node, self.index):
+            for name in evasion.module_bindings(node, self.index) | _changed_objects(node, self.index, modules):
                 defs.setdefault(name, []).append(node)
         return defs
 
@@ -153,7 +168,10 @@ class ModuleScan:
                      for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and node.name == method]
         else:
+            # The task's function, and whatever else binds its name at module level (the
+            # last binding is the one that runs: ``jacobian_by_hand = partial(api, f)``).
             start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == task.name]
+            start += [node for node in self._bindings.get(task.name, []) if node not in start]
         defs = self._bindings
         out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
         while todo:
@@ -252,6 +270,37 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         own |= {n.name for n in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
         aliases = {**{k: v for k, v in stars.items() if k not in own}, **aliases}
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
+
+
+def _changed_objects(node: ast.AST, index: Index, modules: set[str]) -> set[str]:
+    """The module-level names whose objects a statement changes without rebinding them:
+    an attribute or item stored (``box.forward = api``, ``table["f"] = api``), a method
+    call that is a statement of its own (``hooks.append(api)``,
+    ``box.register_forward_hook(api)``), or ``setattr(box, ...)``. What the object does
+    later, when a task uses it, may be what the statement put in it. Imported modules
+    are not such objects (``torch.manual_seed(0)``); function and class bodies are
+    their own."""
+    def root(expr: ast.AST) -> str | None:
+        while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
+            expr = expr.func if isinstance(expr, ast.Call) else expr.value
+        return expr.id if isinstance(expr, ast.Name) else None
+
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(current, (ast.Attribute, ast.Subscript)) and isinstance(current.ctx, (ast.Store, ast.Del)):
+            names.add(root(current.value) or "")
+        elif isinstance(current, ast.Expr) and isinstance(current.value, ast.Call):
+            call = current.value
+            if isinstance(call.func, ast.Attribute):
+                names.add(root(call.func.value) or "")
+            elif isinstance(call.func, ast.Name) and call.func.id in ("setattr", "delattr") and call.args:
+                names.add(root(call.args[0]) or "")
+        todo.extend(index.children(current))
+    return names - modules - {""}
 
 
 def _top_level_names(tree: ast.Module, index: Index) -> set[str]:
@@ -365,7 +414,7 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:
-    prefixes = [p for p in task.forbidden_scan if p.startswith("torch")]
+    prefixes = [p for p in task.forbidden_scan if p.startswith(("torch", "functorch"))]
     attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()

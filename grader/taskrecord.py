@@ -18,14 +18,15 @@ from typing import Mapping
 # "Not allowed" rules for the static scan: dotted torch prefixes, ".attribute" and
 # "keyword=" patterns, looked for in the code the task reaches.
 ANY_AUTOGRAD = (
-    "torch.autograd", "torch.func", "torch.vmap", "torch.Tensor.backward",
+    "torch.autograd", "torch.func", "torch.vmap", "functorch", "torch.Tensor.backward",
     ".backward", ".grad", ".requires_grad", ".requires_grad_", "requires_grad=",
     "torch.enable_grad",
     # The graph itself: a node called directly computes a local derivative, and a
     # Parameter is a tensor that requires grad under another name.
     ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
 )
-FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap")
+# functorch: torch.func under its older name, shipped inside torch.
+FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch")
 BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
 FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 
@@ -37,9 +38,13 @@ FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 TAMPERED = "sys.setprofile"
 
 
+# What the names of recorded APIs start with.
+RECORDED = ("torch.", "functorch")
+
+
 def runtime(rules: tuple[str, ...]) -> tuple[str, ...]:
     """The rules that name recorded APIs (the others are only visible in the source)."""
-    return tuple(rule for rule in rules if rule.startswith("torch."))
+    return tuple(rule for rule in rules if rule.startswith(RECORDED))
 
 
 ANY_AUTOGRAD_RUNTIME = runtime(ANY_AUTOGRAD)

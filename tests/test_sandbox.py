@@ -301,6 +301,42 @@ def test_the_recorder_says_whether_autograd_ran_during_a_watched_call():
     assert _safe_evidence({"autograd": False})["autograd"] is False
 
 
+def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_an_nn_module():
+    """No submission frame on the stack (the task's name is the API itself), or an
+    nn.Module whose forward is a partial of the API, or a batched grad through it:
+    each call is the submission's."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+
+    source = ("import functools, torch\nimport torch.autograd.functional as AF\n"
+              "class Box(torch.nn.Module):\n    pass\n"
+              "box = Box()\nbox.forward = functools.partial(AF.jacobian)\n"
+              "batched = Box()\nbatched.forward = functools.partial(torch.autograd.grad)\n"
+              "direct = functools.partial(AF.jacobian, torch.sin)\n"
+              "def through_module(x):\n    return box(torch.sin, x)\n"
+              "def through_batched(x):\n    x = x.clone().requires_grad_()\n"
+              "    return batched(torch.sin(x), x, torch.eye(3), None, False, False, False, True)[0]\n"
+              "def printed(x):\n    print(x)\n    return x\n"
+              "def through_functorch(x):\n    import functorch\n    return functorch.jacrev(torch.sin)(x)\n")
+    names = ("direct", "through_module", "through_batched", "printed", "through_functorch")
+    child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        x = torch.ones(3)
+        used = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["used"] for n in names}
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex99_probe", None)
+    assert used["direct"] == used["through_module"] == ["torch.autograd.functional.jacobian"]
+    assert "torch.autograd.grad(is_grads_batched=True)" in used["through_batched"]
+    assert used["printed"] == []
+    assert "functorch.jacrev" in used["through_functorch"]
+
+
 # One framing: the channel, with and without descriptors -------------------------------
 
 def _open_fds() -> set[int]:

@@ -111,6 +111,30 @@ def test_a_module_level_binding_of_any_form_is_followed(binding):
     assert {u.detail for u in uses} == {"torch.autograd.functional.jacobian"}
 
 
+@pytest.mark.parametrize("source, detail", [
+    # An object changed at module level, used by the task: what was put in it counts.
+    ("import functools, torch\nimport torch.autograd.functional as AF\nclass Box(torch.nn.Module):\n    pass\n"
+     "box = Box()\nbox.forward = functools.partial(AF.jacobian)\n"
+     "def jacobian_by_hand(x):\n    return box(torch.sin, x)\n", "torch.autograd.functional.jacobian"),
+    ("import torch\nTABLE = {}\nTABLE['j'] = torch.autograd.functional.jacobian\n"
+     "def jacobian_by_hand(x):\n    return TABLE['j'](torch.sin, x)\n", "torch.autograd.functional.jacobian"),
+    ("import torch\nHOOKS = []\nHOOKS.append(torch.func.jacrev)\n"
+     "def jacobian_by_hand(x):\n    return HOOKS[0](torch.sin)(x)\n", "torch.func.jacrev"),
+    # The task's own name bound to the API after (or instead of) its def.
+    ("import functools, torch\ndef jacobian_by_hand(x):\n    return x\n"
+     "jacobian_by_hand = functools.partial(torch.autograd.functional.jacobian, torch.sin)\n",
+     "torch.autograd.functional.jacobian"),
+    ("def jacobian_by_hand(x):\n    return x\nfrom torch.autograd.functional import jacobian as jacobian_by_hand\n",
+     "torch.autograd.functional.jacobian"),
+    # torch.func under its older name.
+    ("import functorch\ndef jacobian_by_hand(x):\n    return functorch.jacrev(lambda t: t)(x)\n", "functorch"),
+    ("from functorch import jacfwd\ndef jacobian_by_hand(x):\n    return jacfwd(lambda t: t)(x)\n", "functorch"),
+])
+def test_what_the_task_runs_is_found_however_it_was_put_there(source, detail):
+    uses = scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"])
+    assert uses and uses[0].detail.startswith(detail), uses
+
+
 def test_a_parameter_is_not_the_module_level_name_it_shadows():
     source = ("import torch\nfor x in [torch.ones(2, requires_grad=True)]:\n    print(torch.autograd.grad(x.sum(), x))\n"
               "def jacobian_by_hand(x):\n    return torch.stack([x, x])\n")

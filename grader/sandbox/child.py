@@ -37,10 +37,11 @@ MAX_OUTPUT = 4096
 MAX_OPEN_FILES = 256
 # The parts of torch (paths under its package) that call the watched APIs on their
 # own behalf: printing a tensor, Tensor.backward, autograd and torch.func internals,
-# optimizers, modules, compilers. A call from elsewhere in torch (torch.utils.data,
-# torch.utils.checkpoint) is one torch passes on for whoever handed it the API.
+# optimizers, compilers. A call from elsewhere in torch (torch.utils.data,
+# torch.utils.checkpoint, torch.nn: an nn.Module whose forward was set to the API) is
+# one torch passes on for whoever handed it the API.
 TORCH_OWN_CALLERS = ("_tensor.py", "_tensor_str.py", "autograd" + os.sep, "_functorch" + os.sep,
-                     "func" + os.sep, "optim" + os.sep, "nn" + os.sep, "_dynamo" + os.sep,
+                     "func" + os.sep, "optim" + os.sep, "_dynamo" + os.sep,
                      "_higher_order_ops" + os.sep, "fx" + os.sep, "_subclasses" + os.sep, "_prims",
                      "_refs" + os.sep, "_decomp" + os.sep, "_inductor" + os.sep, "_ops.py", "_jit_internal.py",
                      "jit" + os.sep, "amp" + os.sep, "distributions" + os.sep, "library.py", "_library" + os.sep,
@@ -70,6 +71,13 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
                  "vmap", "linearize", "functional_call"):
         if hasattr(func, name):
             out[f"torch.func.{name}"] = getattr(func, name)
+    try:  # functorch's names: wrappers that call torch.func from torch's own code
+        from torch._functorch import deprecated
+    except ImportError:
+        return out
+    for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"):
+        if hasattr(deprecated, name):
+            out[f"functorch.{name}"] = getattr(deprecated, name)
     return out
 
 
@@ -107,6 +115,7 @@ class _Recorder:
         self.runs_backward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
+        self.dispatcher = _Child.call.__code__  # the frame that calls a task's function
         self.hook = self._hook  # one bound method: the hook is recognised by identity
 
     def install(self) -> None:
@@ -164,12 +173,15 @@ class _Recorder:
         apis = self.functions.get(frame.f_code, ())
         caller, hops = frame.f_back, 0
         while caller is not None and hops < 500:
-            filename = caller.f_code.co_filename
-            if filename in self.files:
+            code = caller.f_code
+            filename = code.co_filename
+            # The child's own dispatcher called it: the task's name is bound to the API
+            # itself (``jacobian_by_hand = partial(jacobian, f)``).
+            if filename in self.files or code is self.dispatcher:
                 return caller
             if filename.startswith(self.torch_dir) and filename not in self.forwarders \
                     and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS) \
-                    and not any(v is api for v in caller.f_locals.values() for api in apis):
+                    and not any(_leads_to(v, apis) for v in caller.f_locals.values()):
                 return None
             caller, hops = caller.f_back, hops + 1
         return None
@@ -221,6 +233,21 @@ class _Recorder:
                 self.used.add(TAMPERED)
             sys.setprofile(None)
             threading.setprofile(None)  # type: ignore[arg-type]
+
+
+def _leads_to(value: Any, apis: tuple[Any, ...]) -> bool:
+    """Whether ``value`` is one of ``apis``, or a partial or bound method of one (read
+    through their C-level slots only: nothing of the student's runs here)."""
+    for _ in range(8):
+        if any(value is api for api in apis):
+            return True
+        if type(value) is functools.partial:
+            value = value.func
+        elif type(value) is types.MethodType:
+            value = value.__func__
+        else:
+            return False
+    return False
 
 
 # The recorders whose watched call is running: a switch of the profile hook while one
