@@ -35,7 +35,7 @@ EVASION_APIS: dict[str, str] = {
                      "sys.modules", "sys.settrace", "sys.setprofile", "sys.gettrace", "sys.getprofile",
                      "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
                      "threading.settrace", "threading.setprofile", "threading.settrace_all_threads",
-                     "threading.setprofile_all_threads", "traceback.walk_stack", "traceback.walk_tb",
+                     "threading.setprofile_all_threads", "threading.gettrace", "threading.getprofile", "traceback.walk_stack", "traceback.walk_tb",
                      "ctypes.cast", "ctypes.py_object", "sys._current_frames",
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
@@ -364,9 +364,20 @@ class Reader:
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
                 self._patch(target)
+        elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
+            # Matched against a module (``match torch: case object(autograd=a)``), a class
+            # pattern's keywords reach into it by name, past every path the scan reads.
+            for pattern in ast.walk(ast.Module(body=[c.pattern for c in node.cases], type_ignores=[])):
+                if isinstance(pattern, ast.MatchClass) and pattern.kwd_attrs:
+                    self.add(pattern, "introspection", "case " + ast.unparse(pattern.cls) + "("
+                             + ", ".join(pattern.kwd_attrs) + "=...) on " + ast.unparse(node.subject))
         elif isinstance(node, ast.MatchClass) and node.kwd_attrs:
-            if not (isinstance(node.cls, ast.Name) and node.cls.id in self.classes):
-                self.add(node, "introspection", "case " + ast.unparse(node.cls) + "(" + ", ".join(node.kwd_attrs) + "=...)")
+            # ``case Cls(attr=...)`` reads the subject's attributes by name, whatever the
+            # class (its metaclass's __instancecheck__ may let any subject through): each
+            # is read as ``subject.attr`` would be.
+            for attr in node.kwd_attrs:
+                self._attribute(ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=attr,
+                                              lineno=node.lineno), attr)
 
     def _import(self, node: ast.AST, name: str, evasive: bool = True) -> None:
         root = name.split(".")[0]
@@ -541,7 +552,7 @@ class Reader:
 
 # The only nodes _check has anything to say about.
 _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.Call, ast.Assign, ast.AugAssign,
-                      ast.AnnAssign, ast.Delete, ast.MatchClass})
+                      ast.AnnAssign, ast.Delete, ast.Match, ast.MatchClass})
 
 
 # Modules with powers over Python itself: handed around as a value, what is reached

@@ -247,12 +247,19 @@ EVASION = {
  "comprehension_eval": "def vjp(f,x,v):\n    [0 for eval in ()]\n    return eval('torch.autograd')\n",
  "ctypes_object_at_an_address": "import ctypes\ndef vjp(f,x,v):\n    return ctypes.cast(id(x), ctypes.py_object).value\n",
  "cpp_extension": "import torch.utils.cpp_extension as ce\ndef vjp(f,x,v):\n    return ce.load_inline('m', '')\n",
+ # A class pattern reads attributes by name; a metaclass's __instancecheck__ lets any
+ # subject through, the module's own class or not.
+ "match_dunder_on_own_class": "import threading\nclass Meta(type):\n    def __instancecheck__(cls, o):\n        return True\n"
+                              "class P(metaclass=Meta):\n    pass\ndef vjp(f,x,v):\n    match f:\n"
+                              "        case P(__self__=r):\n            return r\n",
+ "getprofile": "import threading\ndef vjp(f,x,v):\n    return threading.getprofile()\n",
 }
 EXPECTED_KIND = {
     "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",
     "wrapped": "introspection", "closure": "introspection", "currentframe": "introspection", "gc": "introspection",
     "random_os": "module_internals", "enum_bltns": "module_internals", "serialization_pickle": "module_internals",
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
+    "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
     "relative": "import_grader",
 }
@@ -310,6 +317,8 @@ HONEST = {
  "format_plain": "import torch\ndef vjp(f,x,v):\n    print('{} {}'.format(torch, x.shape), '{0.shape}'.format(x), '%s' % torch)\n",
  "self_private": "class A:\n    def __init__(self):\n        self._x = 1\n    def g(self):\n        return self._x\n",
  "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
+ "match_keyword_on_a_tensor": "import torch\ndef g(x):\n    match x:\n        case torch.Tensor(dtype=torch.float64, shape=s):\n"
+                              "            return s\n        case _:\n            return None\n",
  "match_own": "class P:\n    __match_args__ = ('a',)\n    def __init__(self): self.a = 1\ndef g(p):\n    match p:\n        case P(a=1):\n            return 1\n",
  "np_linalg": "import numpy as np\nx = np.linalg.norm(np.ones(2))\nr = np.random.default_rng(0)\n",
  "torch_fn": "import torch\nimport torch.nn.functional as F\ny = F.relu(torch.ones(2))\nz = torch.nn.functional.softplus(torch.ones(1))\n",
