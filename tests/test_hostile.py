@@ -289,6 +289,11 @@ def test_a_rewritten_given_function_does_not_stand_in_for_the_backward(grade, su
     "SmoothReLU.apply = staticmethod(torch.nn.functional.softplus)\n",
     "class _Native(torch.autograd.Function):\n    forward = SmoothReLU.forward\n"
     "    backward = staticmethod(lambda ctx, g: g)\nSmoothReLU.backward = staticmethod(torch.sigmoid)\n",
+    # A metaclass of its own answers SmoothReLU.apply with a property.
+    "class _Meta(type(torch.autograd.Function)):\n    apply = property(lambda cls: torch.nn.functional.softplus)\n"
+    "class SmoothReLU(torch.autograd.Function, metaclass=_Meta):\n"
+    "    @staticmethod\n    def forward(ctx, x):\n        return torch.nn.functional.softplus(x)\n"
+    "    @staticmethod\n    def backward(ctx, g):\n        return torch.zeros_like(g)\n",
 ])
 def test_the_given_code_runs_the_students_own_backward(replacement, grade, submission):
     """A SmoothReLU that is no longer a Function, whose apply is not torch's, or whose

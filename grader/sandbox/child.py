@@ -295,6 +295,10 @@ def _not_own_functions(module: types.ModuleType, source: str) -> str:
         cls = inspect.getattr_static(module, name, None)
         if not (isinstance(cls, type) and function in type.__dict__["__mro__"].__get__(cls)):
             return f"{name} must be a torch.autograd.Function"
+        # A metaclass of its own could answer SmoothReLU.apply (a property on it) with
+        # anything, past what getattr_static reads below.
+        if type(cls) is not type(function):
+            return f"{name} must keep torch.autograd.Function's metaclass"
         if inspect.getattr_static(cls, "apply") is not inspect.getattr_static(function, "apply"):
             return f"{name}.apply must be torch.autograd.Function's own"
         backward = inspect.getattr_static(cls, "backward")
