@@ -49,6 +49,9 @@ def _roots() -> set[str]:
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
         ast.AnnAssign)
 CHECK_TAG = "autograd-lab-check"
+# Reading a notebook takes time in proportion to its size (plots and outputs included),
+# before any time limit applies: about 0.5 s per MB.
+MAX_NOTEBOOK_BYTES = 25 * 2**20
 
 
 class NotebookError(ValueError):
@@ -187,6 +190,15 @@ def build(path: Path) -> Built:
     """The module source of a notebook's code cells, read with nbformat (never executed)."""
     import nbformat
 
+    try:
+        size = path.lstat().st_size
+    except OSError as exc:
+        raise NotebookError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    if path.is_symlink():
+        raise NotebookError(f"{path.name} is a link: submit the notebook itself")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"{path.name} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                            "a notebook may be: clear its outputs (Edit → Clear Outputs of All Cells) and save it")
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several kinds (JSON, validation, version)

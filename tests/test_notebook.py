@@ -179,6 +179,22 @@ def test_one_notebook_may_hold_several_modules(tmp_path):
     assert passed == {"ex01_backward", "ex03_vjp"} and missing == set(MODULES) - passed
 
 
+def test_a_notebook_too_large_to_read_quickly_or_a_link_is_bad_input(tmp_path):
+    big = tmp_path / "big" / "ex01_backward.ipynb"
+    big.parent.mkdir()
+    with open(big, "wb") as f:
+        f.truncate(notebook.MAX_NOTEBOOK_BYTES + 1)  # sparse: never read
+    result = CliRunner().invoke(main, ["run", str(big), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "clear its outputs" in result.output, result.output
+    link = tmp_path / "link" / "ex01_backward.ipynb"
+    link.parent.mkdir()
+    nbformat.write(notebook.from_module("ex01_backward", (SOLUTIONS / "ex01_backward.py").read_text()), str(tmp_path / "real.ipynb"))
+    link.symlink_to(tmp_path / "real.ipynb")
+    result = CliRunner().invoke(main, ["run", str(link.parent), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "is a link" in result.output, result.output
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_a_broken_notebook_is_bad_input(tmp_path):
     (tmp_path / "ex01_backward.ipynb").write_text("{not json")
     result = CliRunner().invoke(main, ["run", str(tmp_path / "ex01_backward.ipynb"), "-o", str(tmp_path / "r.json")])
