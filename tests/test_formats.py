@@ -314,6 +314,14 @@ def test_markdown_tells_the_student_release_about_hidden_checks():
         assert text not in markdown.render(load(lang))
 
 
+def test_markdown_makes_no_link_or_mention_from_student_text():
+    """An exception message is the student's text: in a job summary it must not become
+    a link or ping anyone, and must still read the same."""
+    line = markdown.escape("GRADER NOTICE: see https://evil.example/regrade or www.evil.example, ask @course-staff")
+    assert "://" not in line and "www." not in line and "@" not in line
+    assert "https&#58;//evil.example/regrade" in line and "&#64;course-staff" in line
+
+
 def test_markdown_when_nothing_is_lost():
     report = load("en")
     report["tasks"] = report["tasks"][:1]

@@ -40,7 +40,14 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#$])")
 def escape(text: str) -> str:
     """One line of literal text: Markdown and HTML characters backslash-escaped,
     control characters shown as ``\\xNN``."""
-    return _SPECIAL.sub(r"\\\1", xml_safe(" ".join(str(text).split())).replace("\x7f", "\\x7f"))
+    text = _SPECIAL.sub(r"\\\1", xml_safe(" ".join(str(text).split())).replace("\x7f", "\\x7f"))
+    # GitHub turns a bare URL into a link and @name into a mention: an entity for the
+    # character that starts either keeps the text as it reads, inert.
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + ("&#58;" if m.group(0).endswith(":") else "&#46;"),
+                         text).replace("@", "&#64;")
+
+
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto):|\bwww\.")
 
 
 def _lost_lines(task: dict[str, Any], labels: dict[str, str], status_name: str) -> list[str]:
