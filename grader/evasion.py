@@ -362,8 +362,9 @@ class Reader:
             self._call(node, scopes)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant)
             for target in targets:
-                self._patch(target)
+                self._patch(target, setting)
         elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
             # Matched against a module (``match torch: case object(autograd=a)``), a class
             # pattern's keywords reach into it by name, past every path the scan reads.
@@ -537,7 +538,9 @@ class Reader:
             return any(self._holds_module(k.value) for k in node.keywords)
         return False
 
-    def _patch(self, target: ast.AST) -> None:
+    def _patch(self, target: ast.AST, setting: bool = False) -> None:
+        """A store into torch or numpy changes them for everyone; a documented switch
+        (``torch.backends.cudnn.deterministic = True``) set to a constant does not."""
         if isinstance(target, (ast.Tuple, ast.List)):
             for item in target.elts:
                 self._patch(item)
@@ -546,8 +549,16 @@ class Reader:
             target = target.value
         if isinstance(target, ast.Attribute):
             dotted = dotted_path(target, self.aliases)
+            if setting and dotted and dotted.startswith(SWITCHES) and not target.attr.startswith("_"):
+                return
             if dotted and dotted.split(".")[0] in PATCHED_LIBRARIES:
                 self.add(target, "patching", dotted)
+
+
+# Where torch keeps its documented configuration flags (cudnn.deterministic,
+# cuda.matmul.allow_tf32, ...): on a CPU none changes a value, and a constant is all
+# a store there may hold.
+SWITCHES = ("torch.backends.",)
 
 
 # The only nodes _check has anything to say about.

@@ -174,15 +174,34 @@ class ModuleScan:
             start += [node for node in self._bindings.get(task.name, []) if node not in start]
         defs = self._bindings
         out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
-        while todo:
-            name = todo.pop()
-            if name in seen or name not in defs:
-                continue
-            seen.add(name)
-            out.extend(defs[name])
-            for node in defs[name]:
-                todo.extend(self._free_names(node))
-        return out
+        methods: list[ast.AST] = []  # of plain classes reached, not yet known to run
+        while True:
+            while todo:
+                name = todo.pop()
+                if name in seen or name not in defs:
+                    continue
+                seen.add(name)
+                for node in defs[name]:
+                    parts = _class_parts(node)
+                    if parts is None:
+                        out.append(node)
+                        todo.extend(self._free_names(node))
+                        continue
+                    head, own_methods = parts
+                    out.extend(head)
+                    todo.extend(set().union(*(self.index.names(part) for part in head)) if head else ())
+                    methods.extend(own_methods)
+            # A method of a plain class runs when something reached names it (an attribute
+            # of that name anywhere) or Python calls it itself (a dunder).
+            called = {n.attr for node in out for n in self.index.walk(node) if isinstance(n, ast.Attribute)}
+            called |= {found[1] for node in out for n in self.index.walk(node) if (found := getattr_constant(n))}
+            runs = [m for m in methods if m.name in called or m.name.startswith("__")]
+            if not runs:
+                return out
+            methods = [m for m in methods if m not in runs]
+            out.extend(runs)
+            for method in runs:
+                todo.extend(self._free_names(method))
 
     def _free_names(self, node: ast.AST) -> set[str]:
         """The names a definition reads from outside itself: a function's parameters and
@@ -197,8 +216,16 @@ class ModuleScan:
         assert self.index is not None
         known = self._uses.get(id(root))
         if known is None:
-            known = self._uses[id(root)] = _api_uses(root, self.index, self.aliases)
+            own = _own_class(root, self.aliases) or id(root) in self._own_methods
+            known = self._uses[id(root)] = _api_uses(root, self.index, self.aliases, own)
         return known
+
+    @cached_property
+    def _own_methods(self) -> set[int]:
+        """The methods of the module's own classes (see ``_own_class``), by node id."""
+        assert self.tree is not None
+        return {id(m) for c in self.tree.body if _own_class(c, self.aliases) for m in c.body
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
     @cached_property
     def _uses(self) -> dict[int, list[_Use]]:
@@ -272,6 +299,27 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
 
 
+def _class_parts(node: ast.AST) -> tuple[list[ast.AST], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
+    """A plain class (no bases but ``object``, no metaclass) as what runs whenever it is
+    used (decorators, its body's statements) and its methods, each of which runs only
+    when called; None for anything else (a subclass of torch's runs methods of its own
+    accord: an nn.Module's forward, a Function's backward)."""
+    if not isinstance(node, ast.ClassDef) or node.keywords or any(
+            not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+        return None
+    head: list[ast.AST] = list(node.decorator_list)
+    methods = []
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods.append(statement)
+            # What defining it runs, when the class is made: decorators and defaults.
+            head += statement.decorator_list + statement.args.defaults
+            head += [d for d in statement.args.kw_defaults if d is not None]
+        else:
+            head.append(statement)
+    return head, methods
+
+
 def _changed_objects(node: ast.AST, index: Index, modules: set[str]) -> set[str]:
     """The module-level names whose objects a statement changes without rebinding them:
     an attribute or item stored (``box.forward = api``, ``table["f"] = api``), a method
@@ -342,23 +390,32 @@ def _runs_at_import(node: ast.AST, postponed: bool) -> list[ast.AST]:
 
 
 
-# Under a not-allowed prefix, yet honest where autograd is not allowed: it marks a
-# hand-written backward as one that is itself never differentiated.
-HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",)
+# Under a not-allowed prefix, yet honest where autograd is not allowed: what marks a
+# hand-written backward as one that is itself never differentiated, and grad mode
+# switched off.
+HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",
+                      # torch.no_grad and torch.inference_mode under their autograd names:
+                      # they keep autograd out.
+                      "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
+                      "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode")
 
 
 # A node that may name a not-allowed API: (line, dotted path, attribute, keyword).
 _Use = tuple[int, "str | None", "str | None", "str | None"]
 
 
-def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use]:
+def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str], own: bool = False) -> list[_Use]:
     """Every node under ``root`` that names an API, an attribute or a keyword, read
-    once for all of a module's tasks and their rules."""
+    once for all of a module's tasks and their rules. ``own``: ``root`` is a class of
+    the module's own, or one of its methods."""
     uses: list[_Use] = []
     honest: set[int] = set()  # the parts of an honest path (torch.autograd.function...)
     for node in index.walk(root):
         if id(node) in honest:
             continue
+        if own and isinstance(node, ast.Attribute) and node.attr in OWN_ATTRIBUTES \
+                and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            continue  # the student's own object's .grad or .backward (a tensor's backward is recorded)
         honest.update(_switched_off(node, index, aliases))
         if id(node) in honest:
             continue
@@ -373,6 +430,19 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str]) -> list[_Use
         if dotted or attr or keyword:
             uses.append((getattr(node, "lineno", 0), dotted, attr, keyword))
     return uses
+
+
+# Attribute names a student's own class may well have (a hand-written layer's
+# backward, the gradient it keeps): on ``self`` in a class that derives from nothing
+# of torch's, they are not the tensor's. Calling a tensor's backward through such a
+# method is still recorded at run time.
+OWN_ATTRIBUTES = {"grad", "backward"}
+
+
+def _own_class(root: ast.AST, aliases: dict[str, str]) -> bool:
+    """A class whose bases are none, ``object``, or names of the module's own."""
+    return isinstance(root, ast.ClassDef) and not root.keywords and all(
+        isinstance(b, ast.Name) and b.id not in aliases for b in root.bases)
 
 
 # Switches that are honest where autograd is not allowed when given a literal False.

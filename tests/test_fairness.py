@@ -269,6 +269,58 @@ STYLES = {
             (g,) = torch.autograd.grad(_twice(torch.dot(x, x)), x, retain_graph=True)
             return g.detach()
         """),
+    "seed_boilerplate_with_cudnn_switches": restyle("ex01_backward", "train_linear_regression", top="""
+        import random
+
+        import numpy as np
+        import torch
+
+
+        def set_seed(seed: int = 0) -> None:
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.manual_seed(seed)
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+
+
+        set_seed(42)
+        """, first="set_seed(0)"),
+    "no_grad_by_its_autograd_name": restyle("ex02_jacobian", "jacobian_by_hand", replace="""
+        @torch.autograd.no_grad()
+        def jacobian_by_hand(x):
+            a, b = x[0], x[1]
+            with torch.autograd.grad_mode.inference_mode():
+                one = torch.ones((), dtype=x.dtype)
+            return torch.stack([torch.stack([2 * a, one]), torch.stack([one.clone(), 3 * b ** 2])])
+        """),
+    "a_helper_class_with_a_method_the_task_does_not_call": restyle("ex08_custom_function", "numerical_grad", top="""
+        import torch
+
+
+        class GradChecker:
+            def __init__(self, eps=1e-6):
+                self.eps = eps
+                self.grad = None
+
+            def numerical(self, f, x):
+                flat = x.detach().reshape(-1)
+                out = torch.zeros_like(flat)
+                for i in range(flat.numel()):
+                    step = torch.zeros_like(flat)
+                    step[i] = self.eps
+                    out[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * self.eps)
+                self.grad = out.reshape(x.shape)
+                return self.grad
+
+            def analytical(self, f, x):
+                x = x.detach().clone().requires_grad_(True)
+                f(x).backward()
+                return x.grad
+        """, replace="""
+        def numerical_grad(f, x, eps=1e-6):
+            return GradChecker(eps).numerical(f, x)
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):
@@ -413,6 +465,22 @@ EVASIVE_VARIANTS = {
                                                          first="_ = (lambda m: operator.attrgetter('func')(m))(torch)")),
     "dataclass_field_through_a_format_field": ("ex06_losses.loss_grads", restyle(
         "ex06_losses", "loss_grads", first="_ = '{0.autograd.functional}'.format(torch)")),
+    "a_helper_class_method_the_task_does_call": ("ex08_custom_function.numerical_grad", restyle(
+        "ex08_custom_function", "numerical_grad", top="""
+        import torch
+
+
+        class Checker:
+            def analytical(self, f, x):
+                x = x.detach().clone().requires_grad_(True)
+                f(x).backward()
+                return x.grad
+        """, replace="""
+        def numerical_grad(f, x, eps=1e-6):
+            return Checker().analytical(f, x)
+        """)),
+    "a_torch_switch_set_to_an_api": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="torch.backends.cudnn.helper = torch.autograd.functional.jacobian")),
     "numpy_patched_for_a_comparison": ("ex06_losses.loss_grads", restyle(
         "ex06_losses", "loss_grads", top="import numpy as np\n", first="np.allclose = lambda *a, **k: True")),
 }
