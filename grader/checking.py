@@ -259,10 +259,12 @@ def on_every_input(cases: Iterable[Any], run: Callable[[Any], Any]) -> list[Any]
     raise first
 
 
-def expect_clean(answer: Answer, what: str = "result") -> None:
-    """The contract's rules: plain detached tensors, arguments left untouched."""
+def expect_clean(answer: Answer, what: str = "result", *, own_storage: bool = False) -> None:
+    """The contract's rules: plain detached tensors, no two sharing memory, arguments
+    left untouched. ``own_storage``: the contract asks for entries that share no
+    storage at all (not even as views of disjoint parts of one tensor)."""
     values = answer.value if type(answer.value) in (list, tuple) else [answer.value]
-    storages = []
+    memory: list[tuple[int, list[int] | None]] = []
     for item in values:
         if isinstance(item, wire.Received):
             if item.info.get("class"):
@@ -270,8 +272,8 @@ def expect_clean(answer: Answer, what: str = "result") -> None:
             if item.info.get("requires_grad") or item.info.get("grad_fn"):
                 raise Fail("requires_grad", what=what)
             if item.info.get("storage"):
-                storages.append(item.info["storage"])
-    if len(storages) != len(set(storages)):
+                memory.append((item.info["storage"], item.info.get("span")))
+    if any(a[0] == b[0] if own_storage else _overlap(a, b) for i, a in enumerate(memory) for b in memory[i + 1:]):
         raise Fail("shared_memory", what=what)
     for arg in answer.evidence.get("arguments", []):
         if type(arg) is not dict:
@@ -280,6 +282,16 @@ def expect_clean(answer: Answer, what: str = "result") -> None:
             raise Fail("argument_modified", position=arg.get("index"))
         if arg.get("requires_grad") or arg.get("grad"):
             raise Fail("argument_left_grad", position=arg.get("index"))
+
+
+def _overlap(a: tuple[int, list[int] | None], b: tuple[int, list[int] | None]) -> bool:
+    """Whether two returned tensors share memory: the same storage, and bytes in common
+    (views of disjoint parts, ``g[:-1], g[-1]``, share none); without spans, the storage."""
+    if a[0] != b[0]:
+        return False
+    if a[1] is None or b[1] is None:
+        return True
+    return a[1][0] < b[1][1] and b[1][0] < a[1][1]
 
 
 def changed_by_rounding(answer: Answer, dtype: torch.dtype) -> bool:

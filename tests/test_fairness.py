@@ -321,6 +321,15 @@ STYLES = {
         def numerical_grad(f, x, eps=1e-6):
             return GradChecker(eps).numerical(f, x)
         """),
+    # Two results as views of disjoint parts of one tensor share no memory.
+    "two_results_as_views_of_one_tensor": restyle("ex06_losses", "loss_grads", replace="""
+        def loss_grads(w, X, y):
+            w = w.detach().clone().requires_grad_(True)
+            losses = torch.nn.MSELoss(reduction="none")(X @ w, y.to(w.dtype))
+            (g_sum,) = torch.autograd.grad(losses.sum(), w)
+            both = torch.stack([g_sum / X.shape[0], g_sum]).detach()
+            return both[0], both[1]
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):

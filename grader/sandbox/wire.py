@@ -100,6 +100,16 @@ def _unsendable(t: torch.Tensor) -> str | None:
     return None
 
 
+def _span(t: torch.Tensor) -> list[int]:
+    """The bytes [first, end) of memory the tensor's elements occupy (two views of one
+    storage overlap only if their spans do); [0, 0] for an empty tensor."""
+    if t.numel() == 0:
+        return [0, 0]
+    extent = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride())) + 1  # torch has no negative strides
+    first = int(t.data_ptr())
+    return [first, first + extent * t.element_size()]
+
+
 def _encode_tensor(value: torch.Tensor, buffers: list[bytes]) -> dict[str, Any]:
     # A subclass's __torch_function__ (student code) must not run while it is read.
     with torch._C.DisableTorchFunctionSubclass():
@@ -119,6 +129,7 @@ def _encode_tensor(value: torch.Tensor, buffers: list[bytes]) -> dict[str, Any]:
             "requires_grad": bool(value.requires_grad),
             "grad_fn": value.grad_fn is not None,
             "storage": int(value.untyped_storage().data_ptr()) if value.numel() else 0,
+            "span": _span(value),
         }
     buffers.append(raw)
     return {"$t": len(buffers) - 1, "dtype": DTYPE_NAMES[plain.dtype], "shape": list(plain.shape), "info": info}
@@ -262,6 +273,8 @@ def _decode_tensor(node: dict, buffers: list[memoryview]) -> Received:
         "requires_grad": info.get("requires_grad") is True,
         "grad_fn": info.get("grad_fn") is True,
         "storage": info.get("storage") if type(info.get("storage")) is int else 0,
+        "span": info.get("span") if type(info.get("span")) is list and len(info["span"]) == 2
+        and all(type(v) is int for v in info["span"]) else None,
     }
     return Received(tensor, clean)
 
