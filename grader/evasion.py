@@ -10,6 +10,7 @@ import ast
 import functools
 import importlib
 import os
+import re
 import string
 import sys
 from typing import Any, Iterable
@@ -119,6 +120,29 @@ def _from_the_standard_library(name: str) -> bool:
     homes = {os.path.realpath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")}
     origin = os.path.realpath(spec.origin or "")
     return any(origin.startswith(home) for home in homes) and "site-packages" not in origin
+
+
+def _plain_logging_config(node: ast.AST, aliases: dict[str, str]) -> bool:
+    """A logging configuration written as a literal that names nothing outside logging:
+    dictConfig resolves dotted strings ("()" factories, "ext://", "class" paths)."""
+    if isinstance(node, ast.Constant):
+        return not (type(node.value) is str and node.value.startswith(("ext://", "cfg://")))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(_plain_logging_config(item, aliases) for item in node.elts)
+    if isinstance(node, ast.Attribute):  # logging.INFO
+        dotted = dotted_path(node, aliases) or ""
+        return dotted.startswith("logging.") and dotted.count(".") == 1 and node.attr.isupper()
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, ast.Constant) and type(key.value) is str) or key.value in ("()", "."):
+                return False
+            if key.value == "class" and not (isinstance(value, ast.Constant) and type(value.value) is str
+                                             and re.fullmatch(r"logging(\.handlers)?\.[A-Z]\w*", value.value)):
+                return False
+            if not _plain_logging_config(value, aliases):
+                return False
+        return True
+    return False
 
 
 def _is_module_object(obj: Any) -> bool:
@@ -259,6 +283,7 @@ class Reader:
         self._findings: dict[int, frozenset[Finding]] = {}
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
+        self._literal_config: set[int] = set()  # logging.config.dictConfig given a plain literal
         self._suspect: dict[str, bool] = {}
         self.found: set[Finding] = set()
         self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
@@ -384,7 +409,9 @@ class Reader:
         root = name.split(".")[0]
         if root in GRADER_PACKAGES:
             self.add(node, "import_grader", name)
-        elif evasive and (code := _evasion_api(name)):
+        elif evasive and name != "logging.config" and (code := _evasion_api(name)):
+            # (importing logging.config is not yet running text: what it is used for is read
+            # where it is used)
             self.add(node, code, name)
         elif internal := _module_internal(name, {root}):
             self.add(node, "module_internals", internal)
@@ -455,6 +482,8 @@ class Reader:
         return known
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
+        if id(node) in self._literal_config:
+            return
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
             if id(node) not in self.own_dicts:
                 self.add(node, "introspection", attr)
@@ -477,6 +506,9 @@ class Reader:
 
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
+        if isinstance(func, ast.Attribute) and dotted_path(func, self.aliases) == "logging.config.dictConfig" \
+                and len(node.args) == 1 and not node.keywords and _plain_logging_config(node.args[0], self.aliases):
+            self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, ast.Attribute))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \

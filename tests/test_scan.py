@@ -253,6 +253,12 @@ EVASION = {
                               "class P(metaclass=Meta):\n    pass\ndef vjp(f,x,v):\n    match f:\n"
                               "        case P(__self__=r):\n            return r\n",
  "getprofile": "import threading\ndef vjp(f,x,v):\n    return threading.getprofile()\n",
+ "logging_config_factory": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
+                           "{'h': {'()': 'torch.autograd.functional.jacobian'}}})\ndef vjp(f,x,v):\n    return x\n",
+ "logging_config_class_path": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
+                              "{'h': {'class': 'logging.sys.modules'}}})\ndef vjp(f,x,v):\n    return x\n",
+ "logging_config_of_a_variable": "import logging.config\nC = {'version': 1}\nlogging.config.dictConfig(C)\n"
+                                 "def vjp(f,x,v):\n    return x\n",
 }
 EXPECTED_KIND = {
     "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",
@@ -260,6 +266,8 @@ EXPECTED_KIND = {
     "random_os": "module_internals", "enum_bltns": "module_internals", "serialization_pickle": "module_internals",
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
+    "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
+    "logging_config_of_a_variable": "dynamic_code",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
     "relative": "import_grader",
 }
@@ -319,6 +327,9 @@ HONEST = {
  "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
  "match_keyword_on_a_tensor": "import torch\ndef g(x):\n    match x:\n        case torch.Tensor(dtype=torch.float64, shape=s):\n"
                               "            return s\n        case _:\n            return None\n",
+ "logging_dict_config": "import logging\nimport logging.config\nlogging.config.dictConfig({'version': 1, "
+                        "'disable_existing_loggers': False, 'handlers': {'h': {'class': 'logging.StreamHandler', "
+                        "'level': logging.INFO}}, 'root': {'handlers': ['h']}})\nlog = logging.getLogger(__name__)\n",
  "match_own": "class P:\n    __match_args__ = ('a',)\n    def __init__(self): self.a = 1\ndef g(p):\n    match p:\n        case P(a=1):\n            return 1\n",
  "np_linalg": "import numpy as np\nx = np.linalg.norm(np.ones(2))\nr = np.random.default_rng(0)\n",
  "torch_fn": "import torch\nimport torch.nn.functional as F\ny = F.relu(torch.ones(2))\nz = torch.nn.functional.softplus(torch.ones(1))\n",
