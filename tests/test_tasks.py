@@ -11,7 +11,7 @@ from grader import messages, scan, tasks
 from grader.i18n import translator
 from grader.mutants import discover
 from grader.sandbox.catalogue import CATALOGUE
-from grader.taskrecord import Task
+from grader.taskrecord import RECORDED, Task
 
 from .conftest import EXERCISES, MUTANTS, ROOT, SOLUTIONS
 from .hint_sites import given_anywhere, given_by_task
@@ -69,7 +69,7 @@ def test_every_record_names_only_what_exists(task: Task):
     assert shared <= set(messages.SHARED_HINTS), shared - set(messages.SHARED_HINTS)
     for drawn, meant in task.exception_hints:
         assert drawn in messages.DEFAULT_FOR and meant in task.hint_codes
-    assert all(rule.startswith("torch") for rule in task.forbidden_runtime)
+    assert all(rule.startswith(RECORDED) for rule in task.forbidden_runtime)
     if task.scope:
         cls, _, method = task.scope.partition(".")
         tree = ast.parse((SOLUTIONS / f"{task.module}.py").read_text(encoding="utf-8"))
