@@ -5,7 +5,8 @@ import torch
 from grader.references import jacobian
 
 from grader.checking import (Fail, check, deferred, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
-                             on_every_input, ratio_hint, resembles, sign_hint)
+                             on_every_input, ratio_hint, resembles, sign_hint, tolerance)
+from grader.sandbox import wire
 
 DETACH = "ex04_detach.detach_grads"
 SEMI = "ex04_detach.semi_gradient"
@@ -23,14 +24,15 @@ def _item(items: list, index: int, shape, dtype: torch.dtype, what: str, none_hi
 # detach_grads -----------------------------------------------------------------
 
 
-def _gz_hint(x: torch.Tensor):
+def _gz_hint(x: torch.Tensor, gy: torch.Tensor):
     x = x.to(torch.float64)
 
     def diagnose(got: torch.Tensor, want: torch.Tensor) -> str | None:
         if resembles(got, 3 * x * x):
             return "not_detached"
         if resembles(got, 2 * x):
-            return "grad_not_cloned"
+            # gz is gy's value: both were read from one .grad, or the pair is swapped
+            return "swapped_pair" if resembles(gy, x * x) else "grad_not_cloned"
         return first_hint(ratio_hint, sign_hint)(got, want)
 
     return diagnose
@@ -55,7 +57,7 @@ def _detach_case(task, x: torch.Tensor, *, visible: bool = False):
     # The closed form is the point of the exercise: u is a constant, so ∇Σ(u·x) = u = x².
     want_gz = x.to(torch.float64) ** 2
     want_gy = 2 * x.to(torch.float64)
-    expect_close(gz, want_gz, "gz", visible=visible, diagnose=_gz_hint(x))
+    expect_close(gz, want_gz, "gz", visible=visible, diagnose=_gz_hint(x, gy))
     expect_close(gy, want_gy, "gy", visible=visible, diagnose=_gy_hint(x))
     return answer
 
@@ -164,6 +166,16 @@ def test_semi_contract(task, inputs):
 # nonleaf_grads ----------------------------------------------------------------
 
 
+def _swapped(items: list, first: torch.Tensor, second: torch.Tensor) -> bool:
+    """Whether the pair came back in the other order (each is the other's right answer)."""
+    got = [item.tensor for item in items if isinstance(item, wire.Received)]
+    if len(got) != 2 or tuple(got[0].shape) != tuple(second.shape) or tuple(got[1].shape) != tuple(first.shape) \
+            or not (got[0].is_floating_point() and got[1].is_floating_point()):
+        return False
+    same = first.shape == second.shape and resembles(first, second)
+    return not same and resembles(got[0], second) and resembles(got[1], first)
+
+
 def _nonleaf_oracle(x: torch.Tensor, W: torch.Tensor):
     x64, W64 = x.to(torch.float64), W.to(torch.float64)
     gx = jacobian(lambda v: torch.tanh(W64 @ v).sum(), x64)
@@ -174,9 +186,12 @@ def _nonleaf_oracle(x: torch.Tensor, W: torch.Tensor):
 def _nonleaf_case(task, x: torch.Tensor, W: torch.Tensor, *, visible: bool = False):
     answer = task(x, W)
     items = answer.sequence(2, what="(∂out/∂x, ∂out/∂h)")
+    want_gx, want_gh = _nonleaf_oracle(x, W)
+    if _swapped(items, want_gx, want_gh):
+        rtol, atol = tolerance(x.dtype)
+        raise Fail("wrong_values", what="(∂out/∂x, ∂out/∂h)", hint="swapped_pair", rtol=rtol, atol=atol)
     gx = _item(items, 0, (W.shape[1],), x.dtype, "∂out/∂x", "none_grad")
     gh = _item(items, 1, (W.shape[0],), x.dtype, "∂out/∂h", "nonleaf_grad")
-    want_gx, want_gh = _nonleaf_oracle(x, W)
     diagnose = first_hint(ratio_hint, sign_hint)
     expect_close(gx, want_gx, "∂out/∂x", visible=visible, diagnose=diagnose)
     expect_close(gh, want_gh, "∂out/∂h", visible=visible, diagnose=diagnose)
