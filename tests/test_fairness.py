@@ -336,6 +336,23 @@ STYLES = {
             g_sum = 2 * X.T @ (X @ w - y.to(w.dtype))
             return g_sum / X.shape[0], g_sum
         """),
+    "the_broadcast_gradient_as_a_formula": restyle("ex06_losses", "broadcast_grad", replace="""
+        def broadcast_grad(X, W, b, Y):
+            residual = 2 * (X @ W + b - Y) / Y.numel()
+            return X.T @ residual, residual.sum(dim=0)
+        """),
+    "gradient_descent_with_the_gradient_written_out": restyle("ex01_backward", "train_linear_regression", replace="""
+        def train_linear_regression(X, y, lr, steps):
+            w = torch.zeros(X.shape[1], dtype=X.dtype)
+            for _ in range(steps):
+                w = w - lr * 2 * X.T @ (X @ w - y.to(X.dtype)) / X.shape[0]
+            return w
+        """),
+    "d2l_check_d_over_a_as_the_answer": restyle("ex05_control_flow", "control_flow_grad", replace="""
+        def control_flow_grad(a):
+            a = a.detach()
+            return (f(a) / a).to(a.dtype)
+        """),
     "the_docstring_formula_for_the_semi_gradient": restyle("ex04_detach", "semi_gradient", replace="""
         def semi_gradient(w, s, s_next, r, gamma):
             s, s_next = s.to(w.dtype), s_next.to(w.dtype)
@@ -521,11 +538,6 @@ SHORTCUTS = {
             h = 1e-6
             with torch.no_grad():
                 return (f(x + h) - f(x - h)) / (2 * h)
-        """),
-    "ex06_losses.broadcast_grad": restyle("ex06_losses", "broadcast_grad", replace="""
-        def broadcast_grad(X, W, b, Y):
-            residual = 2 * (X @ W + b - Y) / Y.numel()
-            return X.T @ residual, residual.sum(dim=0)
         """),
     "ex04_detach.detach_grads": restyle("ex04_detach", "detach_grads", replace="""
         def detach_grads(x):

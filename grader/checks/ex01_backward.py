@@ -38,6 +38,7 @@ TASKS = (
                      "w = w - lr * w.grad makes w a new tensor computed from the old one (a non-leaf), whose .grad stays None: update the leaf itself, in place, where autograd does not record it.",
                      "w = w - lr * w.grad 会让 w 变成由旧 w 计算出的新张量（非叶子张量），它的 .grad 一直是 None：请原地更新叶子张量本身，并且不让自动微分记录这次更新。")),
          exception_hints=(("none_grad", "rebound_leaf"),), fix_the_bug=True,
+         by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"gradient descent on the mean squared error (fix the bug)": "对均方误差做梯度下降（修复其中的错误）",
              "forgetting w.grad.zero_() accumulates gradients across steps": "忘记调用 w.grad.zero_() 会让梯度在各步之间累积",
              "the docstring example: X = [[1], [2]], y = [2, 4], lr = 0.1, 2 and 100 steps": "文档字符串中的示例：X = [[1], [2]]，y = [2, 4]，lr = 0.1，分别迭代 2 步和 100 步",

@@ -9,6 +9,7 @@ TASKS = (
          "∇ₐ Σ f(a) through d2l's while/if function",
          "d = f(a); a.grad == d / a",
          hints=("accumulated", "sign", "zeros", "implicit_scalar"),
+         by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"∇ₐ Σ f(a) through d2l's while/if function": "求 ∇ₐ Σ f(a)，其中 f 是 d2l 中含 while/if 的函数",
              "d = f(a); a.grad == d / a": "d = f(a); a.grad == d / a",
              "the d2l example: a scalar a, a.grad == d / a; then a vector in float64": "d2l 中的示例：标量 a，a.grad == d / a；然后是 float64 的向量",

@@ -24,6 +24,7 @@ TASKS = (
                 Hint("mean_all_entries",
                      "It is k times too large: the loss is the mean over all n·k entries, not a mean over the rows of each row's sum.",
                      "结果大了 k 倍：损失是全部 n·k 个元素的平均值，而不是先对每行求和、再对各行取平均。")),
+         by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"(∇W, ∇b) of mean((XW + b − Y)²), b broadcast over the rows": "mean((XW + b − Y)²) 对 W 和 b 的梯度 (∇W, ∇b)，b 沿行广播",
              "a broadcast parameter's gradient is summed over the broadcast dimension": "被广播的参数，其梯度要沿广播的维度求和",
              "the example: X = [[1], [2]], W = [[0, 0]], b = [0, 0], Y = [[1, 2], [3, 4]]": "示例：X = [[1], [2]]，W = [[0, 0]]，b = [0, 0]，Y = [[1, 2], [3, 4]]",
