@@ -41,7 +41,9 @@ EVASION_APIS: dict[str, str] = {
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
                      "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",
-                     "builtins.__import__", "pydoc.locate", "pkgutil.resolve_name", "unittest.mock", "logging.config",
+                     "builtins.__import__", "pydoc.locate", "pkgutil.resolve_name", "unittest.mock",
+                     # TorchScript compiled from text: code the scan cannot read, run in C++
+                     "torch.jit.CompilationUnit", "torch.jit.frontend", "torch.jit.annotations", "logging.config",
                      "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",
                      "profile.runctx", "ctypes.pythonapi", "ctypes.PyDLL", "ctypes.pydll", "ctypes.CDLL",
                      "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension"),
@@ -342,6 +344,10 @@ class Reader:
         while todo:
             node, scopes = todo.pop()
             if isinstance(node, _FUNCTIONS):
+                if getattr(node, "name", "") in MATCHES_ANYTHING:
+                    # A metaclass answering isinstance() for any object lets a class pattern
+                    # read any subject's attributes by name (its __match_args__, keywords).
+                    self.add(node, "introspection", f"{node.name} (a class every object is an instance of)")
                 body = node.body if isinstance(node.body, list) else [node.body]
                 local = _parameters(node).union(*(self._binds(s) for s in body))
                 a = node.args
@@ -393,10 +399,11 @@ class Reader:
         elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
             # Matched against a module (``match torch: case object(autograd=a)``), a class
             # pattern's keywords reach into it by name, past every path the scan reads.
+            # Positional sub-patterns read the attributes the class's __match_args__ names.
             for pattern in ast.walk(ast.Module(body=[c.pattern for c in node.cases], type_ignores=[])):
-                if isinstance(pattern, ast.MatchClass) and pattern.kwd_attrs:
-                    self.add(pattern, "introspection", "case " + ast.unparse(pattern.cls) + "("
-                             + ", ".join(pattern.kwd_attrs) + "=...) on " + ast.unparse(node.subject))
+                if isinstance(pattern, ast.MatchClass) and (pattern.kwd_attrs or pattern.patterns):
+                    self.add(pattern, "introspection", "case " + ast.unparse(pattern.cls) + "(...) on "
+                             + ast.unparse(node.subject))
         elif isinstance(node, ast.MatchClass) and node.kwd_attrs:
             # ``case Cls(attr=...)`` reads the subject's attributes by name, whatever the
             # class (its metaclass's __instancecheck__ may let any subject through): each
@@ -585,6 +592,9 @@ class Reader:
                 return
             if dotted and dotted.split(".")[0] in PATCHED_LIBRARIES:
                 self.add(target, "patching", dotted)
+
+
+MATCHES_ANYTHING = {"__instancecheck__", "__subclasscheck__"}
 
 
 # Where torch keeps its documented configuration flags (cudnn.deterministic,

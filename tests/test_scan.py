@@ -126,6 +126,17 @@ def test_a_module_level_binding_of_any_form_is_followed(binding):
      "torch.autograd.functional.jacobian"),
     ("def jacobian_by_hand(x):\n    return x\nfrom torch.autograd.functional import jacobian as jacobian_by_hand\n",
      "torch.autograd.functional.jacobian"),
+    # A helper called at import fills a registry the task reads.
+    ("import torch\n_api = {}\ndef _register():\n    _api['j'] = torch.autograd.functional.jacobian\n_register()\n"
+     "def jacobian_by_hand(x):\n    return _api['j'](torch.sin, x)\n", "torch.autograd.functional.jacobian"),
+    ("import torch\nbox = []\n_ = box.append(torch.func.jacrev)\n"
+     "def jacobian_by_hand(x):\n    return box[0](torch.sin)(x)\n", "torch.func.jacrev"),
+    ("import torch\nbox = []\n[box.append(torch.func.jacrev)]\n"
+     "def jacobian_by_hand(x):\n    return box[0](torch.sin)(x)\n", "torch.func.jacrev"),
+    # A plain class's method reached through a property made in the class body.
+    ("import torch\nclass H:\n    def _get(self):\n        return torch.autograd.functional.jacobian\n"
+     "    jac = property(_get)\ndef jacobian_by_hand(x):\n    return H().jac(torch.sin, x)\n",
+     "torch.autograd.functional.jacobian"),
     # torch.func under its older name.
     ("import functorch\ndef jacobian_by_hand(x):\n    return functorch.jacrev(lambda t: t)(x)\n", "functorch"),
     ("from functorch import jacfwd\ndef jacobian_by_hand(x):\n    return jacfwd(lambda t: t)(x)\n", "functorch"),
@@ -259,6 +270,13 @@ EVASION = {
                               "{'h': {'class': 'logging.sys.modules'}}})\ndef vjp(f,x,v):\n    return x\n",
  "logging_config_of_a_variable": "import logging.config\nC = {'version': 1}\nlogging.config.dictConfig(C)\n"
                                  "def vjp(f,x,v):\n    return x\n",
+ "match_positional_on_a_module": "import sys\nclass M:\n    __match_args__ = ('modules',)\ndef vjp(f,x,v):\n"
+                                 "    match sys:\n        case M(mods):\n            return mods\n",
+ "instancecheck": "class Meta(type):\n    def __instancecheck__(cls, o):\n        return True\n"
+                  "class M(metaclass=Meta):\n    __match_args__ = ('modules',)\ndef vjp(f,x,v):\n"
+                  "    match f:\n        case M(mods):\n            return mods\n",
+ "torchscript_from_text": "import torch\ncu = torch.jit.CompilationUnit('def f(x):\\n    return x')\n"
+                          "def vjp(f,x,v):\n    return cu.f(x)\n",
 }
 EXPECTED_KIND = {
     "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",
@@ -267,7 +285,8 @@ EXPECTED_KIND = {
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
-    "logging_config_of_a_variable": "dynamic_code",
+    "logging_config_of_a_variable": "dynamic_code", "match_positional_on_a_module": "introspection",
+    "instancecheck": "introspection", "torchscript_from_text": "dynamic_code",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
     "relative": "import_grader",
 }
