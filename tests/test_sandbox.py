@@ -88,6 +88,9 @@ def lie():
 
 def nan():
     return torch.full((3,), float("nan"))
+
+def graders_modules():
+    return sorted(name for name in sys.modules if name.startswith("grader"))
 '''
 
 
@@ -104,6 +107,12 @@ def open_child(server):
     yield make
     for child in children:
         child.close()
+
+
+def test_the_graders_modules_cannot_be_looked_up_from_the_sandbox(open_child):
+    """sys.modules["grader.sandbox.child"] would lead to the recorder and its evidence."""
+    result = open_child().call("hostile", "graders_modules")
+    assert result.kind == "returned" and result.value == [], result.value
 
 
 def test_a_plain_call_returns_a_plain_tensor(open_child):
@@ -301,10 +310,10 @@ def test_the_recorder_says_whether_autograd_ran_during_a_watched_call():
     assert _safe_evidence({"autograd": False})["autograd"] is False
 
 
-def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_an_nn_module():
-    """No submission frame on the stack (the task's name is the API itself), or an
-    nn.Module whose forward is a partial of the API, or a batched grad through it:
-    each call is the submission's."""
+def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
+    """No submission frame on the stack (the task's name is the API itself), an
+    nn.Module whose forward is a partial of the API (or a batched grad through it), an
+    optimizer given it as its closure: each call is the submission's."""
     import sys
 
     import torch
@@ -320,8 +329,10 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_an_nn_module():
               "def through_batched(x):\n    x = x.clone().requires_grad_()\n"
               "    return batched(torch.sin(x), x, torch.eye(3), None, False, False, False, True)[0]\n"
               "def printed(x):\n    print(x)\n    return x\n"
-              "def through_functorch(x):\n    import functorch\n    return functorch.jacrev(torch.sin)(x)\n")
-    names = ("direct", "through_module", "through_batched", "printed", "through_functorch")
+              "def through_functorch(x):\n    import functorch\n    return functorch.jacrev(torch.sin)(x)\n"
+              "def through_optimizer(x):\n    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
+              "    return opt.step(functools.partial(AF.jacobian, torch.sin, x))\n")
+    names = ("direct", "through_module", "through_batched", "printed", "through_functorch", "through_optimizer")
     child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
     before = list(sys.meta_path)
     try:
@@ -335,6 +346,8 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_an_nn_module():
     assert "torch.autograd.grad(is_grads_batched=True)" in used["through_batched"]
     assert used["printed"] == []
     assert "functorch.jacrev" in used["through_functorch"]
+    # handed to the optimizer as its closure: the step's caller holds it only in *args
+    assert "torch.autograd.functional.jacobian" in used["through_optimizer"]
 
 
 # One framing: the channel, with and without descriptors -------------------------------

@@ -171,7 +171,7 @@ class _Recorder:
         a value, i.e. it was handed the API to call.
         """
         apis = self.functions.get(frame.f_code, ())
-        caller, hops = frame.f_back, 0
+        caller, hops, handed = frame.f_back, 0, False
         while caller is not None and hops < 500:
             code = caller.f_code
             filename = code.co_filename
@@ -179,10 +179,13 @@ class _Recorder:
             # itself (``jacobian_by_hand = partial(jacobian, f)``).
             if filename in self.files or code is self.dispatcher:
                 return caller
-            if filename.startswith(self.torch_dir) and filename not in self.forwarders \
-                    and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS) \
-                    and not any(_leads_to(v, apis) for v in caller.f_locals.values()):
-                return None
+            if not handed and filename.startswith(self.torch_dir) and filename not in self.forwarders \
+                    and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS):
+                # Once a torch frame was handed the API (an optimizer's step given it as
+                # the closure), torch frames further out only pass it on.
+                handed = any(_leads_to(v, apis) for v in caller.f_locals.values())
+                if not handed:
+                    return None
             caller, hops = caller.f_back, hops + 1
         return None
 
@@ -235,18 +238,23 @@ class _Recorder:
             threading.setprofile(None)  # type: ignore[arg-type]
 
 
-def _leads_to(value: Any, apis: tuple[Any, ...]) -> bool:
-    """Whether ``value`` is one of ``apis``, or a partial or bound method of one (read
-    through their C-level slots only: nothing of the student's runs here)."""
-    for _ in range(8):
-        if any(value is api for api in apis):
-            return True
-        if type(value) is functools.partial:
-            value = value.func
-        elif type(value) is types.MethodType:
-            value = value.__func__
-        else:
-            return False
+def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
+    """Whether ``value`` is one of ``apis``, or a partial or bound method of one, or holds
+    one in a tuple, list or dict (``*args``, ``**kwargs``), read through exact types and
+    their C-level slots only: nothing of the student's runs here."""
+    if depth > 8:
+        return False
+    if any(value is api for api in apis):
+        return True
+    kind = type(value)
+    if kind is functools.partial:
+        return _leads_to(value.func, apis, depth + 1) or any(_leads_to(v, apis, depth + 1) for v in value.args[:16])
+    if kind is types.MethodType:
+        return _leads_to(value.__func__, apis, depth + 1)
+    if kind is tuple or kind is list:
+        return any(_leads_to(v, apis, depth + 1) for v in value[:16])
+    if kind is dict:
+        return any(_leads_to(v, apis, depth + 1) for v in list(dict.values(value))[:16])
     return False
 
 
@@ -592,6 +600,14 @@ def _lock_down(config: dict[str, Any], keep_fd: int, backend: jail.Backend) -> N
     torch.set_num_threads(1)
 
 
+def _unlist_the_grader() -> None:
+    """The grader's modules stay loaded (this code runs from them) but can no longer be
+    looked up by name: sys.modules["grader.sandbox.child"] would hand the submission
+    the recorder and its evidence."""
+    for name in [n for n in sys.modules if n == "grader" or n.startswith("grader.")]:
+        del sys.modules[name]
+
+
 def _vm_size() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -610,6 +626,7 @@ def run(fd: int, backend: jail.Backend) -> None:
         _lock_down(config, fd, backend)
         child = _Child(sock, config)
         child.load()
+        _unlist_the_grader()
         child.serve()
     except BaseException:  # noqa: B036 - the child must end through os._exit only
         code = 70
