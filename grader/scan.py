@@ -151,7 +151,12 @@ class ModuleScan:
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
-            for name in evasion.module_bindings(node, self.index) | _changed_objects(node, self.index, modules):
+            changed = _changed_objects([node], self.index, modules)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # A function that fills a module-level object (``_register()`` storing the
+                # API in a dict) changes it whenever it runs.
+                changed = _changed_objects(node.body, self.index, modules) - self._reader.local_names(node)
+            for name in evasion.module_bindings(node, self.index) | changed:
                 defs.setdefault(name, []).append(node)
         return defs
 
@@ -193,8 +198,10 @@ class ModuleScan:
                     methods.extend(own_methods)
             # A method of a plain class runs when something reached names it (an attribute
             # of that name anywhere) or Python calls it itself (a dunder).
+            # (or a statement of its class names it: ``jac = property(_get)``)
             called = {n.attr for node in out for n in self.index.walk(node) if isinstance(n, ast.Attribute)}
             called |= {found[1] for node in out for n in self.index.walk(node) if (found := getattr_constant(n))}
+            called |= {n.id for node in out for n in self.index.walk(node) if isinstance(n, ast.Name)}
             runs = [m for m in methods if m.name in called or m.name.startswith("__")]
             if not runs:
                 return out
@@ -320,33 +327,31 @@ def _class_parts(node: ast.AST) -> tuple[list[ast.AST], list[ast.FunctionDef | a
     return head, methods
 
 
-def _changed_objects(node: ast.AST, index: Index, modules: set[str]) -> set[str]:
-    """The module-level names whose objects a statement changes without rebinding them:
-    an attribute or item stored (``box.forward = api``, ``table["f"] = api``), a method
-    call that is a statement of its own (``hooks.append(api)``,
-    ``box.register_forward_hook(api)``), or ``setattr(box, ...)``. What the object does
-    later, when a task uses it, may be what the statement put in it. Imported modules
-    are not such objects (``torch.manual_seed(0)``); function and class bodies are
-    their own."""
+def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]) -> set[str]:
+    """The names whose objects statements change without rebinding them: an attribute or
+    item stored (``box.forward = api``, ``table["f"] = api``), a method called on them
+    anywhere (``hooks.append(api)``, ``_ = box.register_forward_hook(api)``), or
+    ``setattr(box, ...)``. What the object does later, when a task uses it, may be what
+    the statement put in it. Imported modules are not such objects
+    (``torch.manual_seed(0)``); nested function and class bodies are their own."""
     def root(expr: ast.AST) -> str | None:
         while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
             expr = expr.func if isinstance(expr, ast.Call) else expr.value
         return expr.id if isinstance(expr, ast.Name) else None
 
     names: set[str] = set()
-    todo = [node]
+    todo: list[ast.AST] = list(statements)
     while todo:
         current = todo.pop()
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         if isinstance(current, (ast.Attribute, ast.Subscript)) and isinstance(current.ctx, (ast.Store, ast.Del)):
             names.add(root(current.value) or "")
-        elif isinstance(current, ast.Expr) and isinstance(current.value, ast.Call):
-            call = current.value
-            if isinstance(call.func, ast.Attribute):
-                names.add(root(call.func.value) or "")
-            elif isinstance(call.func, ast.Name) and call.func.id in ("setattr", "delattr") and call.args:
-                names.add(root(call.args[0]) or "")
+        elif isinstance(current, ast.Call):
+            if isinstance(current.func, ast.Attribute):
+                names.add(root(current.func.value) or "")
+            elif isinstance(current.func, ast.Name) and current.func.id in ("setattr", "delattr") and current.args:
+                names.add(root(current.args[0]) or "")
         todo.extend(index.children(current))
     return names - modules - {""}
 
