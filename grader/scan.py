@@ -147,18 +147,52 @@ class ModuleScan:
         assignment, a for loop's target, a with's "as", a walrus, inside an if or a try."""
         assert self.tree is not None
         defs: dict[str, list[ast.AST]] = {}
-        modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
-            changed = _changed_objects([node], self.index, modules)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                # A function that fills a module-level object (``_register()`` storing the
-                # API in a dict) changes it whenever it runs.
-                changed = _changed_objects(node.body, self.index, modules) - self._reader.local_names(node)
-            for name in evasion.module_bindings(node, self.index) | changed:
+            for name in evasion.module_bindings(node, self.index):
                 defs.setdefault(name, []).append(node)
         return defs
+
+    @cached_property
+    def _changes(self) -> dict[str, list[ast.AST]]:
+        """The module-level statements and functions that change a name's object without
+        rebinding it (``box.forward = api``, ``_register()`` filling a dict): what they
+        put there is what the task finds when it uses the name. They are read for the
+        APIs they name, not followed further (a self-check at import,
+        ``checker.compare(f, x)``, is not the task's code)."""
+        assert self.tree is not None
+        modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
+        changes: dict[str, list[ast.AST]] = {}
+        for node in self.tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # (only what it stores: a function calling log.debug() changes nothing)
+                changed = _changed_objects(node.body, self.index, modules, calls=False) - self._reader.local_names(node)
+            elif isinstance(node, ast.ClassDef):
+                continue
+            else:
+                changed = _changed_objects([node], self.index, modules)
+            for name in changed:
+                changes.setdefault(name, []).append(node)
+        return changes
+
+    @cached_property
+    def _plain_classes(self) -> set[str]:
+        """The module's classes that derive only from ``object`` or from others of these."""
+        assert self.tree is not None
+        plain: set[str] = set()
+        classes = [n for n in self.tree.body if isinstance(n, ast.ClassDef)]
+        grew = True
+        while grew:
+            grew = False
+            for c in classes:
+                if c.name not in plain and not c.keywords and all(
+                        isinstance(b, ast.Name) and (b.id == "object" or b.id in plain) for b in c.bases):
+                    plain.add(c.name)
+                    grew = True
+        return plain
 
     def _in_scope(self, task: Task) -> list[ast.AST]:
         """The code a task's "not allowed" rules apply to: what the task's own code runs
@@ -177,17 +211,19 @@ class ModuleScan:
             # last binding is the one that runs: ``jacobian_by_hand = partial(api, f)``).
             start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == task.name]
             start += [node for node in self._bindings.get(task.name, []) if node not in start]
-        defs = self._bindings
+        defs, changes = self._bindings, self._changes
         out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
+        changed: list[ast.AST] = []
         methods: list[ast.AST] = []  # of plain classes reached, not yet known to run
         while True:
             while todo:
                 name = todo.pop()
-                if name in seen or name not in defs:
+                if name in seen:
                     continue
                 seen.add(name)
-                for node in defs[name]:
-                    parts = _class_parts(node)
+                changed += [node for node in changes.get(name, []) if node not in changed]
+                for node in defs.get(name, []):
+                    parts = _class_parts(node, self._plain_classes)
                     if parts is None:
                         out.append(node)
                         todo.extend(self._free_names(node))
@@ -197,14 +233,14 @@ class ModuleScan:
                     todo.extend(set().union(*(self.index.names(part) for part in head)) if head else ())
                     methods.extend(own_methods)
             # A method of a plain class runs when something reached names it (an attribute
-            # of that name anywhere) or Python calls it itself (a dunder).
-            # (or a statement of its class names it: ``jac = property(_get)``)
+            # of that name anywhere, or a statement of its class: ``jac = property(_get)``)
+            # or Python calls it itself (a dunder).
             called = {n.attr for node in out for n in self.index.walk(node) if isinstance(n, ast.Attribute)}
             called |= {found[1] for node in out for n in self.index.walk(node) if (found := getattr_constant(n))}
             called |= {n.id for node in out for n in self.index.walk(node) if isinstance(n, ast.Name)}
             runs = [m for m in methods if m.name in called or m.name.startswith("__")]
             if not runs:
-                return out
+                return out + [node for node in changed if node not in out]
             methods = [m for m in methods if m not in runs]
             out.extend(runs)
             for method in runs:
@@ -223,16 +259,16 @@ class ModuleScan:
         assert self.index is not None
         known = self._uses.get(id(root))
         if known is None:
-            own = _own_class(root, self.aliases) or id(root) in self._own_methods
+            own = isinstance(root, ast.ClassDef) and root.name in self._plain_classes or id(root) in self._own_methods
             known = self._uses[id(root)] = _api_uses(root, self.index, self.aliases, own)
         return known
 
     @cached_property
     def _own_methods(self) -> set[int]:
-        """The methods of the module's own classes (see ``_own_class``), by node id."""
+        """The methods of the module's own plain classes, by node id."""
         assert self.tree is not None
-        return {id(m) for c in self.tree.body if _own_class(c, self.aliases) for m in c.body
-                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        return {id(m) for c in self.tree.body if isinstance(c, ast.ClassDef) and c.name in self._plain_classes
+                for m in c.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
     @cached_property
     def _uses(self) -> dict[int, list[_Use]]:
@@ -306,15 +342,15 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
 
 
-def _class_parts(node: ast.AST) -> tuple[list[ast.AST], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
-    """A plain class (no bases but ``object``, no metaclass) as what runs whenever it is
-    used (decorators, its body's statements) and its methods, each of which runs only
-    when called; None for anything else (a subclass of torch's runs methods of its own
-    accord: an nn.Module's forward, a Function's backward)."""
-    if not isinstance(node, ast.ClassDef) or node.keywords or any(
-            not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+def _class_parts(node: ast.AST, plain: set[str]) -> tuple[list[ast.AST], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
+    """A plain class (``plain``: no bases but ``object`` or other plain classes, no
+    metaclass) as what runs whenever it is used (decorators, its body's statements, its
+    bases) and its methods, each of which runs only when called; None for anything else
+    (a subclass of torch's runs methods of its own accord: an nn.Module's forward, a
+    Function's backward)."""
+    if not isinstance(node, ast.ClassDef) or node.name not in plain:
         return None
-    head: list[ast.AST] = list(node.decorator_list)
+    head: list[ast.AST] = list(node.decorator_list) + list(node.bases)
     methods = []
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -327,13 +363,14 @@ def _class_parts(node: ast.AST) -> tuple[list[ast.AST], list[ast.FunctionDef | a
     return head, methods
 
 
-def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]) -> set[str]:
+def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str], calls: bool = True) -> set[str]:
     """The names whose objects statements change without rebinding them: an attribute or
     item stored (``box.forward = api``, ``table["f"] = api``), a method called on them
     anywhere (``hooks.append(api)``, ``_ = box.register_forward_hook(api)``), or
     ``setattr(box, ...)``. What the object does later, when a task uses it, may be what
     the statement put in it. Imported modules are not such objects
-    (``torch.manual_seed(0)``); nested function and class bodies are their own."""
+    (``torch.manual_seed(0)``); nested function and class bodies are their own.
+    ``calls``: method calls count (module-level statements), or only stores do."""
     def root(expr: ast.AST) -> str | None:
         while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
             expr = expr.func if isinstance(expr, ast.Call) else expr.value
@@ -347,7 +384,7 @@ def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]
             continue
         if isinstance(current, (ast.Attribute, ast.Subscript)) and isinstance(current.ctx, (ast.Store, ast.Del)):
             names.add(root(current.value) or "")
-        elif isinstance(current, ast.Call):
+        elif isinstance(current, ast.Call) and calls:
             if isinstance(current.func, ast.Attribute):
                 names.add(root(current.func.value) or "")
             elif isinstance(current.func, ast.Name) and current.func.id in ("setattr", "delattr") and current.args:
@@ -424,6 +461,9 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str], own: bool = 
         honest.update(_switched_off(node, index, aliases))
         if id(node) in honest:
             continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "grad" \
+                and dotted_path(node.func, aliases) is None:
+            honest.add(id(node.func))  # obj.grad(...): a method of the student's, never a tensor's .grad
         dotted = None
         if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
             dotted = dotted_path(node, aliases) if not isinstance(node, ast.Call) or getattr_constant(node) else None
@@ -442,12 +482,6 @@ def _api_uses(root: ast.AST, index: Index, aliases: dict[str, str], own: bool = 
 # of torch's, they are not the tensor's. Calling a tensor's backward through such a
 # method is still recorded at run time.
 OWN_ATTRIBUTES = {"grad", "backward"}
-
-
-def _own_class(root: ast.AST, aliases: dict[str, str]) -> bool:
-    """A class whose bases are none, ``object``, or names of the module's own."""
-    return isinstance(root, ast.ClassDef) and not root.keywords and all(
-        isinstance(b, ast.Name) and b.id not in aliases for b in root.bases)
 
 
 # Switches that are honest where autograd is not allowed when given a literal False.

@@ -330,6 +330,52 @@ STYLES = {
             both = torch.stack([g_sum / X.shape[0], g_sum]).detach()
             return both[0], both[1]
         """),
+    "a_shared_logger_called_in_every_function": restyle("ex08_custom_function", "numerical_grad", top="""
+        import logging
+
+        import torch
+
+        log = logging.getLogger(__name__)
+        log.info("loaded")
+
+
+        def _autograd_check(f, x):
+            log.debug("checking against autograd")
+            x = x.detach().clone().requires_grad_(True)
+            f(x).backward()
+            return x.grad
+        """, first="log.debug('numerical_grad %s', tuple(x.shape))"),
+    "helper_classes_of_its_own_with_a_method_named_grad": restyle("ex08_custom_function", "numerical_grad", top="""
+        import torch
+
+
+        class _Base:
+            def __init__(self, eps):
+                self.eps = eps
+
+            def check(self, f, x):
+                x = x.detach().clone().requires_grad_(True)
+                f(x).backward()
+                return x.grad
+
+
+        class FiniteDifference(_Base):
+            def grad(self, f, x):
+                flat = x.detach().reshape(-1)
+                out = torch.zeros_like(flat)
+                for i in range(flat.numel()):
+                    step = torch.zeros_like(flat)
+                    step[i] = self.eps
+                    out[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * self.eps)
+                return out.reshape(x.shape)
+
+
+        checker = FiniteDifference(1e-6)
+        checker.check(lambda t: (t * t).sum(), torch.ones(2))
+        """, replace="""
+        def numerical_grad(f, x, eps=1e-6):
+            return FiniteDifference(eps).grad(f, x) if eps != checker.eps else checker.grad(f, x)
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):
