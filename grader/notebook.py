@@ -76,29 +76,31 @@ def _is_check_cell(cell: Any, text: str) -> bool:
     return CHECK_TAG in tags or bool(re.search(r"^[ \t]*(from[ \t]+grader\b|import[ \t]+grader\b)", text, re.M))
 
 
-# Statements a kept ``if``, ``try`` or ``with`` may hold besides kept ones.
-_INERT = (ast.Pass, ast.Raise)
-
-
 def _kept(node: ast.stmt) -> bool:
-    """Whether a top-level statement of a cell goes into the module: imports,
-    definitions and assignments, and an ``if`` or ``try`` that holds only
-    those (``try: import numpy as np`` / ``except ImportError: np = None``, or a
-    device chosen under ``if torch.cuda.is_available():``), as a module would."""
+    """Whether a top-level statement of a cell may go into the module: imports,
+    definitions and assignments, and an ``if`` or ``try`` that holds any of those
+    (``try: import numpy as np`` / ``except ImportError: np = None``, a device chosen
+    under ``if torch.cuda.is_available():``, a definition with a fallback), whose other
+    statements (a print, a warning) are left out of it, as a module would hold them."""
     if isinstance(node, ast.ImportFrom) and node.module == "__future__":
         return False
     if isinstance(node, KEEP):
         return True
     # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
     # x_new = x - lr * x.grad``) that depends on cells left out.
-    if isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
-        bodies = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
-        bodies += [h.body for h in getattr(node, "handlers", [])]
-        inner = [s for body in bodies for s in body]
-        return any(_kept(s) for s in inner) and all(
-            _kept(s) or isinstance(s, _INERT) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-            for s in inner)
+    if isinstance(node, _BLOCKS):
+        return any(_kept(s) for s in _inner(node))
     return False
+
+
+_BLOCKS = (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
+def _inner(node: ast.stmt) -> list[ast.stmt]:
+    """The statements an ``if`` or ``try`` holds directly, in every branch."""
+    bodies = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+    bodies += [h.body for h in getattr(node, "handlers", [])]
+    return [s for body in bodies for s in body]
 
 
 # Cell magics that run the cell's Python in the notebook's namespace, so that what
@@ -112,9 +114,16 @@ _HELP = re.compile(r"\s*(\?{1,2}\s*[\w.]+(\(\))?|[\w.]+(\(\))?\s*\?{1,2})\s*")
 
 
 def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
-    """The cell's lines with IPython's own lines blanked (line numbers kept), and their
-    syntax tree, or None if the cell does not parse as Python."""
-    lines = ["" if re.match(r"\s*[%!]", line) else line for line in text.split("\n")]
+    """The cell as Python, line for line, and its syntax tree (None if it does not
+    parse). IPython's own syntax (``%magic``, ``!shell``, ``t = %timeit -o ...``,
+    ``obj?``) is turned into the calls IPython itself makes of it, which are then
+    left out like any other try-out."""
+    lines = text.split("\n")
+    python = _as_python(text)
+    if python is not None and len(python) == len(lines):
+        lines = python
+    else:  # (a cell IPython cannot read either: blank its own lines)
+        lines = ["" if re.match(r"\s*[%!]", line) else line for line in lines]
     for attempt in (lines, ["" if _HELP.fullmatch(line) else line for line in lines]):
         try:
             return attempt, ast.parse("\n".join(attempt))
@@ -123,10 +132,25 @@ def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
     return lines, None
 
 
+def _as_python(text: str) -> list[str] | None:
+    """The cell's lines after IPython's input transformations, None if they fail."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        python = TransformerManager().transform_cell(text)
+    except Exception:  # noqa: BLE001 - IPython missing or the cell beyond it: read it as it is
+        return None
+    if text.endswith("\n") or not python.endswith("\n"):
+        return python.split("\n")
+    return python[:-1].split("\n")
+
+
 def _bound(node: ast.stmt) -> set[str]:
     """The names an import or assignment binds ("*" for a star import)."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return set()
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
@@ -135,8 +159,11 @@ def _loaded(node: ast.stmt) -> set[str]:
     """The module-level names a statement reads: for a definition, what its decorators,
     defaults and body read from the module's globals (by the compiler's own symbol
     tables: a parameter or local named like a global is not that global)."""
+    if isinstance(node, _BLOCKS):
+        heads = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type is not None]
+        return set().union(*(_loaded(s) for s in _inner(node)), *(_loaded_in(h) for h in heads))
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        return _loaded_in(node)
     try:
         table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -145,15 +172,25 @@ def _loaded(node: ast.stmt) -> set[str]:
     todo = list(table.get_children())
     while todo:
         scope = todo.pop()
-        names |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
+        # (a global a function only declares and changes, ``global CALLS; CALLS += 1``,
+        # still needs its module-level value)
+        names |= {s.get_name() for s in scope.get_symbols()
+                  if s.is_global() and (s.is_referenced() or s.is_declared_global())}
         todo += scope.get_children()
     return names
+
+
+def _loaded_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
     """The ``id``s of the kept statements that go into the module: definitions and kept
     ``if``/``try`` blocks always, and the imports and assignments whose names they (or
-    the tasks, by name) need, followed back through the assignments they need in turn."""
+    the tasks, by name) need, followed back through the assignments they need in turn.
+    An assignment to a name a ``def`` or ``class`` gives (``f = torch.sin`` to plot, in
+    a notebook holding d2l's ``def f``) is a try-out: the definition is graded."""
+    defined = {s.name for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     chosen = {id(s) for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))}
     names = set(roots)
     for s in statements:
@@ -163,7 +200,10 @@ def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
     while grew:
         grew = False
         for s in statements:
-            if id(s) not in chosen and (_bound(s) & names or "*" in _bound(s)):
+            bound = _bound(s)
+            if isinstance(s, (ast.Assign, ast.AnnAssign)) and bound and bound <= defined:
+                continue
+            if id(s) not in chosen and (bound & names or "*" in bound):
                 chosen.add(id(s))
                 names |= _loaded(s)
                 grew = True
@@ -171,7 +211,8 @@ def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
 
 
 def _graded_cells(cells: list[str], roots: set[str]) -> list[list[str]]:
-    """Each cell's lines with what a module would not hold blanked out (line numbers kept)."""
+    """Each cell's lines with what a module would not hold blanked out (line numbers
+    kept); a statement left out of a kept ``if`` or ``try`` becomes ``pass``."""
     parsed = [_parsed(text) for text in cells]
     statements = [node for _, tree in parsed if tree is not None for node in tree.body if _kept(node)]
     chosen = _needed(statements, roots)
@@ -179,11 +220,23 @@ def _graded_cells(cells: list[str], roots: set[str]) -> list[list[str]]:
     for lines, tree in parsed:
         for node in tree.body if tree is not None else []:  # a cell that does not parse is kept whole
             if id(node) not in chosen:
-                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-                for i in range(start - 1, (node.end_lineno or node.lineno)):
-                    lines[i] = ""
+                _blank(lines, node)
+            elif isinstance(node, _BLOCKS):
+                for inner in _inner(node):
+                    if not _kept(inner):
+                        _blank(lines, inner, keep="pass")
         out.append(lines)
     return out
+
+
+def _blank(lines: list[str], node: ast.stmt, keep: str = "") -> None:
+    """Blank a statement's lines; ``keep`` (``pass``) stands on its first line, at its
+    indentation, so that the block it was in still has a body."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    for i in range(start - 1, (node.end_lineno or node.lineno)):
+        lines[i] = ""
+    if keep:
+        lines[start - 1] = " " * node.col_offset + keep
 
 
 def build(path: Path) -> Built:

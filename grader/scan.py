@@ -394,8 +394,16 @@ def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]
 
 
 def _top_level_names(tree: ast.Module, index: Index) -> set[str]:
+    """The names the module defines at its top level, in an ``if``, ``try`` or ``with``
+    there too (``if hasattr(torch, "func"): def derivative_curve(...)``), never under
+    the main guard (not run when the module is imported)."""
     names: set[str] = set()
-    for node in tree.body:
+    statements = list(tree.body)
+    for node in statements:
+        if isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try), ast.With)) and not is_main_guard(node):
+            statements += node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
+            statements += [s for h in getattr(node, "handlers", []) for s in h.body]
+            continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):

@@ -167,6 +167,35 @@ def test_try_out_cells_in_the_d2l_style_are_left_out_and_what_definitions_need_i
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
+def test_ipython_syntax_conditional_definitions_globals_and_rebound_names_in_notebooks(tmp_path):
+    """IPython's own syntax anywhere (an assignment from a magic, a magic as a loop's
+    body), a task defined under an if with a print in the other branch, a counter
+    kept in a global, and a try-out that rebinds d2l's f to plot sin: each keeps the
+    module's marks."""
+    source = (SOLUTIONS / "ex05_control_flow.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex05_control_flow", source)
+    curve = next(c for c in nb.cells if c.cell_type == "code" and "def derivative_curve(" in c.source)
+    body = curve.source[curve.source.index("def derivative_curve("):]
+    curve.source = (curve.source[:curve.source.index("def derivative_curve(")]
+                    + "CALLS = 0\nif hasattr(torch, 'func'):\n" + "\n".join("    " + line for line in body.splitlines())
+                    + "\n    derivative_curve = _counted(derivative_curve)\nelse:\n    print('no torch.func')\n")
+    nb.cells.insert(2, v4.new_code_cell("def _counted(fn):\n    def wrapper(*args):\n        global CALLS\n"
+                                        "        CALLS += 1\n        return fn(*args)\n    return wrapper\n"))
+    nb.cells += [
+        v4.new_code_cell("x = torch.linspace(-3, 3, 50, requires_grad=True)\ny = torch.sin(x)\ny.sum().backward()\n"
+                         "g = x.grad.clone()"),
+        v4.new_code_cell("f = torch.sin\nt = %timeit -o derivative_curve(f, x.detach())\ninfo = !ls\n"
+                         "for _ in range(2):\n    %time derivative_curve(f, x.detach())"),
+    ]
+    path = tmp_path / "ex05_control_flow.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert "f = torch.sin" not in built.source and "g = x.grad.clone()" not in built.source
+    assert "CALLS = 0" in built.source and "    pass" in built.source  # the print's branch keeps a body
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex05")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
 def test_one_notebook_may_hold_several_modules(tmp_path):
     cells = []
     for module in ("ex01_backward", "ex03_vjp"):

@@ -146,6 +146,14 @@ def test_what_the_task_runs_is_found_however_it_was_put_there(source, detail):
     assert uses and uses[0].detail.startswith(detail), uses
 
 
+def test_a_task_defined_under_an_if_or_a_try_is_defined_but_not_under_the_main_guard():
+    source = ("import torch\nif hasattr(torch, 'func'):\n    def jacobian_by_hand(x):\n        return x\n"
+              "else:\n    print('old torch')\ntry:\n    def jacobian_polar(p):\n        return p\nexcept Exception:\n    pass\n"
+              "if __name__ == '__main__':\n    def jacobian_from_vjps(f, x):\n        return x\n")
+    defined = scan_module("ex02_jacobian", source).defined
+    assert {"jacobian_by_hand", "jacobian_polar"} <= defined and "jacobian_from_vjps" not in defined
+
+
 def test_a_parameter_is_not_the_module_level_name_it_shadows():
     source = ("import torch\nfor x in [torch.ones(2, requires_grad=True)]:\n    print(torch.autograd.grad(x.sum(), x))\n"
               "def jacobian_by_hand(x):\n    return torch.stack([x, x])\n")
