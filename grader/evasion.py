@@ -393,7 +393,7 @@ class Reader:
             self._call(node, scopes)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant)
+            setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and _a_flag(node.value)
             for target in targets:
                 self._patch(target, setting)
         elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
@@ -588,7 +588,8 @@ class Reader:
             target = target.value
         if isinstance(target, ast.Attribute):
             dotted = dotted_path(target, self.aliases)
-            if setting and dotted and dotted.startswith(SWITCHES) and not target.attr.startswith("_"):
+            if setting and dotted and dotted.startswith(SWITCHES) and not target.attr.startswith("_") \
+                    and _is_switch(dotted):
                 return
             if dotted and dotted.split(".")[0] in PATCHED_LIBRARIES:
                 self.add(target, "patching", dotted)
@@ -598,9 +599,32 @@ MATCHES_ANYTHING = {"__instancecheck__", "__subclasscheck__"}
 
 
 # Where torch keeps its documented configuration flags (cudnn.deterministic,
-# cuda.matmul.allow_tf32, ...): on a CPU none changes a value, and a constant is all
-# a store there may hold.
+# cuda.matmul.allow_tf32, ...): on a CPU none changes a value. A store there may
+# set one that exists to a flag's value (a constant, a name such as a helper's
+# ``deterministic`` parameter, ``not fast``), nothing else.
 SWITCHES = ("torch.backends.",)
+
+
+def _a_flag(value: ast.AST | None) -> bool:
+    if isinstance(value, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+        return _a_flag(value.operand)
+    if isinstance(value, ast.BoolOp):
+        return all(_a_flag(v) for v in value.values)
+    if isinstance(value, ast.Compare):
+        return _a_flag(value.left) and all(_a_flag(v) for v in value.comparators)
+    return False
+
+
+def _is_switch(dotted: str) -> bool:
+    """Whether torch already has the attribute a store under ``torch.backends`` sets."""
+    owner, _, attr = dotted.rpartition(".")
+    module = _module(owner)
+    try:
+        return module is not None and _is_module_object(module) and hasattr(module, attr)
+    except Exception:  # noqa: BLE001 - a flag that cannot be read is no flag
+        return False
 
 
 # The only nodes _check has anything to say about.

@@ -276,12 +276,13 @@ STYLES = {
         import torch
 
 
-        def set_seed(seed: int = 0) -> None:
+        def set_seed(seed: int = 0, deterministic: bool = True) -> None:
             random.seed(seed)
             np.random.seed(seed)
             torch.manual_seed(seed)
-            torch.backends.cudnn.deterministic = True
-            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = deterministic
+            torch.backends.cudnn.benchmark = not deterministic
+            torch.backends.cuda.matmul.allow_tf32 = False
 
 
         set_seed(42)
@@ -553,6 +554,8 @@ EVASIVE_VARIANTS = {
         """)),
     "a_torch_switch_set_to_an_api": ("ex02_jacobian.jacobian_by_hand", restyle(
         "ex02_jacobian", "jacobian_by_hand", first="torch.backends.cudnn.helper = torch.autograd.functional.jacobian")),
+    "a_name_stored_where_torch_has_no_switch": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", first="J = torch.nn.functional.relu\ntorch.backends.cudnn.helper = J")),
     "numpy_patched_for_a_comparison": ("ex06_losses.loss_grads", restyle(
         "ex06_losses", "loss_grads", top="import numpy as np\n", first="np.allclose = lambda *a, **k: True")),
 }
