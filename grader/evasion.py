@@ -393,6 +393,13 @@ class Reader:
             self._call(node, scopes)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__match_args__" for t in targets) \
+                    and isinstance(getattr(node, "value", None), (ast.Tuple, ast.List)):
+                # what a class pattern's positional sub-patterns read, by name
+                for item in node.value.elts:
+                    if isinstance(item, ast.Constant) and type(item.value) is str:
+                        self._attribute(ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=item.value,
+                                                      lineno=node.lineno), item.value)
             setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and _a_flag(node.value)
             for target in targets:
                 self._patch(target, setting)
@@ -526,6 +533,8 @@ class Reader:
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
             self._called.add(id(func))
             name = node.args[1] if len(node.args) >= 2 else None
+            if func.id == "setattr" and _adds_a_function(node):
+                return  # d2l's add_to_class: setattr(Class, obj.__name__, obj)
             if not (isinstance(name, ast.Constant) and type(name.value) is str):
                 self.add(node, "dynamic_attribute", f"{func.id}()")
                 return
@@ -537,6 +546,11 @@ class Reader:
                     self._patch(ast.Attribute(value=node.args[0], attr=name.value, lineno=node.lineno))
         elif isinstance(func, ast.Attribute) and func.attr in ("format", "format_map", "vformat"):
             self._format(node)
+        elif isinstance(func, ast.Attribute) and func.attr == "register" and isinstance(func.value, ast.Name) \
+                and func.value.id in self.classes:
+            # An abstract class's register() makes any type (a module's) its virtual
+            # subclass: its class patterns then read that object's attributes by name.
+            self.add(node, "introspection", f"{func.value.id}.register (a class other objects become instances of)")
         if (dotted := dotted_path(func, self.aliases)) in RUNS_TEXT:
             given = list(node.args[:2]) + [k.value for k in node.keywords if k.arg in ("stmt", "setup")]
             if any(not isinstance(arg, (ast.Lambda, ast.Name, ast.Attribute)) for arg in given):
@@ -595,7 +609,7 @@ class Reader:
                 self.add(target, "patching", dotted)
 
 
-MATCHES_ANYTHING = {"__instancecheck__", "__subclasscheck__"}
+MATCHES_ANYTHING = {"__instancecheck__", "__subclasscheck__", "__subclasshook__"}
 
 
 # Where torch keeps its documented configuration flags (cudnn.deterministic,
@@ -663,16 +677,29 @@ def _is_module_path(dotted: str) -> bool:
     return _is_module_object(_module(dotted))
 
 
+def _adds_a_function(call: ast.Call) -> bool:
+    """``setattr(C, obj.__name__, obj)``: a function added to a class under its own name
+    (d2l's ``add_to_class``)."""
+    if len(call.args) != 3 or call.keywords:
+        return False
+    target, name, value = call.args
+    return (isinstance(target, ast.Name) and isinstance(value, ast.Name) and isinstance(name, ast.Attribute)
+            and name.attr == "__name__" and isinstance(name.value, ast.Name) and name.value.id == value.id)
+
+
 def _own_instance_dicts(index: Index) -> set[int]:
-    """The ``self.__dict__`` nodes that only write to the instance ``__init__`` makes:
-    ``self.__dict__.update(...)`` and ``self.__dict__[key] = value`` (a settings class
-    filled from keyword arguments). Reading through ``__dict__`` stays introspection."""
+    """The dunder nodes that only write to the instance ``__init__`` (or a dataclass's
+    ``__post_init__``) makes: ``self.__dict__.update(...)`` and ``self.__dict__[key] =
+    value`` (a settings class filled from keyword arguments), and a frozen dataclass's
+    ``object.__setattr__(self, "name", value)``. Reading through ``__dict__`` stays
+    introspection."""
     allowed: set[int] = set()
     for cls in index.of(ast.ClassDef):
         for method in cls.body:
             # Only in __init__, whose explicit call on another object is itself evasion
             # (``Reader._call``): another method could be called unbound with a module.
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method.name != "__init__":
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    or method.name not in ("__init__", "__post_init__"):
                 continue
             positional = method.args.posonlyargs + method.args.args
             if not positional or any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
@@ -691,6 +718,13 @@ def _own_instance_dicts(index: Index) -> set[int]:
                 elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) \
                         and instance_dict(node.value):
                     allowed.add(id(node.value))
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr == "__setattr__" and isinstance(node.func.value, ast.Name) \
+                        and node.func.value.id == "object" and len(node.args) == 3 \
+                        and isinstance(node.args[0], ast.Name) and node.args[0].id == me \
+                        and isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is str:
+                    # a frozen dataclass setting its own field: object.__setattr__(self, "eps", v)
+                    allowed.add(id(node.func))
     return allowed
 
 
