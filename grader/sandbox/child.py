@@ -11,6 +11,7 @@ import contextlib
 import functools
 import importlib
 import io
+import itertools
 import json
 import linecache
 import math
@@ -37,11 +38,11 @@ MAX_OUTPUT = 4096
 MAX_OPEN_FILES = 256
 # The parts of torch (paths under its package) that call the watched APIs on their
 # own behalf: printing a tensor, Tensor.backward, autograd and torch.func internals,
-# optimizers, compilers. A call from elsewhere in torch (torch.utils.data,
-# torch.utils.checkpoint, torch.nn: an nn.Module whose forward was set to the API) is
-# one torch passes on for whoever handed it the API.
+# compilers. A call from elsewhere in torch (torch.utils.data, torch.utils.checkpoint,
+# torch.nn: an nn.Module whose forward was set to the API, torch.optim: an optimizer's
+# step given it inside its closure) is one torch passes on for whoever handed it over.
 TORCH_OWN_CALLERS = ("_tensor.py", "_tensor_str.py", "autograd" + os.sep, "_functorch" + os.sep,
-                     "func" + os.sep, "optim" + os.sep, "_dynamo" + os.sep,
+                     "func" + os.sep, "_dynamo" + os.sep,
                      "_higher_order_ops" + os.sep, "fx" + os.sep, "_subclasses" + os.sep, "_prims",
                      "_refs" + os.sep, "_decomp" + os.sep, "_inductor" + os.sep, "_ops.py", "_jit_internal.py",
                      "jit" + os.sep, "amp" + os.sep, "distributions" + os.sep, "library.py", "_library" + os.sep,
@@ -238,6 +239,9 @@ class _Recorder:
             threading.setprofile(None)  # type: ignore[arg-type]
 
 
+_LAZY = (map, filter, itertools.starmap)
+
+
 def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
     """Whether ``value`` is one of ``apis``, or a partial or bound method of one, or holds
     one in a tuple, list or dict (``*args``, ``**kwargs``), read through exact types and
@@ -248,7 +252,14 @@ def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
         return True
     kind = type(value)
     if kind is functools.partial:
-        return _leads_to(value.func, apis, depth + 1) or any(_leads_to(v, apis, depth + 1) for v in value.args[:16])
+        return _leads_to(value.func, apis, depth + 1) or any(
+            _leads_to(v, apis, depth + 1) for v in list(value.args[:16]) + list(dict.values(value.keywords))[:16])
+    if kind in _LAZY:  # map(api, ...), filter, starmap: their function, from the C-level reduce
+        try:
+            parts = kind.__reduce__(value)[1]
+        except Exception:  # noqa: BLE001 - nothing readable
+            return False
+        return any(_leads_to(v, apis, depth + 1) for v in parts[:16])
     if kind is types.MethodType:
         return _leads_to(value.__func__, apis, depth + 1)
     if kind is tuple or kind is list:
@@ -563,8 +574,9 @@ class _Child:
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
-            # Only known while the recorder watched the call.
-            "autograd": self.recorder.ran_autograd if watched else None,
+            # Only known while the recorder watched the call, and it was not replaced
+            # (a profiler of the student's own turns it off).
+            "autograd": self.recorder.ran_autograd if watched and TAMPERED not in self.recorder.used else None,
             "arguments": _argument_evidence(inputs, snapshots),
             "warnings": [_text(w.message)[:300] for w in caught[:5]],
         }
