@@ -150,6 +150,11 @@ class ModuleScan:
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
+            pairs = _pairs(node)
+            if pairs:  # a, b = f, g: each name means its own value
+                for name, value in pairs:
+                    defs.setdefault(name, []).append(value)
+                continue
             for name in evasion.module_bindings(node, self.index):
                 defs.setdefault(name, []).append(node)
         return defs
@@ -163,12 +168,18 @@ class ModuleScan:
         ``checker.compare(f, x)``, is not the task's code)."""
         assert self.tree is not None
         modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
+        at_import = {n.func.id for node in self._layout.module_code for n in self.index.walk(node)
+                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         changes: dict[str, list[ast.AST]] = {}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                # (only what it stores: a function calling log.debug() changes nothing)
+                # A function called at import (``_register()``), by what it stores (a
+                # function calling log.debug() changes nothing; a task counting its
+                # calls in a dict does so when it runs, not before the task does).
+                if node.name not in at_import:
+                    continue
                 changed = _changed_objects(node.body, self.index, modules, calls=False) - self._reader.local_names(node)
             elif isinstance(node, ast.ClassDef):
                 continue
@@ -180,7 +191,8 @@ class ModuleScan:
 
     @cached_property
     def _plain_classes(self) -> set[str]:
-        """The module's classes that derive only from ``object`` or from others of these."""
+        """The module's classes that derive only from ``object``, abstract bases and
+        protocols (``abc.ABC``, ``typing.Protocol``, ``Generic[T]``) or others of these."""
         assert self.tree is not None
         plain: set[str] = set()
         classes = [n for n in self.tree.body if isinstance(n, ast.ClassDef)]
@@ -188,8 +200,11 @@ class ModuleScan:
         while grew:
             grew = False
             for c in classes:
-                if c.name not in plain and not c.keywords and all(
-                        isinstance(b, ast.Name) and (b.id == "object" or b.id in plain) for b in c.bases):
+                if c.name not in plain and all(_plain_base(k.value, self.aliases) for k in c.keywords
+                                               if k.arg == "metaclass") and not [k for k in c.keywords
+                                                                                 if k.arg != "metaclass"] \
+                        and all(isinstance(b, ast.Name) and b.id in plain or _plain_base(b, self.aliases)
+                                for b in c.bases):
                     plain.add(c.name)
                     grew = True
         return plain
@@ -221,7 +236,10 @@ class ModuleScan:
                 if name in seen:
                     continue
                 seen.add(name)
-                changed += [node for node in changes.get(name, []) if node not in changed]
+                for node in changes.get(name, []):
+                    if node not in changed:
+                        changed.append(node)
+                        todo.extend(_stored_names(node, self.index))  # what was put in it
                 for node in defs.get(name, []):
                     parts = _class_parts(node, self._plain_classes)
                     if parts is None:
@@ -340,6 +358,48 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
         own |= {n.name for n in index.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)}
         aliases = {**{k: v for k, v in stars.items() if k not in own}, **aliases}
     return ModuleScan(module, True, defined=_top_level_names(tree, index), tree=tree, aliases=aliases, index=index)
+
+
+# Bases that add no behaviour of their own to a class's methods.
+PLAIN_BASES = {"object", "abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing.Generic", "typing_extensions.Protocol"}
+
+
+def _plain_base(base: ast.AST, aliases: dict[str, str]) -> bool:
+    if isinstance(base, ast.Subscript):  # Generic[T], Protocol[T]
+        base = base.value
+    if isinstance(base, ast.Name) and base.id == "object":
+        return True
+    return dotted_path(base, aliases) in PLAIN_BASES
+
+
+def _pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
+    """``a, b = f, g`` as [("a", f), ("b", g)]; [] for any other statement."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+        return []
+    target, value = node.targets[0], node.value
+    if not (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts) and all(isinstance(t, ast.Name) for t in target.elts)
+            and not any(isinstance(v, ast.Starred) for v in value.elts)):
+        return []
+    return [(t.id, v) for t, v in zip(target.elts, value.elts)]
+
+
+def _stored_names(node: ast.AST, index: Index) -> set[str]:
+    """The names a module-level statement puts into an object: the value of an
+    attribute or item store, the arguments of a method call (not the object itself);
+    none for a function (it is read, not followed)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return set()
+    names: set[str] = set()
+    for n in index.walk(node):
+        if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and n.value is not None:
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            if any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in targets):
+                names |= index.names(n.value)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
+            for arg in list(n.args) + [k.value for k in n.keywords]:
+                names |= index.names(arg)
+    return names
 
 
 def _class_parts(node: ast.AST, plain: set[str]) -> tuple[list[ast.AST], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
