@@ -52,6 +52,8 @@ CHECK_TAG = "autograd-lab-check"
 # Reading a notebook takes time in proportion to its size (plots and outputs included),
 # before any time limit applies: about 0.5 s per MB.
 MAX_NOTEBOOK_BYTES = 25 * 2**20
+# Reading it into a module is bounded too (an interval timer; none on Windows).
+NOTEBOOK_SECONDS = 30
 
 
 class NotebookError(ValueError):
@@ -115,15 +117,15 @@ _HELP = re.compile(r"\s*(\?{1,2}\s*[\w.]+(\(\))?|[\w.]+(\(\))?\s*\?{1,2})\s*")
 
 def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
     """The cell as Python, line for line, and its syntax tree (None if it does not
-    parse). IPython's own syntax (``%magic``, ``!shell``, ``t = %timeit -o ...``,
-    ``obj?``) is turned into the calls IPython itself makes of it, which are then
-    left out like any other try-out."""
+    parse). A line in IPython's own syntax (``%magic``, ``!shell``, ``t = %timeit -o
+    ...``, ``obj?``) becomes the call IPython itself makes of it, which is then left
+    out like any other try-out."""
     lines = text.split("\n")
-    python = _as_python(text)
-    if python is not None and len(python) == len(lines):
-        lines = python
-    else:  # (a cell IPython cannot read either: blank its own lines)
-        lines = ["" if re.match(r"\s*[%!]", line) else line for line in lines]
+    try:
+        return lines, ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    lines = [_as_python(line) if _IPYTHON_LINE.match(line) else line for line in lines]
     for attempt in (lines, ["" if _HELP.fullmatch(line) else line for line in lines]):
         try:
             return attempt, ast.parse("\n".join(attempt))
@@ -132,17 +134,23 @@ def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
     return lines, None
 
 
-def _as_python(text: str) -> list[str] | None:
-    """The cell's lines after IPython's input transformations, None if they fail."""
+# A line IPython reads differently from Python: an escape at its start (after an
+# assignment's target, ``x = !ls``), or a help request at its end.
+_IPYTHON_LINE = re.compile(r"\s*([\w.\[\], ]+=\s*)?[%!?]|.*\?\s*$")
+
+
+def _as_python(line: str) -> str:
+    """One line as IPython's input transformer writes it (indentation kept); blank if
+    it cannot. One line at a time: the transformer re-reads its whole input after every
+    escape it rewrites, which over a long cell takes minutes."""
+    indent = line[:len(line) - len(line.lstrip())]
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        python = TransformerManager().transform_cell(text)
-    except Exception:  # noqa: BLE001 - IPython missing or the cell beyond it: read it as it is
-        return None
-    if text.endswith("\n") or not python.endswith("\n"):
-        return python.split("\n")
-    return python[:-1].split("\n")
+        python = TransformerManager().transform_cell(line.strip() + "\n").rstrip("\n")
+    except Exception:  # noqa: BLE001 - IPython missing or the line beyond it
+        return ""
+    return indent + python if "\n" not in python else ""
 
 
 def _bound(node: ast.stmt) -> set[str]:
@@ -184,12 +192,24 @@ def _loaded_in(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+def _rebinds(node: ast.stmt, defined: set[str]) -> bool:
+    """Whether an assignment only gives new values to plain names a definition gives
+    (``f = torch.sin``); an attribute stored (``Solver.vjp = _vjp``) is no such thing."""
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return False
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    names = [n for t in targets for n in ast.walk(t)]
+    return all(isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Store, ast.Starred)) for n in names) \
+        and bool(_bound(node)) and _bound(node) <= defined
+
+
 def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
     """The ``id``s of the kept statements that go into the module: definitions and kept
     ``if``/``try`` blocks always, and the imports and assignments whose names they (or
     the tasks, by name) need, followed back through the assignments they need in turn.
     An assignment to a name a ``def`` or ``class`` gives (``f = torch.sin`` to plot, in
-    a notebook holding d2l's ``def f``) is a try-out: the definition is graded."""
+    a notebook holding d2l's ``def f``) is a try-out: the definition is graded. A task's
+    name is the exception: ``vjp = vjp_v2`` says which one is the answer."""
     defined = {s.name for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     chosen = {id(s) for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))}
     names = set(roots)
@@ -201,7 +221,7 @@ def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
         grew = False
         for s in statements:
             bound = _bound(s)
-            if isinstance(s, (ast.Assign, ast.AnnAssign)) and bound and bound <= defined:
+            if _rebinds(s, defined - roots):
                 continue
             if id(s) not in chosen and (bound & names or "*" in bound):
                 chosen.add(id(s))
@@ -252,6 +272,17 @@ def build(path: Path) -> Built:
     if size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"{path.name} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
                             "a notebook may be: clear its outputs (Edit → Clear Outputs of All Cells) and save it")
+    from .deadline import TooSlow, bounded
+
+    try:
+        with bounded(NOTEBOOK_SECONDS):
+            return _build(path, nbformat)
+    except TooSlow:
+        raise NotebookError(f"{path.name} could not be read within {NOTEBOOK_SECONDS} s: "
+                            "it is too large or too convoluted to grade") from None
+
+
+def _build(path: Path, nbformat: Any) -> Built:
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several kinds (JSON, validation, version)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -194,6 +195,36 @@ def test_ipython_syntax_conditional_definitions_globals_and_rebound_names_in_not
     assert "CALLS = 0" in built.source and "    pass" in built.source  # the print's branch keeps a body
     _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex05")
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
+def test_task_names_rebound_and_methods_attached_in_later_cells_are_kept(tmp_path):
+    """``vjp = vjp_v2`` below the stub's cell says which answer is graded; a class
+    solver's method attached by assignment is part of the class."""
+    source = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
+    stub = (EXERCISES / "ex03_vjp.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex03_vjp", stub)
+    renamed = source.replace("def vjp(", "def vjp_v2(").replace("def vjps_on_one_graph(", "def _graph(")
+    nb.cells += [v4.new_code_cell(renamed),
+                 v4.new_code_cell("class Solver:\n    pass\n"),
+                 v4.new_code_cell("Solver.graph = staticmethod(_graph)\n"),
+                 v4.new_code_cell("vjp = vjp_v2\nvjps_on_one_graph = Solver().graph\n")]
+    path = tmp_path / "ex03_vjp.ipynb"
+    nbformat.write(nb, str(path))
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex03")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
+def test_a_cell_full_of_ipython_lines_reads_in_seconds_and_any_notebook_within_a_bound(tmp_path, monkeypatch):
+    nb = notebook.from_module("ex01_backward", (SOLUTIONS / "ex01_backward.py").read_text(encoding="utf-8"))
+    nb.cells.append(v4.new_code_cell("\n".join([f"a{i} = !true" for i in range(450)] + ["z = 0"] * 8000)))
+    path = tmp_path / "ex01_backward.ipynb"
+    nbformat.write(nb, str(path))
+    started = time.monotonic()
+    built = notebook.build(path)
+    assert time.monotonic() - started < 10 and "def grad_of_2xtx(" in built.source
+    monkeypatch.setattr(notebook, "NOTEBOOK_SECONDS", 0.001)
+    with pytest.raises(notebook.NotebookError, match="could not be read within"):
+        notebook.build(path)
 
 
 def test_one_notebook_may_hold_several_modules(tmp_path):

@@ -137,6 +137,9 @@ def test_a_module_level_binding_of_any_form_is_followed(binding):
     ("import torch\nclass H:\n    def _get(self):\n        return torch.autograd.functional.jacobian\n"
      "    jac = property(_get)\ndef jacobian_by_hand(x):\n    return H().jac(torch.sin, x)\n",
      "torch.autograd.functional.jacobian"),
+    # A registry filled at import with a helper that returns the API.
+    ("import torch\n_tools = {}\ndef _tool():\n    return torch.autograd.functional.jacobian\n_tools['j'] = _tool\n"
+     "def jacobian_by_hand(x):\n    return _tools['j']()(torch.sin, x)\n", "torch.autograd.functional.jacobian"),
     # torch.func under its older name.
     ("import functorch\ndef jacobian_by_hand(x):\n    return functorch.jacrev(lambda t: t)(x)\n", "functorch"),
     ("from functorch import jacfwd\ndef jacobian_by_hand(x):\n    return jacfwd(lambda t: t)(x)\n", "functorch"),
@@ -152,6 +155,21 @@ def test_a_task_defined_under_an_if_or_a_try_is_defined_but_not_under_the_main_g
               "if __name__ == '__main__':\n    def jacobian_from_vjps(f, x):\n        return x\n")
     defined = scan_module("ex02_jacobian", source).defined
     assert {"jacobian_by_hand", "jacobian_polar"} <= defined and "jacobian_from_vjps" not in defined
+
+
+@pytest.mark.parametrize("source", [
+    # three tasks bound in one tuple: each is only its own value
+    "import torch\ndef _a(x):\n    return x\ndef _c(f, x):\n    return torch.autograd.functional.jacobian(f, x)\n"
+    "jacobian_by_hand, jacobian_from_vjps = _a, _c\n",
+    # a call counter shared with a task that uses autograd, counted when the tasks run
+    "import torch\nCALLS = {}\ndef jacobian_from_vjps(f, x):\n    CALLS['v'] = CALLS.get('v', 0) + 1\n"
+    "    return torch.autograd.functional.jacobian(f, x)\ndef jacobian_by_hand(x):\n    CALLS['h'] = 1\n    return x\n",
+    # an abstract helper base class whose autograd method the task never calls
+    "import abc, torch\nclass Base(abc.ABC):\n    def check(self, f, x):\n        return torch.autograd.functional.jacobian(f, x)\n"
+    "class Hand(Base):\n    def run(self, x):\n        return x\ndef jacobian_by_hand(x):\n    return Hand().run(x)\n",
+])
+def test_what_another_task_or_an_unused_method_does_is_not_the_tasks(source):
+    assert scan_module("ex02_jacobian", source).forbidden_uses(BY_ID["ex02_jacobian.jacobian_by_hand"]) == []
 
 
 def test_a_parameter_is_not_the_module_level_name_it_shadows():
@@ -285,6 +303,10 @@ EVASION = {
                   "    match f:\n        case M(mods):\n            return mods\n",
  "torchscript_from_text": "import torch\ncu = torch.jit.CompilationUnit('def f(x):\\n    return x')\n"
                           "def vjp(f,x,v):\n    return cu.f(x)\n",
+ "subclasshook": "import abc\nclass M(abc.ABC):\n    @classmethod\n    def __subclasshook__(cls, c):\n        return True\n"
+                 "def vjp(f,x,v):\n    return isinstance(f, M)\n",
+ "match_args_of_frames": "class T:\n    __match_args__ = ('tb_frame',)\ndef vjp(f,x,v):\n    return T\n",
+ "abc_register": "import abc, types\nclass M(abc.ABC):\n    pass\nM.register(types.ModuleType)\ndef vjp(f,x,v):\n    return M\n",
 }
 EXPECTED_KIND = {
     "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",
@@ -294,7 +316,8 @@ EXPECTED_KIND = {
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
     "logging_config_of_a_variable": "dynamic_code", "match_positional_on_a_module": "introspection",
-    "instancecheck": "introspection", "torchscript_from_text": "dynamic_code",
+    "instancecheck": "introspection", "torchscript_from_text": "dynamic_code", "subclasshook": "introspection",
+    "match_args_of_frames": "introspection", "abc_register": "introspection",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
     "relative": "import_grader",
 }
@@ -357,6 +380,10 @@ HONEST = {
  "logging_dict_config": "import logging\nimport logging.config\nlogging.config.dictConfig({'version': 1, "
                         "'disable_existing_loggers': False, 'handlers': {'h': {'class': 'logging.StreamHandler', "
                         "'level': logging.INFO}}, 'root': {'handlers': ['h']}})\nlog = logging.getLogger(__name__)\n",
+ "d2l_add_to_class": "def add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+                     "    return wrapper\nclass Solver:\n    pass\n@add_to_class(Solver)\ndef vjp(self, f, x, v):\n    return x\n",
+ "frozen_dataclass_post_init": "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass C:\n    eps: float = 1e-6\n"
+                               "    def __post_init__(self):\n        object.__setattr__(self, 'eps', float(self.eps))\n",
  "match_own": "class P:\n    __match_args__ = ('a',)\n    def __init__(self): self.a = 1\ndef g(p):\n    match p:\n        case P(a=1):\n            return 1\n",
  "np_linalg": "import numpy as np\nx = np.linalg.norm(np.ones(2))\nr = np.random.default_rng(0)\n",
  "torch_fn": "import torch\nimport torch.nn.functional as F\ny = F.relu(torch.ones(2))\nz = torch.nn.functional.softplus(torch.ones(1))\n",
