@@ -62,6 +62,21 @@ def _fresh_leaf(t):
     return t.detach().clone().requires_grad_(True)
 """
 
+# The central difference, for the styles whose helper classes compute it.
+CENTRAL_DIFFERENCE = """
+import torch
+
+
+def central_difference(f, x, eps):
+    flat = x.detach().reshape(-1)
+    out = torch.zeros_like(flat)
+    for i in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[i] = eps
+        out[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * eps)
+    return out.reshape(x.shape)
+"""
+
 # name: (module, restyled text); every task of the module must keep full marks.
 STYLES = {
     "print_tensor_where_autograd_is_not_allowed": restyle(
@@ -295,8 +310,9 @@ STYLES = {
                 one = torch.ones((), dtype=x.dtype)
             return torch.stack([torch.stack([2 * a, one]), torch.stack([one.clone(), 3 * b ** 2])])
         """),
-    "a_helper_class_with_a_method_the_task_does_not_call": restyle("ex08_custom_function", "numerical_grad", top="""
+    "a_helper_class_with_a_method_the_task_does_not_call": restyle("ex08_custom_function", "numerical_grad", top=CENTRAL_DIFFERENCE + textwrap.dedent("""
         import torch
+
 
 
         class GradChecker:
@@ -305,20 +321,14 @@ STYLES = {
                 self.grad = None
 
             def numerical(self, f, x):
-                flat = x.detach().reshape(-1)
-                out = torch.zeros_like(flat)
-                for i in range(flat.numel()):
-                    step = torch.zeros_like(flat)
-                    step[i] = self.eps
-                    out[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * self.eps)
-                self.grad = out.reshape(x.shape)
+                self.grad = central_difference(f, x, self.eps)
                 return self.grad
 
             def analytical(self, f, x):
                 x = x.detach().clone().requires_grad_(True)
                 f(x).backward()
                 return x.grad
-        """, replace="""
+        """), replace="""
         def numerical_grad(f, x, eps=1e-6):
             return GradChecker(eps).numerical(f, x)
         """),
@@ -346,8 +356,9 @@ STYLES = {
             f(x).backward()
             return x.grad
         """, first="log.debug('numerical_grad %s', tuple(x.shape))"),
-    "helper_classes_of_its_own_with_a_method_named_grad": restyle("ex08_custom_function", "numerical_grad", top="""
+    "helper_classes_of_its_own_with_a_method_named_grad": restyle("ex08_custom_function", "numerical_grad", top=CENTRAL_DIFFERENCE + textwrap.dedent("""
         import torch
+
 
 
         class _Base:
@@ -362,18 +373,12 @@ STYLES = {
 
         class FiniteDifference(_Base):
             def grad(self, f, x):
-                flat = x.detach().reshape(-1)
-                out = torch.zeros_like(flat)
-                for i in range(flat.numel()):
-                    step = torch.zeros_like(flat)
-                    step[i] = self.eps
-                    out[i] = (f((flat + step).reshape(x.shape)) - f((flat - step).reshape(x.shape))) / (2 * self.eps)
-                return out.reshape(x.shape)
+                return central_difference(f, x, self.eps)
 
 
         checker = FiniteDifference(1e-6)
         checker.check(lambda t: (t * t).sum(), torch.ones(2))
-        """, replace="""
+        """), replace="""
         def numerical_grad(f, x, eps=1e-6):
             return FiniteDifference(eps).grad(f, x) if eps != checker.eps else checker.grad(f, x)
         """),
