@@ -382,6 +382,24 @@ STYLES = {
         def numerical_grad(f, x, eps=1e-6):
             return FiniteDifference(eps).grad(f, x) if eps != checker.eps else checker.grad(f, x)
         """),
+    # TorchScript runs its autograd in C++, where the recorder cannot see it: unknown.
+    "autograd_inside_torchscript": restyle("ex01_backward", "grad_of_2xtx", top="""
+        import torch
+
+
+        @torch.jit.script
+        def _grad_2xtx(x: torch.Tensor) -> torch.Tensor:
+            x = x.detach().clone().requires_grad_(True)
+            y = 2 * torch.dot(x, x)
+            y.backward()
+            g = x.grad
+            assert g is not None
+            return g
+        """, replace="""
+        def grad_of_2xtx(x):
+            x = x if x.is_floating_point() else x.to(torch.get_default_dtype())
+            return _grad_2xtx(x).detach().clone()
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):

@@ -489,6 +489,7 @@ class _Child:
         self.modules: dict[str, types.ModuleType] = {}
         self.import_errors: dict[str, dict[str, Any]] = {}
         self.given: dict[tuple[str, str, str], Any] = {}
+        self.scripted: dict[str, bool] = {}
 
     def load(self) -> None:
         self.recorder.install()
@@ -507,6 +508,14 @@ class _Child:
                 sys.modules.pop(name, None)
                 self.import_errors[name] = _describe_exception(exc, self.sources)
         return self.modules.get(name)
+
+    def _scripted(self, module: types.ModuleType) -> bool:
+        """Whether the module holds a TorchScript function or module (read once)."""
+        if module.__name__ not in self.scripted:
+            kinds = (torch.jit.ScriptFunction, torch.jit.ScriptModule)
+            self.scripted[module.__name__] = any(type(v) in kinds or isinstance(v, kinds)
+                                                 for v in list(vars(module).values()))
+        return self.scripted[module.__name__]
 
     def _given(self, module: types.ModuleType, name: str, source: str) -> Any:
         """The exercise's own code of a given function, defined over the module's globals
@@ -574,9 +583,11 @@ class _Child:
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
-            # Only known while the recorder watched the call, and it was not replaced
-            # (a profiler of the student's own turns it off).
-            "autograd": self.recorder.ran_autograd if watched and TAMPERED not in self.recorder.used else None,
+            # Only known while the recorder watched the call, it was not replaced (a
+            # profiler of the student's own turns it off), and the module holds no
+            # TorchScript (whose autograd runs in C++, where the hook cannot see it).
+            "autograd": self.recorder.ran_autograd if watched and TAMPERED not in self.recorder.used
+            and not self._scripted(module) else None,
             "arguments": _argument_evidence(inputs, snapshots),
             "warnings": [_text(w.message)[:300] for w in caught[:5]],
         }
