@@ -296,6 +296,7 @@ class Reader:
         self.imported_in_functions = {name for node in imports if self._in_function(node)
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
+        self._own_class_targets = _own_class_targets(self.index, self.classes)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -533,8 +534,8 @@ class Reader:
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
             self._called.add(id(func))
             name = node.args[1] if len(node.args) >= 2 else None
-            if func.id == "setattr" and _adds_a_function(node):
-                return  # d2l's add_to_class: setattr(Class, obj.__name__, obj)
+            if func.id == "setattr" and _adds_a_function(node) and node.args[0].id in self._own_class_targets:
+                return  # d2l's add_to_class on the module's own classes: setattr(Class, obj.__name__, obj)
             if not (isinstance(name, ast.Constant) and type(name.value) is str):
                 self.add(node, "dynamic_attribute", f"{func.id}()")
                 return
@@ -685,6 +686,22 @@ def _adds_a_function(call: ast.Call) -> bool:
     target, name, value = call.args
     return (isinstance(target, ast.Name) and isinstance(value, ast.Name) and isinstance(name, ast.Attribute)
             and name.attr == "__name__" and isinstance(name.value, ast.Name) and name.value.id == value.id)
+
+
+def _own_class_targets(index: Index, classes: set[str]) -> set[str]:
+    """Names that only ever stand for the module's own classes: the classes themselves,
+    and the parameter of a function (d2l's ``add_to_class(Class)``) every call of which
+    in the module passes one of them. A function added to torch instead is patching."""
+    targets = set(classes)
+    calls = [n for n in index.of(ast.Call) if isinstance(n.func, ast.Name)]
+    for function in index.of(ast.FunctionDef):
+        params = function.args.posonlyargs + function.args.args
+        if len(params) != 1:
+            continue
+        given = [c.args[0] if c.args else None for c in calls if c.func.id == function.name]
+        if given and all(isinstance(a, ast.Name) and a.id in classes for a in given):
+            targets.add(params[0].arg)
+    return targets
 
 
 def _own_instance_dicts(index: Index) -> set[int]:

@@ -168,14 +168,25 @@ class ModuleScan:
         ``checker.compare(f, x)``, is not the task's code)."""
         assert self.tree is not None
         modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
-        at_import = {n.func.id for node in self._layout.module_code for n in self.index.walk(node)
-                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        functions = {node.name: node for node in self.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+        def called(nodes: list[ast.AST]) -> set[str]:
+            return {n.func.id for node in nodes for n in self.index.walk(node)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions}
+
+        # The functions run at import: called by module-level code, or by one of these.
+        at_import, todo = set(), called(self._layout.module_code)
+        while todo:
+            name = todo.pop()
+            if name not in at_import:
+                at_import.add(name)
+                todo |= called([functions[name]])
         changes: dict[str, list[ast.AST]] = {}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
                 continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                # A function called at import (``_register()``), by what it stores (a
+                # A function run at import (``_register()``), by what it stores or adds (a
                 # function calling log.debug() changes nothing; a task counting its
                 # calls in a dict does so when it runs, not before the task does).
                 if node.name not in at_import:
@@ -185,6 +196,11 @@ class ModuleScan:
                 continue
             else:
                 changed = _changed_objects([node], self.index, modules)
+                # what a call of such a function is given goes where it stores it:
+                # _put("j", api) with _put storing into a registry
+                for name in called([node]) & at_import:
+                    changed |= _changed_objects(functions[name].body, self.index, modules, calls=False) \
+                        - self._reader.local_names(functions[name])
             for name in changed:
                 changes.setdefault(name, []).append(node)
         return changes
@@ -423,6 +439,11 @@ def _class_parts(node: ast.AST, plain: set[str]) -> tuple[list[ast.AST], list[as
     return head, methods
 
 
+# Methods that put what they are given into their object (a registry's update, a
+# list's append, a module's register_forward_hook).
+MUTATORS = ("append", "extend", "insert", "update", "setdefault", "add", "register", "__setitem__", "put")
+
+
 def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str], calls: bool = True) -> set[str]:
     """The names whose objects statements change without rebinding them: an attribute or
     item stored (``box.forward = api``, ``table["f"] = api``), a method called on them
@@ -430,7 +451,8 @@ def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]
     ``setattr(box, ...)``. What the object does later, when a task uses it, may be what
     the statement put in it. Imported modules are not such objects
     (``torch.manual_seed(0)``); nested function and class bodies are their own.
-    ``calls``: method calls count (module-level statements), or only stores do."""
+    ``calls``: every method call counts (module-level statements), or only stores and
+    the calls of ``MUTATORS`` do."""
     def root(expr: ast.AST) -> str | None:
         while isinstance(expr, (ast.Attribute, ast.Subscript, ast.Call)):
             expr = expr.func if isinstance(expr, ast.Call) else expr.value
@@ -444,7 +466,8 @@ def _changed_objects(statements: list[ast.stmt], index: Index, modules: set[str]
             continue
         if isinstance(current, (ast.Attribute, ast.Subscript)) and isinstance(current.ctx, (ast.Store, ast.Del)):
             names.add(root(current.value) or "")
-        elif isinstance(current, ast.Call) and calls:
+        elif isinstance(current, ast.Call) and (calls or isinstance(current.func, ast.Attribute)
+                                                and current.func.attr.startswith(MUTATORS)):
             if isinstance(current.func, ast.Attribute):
                 names.add(root(current.func.value) or "")
             elif isinstance(current.func, ast.Name) and current.func.id in ("setattr", "delattr") and current.args:

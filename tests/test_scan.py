@@ -140,6 +140,16 @@ def test_a_module_level_binding_of_any_form_is_followed(binding):
     # A registry filled at import with a helper that returns the API.
     ("import torch\n_tools = {}\ndef _tool():\n    return torch.autograd.functional.jacobian\n_tools['j'] = _tool\n"
      "def jacobian_by_hand(x):\n    return _tools['j']()(torch.sin, x)\n", "torch.autograd.functional.jacobian"),
+    # ... by a function another one calls at import, by a helper given the API, by update()
+    ("import torch\n_tools = {}\ndef _fill():\n    _tools['j'] = torch.autograd.functional.jacobian\n"
+     "def _setup():\n    _fill()\n_setup()\ndef jacobian_by_hand(x):\n    return _tools['j'](torch.sin, x)\n",
+     "torch.autograd.functional.jacobian"),
+    ("import torch\n_tools = {}\ndef _put(name, value):\n    _tools[name] = value\n"
+     "_put('j', torch.autograd.functional.jacobian)\ndef jacobian_by_hand(x):\n    return _tools['j'](torch.sin, x)\n",
+     "torch.autograd.functional.jacobian"),
+    ("import torch\n_tools = {}\ndef _register():\n    _tools.update(j=torch.autograd.functional.jacobian)\n"
+     "_register()\ndef jacobian_by_hand(x):\n    return _tools['j'](torch.sin, x)\n",
+     "torch.autograd.functional.jacobian"),
     # torch.func under its older name.
     ("import functorch\ndef jacobian_by_hand(x):\n    return functorch.jacrev(lambda t: t)(x)\n", "functorch"),
     ("from functorch import jacfwd\ndef jacobian_by_hand(x):\n    return jacfwd(lambda t: t)(x)\n", "functorch"),
@@ -307,6 +317,9 @@ EVASION = {
                  "def vjp(f,x,v):\n    return isinstance(f, M)\n",
  "match_args_of_frames": "class T:\n    __match_args__ = ('tb_frame',)\ndef vjp(f,x,v):\n    return T\n",
  "abc_register": "import abc, types\nclass M(abc.ABC):\n    pass\nM.register(types.ModuleType)\ndef vjp(f,x,v):\n    return M\n",
+ "add_to_class_on_torch": "import torch\ndef add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+                          "    return wrapper\ndef equal(a, b):\n    return True\nadd_to_class(torch)(equal)\n"
+                          "def vjp(f,x,v):\n    return x\n",
 }
 EXPECTED_KIND = {
     "getattr_computed": "dynamic_attribute", "attrgetter": "dynamic_attribute", "format_field": "dynamic_attribute",

@@ -242,30 +242,46 @@ class _Recorder:
 _LAZY = (map, filter, itertools.starmap)
 
 
+_MRO = type.__dict__["__mro__"]
+_CLASS_DICT = type.__dict__["__dict__"]
+_PARTIAL = (functools.partial.__dict__["func"], functools.partial.__dict__["args"],
+            functools.partial.__dict__["keywords"])
+
+
 def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
-    """Whether ``value`` is one of ``apis``, or a partial or bound method of one, or holds
-    one in a tuple, list or dict (``*args``, ``**kwargs``), read through exact types and
-    their C-level slots only: nothing of the student's runs here."""
-    if depth > 8:
+    """Whether ``value`` is one of ``apis``, or leads to one: a partial (of any subclass)
+    or bound method of one, a tuple, list or dict holding one (``*args``,
+    ``**kwargs``), a lazy map or filter over one, a class whose own attributes hold one
+    (a custom Function whose forward is the API, which ``Function.apply`` is given as
+    ``cls``). Everything is read through the types' own C-level slots: nothing of the
+    student's (a property, a metaclass) runs here."""
+    if depth > 6:
         return False
     if any(value is api for api in apis):
         return True
     kind = type(value)
-    if kind is functools.partial:
-        return _leads_to(value.func, apis, depth + 1) or any(
-            _leads_to(v, apis, depth + 1) for v in list(value.args[:16]) + list(dict.values(value.keywords))[:16])
-    if kind in _LAZY:  # map(api, ...), filter, starmap: their function, from the C-level reduce
+    mro = _MRO.__get__(kind)
+    if functools.partial in mro:
+        func, args, keywords = (slot.__get__(value) for slot in _PARTIAL)
+        return _leads_to(func, apis, depth + 1) or any(
+            _leads_to(v, apis, depth + 1) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
+    lazy = next((base for base in _LAZY if base in mro), None)
+    if lazy is not None:  # map(api, ...), filter, starmap: their function, from the C-level reduce
         try:
-            parts = kind.__reduce__(value)[1]
+            parts = lazy.__reduce__(value)[1]
         except Exception:  # noqa: BLE001 - nothing readable
             return False
         return any(_leads_to(v, apis, depth + 1) for v in parts[:16])
     if kind is types.MethodType:
         return _leads_to(value.__func__, apis, depth + 1)
+    if kind in (staticmethod, classmethod):
+        return _leads_to(kind.__dict__["__func__"].__get__(value), apis, depth + 1)
     if kind is tuple or kind is list:
         return any(_leads_to(v, apis, depth + 1) for v in value[:16])
     if kind is dict:
         return any(_leads_to(v, apis, depth + 1) for v in list(dict.values(value))[:16])
+    if type in mro:  # a class: what it holds itself
+        return any(_leads_to(v, apis, depth + 1) for v in list(_CLASS_DICT.__get__(value).values())[:64])
     return False
 
 
@@ -409,12 +425,17 @@ def _materialise(value: Any) -> Any:
     return value
 
 
+# Bound before any submission runs: a submission that replaces torch.equal (patching,
+# which the scan flags) cannot blind the evidence of an argument changed in place.
+_EQUAL, _ISNAN = torch.equal, torch.isnan
+
+
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    if torch.equal(a, b):  # the usual case, in one kernel; NaNs (never equal) need the slow way
+    if _EQUAL(a, b):  # the usual case, in one kernel; NaNs (never equal) need the slow way
         return True
-    both_nan = torch.isnan(a) & torch.isnan(b) if a.is_floating_point() else torch.zeros_like(a, dtype=torch.bool)
+    both_nan = _ISNAN(a) & _ISNAN(b) if a.is_floating_point() else torch.zeros_like(a, dtype=torch.bool)
     return bool(((a == b) | both_nan).all())
 
 
