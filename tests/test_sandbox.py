@@ -334,8 +334,14 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
               "def printed(x):\n    print(x)\n    return x\n"
               "def through_functorch(x):\n    import functorch\n    return functorch.jacrev(torch.sin)(x)\n"
               "def through_optimizer(x):\n    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
-              "    return opt.step(functools.partial(AF.jacobian, torch.sin, x))\n")
-    names = ("direct", "through_module", "through_batched", "printed", "through_functorch", "through_optimizer")
+              "    return opt.step(functools.partial(list, map(AF.jacobian, [torch.sin], [x])))\n"
+              "class J(torch.autograd.Function):\n    forward = staticmethod(AF.jacobian)\n"
+              "    @staticmethod\n    def setup_context(ctx, inputs, output):\n        pass\n"
+              "def through_function_apply(x):\n    return J.apply(torch.sin, x)\n"
+              "class P(functools.partial):\n    pass\n"
+              "def through_a_partial_subclass(x):\n    return torch.autocast('cpu', enabled=False)(P(AF.jacobian, torch.sin))(x)\n")
+    names = ("direct", "through_module", "through_batched", "printed", "through_functorch", "through_optimizer",
+             "through_function_apply", "through_a_partial_subclass")
     child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
     before = list(sys.meta_path)
     try:
@@ -349,8 +355,10 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
     assert "torch.autograd.grad(is_grads_batched=True)" in used["through_batched"]
     assert used["printed"] == []
     assert "functorch.jacrev" in used["through_functorch"]
-    # handed to the optimizer as its closure: the step's caller holds it only in *args
-    assert "torch.autograd.functional.jacobian" in used["through_optimizer"]
+    # handed to the optimizer as its closure (inside a map), a Function as its forward,
+    # torch.autocast as a partial of a subclass
+    for name in ("through_optimizer", "through_function_apply", "through_a_partial_subclass"):
+        assert "torch.autograd.functional.jacobian" in used[name], name
 
 
 # One framing: the channel, with and without descriptors -------------------------------
