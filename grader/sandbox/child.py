@@ -125,6 +125,11 @@ class _Recorder:
             if isinstance(code, types.CodeType):  # every watched API is a Python function today
                 self.codes[code] = self.codes.get(code, ()) + (qualname,)
                 self.functions[code] = self.functions.get(code, ()) + (function,)
+                # What a transform returns (jacrev(f) is a function made by jacrev): a
+                # call of it is a call of the transform, wherever it was built (at
+                # import, before any call was watched).
+                for inner in _nested_codes(code):
+                    self.codes[inner] = self.codes.get(inner, ()) + (qualname,)
         _watch_profile_switches()
         import concurrent.futures.thread
         import torch.utils._contextlib
@@ -216,7 +221,7 @@ class _Recorder:
         # Anything but an exact False, 0 or None counts as batched: torch only asks
         # whether it is true, and numpy's True_ or a tensor is as true as True.
         flag = frame.f_locals.get("is_grads_batched", False) if "torch.autograd.grad" in names else False
-        if not (flag is None or type(flag) in (bool, int) and not flag):
+        if not (flag is None or (type(flag) is bool or type(flag) is int) and not flag):
             self.used.add("torch.autograd.grad(is_grads_batched=True)")
             self.places.setdefault("torch.autograd.grad(is_grads_batched=True)", set()).update(where)
 
@@ -242,6 +247,12 @@ class _Recorder:
 _LAZY = (map, filter, itertools.starmap)
 
 
+def _nested_codes(code: types.CodeType, depth: int = 0) -> list[types.CodeType]:
+    """The code of the functions a function defines (two levels: a decorator's wrapper)."""
+    found = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return found + [inner for c in found if depth < 1 for inner in _nested_codes(c, depth + 1)]
+
+
 _MRO = type.__dict__["__mro__"]
 _CLASS_DICT = type.__dict__["__dict__"]
 _PARTIAL = (functools.partial.__dict__["func"], functools.partial.__dict__["args"],
@@ -260,12 +271,13 @@ def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
     if any(value is api for api in apis):
         return True
     kind = type(value)
+    # (identity only: ``in`` on a tuple of classes calls ==, a student metaclass's __eq__)
     mro = _MRO.__get__(kind)
-    if functools.partial in mro:
+    if any(c is functools.partial for c in mro):
         func, args, keywords = (slot.__get__(value) for slot in _PARTIAL)
         return _leads_to(func, apis, depth + 1) or any(
             _leads_to(v, apis, depth + 1) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
-    lazy = next((base for base in _LAZY if base in mro), None)
+    lazy = next((base for base in _LAZY if any(c is base for c in mro)), None)
     if lazy is not None:  # map(api, ...), filter, starmap: their function, from the C-level reduce
         try:
             parts = lazy.__reduce__(value)[1]
@@ -274,13 +286,13 @@ def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
         return any(_leads_to(v, apis, depth + 1) for v in parts[:16])
     if kind is types.MethodType:
         return _leads_to(value.__func__, apis, depth + 1)
-    if kind in (staticmethod, classmethod):
+    if kind is staticmethod or kind is classmethod:
         return _leads_to(kind.__dict__["__func__"].__get__(value), apis, depth + 1)
     if kind is tuple or kind is list:
         return any(_leads_to(v, apis, depth + 1) for v in value[:16])
     if kind is dict:
         return any(_leads_to(v, apis, depth + 1) for v in list(dict.values(value))[:16])
-    if type in mro:  # a class: what it holds itself
+    if any(c is type for c in mro):  # a class: what it holds itself
         return any(_leads_to(v, apis, depth + 1) for v in list(_CLASS_DICT.__get__(value).values())[:64])
     return False
 
