@@ -157,7 +157,35 @@ class ModuleScan:
                 continue
             for name in evasion.module_bindings(node, self.index):
                 defs.setdefault(name, []).append(node)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in self._at_import:
+                # ``global _tools; _tools = {...}`` in a function run at import binds it
+                for name in {n for g in self.index.walk(node) if isinstance(g, ast.Global) for n in g.names}:
+                    defs.setdefault(name, []).append(node)
         return defs
+
+    @cached_property
+    def _at_import(self) -> set[str]:
+        """The module's functions run at import: called by module-level code (class bodies,
+        decorators and defaults included), or by one of these."""
+        assert self.tree is not None
+        functions = self._functions
+        at_import, todo = set(), self._called(self._layout.module_code)
+        while todo:
+            name = todo.pop()
+            if name not in at_import:
+                at_import.add(name)
+                todo |= self._called([functions[name]])
+        return at_import
+
+    @cached_property
+    def _functions(self) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+        assert self.tree is not None
+        return {node.name: node for node in self.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def _called(self, nodes: list[ast.AST]) -> set[str]:
+        """The module's functions called by name in ``nodes``."""
+        return {n.func.id for node in nodes for n in self.index.walk(node)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self._functions}
 
     @cached_property
     def _changes(self) -> dict[str, list[ast.AST]]:
@@ -168,19 +196,7 @@ class ModuleScan:
         ``checker.compare(f, x)``, is not the task's code)."""
         assert self.tree is not None
         modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
-        functions = {node.name: node for node in self.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-        def called(nodes: list[ast.AST]) -> set[str]:
-            return {n.func.id for node in nodes for n in self.index.walk(node)
-                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions}
-
-        # The functions run at import: called by module-level code, or by one of these.
-        at_import, todo = set(), called(self._layout.module_code)
-        while todo:
-            name = todo.pop()
-            if name not in at_import:
-                at_import.add(name)
-                todo |= called([functions[name]])
+        functions, at_import, called = self._functions, self._at_import, self._called
         changes: dict[str, list[ast.AST]] = {}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
@@ -193,7 +209,9 @@ class ModuleScan:
                     continue
                 changed = _changed_objects(node.body, self.index, modules, calls=False) - self._reader.local_names(node)
             elif isinstance(node, ast.ClassDef):
-                continue
+                # its body runs at import like module-level code: _tools.update(...) there
+                body = [statement for statement in node.body if not isinstance(statement, DEFS)]
+                changed = _changed_objects(body, self.index, modules)
             else:
                 changed = _changed_objects([node], self.index, modules)
                 # what a call of such a function is given goes where it stores it:

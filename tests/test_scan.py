@@ -150,6 +150,11 @@ def test_a_module_level_binding_of_any_form_is_followed(binding):
     ("import torch\n_tools = {}\ndef _register():\n    _tools.update(j=torch.autograd.functional.jacobian)\n"
      "_register()\ndef jacobian_by_hand(x):\n    return _tools['j'](torch.sin, x)\n",
      "torch.autograd.functional.jacobian"),
+    # ... by a class body (it runs at import), or by a function rebinding a global
+    ("import torch\n_tools = {}\nclass _Setup:\n    _tools.update(j=torch.func.jacrev)\n"
+     "def jacobian_by_hand(x):\n    return _tools['j'](torch.sin)(x)\n", "torch.func.jacrev"),
+    ("import torch\n_tools = None\ndef _setup():\n    global _tools\n    _tools = {'j': torch.func.jacrev}\n_setup()\n"
+     "def jacobian_by_hand(x):\n    return _tools['j'](torch.sin)(x)\n", "torch.func.jacrev"),
     # torch.func under its older name.
     ("import functorch\ndef jacobian_by_hand(x):\n    return functorch.jacrev(lambda t: t)(x)\n", "functorch"),
     ("from functorch import jacfwd\ndef jacobian_by_hand(x):\n    return jacfwd(lambda t: t)(x)\n", "functorch"),
