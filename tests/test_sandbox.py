@@ -342,12 +342,15 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
               "def through_a_partial_subclass(x):\n    return torch.autocast('cpu', enabled=False)(P(AF.jacobian, torch.sin))(x)\n"
               "_JAC = torch.func.jacrev(torch.sin)\n"
               "def a_transform_built_at_import(x):\n    return _JAC(x)\n"
+              "_WRAPPED = torch.autocast('cpu', enabled=False)(torch.func.jacrev(torch.sin))\n"
+              "def a_transform_handed_to_autocast(x):\n    return _WRAPPED(x)\n"
               "class Meta(type(torch.Tensor)):\n    def __eq__(cls, other):\n        raise RuntimeError('ran in the hook')\n"
               "    __hash__ = type.__hash__\n"
               "class T(torch.Tensor, metaclass=Meta):\n    pass\n"
               "def prints_a_subclass(x):\n    print(x.as_subclass(T))\n    return AF.jacobian(torch.sin, x)\n")
     names = ("direct", "through_module", "through_batched", "printed", "through_functorch", "through_optimizer",
-             "through_function_apply", "through_a_partial_subclass", "a_transform_built_at_import", "prints_a_subclass")
+             "through_function_apply", "through_a_partial_subclass", "a_transform_built_at_import", "prints_a_subclass",
+             "a_transform_handed_to_autocast")
     child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
     before = list(sys.meta_path)
     try:
@@ -366,6 +369,7 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
     for name in ("through_optimizer", "through_function_apply", "through_a_partial_subclass", "prints_a_subclass"):
         assert "torch.autograd.functional.jacobian" in used[name], name  # (no student == ran in the hook)
     assert "torch.func.jacrev" in used["a_transform_built_at_import"]
+    assert "torch.func.jacrev" in used["a_transform_handed_to_autocast"]  # autocast holds what jacrev made
 
 
 # One framing: the channel, with and without descriptors -------------------------------

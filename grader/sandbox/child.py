@@ -189,7 +189,7 @@ class _Recorder:
                     and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS):
                 # Once a torch frame was handed the API (an optimizer's step given it as
                 # the closure), torch frames further out only pass it on.
-                handed = any(_leads_to(v, apis) for v in caller.f_locals.values())
+                handed = any(_leads_to(v, apis, codes=self.codes) for v in caller.f_locals.values())
                 if not handed:
                     return None
             caller, hops = caller.f_back, hops + 1
@@ -259,7 +259,10 @@ _PARTIAL = (functools.partial.__dict__["func"], functools.partial.__dict__["args
             functools.partial.__dict__["keywords"])
 
 
-def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
+_FUNCTION_CODE = types.FunctionType.__dict__["__code__"]
+
+
+def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0, codes: Any = ()) -> bool:
     """Whether ``value`` is one of ``apis``, or leads to one: a partial (of any subclass)
     or bound method of one, a tuple, list or dict holding one (``*args``,
     ``**kwargs``), a lazy map or filter over one, a class whose own attributes hold one
@@ -271,29 +274,31 @@ def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0) -> bool:
     if any(value is api for api in apis):
         return True
     kind = type(value)
+    if kind is types.FunctionType:  # a function of a watched API's own (what a transform returns)
+        return _FUNCTION_CODE.__get__(value) in codes
     # (identity only: ``in`` on a tuple of classes calls ==, a student metaclass's __eq__)
     mro = _MRO.__get__(kind)
     if any(c is functools.partial for c in mro):
         func, args, keywords = (slot.__get__(value) for slot in _PARTIAL)
-        return _leads_to(func, apis, depth + 1) or any(
-            _leads_to(v, apis, depth + 1) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
+        return _leads_to(func, apis, depth + 1, codes) or any(
+            _leads_to(v, apis, depth + 1, codes) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
     lazy = next((base for base in _LAZY if any(c is base for c in mro)), None)
     if lazy is not None:  # map(api, ...), filter, starmap: their function, from the C-level reduce
         try:
             parts = lazy.__reduce__(value)[1]
         except Exception:  # noqa: BLE001 - nothing readable
             return False
-        return any(_leads_to(v, apis, depth + 1) for v in parts[:16])
+        return any(_leads_to(v, apis, depth + 1, codes) for v in parts[:16])
     if kind is types.MethodType:
-        return _leads_to(value.__func__, apis, depth + 1)
+        return _leads_to(value.__func__, apis, depth + 1, codes)
     if kind is staticmethod or kind is classmethod:
-        return _leads_to(kind.__dict__["__func__"].__get__(value), apis, depth + 1)
+        return _leads_to(kind.__dict__["__func__"].__get__(value), apis, depth + 1, codes)
     if kind is tuple or kind is list:
-        return any(_leads_to(v, apis, depth + 1) for v in value[:16])
+        return any(_leads_to(v, apis, depth + 1, codes) for v in value[:16])
     if kind is dict:
-        return any(_leads_to(v, apis, depth + 1) for v in list(dict.values(value))[:16])
+        return any(_leads_to(v, apis, depth + 1, codes) for v in list(dict.values(value))[:16])
     if any(c is type for c in mro):  # a class: what it holds itself
-        return any(_leads_to(v, apis, depth + 1) for v in list(_CLASS_DICT.__get__(value).values())[:64])
+        return any(_leads_to(v, apis, depth + 1, codes) for v in list(_CLASS_DICT.__get__(value).values())[:64])
     return False
 
 
