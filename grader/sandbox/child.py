@@ -128,7 +128,7 @@ class _Recorder:
                 # What a transform returns (jacrev(f) is a function made by jacrev): a
                 # call of it is a call of the transform, wherever it was built (at
                 # import, before any call was watched).
-                for inner in _nested_codes(code):
+                for inner in _nested_codes(code) if qualname.startswith(TRANSFORMS) else ():
                     self.codes[inner] = self.codes.get(inner, ()) + (qualname,)
         _watch_profile_switches()
         import concurrent.futures.thread
@@ -247,9 +247,15 @@ class _Recorder:
 _LAZY = (map, filter, itertools.starmap)
 
 
+# The watched APIs that return a new function (a transform): what they define is
+# what they return.
+TRANSFORMS = ("torch.func.", "torch.vmap", "functorch.")
+
+
 def _nested_codes(code: types.CodeType, depth: int = 0) -> list[types.CodeType]:
-    """The code of the functions a function defines (two levels: a decorator's wrapper)."""
-    found = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    """The code of the functions a function defines (two levels: a decorator's wrapper),
+    comprehensions and lambdas aside (they run inside the function itself)."""
+    found = [c for c in code.co_consts if isinstance(c, types.CodeType) and not c.co_name.startswith("<")]
     return found + [inner for c in found if depth < 1 for inner in _nested_codes(c, depth + 1)]
 
 
