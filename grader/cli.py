@@ -21,6 +21,7 @@ from .fileio import write_atomic
 from .formats import render as render_format
 from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
 from .paths import clash
+from .taskrecord import RECORDED
 
 
 def _use_colour() -> bool:
@@ -302,7 +303,7 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     click.echo(f"  {t(task.summary)}")
     click.echo(f"  {t('e.g.')} {t(task.seed)}")
     if task.forbidden_scan:
-        apis = ", ".join(a for a in task.forbidden_scan if a.startswith(("torch", "functorch")))
+        apis = ", ".join(a for a in task.forbidden_scan if a.startswith(RECORDED))
         if task.scope:
             click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
         else:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .gather import module_for
+from .pyast import branches
 from .tasks import MODULES, TASKS
 
 def _roots() -> set[str]:
@@ -78,6 +79,9 @@ def _is_check_cell(cell: Any, text: str) -> bool:
     return CHECK_TAG in tags or bool(re.search(r"^[ \t]*(from[ \t]+grader\b|import[ \t]+grader\b)", text, re.M))
 
 
+_BLOCKS = (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
 def _kept(node: ast.stmt) -> bool:
     """Whether a top-level statement of a cell may go into the module: imports,
     definitions and assignments, and an ``if`` or ``try`` that holds any of those
@@ -91,18 +95,8 @@ def _kept(node: ast.stmt) -> bool:
     # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
     # x_new = x - lr * x.grad``) that depends on cells left out.
     if isinstance(node, _BLOCKS):
-        return any(_kept(s) for s in _inner(node))
+        return any(_kept(s) for s in branches(node))
     return False
-
-
-_BLOCKS = (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))
-
-
-def _inner(node: ast.stmt) -> list[ast.stmt]:
-    """The statements an ``if`` or ``try`` holds directly, in every branch."""
-    bodies = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
-    bodies += [h.body for h in getattr(node, "handlers", [])]
-    return [s for body in bodies for s in body]
 
 
 # Cell magics that run the cell's Python in the notebook's namespace, so that what
@@ -169,7 +163,7 @@ def _loaded(node: ast.stmt) -> set[str]:
     tables: a parameter or local named like a global is not that global)."""
     if isinstance(node, _BLOCKS):
         heads = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type is not None]
-        return set().union(*(_loaded(s) for s in _inner(node)), *(_loaded_in(h) for h in heads))
+        return set().union(*(_loaded(s) for s in branches(node)), *(_loaded_in(h) for h in heads))
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return _loaded_in(node)
     try:
@@ -242,7 +236,7 @@ def _graded_cells(cells: list[str], roots: set[str]) -> list[list[str]]:
             if id(node) not in chosen:
                 _blank(lines, node)
             elif isinstance(node, _BLOCKS):
-                for inner in _inner(node):
+                for inner in branches(node):
                     if not _kept(inner):
                         _blank(lines, inner, keep="pass")
         out.append(lines)

@@ -142,6 +142,13 @@ def imported_names(node: ast.Import | ast.ImportFrom) -> set[str]:
     return {(a.asname or a.name).split(".")[0] for a in node.names}
 
 
+def branches(node: ast.AST) -> list[ast.stmt]:
+    """The statements an ``if``, ``try`` or ``with`` holds directly, in every branch."""
+    bodies = [getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+    bodies += [h.body for h in getattr(node, "handlers", [])]
+    return [s for body in bodies for s in body]
+
+
 def is_main_guard(node: ast.AST) -> bool:
     """``if __name__ == "__main__":``: a student's own experiments, never run when graded."""
     return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import evasion
-from .pyast import DEFS, GRADER_PACKAGES, Finding, Index, dotted_path, getattr_constant, import_aliases, imported_names, \
-    is_main_guard
+from .pyast import (DEFS, GRADER_PACKAGES, Finding, Index, branches, dotted_path, getattr_constant, import_aliases,
+                    imported_names, is_main_guard)
+from .taskrecord import RECORDED
 from .tasks import TASKS, Task
 
 __all__ = ["Finding", "ModuleScan", "scan_module"]
@@ -197,6 +198,11 @@ class ModuleScan:
         assert self.tree is not None
         modules = {name for node in self.tree.body if isinstance(node, ast.Import) for name in imported_names(node)}
         functions, at_import, called = self._functions, self._at_import, self._called
+
+        def stores(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+            """The module-level objects a function stores into or adds to."""
+            return _changed_objects(function.body, self.index, modules, calls=False) - self._reader.local_names(function)
+
         changes: dict[str, list[ast.AST]] = {}
         for node in self.tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
@@ -207,7 +213,7 @@ class ModuleScan:
                 # calls in a dict does so when it runs, not before the task does).
                 if node.name not in at_import:
                     continue
-                changed = _changed_objects(node.body, self.index, modules, calls=False) - self._reader.local_names(node)
+                changed = stores(node)
             elif isinstance(node, ast.ClassDef):
                 # its body runs at import like module-level code: _tools.update(...) there
                 body = [statement for statement in node.body if not isinstance(statement, DEFS)]
@@ -217,8 +223,7 @@ class ModuleScan:
                 # what a call of such a function is given goes where it stores it:
                 # _put("j", api) with _put storing into a registry
                 for name in called([node]) & at_import:
-                    changed |= _changed_objects(functions[name].body, self.index, modules, calls=False) \
-                        - self._reader.local_names(functions[name])
+                    changed |= stores(functions[name])
             for name in changed:
                 changes.setdefault(name, []).append(node)
         return changes
@@ -234,9 +239,8 @@ class ModuleScan:
         while grew:
             grew = False
             for c in classes:
-                if c.name not in plain and all(_plain_base(k.value, self.aliases) for k in c.keywords
-                                               if k.arg == "metaclass") and not [k for k in c.keywords
-                                                                                 if k.arg != "metaclass"] \
+                if c.name not in plain \
+                        and all(k.arg == "metaclass" and _plain_base(k.value, self.aliases) for k in c.keywords) \
                         and all(isinstance(b, ast.Name) and b.id in plain or _plain_base(b, self.aliases)
                                 for b in c.bases):
                     plain.add(c.name)
@@ -287,9 +291,12 @@ class ModuleScan:
             # A method of a plain class runs when something reached names it (an attribute
             # of that name anywhere, or a statement of its class: ``jac = property(_get)``)
             # or Python calls it itself (a dunder).
-            called = {n.attr for node in out for n in self.index.walk(node) if isinstance(n, ast.Attribute)}
-            called |= {found[1] for node in out for n in self.index.walk(node) if (found := getattr_constant(n))}
-            called |= {n.id for node in out for n in self.index.walk(node) if isinstance(n, ast.Name)}
+            called = set()
+            for n in (n for node in out for n in self.index.walk(node)):
+                if isinstance(n, (ast.Attribute, ast.Name)):
+                    called.add(n.attr if isinstance(n, ast.Attribute) else n.id)
+                elif found := getattr_constant(n):
+                    called.add(found[1])
             runs = [m for m in methods if m.name in called or m.name.startswith("__")]
             if not runs:
                 return out + [node for node in changed if node not in out]
@@ -437,11 +444,10 @@ def _stored_names(node: ast.AST, index: Index) -> set[str]:
 
 
 def _class_parts(node: ast.AST, plain: set[str]) -> tuple[list[ast.AST], list[ast.FunctionDef | ast.AsyncFunctionDef]] | None:
-    """A plain class (``plain``: no bases but ``object`` or other plain classes, no
-    metaclass) as what runs whenever it is used (decorators, its body's statements, its
-    bases) and its methods, each of which runs only when called; None for anything else
-    (a subclass of torch's runs methods of its own accord: an nn.Module's forward, a
-    Function's backward)."""
+    """A plain class (one of ``plain``: see ``ModuleScan._plain_classes``) as what runs
+    whenever it is used (decorators, its body's statements, its bases) and its methods,
+    each of which runs only when called; None for anything else (a subclass of torch's
+    runs methods of its own accord: an nn.Module's forward, a Function's backward)."""
     if not isinstance(node, ast.ClassDef) or node.name not in plain:
         return None
     head: list[ast.AST] = list(node.decorator_list) + list(node.bases)
@@ -502,8 +508,7 @@ def _top_level_names(tree: ast.Module, index: Index) -> set[str]:
     statements = list(tree.body)
     for node in statements:
         if isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try), ast.With)) and not is_main_guard(node):
-            statements += node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
-            statements += [s for h in getattr(node, "handlers", []) for s in h.body]
+            statements += branches(node)
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
@@ -632,7 +637,7 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:
-    prefixes = [p for p in task.forbidden_scan if p.startswith(("torch", "functorch"))]
+    prefixes = [p for p in task.forbidden_scan if p.startswith(RECORDED)]
     attributes = {p[1:] for p in task.forbidden_scan if p.startswith(".")}
     keywords = {p[:-1] for p in task.forbidden_scan if p.endswith("=")}
     found: set[Finding] = set()
