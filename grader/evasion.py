@@ -36,7 +36,8 @@ EVASION_APIS: dict[str, str] = {
                      "sys.modules", "sys.settrace", "sys.setprofile", "sys.gettrace", "sys.getprofile",
                      "sys.meta_path", "sys.path_hooks", "sys.path_importer_cache",
                      "threading.settrace", "threading.setprofile", "threading.settrace_all_threads",
-                     "threading.setprofile_all_threads", "threading.gettrace", "threading.getprofile", "traceback.walk_stack", "traceback.walk_tb",
+                     "threading.setprofile_all_threads", "threading.gettrace", "threading.getprofile",
+                     "traceback.walk_stack", "traceback.walk_tb",
                      "ctypes.cast", "ctypes.py_object", "sys._current_frames",
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
@@ -399,8 +400,7 @@ class Reader:
                 # what a class pattern's positional sub-patterns read, by name
                 for item in node.value.elts:
                     if isinstance(item, ast.Constant) and type(item.value) is str:
-                        self._attribute(ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=item.value,
-                                                      lineno=node.lineno), item.value)
+                        self._read_by_name(node, item.value)
             setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and _a_flag(node.value)
             for target in targets:
                 self._patch(target, setting)
@@ -417,8 +417,12 @@ class Reader:
             # class (its metaclass's __instancecheck__ may let any subject through): each
             # is read as ``subject.attr`` would be.
             for attr in node.kwd_attrs:
-                self._attribute(ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=attr,
-                                              lineno=node.lineno), attr)
+                self._read_by_name(node, attr)
+
+    def _read_by_name(self, node: ast.AST, attr: str) -> None:
+        """An attribute a class pattern reads of an unknown subject, checked as
+        ``subject.attr`` would be."""
+        self._attribute(ast.Attribute(value=ast.Name(id="_", ctx=ast.Load()), attr=attr, lineno=node.lineno), attr)
 
     def _import(self, node: ast.AST, name: str, evasive: bool = True) -> None:
         root = name.split(".")[0]
@@ -594,7 +598,7 @@ class Reader:
 
     def _patch(self, target: ast.AST, setting: bool = False) -> None:
         """A store into torch or numpy changes them for everyone; a documented switch
-        (``torch.backends.cudnn.deterministic = True``) set to a constant does not."""
+        set to a flag's value (``torch.backends.cudnn.deterministic = True``) does not."""
         if isinstance(target, (ast.Tuple, ast.List)):
             for item in target.elts:
                 self._patch(item)
@@ -713,8 +717,9 @@ def _own_instance_dicts(index: Index) -> set[int]:
     allowed: set[int] = set()
     for cls in index.of(ast.ClassDef):
         for method in cls.body:
-            # Only in __init__, whose explicit call on another object is itself evasion
-            # (``Reader._call``): another method could be called unbound with a module.
+            # Only in __init__ (whose explicit call on another object is itself evasion,
+            # ``Reader._call``) or a dataclass's __post_init__ (a dunder: called by name,
+            # it is introspection): another method could be called unbound with a module.
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
                     or method.name not in ("__init__", "__post_init__"):
                 continue
