@@ -112,7 +112,6 @@ class _Recorder:
         self.places: dict[str, set[str]] = {}
         self.files = frozenset(files)
         self.codes: dict[types.CodeType, tuple[str, ...]] = {}
-        self.functions: dict[types.CodeType, tuple[Any, ...]] = {}  # the watched functions, by code
         self.runs_backward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
@@ -124,7 +123,6 @@ class _Recorder:
             code = getattr(function, "__code__", None)
             if isinstance(code, types.CodeType):  # every watched API is a Python function today
                 self.codes[code] = self.codes.get(code, ()) + (qualname,)
-                self.functions[code] = self.functions.get(code, ()) + (function,)
                 # What a transform returns (jacrev(f) is a function made by jacrev): a
                 # call of it is a call of the transform, wherever it was built (at
                 # import, before any call was watched).
@@ -176,7 +174,6 @@ class _Recorder:
         it is a generic forwarder (``torch.no_grad()(api)``) or it holds the API itself as
         a value, i.e. it was handed the API to call.
         """
-        apis = self.functions.get(frame.f_code, ())
         caller, hops, handed = frame.f_back, 0, False
         while caller is not None and hops < 500:
             code = caller.f_code
@@ -189,7 +186,7 @@ class _Recorder:
                     and filename[len(self.torch_dir):].startswith(TORCH_OWN_CALLERS):
                 # Once a torch frame was handed the API (an optimizer's step given it as
                 # the closure), torch frames further out only pass it on.
-                handed = any(_leads_to(v, apis, codes=self.codes) for v in caller.f_locals.values())
+                handed = any(_leads_to(v, self.codes) for v in caller.f_locals.values())
                 if not handed:
                     return None
             caller, hops = caller.f_back, hops + 1
@@ -268,43 +265,42 @@ _PARTIAL = (functools.partial.__dict__["func"], functools.partial.__dict__["args
 _FUNCTION_CODE = types.FunctionType.__dict__["__code__"]
 
 
-def _leads_to(value: Any, apis: tuple[Any, ...], depth: int = 0, codes: Any = ()) -> bool:
-    """Whether ``value`` is one of ``apis``, or leads to one: a partial (of any subclass)
-    or bound method of one, a tuple, list or dict holding one (``*args``,
+def _leads_to(value: Any, codes: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is a watched API (a function whose code is in ``codes``: an API
+    or a function one made, what a transform returns), or leads to one: a partial (of
+    any subclass) or bound method of one, a tuple, list or dict holding one (``*args``,
     ``**kwargs``), a lazy map or filter over one, a class whose own attributes hold one
     (a custom Function whose forward is the API, which ``Function.apply`` is given as
     ``cls``). Everything is read through the types' own C-level slots: nothing of the
     student's (a property, a metaclass) runs here."""
     if depth > 6:
         return False
-    if any(value is api for api in apis):
-        return True
     kind = type(value)
-    if kind is types.FunctionType:  # a function of a watched API's own (what a transform returns)
+    if kind is types.FunctionType:
         return _FUNCTION_CODE.__get__(value) in codes
     # (identity only: ``in`` on a tuple of classes calls ==, a student metaclass's __eq__)
     mro = _MRO.__get__(kind)
     if any(c is functools.partial for c in mro):
         func, args, keywords = (slot.__get__(value) for slot in _PARTIAL)
-        return _leads_to(func, apis, depth + 1, codes) or any(
-            _leads_to(v, apis, depth + 1, codes) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
+        return _leads_to(func, codes, depth + 1) or any(
+            _leads_to(v, codes, depth + 1) for v in list(args[:16]) + list(dict.values(keywords or {}))[:16])
     lazy = next((base for base in _LAZY if any(c is base for c in mro)), None)
     if lazy is not None:  # map(api, ...), filter, starmap: their function, from the C-level reduce
         try:
             parts = lazy.__reduce__(value)[1]
         except Exception:  # noqa: BLE001 - nothing readable
             return False
-        return any(_leads_to(v, apis, depth + 1, codes) for v in parts[:16])
+        return any(_leads_to(v, codes, depth + 1) for v in parts[:16])
     if kind is types.MethodType:
-        return _leads_to(value.__func__, apis, depth + 1, codes)
+        return _leads_to(value.__func__, codes, depth + 1)
     if kind is staticmethod or kind is classmethod:
-        return _leads_to(kind.__dict__["__func__"].__get__(value), apis, depth + 1, codes)
+        return _leads_to(kind.__dict__["__func__"].__get__(value), codes, depth + 1)
     if kind is tuple or kind is list:
-        return any(_leads_to(v, apis, depth + 1, codes) for v in value[:16])
+        return any(_leads_to(v, codes, depth + 1) for v in value[:16])
     if kind is dict:
-        return any(_leads_to(v, apis, depth + 1, codes) for v in list(dict.values(value))[:16])
+        return any(_leads_to(v, codes, depth + 1) for v in list(dict.values(value))[:16])
     if any(c is type for c in mro):  # a class: what it holds itself
-        return any(_leads_to(v, apis, depth + 1, codes) for v in list(_CLASS_DICT.__get__(value).values())[:64])
+        return any(_leads_to(v, codes, depth + 1) for v in list(_CLASS_DICT.__get__(value).values())[:64])
     return False
 
 
@@ -351,7 +347,7 @@ def _not_own_functions(module: types.ModuleType, source: str) -> str:
     function = torch.autograd.Function
     for name in names:
         cls = inspect.getattr_static(module, name, None)
-        if not (isinstance(cls, type) and function in type.__dict__["__mro__"].__get__(cls)):
+        if not (isinstance(cls, type) and any(c is function for c in _MRO.__get__(cls))):
             return f"{name} must be a torch.autograd.Function"
         # A metaclass of its own could answer SmoothReLU.apply (a property on it) with
         # anything, past what getattr_static reads below.
