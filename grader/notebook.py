@@ -14,8 +14,9 @@ calling a function to try it, printing, loops — are left out, as if under ``if
 ``g = x.grad.clone()`` that depends on a ``y.backward()`` left out, ``from d2l import
 torch as d2l`` for plots), IPython's ``%magic``, ``!shell`` and ``obj?`` help lines,
 ``%%`` cell magics, and check cells (cells that import from ``grader``). A cell that
-does not parse is kept whole, so its syntax error is reported. Feedback that names a line names it as "cell N, line M", counting every cell
-from the top of the notebook, markdown cells included.
+does not parse is kept whole, so its syntax error is reported. Feedback that names a
+line names it as "cell N, line M", counting every cell from the top of the notebook,
+markdown cells included.
 
 Inside Jupyter, ``from grader import notebook; notebook.check("vjp")`` grades the saved
 notebook's code for one task (in a fresh ``grade run`` process, so the sandbox starts
@@ -25,6 +26,7 @@ also restates the task and its seed example.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -40,11 +42,12 @@ from .gather import module_for
 from .pyast import branches
 from .tasks import MODULES, TASKS
 
-def _roots() -> set[str]:
+@functools.cache
+def _roots() -> frozenset[str]:
     """Names the grader itself reads from a module: the task functions, and what given
     code (run over the module's globals) uses."""
-    return {t.name for t in TASKS} | {name for t in TASKS if t.given for node in ast.parse(t.given).body
-                                      for name in _loaded(node)}
+    return frozenset({t.name for t in TASKS} | {name for t in TASKS if t.given for node in ast.parse(t.given).body
+                                                for name in _loaded(node)})
 
 
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
@@ -193,11 +196,12 @@ def _rebinds(node: ast.stmt, defined: set[str]) -> bool:
         return False
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     names = [n for t in targets for n in ast.walk(t)]
+    bound = _bound(node)
     return all(isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Store, ast.Starred)) for n in names) \
-        and bool(_bound(node)) and _bound(node) <= defined
+        and bool(bound) and bound <= defined
 
 
-def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
+def _needed(statements: list[ast.stmt], roots: frozenset[str]) -> set[int]:
     """The ``id``s of the kept statements that go into the module: definitions and kept
     ``if``/``try`` blocks always, and the imports and assignments whose names they (or
     the tasks, by name) need, followed back through the assignments they need in turn.
@@ -210,13 +214,11 @@ def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
     for s in statements:
         if id(s) in chosen:
             names |= _loaded(s)
+    candidates = [(s, _bound(s)) for s in statements if id(s) not in chosen and not _rebinds(s, defined - roots)]
     grew = True
     while grew:
         grew = False
-        for s in statements:
-            bound = _bound(s)
-            if _rebinds(s, defined - roots):
-                continue
+        for s, bound in candidates:
             if id(s) not in chosen and (bound & names or "*" in bound):
                 chosen.add(id(s))
                 names |= _loaded(s)
@@ -224,7 +226,7 @@ def _needed(statements: list[ast.stmt], roots: set[str]) -> set[int]:
     return chosen
 
 
-def _graded_cells(cells: list[str], roots: set[str]) -> list[list[str]]:
+def _graded_cells(cells: list[str], roots: frozenset[str]) -> list[list[str]]:
     """Each cell's lines with what a module would not hold blanked out (line numbers
     kept); a statement left out of a kept ``if`` or ``try`` becomes ``pass``."""
     parsed = [_parsed(text) for text in cells]
