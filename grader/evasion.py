@@ -148,6 +148,52 @@ def _plain_logging_config(node: ast.AST, aliases: dict[str, str]) -> bool:
     return False
 
 
+def _config_variables(index: Index, aliases: dict[str, str]) -> dict[str, ast.AST]:
+    """Module-level names bound once, to a plain logging configuration, and read only
+    as the whole argument of ``dictConfig``: ``LOGGING = {...}`` then
+    ``logging.config.dictConfig(LOGGING)``. Name -> its literal. A name bound or read
+    anywhere else (stored into, updated, a parameter, ``global``, ``del``) is not one.
+    """
+    bindings: dict[str, int] = {}
+    literal: dict[str, ast.AST] = {}
+    reads: dict[str, list[ast.Name]] = {}
+    for node in index.nodes:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                reads.setdefault(node.id, []).append(node)
+            else:
+                bindings[node.id] = bindings.get(node.id, 0) + 1
+                parent = index.parent(node)
+                if isinstance(parent, ast.Assign) and parent.targets == [node] and isinstance(parent.value, ast.Dict) \
+                        and index.parent(parent) is index.tree:
+                    literal[node.id] = parent.value
+            continue
+        named = ()
+        if isinstance(node, ast.arg):
+            named = (node.arg,)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            named = node.names
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler,
+                               ast.MatchAs, ast.MatchStar)):
+            named = (node.name,) if node.name else ()
+        elif isinstance(node, ast.MatchMapping):
+            named = (node.rest,) if node.rest else ()
+        elif isinstance(node, ast.alias):
+            named = ((node.asname or node.name).split(".")[0],)
+        for name in named:
+            bindings[name] = bindings.get(name, 0) + 2  # never a plain literal's one binding
+    found = {}
+    for name, value in literal.items():
+        if bindings.get(name) != 1 or not _plain_logging_config(value, aliases):
+            continue
+        uses = reads.get(name, [])
+        if all(isinstance(call := index.parent(use), ast.Call) and call.args == [use] and not call.keywords
+               and isinstance(call.func, ast.Attribute)
+               and dotted_path(call.func, aliases) == "logging.config.dictConfig" for use in uses):
+            found[name] = value
+    return found
+
+
 def _is_module_object(obj: Any) -> bool:
     return type(obj).__name__ == "module" or isinstance(obj, type(sys))
 
@@ -298,6 +344,7 @@ class Reader:
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
         self._own_class_targets = _own_class_targets(self.index, self.classes)
+        self._config_variables = _config_variables(self.index, aliases)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -526,7 +573,9 @@ class Reader:
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
         if isinstance(func, ast.Attribute) and dotted_path(func, self.aliases) == "logging.config.dictConfig" \
-                and len(node.args) == 1 and not node.keywords and _plain_logging_config(node.args[0], self.aliases):
+                and len(node.args) == 1 and not node.keywords \
+                and (_plain_logging_config(node.args[0], self.aliases)
+                     or isinstance(node.args[0], ast.Name) and node.args[0].id in self._config_variables):
             self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, ast.Attribute))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \

@@ -309,8 +309,22 @@ EVASION = {
                            "{'h': {'()': 'torch.autograd.functional.jacobian'}}})\ndef vjp(f,x,v):\n    return x\n",
  "logging_config_class_path": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
                               "{'h': {'class': 'logging.sys.modules'}}})\ndef vjp(f,x,v):\n    return x\n",
- "logging_config_of_a_variable": "import logging.config\nC = {'version': 1}\nlogging.config.dictConfig(C)\n"
-                                 "def vjp(f,x,v):\n    return x\n",
+ # A configuration held in a variable is read as its literal only while nothing else
+ # touches the name: a store into it, a second binding or a parameter of that name
+ # leaves the call unread.
+ "logging_config_variable_stored_into": "import logging.config\nC = {'version': 1}\n"
+                                        "C['handlers'] = {'h': {'()': 'torch.autograd.functional.jacobian'}}\n"
+                                        "logging.config.dictConfig(C)\ndef vjp(f,x,v):\n    return x\n",
+ "logging_config_variable_updated": "import logging.config\nC = {'version': 1}\nC.update(handlers={'h': {'()': 'os.system'}})\n"
+                                    "logging.config.dictConfig(C)\ndef vjp(f,x,v):\n    return x\n",
+ "logging_config_variable_rebound": "import logging.config\nC = {'version': 1}\nC = {'version': 1, 'handlers': "
+                                    "{'h': {'()': 'os.system'}}}\nlogging.config.dictConfig(C)\n",
+ "logging_config_variable_factory": "import logging.config\nC = {'version': 1, 'handlers': {'h': {'()': 'os.system'}}}\n"
+                                    "logging.config.dictConfig(C)\n",
+ "logging_config_parameter_shadows": "import logging.config\nC = {'version': 1}\ndef setup(C):\n"
+                                     "    logging.config.dictConfig(C)\nsetup({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
+ "logging_config_variable_aliased": "import logging.config\nC = {'version': 1}\nD = C\n"
+                                    "D['handlers'] = {'h': {'()': 'os.system'}}\nlogging.config.dictConfig(C)\n",
  "match_positional_on_a_module": "import sys\nclass M:\n    __match_args__ = ('modules',)\ndef vjp(f,x,v):\n"
                                  "    match sys:\n        case M(mods):\n            return mods\n",
  "instancecheck": "class Meta(type):\n    def __instancecheck__(cls, o):\n        return True\n"
@@ -333,7 +347,10 @@ EXPECTED_KIND = {
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
-    "logging_config_of_a_variable": "dynamic_code", "match_positional_on_a_module": "introspection",
+    **{name: "dynamic_code" for name in ("logging_config_variable_stored_into", "logging_config_variable_updated",
+                                         "logging_config_variable_rebound", "logging_config_variable_factory",
+                                         "logging_config_parameter_shadows", "logging_config_variable_aliased")},
+    "match_positional_on_a_module": "introspection",
     "instancecheck": "introspection", "torchscript_from_text": "dynamic_code", "subclasshook": "introspection",
     "match_args_of_frames": "introspection", "abc_register": "introspection",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
@@ -395,6 +412,10 @@ HONEST = {
  "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
  "match_keyword_on_a_tensor": "import torch\ndef g(x):\n    match x:\n        case torch.Tensor(dtype=torch.float64, shape=s):\n"
                               "            return s\n        case _:\n            return None\n",
+ "logging_dict_config_variable": "import logging\nimport logging.config\nLOGGING = {'version': 1, "
+                                 "'handlers': {'h': {'class': 'logging.StreamHandler', 'level': logging.INFO}}, "
+                                 "'root': {'handlers': ['h']}}\ndef setup():\n    logging.config.dictConfig(LOGGING)\n"
+                                 "logging.config.dictConfig(LOGGING)\n",
  "logging_dict_config": "import logging\nimport logging.config\nlogging.config.dictConfig({'version': 1, "
                         "'disable_existing_loggers': False, 'handlers': {'h': {'class': 'logging.StreamHandler', "
                         "'level': logging.INFO}}, 'root': {'handlers': ['h']}})\nlog = logging.getLogger(__name__)\n",
