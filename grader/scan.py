@@ -15,12 +15,13 @@ import ast
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Mapping
 
 from . import evasion
 from .pyast import (DEFS, GRADER_PACKAGES, Finding, Index, branches, dotted_path, getattr_constant, import_aliases,
                     imported_names, is_main_guard)
 from .taskrecord import RECORDED
-from .tasks import TASKS, Task
+from .tasks import MODULES, TASKS, Task
 
 __all__ = ["Finding", "ModuleScan", "scan_module"]
 
@@ -95,12 +96,49 @@ class ModuleScan:
                 found.update((getattr(node, "module", None) or "").split("."))
         return found
 
-    def forbidden_uses(self, task: Task) -> list[Finding]:
-        """Uses of the task's not-allowed APIs in the code the task runs."""
+    def forbidden_uses(self, task: Task, others: Mapping[str, ModuleScan] | None = None) -> list[Finding]:
+        """Uses of the task's not-allowed APIs in the code the task runs, and in what it
+        runs of the submission's other modules (``others``, by module name): a name
+        imported from one of them brings the code that name reaches there. A use in
+        another module names that module in its detail."""
         if self.tree is None or not task.forbidden_scan:
             return []
-        return _forbidden_in([self._api_uses(node) for node in self._in_scope(task)]
-                             + [self._imported_as(task.name)], task)
+        scope = self._in_scope(task)
+        found = _forbidden_in([self._api_uses(node) for node in scope] + [self._imported_as(task.name)], task)
+        if found or not others:
+            return found
+        todo, seen = sorted(self._foreign(scope)), set()
+        while todo:
+            module, name = todo.pop()
+            other = others.get(module)
+            if (module, name) in seen or other is None or other.tree is None:
+                continue
+            seen.add((module, name))
+            reached = other._reach_name(name)
+            there = _forbidden_in([other._api_uses(node) for node in reached] + [other._imported_as(name)], task)
+            if there:
+                return [Finding(f.line, f.code, f"{f.detail} ({module}.py)") for f in there]
+            todo += sorted(other._foreign(reached))
+        return []
+
+    def _foreign(self, nodes: list[ast.AST]) -> set[tuple[str, str]]:
+        """(module, name) for each name of another of the exercise modules that
+        ``nodes`` use: ``from ex01_backward import helper``, ``ex01_backward.helper``."""
+        assert self.tree is not None and self.index is not None
+        found: set[tuple[str, str]] = set()
+        for node in nodes:
+            for _, dotted, _, _ in self._api_uses(node):
+                if dotted and dotted.count(".") >= 1:
+                    module, name = dotted.split(".")[:2]
+                    if module in MODULES and module != self.module:
+                        found.add((module, name))
+        # ``from ex01_backward import *``: any name not bound here may come from there
+        starred = [n.module for n in self.tree.body if isinstance(n, ast.ImportFrom) and not n.level
+                   and n.module in MODULES and n.module != self.module and any(a.name == "*" for a in n.names)]
+        if starred:
+            free = {name for node in nodes for name in self._free_names(node)} - self.defined - set(self.aliases)
+            found |= {(module, name) for module in starred for name in free}
+        return found
 
     def _imported_as(self, name: str) -> list[_Use]:
         """An import that binds the task's own name makes the task that API
@@ -259,11 +297,19 @@ class ModuleScan:
             start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
                      for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and node.name == method]
-        else:
-            # The task's function, and whatever else binds its name at module level (the
-            # last binding is the one that runs: ``jacobian_by_hand = partial(api, f)``).
-            start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == task.name]
-            start += [node for node in self._bindings.get(task.name, []) if node not in start]
+            return self._reach(start)
+        return self._reach_name(task.name)
+
+    def _reach_name(self, name: str) -> list[ast.AST]:
+        """What using a module-level name runs: its definition, and whatever else binds
+        it at module level (the last binding is the one that runs:
+        ``jacobian_by_hand = partial(api, f)``), with all they reach."""
+        assert self.tree is not None
+        start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == name]
+        start += [node for node in self._bindings.get(name, []) if node not in start]
+        return self._reach(start)
+
+    def _reach(self, start: list[ast.AST]) -> list[ast.AST]:
         defs, changes = self._bindings, self._changes
         out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
         changed: list[ast.AST] = []

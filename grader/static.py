@@ -56,7 +56,7 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
                                                 "kind": f.code, "count": len(escapes)})
     if task.name not in scan.defined:
         return Verdict(Status.MISSING, "missing_function", {"function": task.name})
-    uses = scan.forbidden_uses(task)
+    uses = scan.forbidden_uses(task, sub.scans)
     if uses:
         return Verdict(Status.FORBIDDEN, "forbidden_api", {"line": uses[0].line, "detail": escape(uses[0].detail, 200)})
     if untouched_stub(sub, task):

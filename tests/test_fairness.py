@@ -628,3 +628,28 @@ def test_a_gradient_written_as_a_formula_loses_a_task_that_asks_for_autograd(tas
     codes = {c["code"] for c in task["checks"]}
     assert "no_autograd" in codes and codes <= {"no_autograd", "wrong_values", "wrong_values_visible"}, codes
     assert any("without running autograd" in c["feedback"] for c in task["checks"])
+
+
+def test_helpers_shared_between_the_modules_keep_full_marks(grade, submission):
+    """Reusing one's own vjp for the Jacobian, and a plain helper of another module in
+    a by-hand task: what the imported names run is allowed there."""
+    ex01 = restyle("ex01_backward", bottom="""
+        def first_two(x):
+            return x[0], x[1]
+        """)
+    ex02 = restyle("ex02_jacobian", "jacobian_from_vjps", replace="""
+        def jacobian_from_vjps(f, x):
+            x = x.detach()
+            y = f(x)
+            rows = []
+            for i in range(y.numel()):
+                v = torch.zeros(y.numel(), dtype=y.dtype).reshape(y.shape)
+                v.view(-1)[i] = 1
+                rows.append(ex03_vjp.vjp(f, x, v))
+            return torch.stack(rows).reshape(y.shape + x.shape) if rows else x.new_zeros(y.shape + x.shape)
+        """, top="import ex03_vjp\nfrom ex01_backward import first_two\n",
+        also={"jacobian_by_hand": "    x1, x2 = x[0], x[1]\n", "": "    x1, x2 = first_two(x)\n"})
+    report = grade(submission(replace={**ex01, **ex02}), patterns=("ex01", "ex02", "ex03"))
+    lost = {t["id"]: [c["feedback"] for c in t["checks"] if c["score"] < c["max_score"]][:1]
+            for t in report["tasks"] if t["score"] < t["max_score"]}
+    assert report["score"] == report["max_score"], lost

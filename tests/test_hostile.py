@@ -717,3 +717,31 @@ def test_calling_the_graph_directly_is_autograd(grade, submission):
     report = grade(submission(append={"ex02_jacobian": GRAD_FN_BY_HAND}), patterns=("ex02_jacobian.jacobian_by_hand",))
     task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
     assert task["status"] == "forbidden" and task["score"] == 0
+
+
+# A not-allowed API put behind a name of another of the submission's modules, where
+# that module's tasks may use it: what the name runs there is the task's code too.
+_TOOL_IN_EX01 = ("import torch.func as TF\ndef _call(g, x):\n    return g(x)\n"
+                 "jac_tool = torch.autocast('cpu', enabled=False)(TF.jacrev(_call, argnums=1))\n")
+_FROM_VJPS = "ex02_jacobian.jacobian_from_vjps"
+CROSS_MODULE = {
+    "from_import": ({"ex01_backward": _TOOL_IN_EX01},
+                    "from ex01_backward import jac_tool\ndef jacobian_from_vjps(f, x):\n    return jac_tool(f, x).detach()\n"),
+    "module_attribute": ({"ex01_backward": _TOOL_IN_EX01},
+                         "import ex01_backward as e1\ndef jacobian_from_vjps(f, x):\n    return e1.jac_tool(f, x).detach()\n"),
+    "star_import": ({"ex01_backward": _TOOL_IN_EX01},
+                    "from ex01_backward import *\ndef jacobian_from_vjps(f, x):\n    return jac_tool(f, x).detach()\n"),
+    "through_a_third_module": ({"ex01_backward": _TOOL_IN_EX01,
+                                "ex03_vjp": "from ex01_backward import jac_tool as _t\ndef helper(f, x):\n    return _t(f, x)\n"},
+                               "from ex03_vjp import helper\ndef jacobian_from_vjps(f, x):\n    return helper(f, x).detach()\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CROSS_MODULE))
+def test_a_not_allowed_api_behind_another_modules_name_is_forbidden(name, grade, submission):
+    others, task_code = CROSS_MODULE[name]
+    report = grade(submission(append={**others, "ex02_jacobian": task_code}), patterns=("ex02", "ex01", "ex03"))
+    task = by_task(report)[_FROM_VJPS]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert "torch.func.jacrev (ex01_backward.py)" in task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {_FROM_VJPS}
