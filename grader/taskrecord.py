@@ -26,7 +26,9 @@ ANY_AUTOGRAD = (
     ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
 )
 # functorch: torch.func under its older name, shipped inside torch.
-FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch")
+FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch",
+              # the legacy vmap, public under gradcheck's name
+              "torch.autograd.gradcheck.vmap", "torch._vmap_internals")
 BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
 FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 

@@ -745,3 +745,98 @@ def test_a_not_allowed_api_behind_another_modules_name_is_forbidden(name, grade,
     assert task["status"] == "forbidden" and task["score"] == 0
     assert "torch.func.jacrev (ex01_backward.py)" in task["checks"][0]["feedback"]
     assert lost_tasks(report) == {_FROM_VJPS}
+
+
+# Autograd run by torch on the submission's behalf: a distribution's generic entropy
+# differentiates the log-normalizer it is given (A(s) - s·A'(s)), so a by-hand task or
+# a custom backward can read a derivative off it without naming autograd at all.
+_PROBE = '''
+class _Probe(torch.distributions.ExponentialFamily):
+    arg_constraints: dict = {}
+
+    def __init__(self, phi, s):
+        self.phi, self.s = phi, s
+        super().__init__(batch_shape=s.shape, validate_args=False)
+
+    @property
+    def _natural_params(self):
+        return (self.s,)
+
+    def _log_normalizer(self, s):
+        return self.phi(s)
+
+    @property
+    def _mean_carrier_measure(self):
+        return 0
+'''
+_SLOPE = '''
+def _slope(g, x, j):
+    one = torch.ones((1,), dtype=x.dtype)
+    e = torch.zeros_like(x)
+    e[j] = 1
+    phi = lambda s: g(x + (s[0] - 1) * e)
+    return phi(one) - _Probe(phi, one).entropy()
+
+
+def jacobian_by_hand(x):
+    fs = [lambda t: t[0] ** 2 + t[1], lambda t: t[0] + t[1] ** 3]
+    return torch.stack([torch.stack([_slope(g, x, j) for j in range(2)]) for g in fs]).detach()
+'''
+_BACKWARD_BY_ENTROPY = '''
+def _softplus(t):
+    return torch.logaddexp(t, torch.zeros_like(t))
+
+
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _softplus(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        switch = torch.no_grad()
+        with switch:
+            switch.prev = True  # what no_grad puts back on the way out: grad mode on
+        one = torch.ones_like(x)
+        shifted = lambda s: _softplus(x + s - 1)
+        slope = shifted(one) - _Probe(shifted, one).entropy()
+        torch.set_grad_enabled(False)
+        return (grad_output * slope).detach()
+'''
+_LEGACY_VMAP = '''
+from torch.autograd.gradcheck import vmap as _batched
+
+
+def jacobian_from_vjps(f, x):
+    x = x.detach().clone().requires_grad_(True)
+    y = f(x)
+    n = y.numel()
+    if not y.requires_grad:
+        return x.new_zeros(y.shape + x.shape)
+    eye = torch.eye(n, dtype=y.dtype).reshape((n,) + y.shape)
+
+    def one_row(v):
+        (g,) = torch.autograd.grad(y, x, grad_outputs=v, retain_graph=True, allow_unused=True)
+        return g if g is not None else torch.zeros_like(x)
+
+    return _batched(one_row)(eye).reshape(y.shape + x.shape).detach()
+'''
+RUN_FOR_THE_SUBMISSION = {
+    # task: (module, appended code, what the feedback names)
+    "ex02_jacobian.jacobian_by_hand": ("ex02_jacobian", _PROBE + _SLOPE, "torch.autograd.grad"),
+    "ex08_custom_function.softplus_grad": ("ex08_custom_function", _PROBE + _BACKWARD_BY_ENTROPY,
+                                           "torch.autograd.grad"),
+    "ex02_jacobian.jacobian_from_vjps": ("ex02_jacobian", _LEGACY_VMAP, "torch.autograd.gradcheck.vmap"),
+}
+
+
+@pytest.mark.parametrize("task_id", sorted(RUN_FOR_THE_SUBMISSION))
+def test_autograd_that_torch_runs_for_the_submission_counts(task_id, grade, submission):
+    module, code, named = RUN_FOR_THE_SUBMISSION[task_id]
+    report = grade(submission(append={module: code}), patterns=(module,))
+    task = by_task(report)[task_id]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert named in task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {task_id}

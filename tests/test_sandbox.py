@@ -372,6 +372,46 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
     assert "torch.func.jacrev" in used["a_transform_handed_to_autocast"]  # autocast holds what jacrev made
 
 
+
+def test_the_recorder_sees_the_legacy_vmap_and_autograd_torch_runs_for_the_submission():
+    """The legacy vmap (public as torch.autograd.gradcheck.vmap), called or built at
+    import; and torch's own frames running autograd on what the submission gave them
+    (a distribution's generic entropy). Torch's own use of the engine inside an API
+    (jacobian calling grad) is that API's, and adds nothing."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+
+    source = ("import sys, torch\nimport torch.autograd.functional as AF\n"
+              "_legacy = sys.modules['torch.autograd.gradcheck'].vmap\n"
+              "_BUILT = _legacy(torch.sin)\n"
+              "def legacy_called(x):\n    return _legacy(torch.sin)(x)\n"
+              "def legacy_built_at_import(x):\n    return _BUILT(x)\n"
+              "class _P(torch.distributions.ExponentialFamily):\n    arg_constraints = {}\n"
+              "    def __init__(self, s):\n        self.s = s\n        super().__init__(validate_args=False)\n"
+              "    @property\n    def _natural_params(self):\n        return (self.s,)\n"
+              "    def _log_normalizer(self, s):\n        return (s ** 3).sum()\n"
+              "    @property\n    def _mean_carrier_measure(self):\n        return 0\n"
+              "def entropy_of_own_family(x):\n    return _P(x[:1].clone()).entropy()\n"
+              "def jacobian_only(x):\n    return AF.jacobian(torch.sin, x)\n"
+              "def normal_entropy(x):\n    return torch.distributions.Normal(x, 1.0).entropy()\n")
+    names = ("legacy_called", "legacy_built_at_import", "entropy_of_own_family", "jacobian_only", "normal_entropy")
+    child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        x = torch.ones(3)
+        used = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["used"] for n in names}
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex99_probe", None)
+    assert used["legacy_called"] == used["legacy_built_at_import"] == ["torch.autograd.gradcheck.vmap"]
+    assert used["entropy_of_own_family"] == ["torch.autograd.grad"]
+    assert used["jacobian_only"] == ["torch.autograd.functional.jacobian"]
+    assert used["normal_entropy"] == []
+
 # One framing: the channel, with and without descriptors -------------------------------
 
 def _open_fds() -> set[int]:

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import importlib
 import io
+import inspect
 import itertools
 import json
 import linecache
@@ -68,6 +69,11 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
     out["torch.set_grad_enabled"] = vars(torch.set_grad_enabled)["__init__"]
     for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
         out[f"torch.autograd.functional.{name}"] = getattr(functional, name)
+    # The legacy vmap, public as torch.autograd.gradcheck.vmap: its own body under a
+    # deprecation wrapper (whose code every deprecated function shares).
+    import torch._vmap_internals as legacy
+
+    out[LEGACY_VMAP] = inspect.unwrap(legacy.vmap)
     for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
                  "vmap", "linearize", "functional_call"):
         if hasattr(func, name):
@@ -86,6 +92,10 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
 # one during a task's call, whoever made it, is evidence that autograd ran then (a
 # torch.func.grad transform built at import calls torch.autograd.grad itself).
 # unpack_dual is left out: printing a tensor calls it.
+LEGACY_VMAP = "torch.autograd.gradcheck.vmap"
+# The entries to autograd's engine that everything else ends in.
+ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
+                    "torch.autograd.forward_ad.make_dual"])
 RUNS_AUTOGRAD = frozenset(
     ["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
      "torch.autograd.forward_ad.make_dual"]
@@ -128,6 +138,12 @@ class _Recorder:
                 # import, before any call was watched).
                 for inner in _nested_codes(code) if qualname.startswith(TRANSFORMS) else ():
                     self.codes[inner] = self.codes.get(inner, ()) + (qualname,)
+        import torch._vmap_internals as legacy
+
+        # The legacy vmap's batched function is made by _vmap, which it calls: torch's
+        # own batched grad makes one too, but calls it from autograd's own frames.
+        for inner in _nested_codes(legacy._vmap.__code__):
+            self.codes[inner] = self.codes.get(inner, ()) + (LEGACY_VMAP,)
         _watch_profile_switches()
         import concurrent.futures.thread
         import torch.utils._contextlib
@@ -161,6 +177,20 @@ class _Recorder:
             frame = frame.f_back
             depth += 1
         return places
+
+    def _inside_an_api(self, frame: types.FrameType | None) -> bool:
+        """Whether a watched API's frame lies between ``frame`` and the submission's
+        innermost frame: the call is that API's own work (jacobian calling grad),
+        recorded or not on the API's own merits."""
+        hops = 0
+        while frame is not None and hops < 500:
+            code = frame.f_code
+            if code.co_filename in self.files:
+                return False
+            if code in self.codes:
+                return True
+            frame, hops = frame.f_back, hops + 1
+        return False
 
     def _caller(self, frame: types.FrameType) -> types.FrameType | None:
         """The submission's frame that made this call of a watched API, or None if torch
@@ -202,6 +232,16 @@ class _Recorder:
             self.ran_autograd = True
         caller = self._caller(frame)
         if caller is None:
+            # Torch made the call, but autograd ran for the submission's code all the
+            # same when one of its functions is further out (a distribution's generic
+            # entropy differentiating the student's log-normalizer, inside a custom
+            # backward or a by-hand task): for the rules that allow no autograd at all.
+            run = ENGINE.intersection(names)
+            where = self._places(frame.f_back) if run and not self._inside_an_api(frame.f_back) else None
+            if where:
+                for name in run:
+                    self.used.add(name)
+                    self.places.setdefault(name, set()).update(where)
             return
         if "torch.set_grad_enabled" in names and len(names) == 1:
             # Switching grad mode off keeps autograd out: only switching it on counts.
