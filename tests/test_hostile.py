@@ -436,9 +436,50 @@ def test_a_forged_reply_is_data_and_the_report_is_written(name, grade, submissio
     assert by_task(report)[MULTI]["status"] == "passed"
     _assert_shown_as_data(report)
     feedback = " ".join(c["feedback"] for c in by_task(report)[VJP]["checks"])
-    if name == "templates":  # the child's text is shown as it came, never filled in
-        assert "{0.__class__}" in feedback and "{hint}" in feedback
+    # Written by the submission, not the sandbox: refused before it is read.
+    assert "a reply the sandbox did not write" in feedback
     assert len(feedback) < 20_000
+
+
+@pytest.mark.parametrize("name", sorted(FORGED))
+def test_a_hostile_reply_under_the_sandboxs_own_seal_is_data(name):
+    """What the child itself sends is student data too (an exception's text, a value):
+    each forged reply above, sealed with the child's key, ends as a result, never an
+    error in the grader."""
+    import json
+    import os
+    import socket
+    import struct
+    import subprocess
+    import threading
+
+    import torch
+
+    from grader.sandbox import channel, client
+
+    header = FORGED[name]
+    head = json.dumps(eval(header) if type(header) is str else header).encode()  # noqa: S307 - the test's own text
+    payload = b"AGL1" + struct.pack("<I", len(head)) + head
+    ours, theirs = socket.socketpair()
+    stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True)  # what a kill reaches
+    key = bytes(range(32))
+    try:
+        # (sent alongside: a reply larger than the socket's buffer waits for the reader)
+        sender = threading.Thread(target=channel.send, args=(theirs, channel.seal(key, 0, payload)), daemon=True)
+        sender.start()
+        class Reaper:
+            def reap(self, pid: int) -> int:
+                return os.waitpid(pid, 0)[1]
+
+        child = client.Child(Reaper(), stand_in.pid, ours, client.Limits(timeout=5), key)  # type: ignore[arg-type]
+        result = child.call("ex03_vjp", "vjp", torch.ones(2))
+        assert result.kind in ("raised", "garbled", "returned"), result
+        assert len(result.detail) < 20_000
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+        ours.close()
+        theirs.close()
 
 
 HOSTILE_EXCEPTIONS = {

@@ -7,6 +7,8 @@ they travel with the message's first bytes.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import select
 import socket
@@ -27,6 +29,30 @@ class ChannelTimeout(TimeoutError):
 
 class MessageTooLarge(ValueError):
     """The other end announced a message larger than the cap."""
+
+
+class Forged(ValueError):
+    """A sealed message whose seal does not hold: someone without the key wrote it."""
+
+
+SEAL_BYTES = hashlib.sha256().digest_size
+
+
+def seal(key: bytes, number: int, payload: bytes) -> bytes:
+    """``payload`` with a MAC of it and of its place in the conversation in front: the
+    sandbox child's replies, which code sharing the child's process could otherwise
+    write to the same descriptor. The key reaches the child before any student code
+    runs and never travels again; the number keeps a reply from standing in for another."""
+    return hmac.digest(key, _LENGTH.pack(number) + payload, "sha256") + payload
+
+
+def unseal(key: bytes, number: int, message: bytes) -> bytes:
+    """The payload of a message ``seal`` made with this key and number; else ``Forged``."""
+    payload = message[SEAL_BYTES:]
+    if len(message) < SEAL_BYTES or not hmac.compare_digest(
+            message[:SEAL_BYTES], hmac.digest(key, _LENGTH.pack(number) + payload, "sha256")):
+        raise Forged("the reply is not the sandbox's own")
+    return payload
 
 
 def send(sock: socket.socket, payload: bytes) -> None:

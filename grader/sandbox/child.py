@@ -558,6 +558,11 @@ class _CappedOutput(io.TextIOBase):
 class _Child:
     def __init__(self, sock: socket.socket, config: dict[str, Any]) -> None:
         self.sock = sock
+        # The key that seals each reply (``channel.seal``): kept here only, out of the
+        # config, so that nothing a submission can reach by name holds it.
+        key = config.pop("key", None)
+        self._key = bytes.fromhex(key) if type(key) is str else b""
+        self._sent = 0
         self.config = config
         self.sources: dict[str, str] = config["sources"]
         self.recorder = _Recorder({f"{name}.py" for name in self.sources})
@@ -619,7 +624,8 @@ class _Child:
             except Exception as exc:  # a result that cannot be encoded is the student's
                 payload = wire.encode({"status": "unencodable", "exception": {
                     "type": type(exc).__name__, "message": _text(exc), "frames": []}})
-            channel.send(self.sock, payload)
+            channel.send(self.sock, channel.seal(self._key, self._sent, payload))
+            self._sent += 1
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request.get("module")

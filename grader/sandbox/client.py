@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -188,8 +189,10 @@ class Server:
             pid = int(self._request({"op": "spawn"}, 30.0, (theirs.fileno(),))["pid"])
         finally:
             theirs.close()
-        setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1, workdir=self.jail)
-        child = Child(self, pid, ours, limits)
+        key = secrets.token_bytes(32)
+        setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1, workdir=self.jail,
+                     key=key.hex())
+        child = Child(self, pid, ours, limits, key)
         try:
             channel.send(ours, json.dumps(setup).encode())
         except OSError:
@@ -230,10 +233,12 @@ class Server:
 class Child:
     """A sandboxed child holding one student module; calls share its state."""
 
-    def __init__(self, server: Server, pid: int, sock: socket.socket, limits: Limits) -> None:
+    def __init__(self, server: Server, pid: int, sock: socket.socket, limits: Limits, key: bytes) -> None:
         self.server = server
         self.pid = pid
         self.sock = sock
+        self.key = key  # every reply is sealed with it (``channel.seal``)
+        self.replies = 0
         self.budget = limits.timeout
         self.limit = limits.timeout
         self.dead: CallResult | None = None
@@ -267,6 +272,12 @@ class Child:
             return self._end(_garbled(exc), started)
         finally:
             self.budget -= time.monotonic() - started
+        try:
+            payload = channel.unseal(self.key, self.replies, payload)
+        except channel.Forged:
+            return self._end(CallResult("garbled", detail=phrase(
+                "a reply the sandbox did not write: the submission wrote to the grader's channel")), started)
+        self.replies += 1
         try:
             reply = wire.decode(payload, max_bytes=MAX_REPLY_BYTES)
             result = _result_from_reply(reply)

@@ -148,8 +148,9 @@ class _Spawned:
 class SpawnChild(client.Child):
     """``client.Child`` over a spawned process: only killing and reaping differ."""
 
-    def __init__(self, server: "SpawnServer", spawned: _Spawned, sock: socket.socket, limits: client.Limits) -> None:
-        super().__init__(server, spawned.process.pid, sock, limits)  # type: ignore[arg-type]
+    def __init__(self, server: "SpawnServer", spawned: _Spawned, sock: socket.socket, limits: client.Limits,
+                 key: bytes) -> None:
+        super().__init__(server, spawned.process.pid, sock, limits, key)  # type: ignore[arg-type]
         self.spawned = spawned
 
     def _kill(self) -> int:
@@ -213,8 +214,9 @@ class SpawnServer:
             sock = spawned.connect(client.SERVER_START_SECONDS)
             deadline = time.monotonic() + client.SERVER_START_SECONDS
             json.loads(channel.recv(sock, deadline=deadline, max_bytes=4096))  # {"ready": true}
+            key = secrets.token_bytes(32)
             setup = dict(config, memory_mb=limits.memory_mb, cpu_seconds=limits.timeout + 1,
-                         workdir=self.workdir, warm=sorted(self.warmed))
+                         workdir=self.workdir, warm=sorted(self.warmed), key=key.hex())
             channel.send(sock, json.dumps(setup).encode())
             self.locked = json.loads(channel.recv(sock, deadline=deadline, max_bytes=4096)).get("locked", [])
         except (channel.ChannelClosed, channel.ChannelTimeout, channel.MessageTooLarge, OSError, ValueError) as exc:
@@ -223,7 +225,7 @@ class SpawnServer:
         except client.SandboxError:
             spawned.kill()
             raise
-        return SpawnChild(self, spawned, sock, limits)
+        return SpawnChild(self, spawned, sock, limits, key)
 
     def close(self) -> None:
         if self.spare is not None:

@@ -87,11 +87,12 @@ def main() -> None:
         for what in config.get("warm", []):
             server._warm(str(what))
         applied = _lock_down(config, sock)
+        # Said before any student code is loaded: after that, only sealed replies.
+        channel.send(sock, json.dumps({"locked": applied}).encode())
         from .child import _Child, _unlist_the_grader
 
         child = _Child(sock, config)
         child.load()
-        channel.send(sock, json.dumps({"locked": applied}).encode())
         _unlist_the_grader()
         child.serve()
     except BaseException:  # noqa: B036 - the child must end through os._exit only
