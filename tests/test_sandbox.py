@@ -412,6 +412,29 @@ def test_the_recorder_sees_the_legacy_vmap_and_autograd_torch_runs_for_the_submi
     assert used["jacobian_only"] == ["torch.autograd.functional.jacobian"]
     assert used["normal_entropy"] == []
 
+
+def test_the_recorder_counts_a_call_made_in_another_module():
+    """A watched call made in another module of the submission is the submission's."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+
+    lender = "import torch\ndef lent(x):\n    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    return x.grad\n"
+    borrower = "import ex98_lender as m\ndef borrows(x):\n    return m.lent(x)\n"
+    child = _Child(None, {"sources": {"ex98_lender": lender, "ex99_borrower": borrower},
+                          "record": ["ex99_borrower.borrows"]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        reply = child.call({"module": "ex99_borrower", "function": "borrows", "args": [torch.ones(2)]})
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex98_lender", None)
+        sys.modules.pop("ex99_borrower", None)
+    assert "torch.Tensor.backward" in reply["evidence"]["used"]
+
 # One framing: the channel, with and without descriptors -------------------------------
 
 def _open_fds() -> set[int]:
