@@ -18,6 +18,8 @@ from typing import Any, Iterable
 from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard
 
 PATCHED_LIBRARIES = {"torch", "numpy"}
+# Attributes of other modules a store may set: where prints go.
+HONEST_STORES = ("sys.stdout", "sys.stderr")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 # Dotted APIs whose only use in an exercise is to reach what the source does not
@@ -47,7 +49,10 @@ EVASION_APIS: dict[str, str] = {
                      "torch.jit.CompilationUnit", "torch.jit.frontend", "torch.jit.annotations", "logging.config",
                      "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",
                      "profile.runctx", "ctypes.pythonapi", "ctypes.PyDLL", "ctypes.pydll", "ctypes.CDLL",
-                     "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension"),
+                     "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension",
+                     # compiled code loaded from bytes: a TorchScript archive, a package, an
+                     # exported program, compiled artifacts
+                     "torch.jit.load", "torch.package", "torch.export.load", "torch.compiler.load_cache_artifacts"),
                     "dynamic_code"),
 }
 # Functions that run code given as text, unless what they are given is a function.
@@ -441,6 +446,8 @@ class Reader:
         elif isinstance(node, ast.Call):
             self._call(node, scopes)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            # (stores as other statements' targets: ``for``, ``with ... as``, comprehensions,
+            # are read in ``_attribute``)
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == "__match_args__" for t in targets) \
                     and isinstance(getattr(node, "value", None), (ast.Tuple, ast.List)):
@@ -550,6 +557,8 @@ class Reader:
     def _attribute(self, node: ast.AST, attr: str) -> None:
         if id(node) in self._literal_config:
             return
+        if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
+            self._patch(node)  # a for loop's, a with's or a comprehension's target
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
             if id(node) not in self.own_dicts:
                 self.add(node, "introspection", attr)
@@ -645,6 +654,14 @@ class Reader:
             return any(self._holds_module(k.value) for k in node.keywords)
         return False
 
+    def _assignment_target(self, node: ast.AST) -> bool:
+        """Whether a stored attribute is (part of) an assignment's or a del's target,
+        which the statement's own reading passes to ``_patch``."""
+        parent = self.index.parent(node)
+        while isinstance(parent, (ast.Tuple, ast.List, ast.Starred)):
+            parent = self.index.parent(parent)
+        return isinstance(parent, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete))
+
     def _patch(self, target: ast.AST, setting: bool = False) -> None:
         """A store into torch or numpy changes them for everyone; a documented switch
         set to a flag's value (``torch.backends.cudnn.deterministic = True``) does not."""
@@ -652,14 +669,19 @@ class Reader:
             for item in target.elts:
                 self._patch(item)
             return
-        if isinstance(target, ast.Subscript):
+        item = isinstance(target, ast.Subscript)
+        if item:
             target = target.value
         if isinstance(target, ast.Attribute):
             dotted = dotted_path(target, self.aliases)
             if setting and dotted and dotted.startswith(SWITCHES) and not target.attr.startswith("_") \
                     and _is_switch(dotted):
                 return
-            if dotted and dotted.split(".")[0] in PATCHED_LIBRARIES:
+            root = dotted.split(".")[0] if dotted else None
+            # torch and numpy, item stores included; any other imported module (the
+            # standard library the sandbox's own code runs on: json.dumps, hmac.digest,
+            # socket; another exercise module) by its attributes
+            if root in PATCHED_LIBRARIES or root in self.imported and not item and dotted not in HONEST_STORES:
                 self.add(target, "patching", dotted)
 
 

@@ -305,6 +305,21 @@ EVASION = {
                               "class P(metaclass=Meta):\n    pass\ndef vjp(f,x,v):\n    match f:\n"
                               "        case P(__self__=r):\n            return r\n",
  "getprofile": "import threading\ndef vjp(f,x,v):\n    return threading.getprofile()\n",
+ # The sandbox's own code runs on the standard library: a store into it changes what
+ # the child sends (its reply's text, its seal), and one into another exercise module
+ # puts a name there that module's scan never sees bound.
+ "json_dumps_rebound": "import json\n_real = json.dumps\njson.dumps = lambda o, **k: _real(o)\ndef vjp(f,x,v):\n    return x\n",
+ "json_encoder_method": "from json import JSONEncoder\ndef vjp(f,x,v):\n    JSONEncoder.encode = str\n    return x\n",
+ "hmac_digest_rebound": "import hmac\ndef spy(*a):\n    return b''\nhmac.digest = spy\ndef vjp(f,x,v):\n    return x\n",
+ "socket_method_in_a_for_target": "import socket\ndef vjp(f,x,v):\n    for socket.socket.sendall in [print]:\n        pass\n",
+ "stdlib_store_as_with_target": "import contextlib, json\ndef vjp(f,x,v):\n    with contextlib.nullcontext(str) as json.dumps:\n"
+                                "        return x\n",
+ "stdlib_deleted": "import json\ndef vjp(f,x,v):\n    del json.dumps\n",
+ "store_into_another_exercise_module": "import ex02_jacobian\nimport torch.autograd.functional as AF\n"
+                                       "ex02_jacobian.jacobian_tool = AF.jacobian\n",
+ "torchscript_loaded_from_bytes": "import io, torch\ndef vjp(f,x,v):\n    return torch.jit.load(io.BytesIO(b''))(x)\n",
+ "torch_package": "import torch.package as P\ndef vjp(f,x,v):\n    return P.PackageImporter(None)\n",
+ "exported_program_loaded": "import torch\ndef vjp(f,x,v):\n    return torch.export.load(None)\n",
  "logging_config_factory": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
                            "{'h': {'()': 'torch.autograd.functional.jacobian'}}})\ndef vjp(f,x,v):\n    return x\n",
  "logging_config_class_path": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
@@ -347,6 +362,9 @@ EXPECTED_KIND = {
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
+    **dict.fromkeys(("json_dumps_rebound", "json_encoder_method", "hmac_digest_rebound", "socket_method_in_a_for_target",
+                     "stdlib_store_as_with_target", "stdlib_deleted", "store_into_another_exercise_module"), "patching"),
+    **dict.fromkeys(("torchscript_loaded_from_bytes", "torch_package", "exported_program_loaded"), "dynamic_code"),
     **{name: "dynamic_code" for name in ("logging_config_variable_stored_into", "logging_config_variable_updated",
                                          "logging_config_variable_rebound", "logging_config_variable_factory",
                                          "logging_config_parameter_shadows", "logging_config_variable_aliased")},
@@ -412,6 +430,9 @@ HONEST = {
  "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
  "match_keyword_on_a_tensor": "import torch\ndef g(x):\n    match x:\n        case torch.Tensor(dtype=torch.float64, shape=s):\n"
                               "            return s\n        case _:\n            return None\n",
+ "prints_redirected_and_settings_by_item": "import os, sys, io\nimport matplotlib.pyplot as plt\n"
+                                            "os.environ['KMP_DUPLICATE_LIB_OK'] = 'TRUE'\nplt.rcParams['figure.figsize'] = (6, 4)\n"
+                                            "def quiet():\n    sys.stdout = io.StringIO()\n",
  "logging_dict_config_variable": "import logging\nimport logging.config\nLOGGING = {'version': 1, "
                                  "'handlers': {'h': {'class': 'logging.StreamHandler', 'level': logging.INFO}}, "
                                  "'root': {'handlers': ['h']}}\ndef setup():\n    logging.config.dictConfig(LOGGING)\n"

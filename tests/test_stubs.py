@@ -117,16 +117,19 @@ def test_a_function_given_a_body_any_other_way_is_run_and_passes(how, tmp_path, 
         assert built["score"] == built["max_score"] > 0, (how, built["tasks"][0]["lost"])
 
 
-def test_another_module_replacing_the_function_runs_the_checks(tmp_path, server):
-    """ex03_vjp.py is untouched, but ex01 (imported first in the sandbox) installs its own vjp there."""
+def test_another_module_replacing_the_function_is_never_judged_a_stub(tmp_path, server):
+    """ex03_vjp.py is untouched, but ex01 installs its own vjp there: that store into
+    another exercise module is patching (ex01 is forbidden), and vjp is still not judged
+    from its text: its checks run (ex01, forbidden, never reaches the sandbox)."""
     folder = tmp_path / "patched"
     shutil.copytree(EXERCISES, folder)
     with open(folder / "ex01_backward.py", "a", encoding="utf-8") as f:
         f.write("\n\nimport ex03_vjp\n\n" + IMPL + "\n\nex03_vjp.vjp = _mine\n")
     assert not static.untouched_stub(read(folder), VJP)
     built = api.grade(folder, Options(seed=2, patterns=("ex01_backward", VJP.id)), server=server)
-    task = next(t for t in built["tasks"] if t["id"] == VJP.id)
-    assert task["score"] == task["max_score"] > 0
+    tasks = {t["id"]: t for t in built["tasks"]}
+    assert {t["status"] for i, t in tasks.items() if i.startswith("ex01_backward.")} == {"forbidden"}
+    assert tasks[VJP.id]["status"] == "not_implemented" and tasks[VJP.id]["score"] == 0
 
 
 def test_the_shipped_digests_are_the_exercises():

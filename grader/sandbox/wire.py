@@ -13,6 +13,11 @@ from typing import Any
 
 import torch
 
+# Bound when the sandbox loads, before any submission runs: a submission that rebinds
+# json.dumps changes nothing the child sends.
+_DUMPS = json.JSONEncoder(ensure_ascii=True).encode
+_LOADS = json.loads
+
 MAGIC = b"AGL1"
 _HEAD_LENGTH = struct.Struct("<I")
 _BUFFER_LENGTH = struct.Struct("<Q")
@@ -139,7 +144,7 @@ def encode(value: Any) -> bytes:
     """Encode ``value`` (tensors, numbers, strings, None, lists, tuples, dicts)."""
     buffers: list[bytes] = []
     header = _encode(value, buffers, 0)
-    head = json.dumps(header).encode()
+    head = _DUMPS(header).encode()
     out = [MAGIC, _HEAD_LENGTH.pack(len(head)), head]
     for raw in buffers:
         out += [_BUFFER_LENGTH.pack(len(raw)), raw]
@@ -185,7 +190,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
     if pos > len(data):
         raise WireError("truncated header")
     try:
-        header = json.loads(data[8:pos])
+        header = _LOADS(data[8:pos])
     except (ValueError, RecursionError) as exc:
         raise WireError(f"bad header: {exc}") from None
     buffers: list[memoryview] = []
