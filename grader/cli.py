@@ -385,6 +385,8 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
                       lang=lang or default_language(), allow_weak_isolation=allow_weak)
     if resume:
         options = _resumed_options(out, options, given)
+    else:
+        _refuse_earlier_reports(out, outdir)
     options = options.seeded()
     out.mkdir(parents=True, exist_ok=True)
     recorded = {k: v for k, v in options.to_json().items() if k in RESUMED}
@@ -408,7 +410,7 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         raise
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
-    _write_gradebook(out, results)
+    _write_gradebook(out, results, items)
     if failures:
         for r in failures:
             click.echo(f"grader failed on {r.item.path}: {r.error}", err=True)
@@ -470,20 +472,38 @@ def _batch_table(results) -> str:
     return "\n".join(f"  {name:<22} {value}" for name, value in rows)
 
 
-def _write_gradebook(out: Path, results: list) -> None:
-    """The gradebook and class summary of every report in OUT/reports. What this
-    batch's workers wrote (and checked against the schema before writing) is taken
-    from their answers; only reports from before a --resume are read again."""
-    try:
-        from . import collect
-    except ImportError:
-        return
+def _refuse_earlier_reports(out: Path, outdir: str) -> None:
+    """A fresh batch never mixes its reports with an earlier batch's (another seed, other
+    tasks, a student who has since withdrawn), and never deletes them either."""
+    reports = out / "reports"
+    if reports.is_dir() and any(reports.glob("*.json")):
+        raise BadInput(f"--output {outdir}: holds the reports of an earlier batch; finish that batch with --resume, "
+                       f"or grade into a new folder (or remove {reports} first)")
+
+
+def _write_gradebook(out: Path, results: list, items: list) -> None:
+    """The gradebook and class summary of this batch's submissions: one report each,
+    OUT/reports/<name>.json. A report the parent already holds (a worker's answer, or
+    one --resume kept) is not read again unless the file changed since. Any report left
+    out, and any other file in OUT/reports, is named on stderr, one line each."""
+    from . import collect
+    from .pool import stamp
+
+    reports = out / "reports"
     known = {r.report.resolve(): collect.Submission(str(r.report), r.kept, r.files_digest)
-             for r in results if r.kept is not None and r.report is not None and not r.error}
-    collection = collect.collect([str(out / "reports")], known=known)
-    (out / "gradebook.csv").write_text(collect.render_csv(collection), encoding="utf-8")
-    (out / "class-summary.json").write_text(json.dumps(collect.summary(collection), indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
+             for r in results if r.kept is not None and r.report is not None and not r.error
+             and r.stamp is not None and r.stamp == stamp(r.report)}
+    ours = [reports / f"{item.name}.json" for item in items]
+    collection = collect.collect([str(p) for p in ours], known=known)
+    mine = {p.name for p in ours}
+    for other in sorted(reports.glob("*.json")):
+        if other.name not in mine:
+            click.echo(f"{other}: not a report of this batch's submissions; left out of the gradebook", err=True)
+    for line in collection.bad:
+        click.echo(f"{line}; left out of the gradebook", err=True)
+    write_atomic(out / "gradebook.csv", collect.render_csv(collection))
+    write_atomic(out / "class-summary.json", json.dumps(collect.summary(collection), indent=2, ensure_ascii=False)
+                 + "\n")
 
 
 def _instructor_repo(root: str | None, needs: tuple[str, ...]) -> Path:

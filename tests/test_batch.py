@@ -271,3 +271,86 @@ def test_a_submission_named_like_a_standard_module_never_runs_in_the_grader(how,
         assert scores == {"alice": MAX_SCORE, "telnetlib": 0}
     else:
         assert json.loads((tmp_path / "out.json").read_text())["score"] == 0
+
+
+def _quick_batch(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    grade = Path(sys.executable).parent / "grade"
+    return subprocess.run([str(grade), "batch", str(src), "-o", str(out), "--jobs", "2", "--timeout", "5", *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def _reports(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (out / "reports").glob("*.json")}
+
+
+def test_resume_regrades_reports_made_with_other_options(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for name in ("a", "b"):
+        _copy(SOLUTIONS, cls / name)
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    # The record now says seed 2 and two tasks (as an interrupted later batch leaves it):
+    # reports of seed 1 and one task are not this batch's and must not be kept.
+    recorded = json.loads((out / "batch.json").read_text())
+    (out / "batch.json").write_text(json.dumps(dict(recorded, seed=2, patterns=["grad_of_2xtx", "backward_twice"])))
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed (unchanged)    0" in resumed.stdout
+    reports = _reports(out)
+    assert {r["seed"] for r in reports.values()} == {2}
+    assert {r["max_score"] for r in reports.values()} == {8.0}
+    rows = gradebook(out)
+    assert [(r["seed"], r["max_score"]) for r in rows] == [("2", "8"), ("2", "8")]
+    # Resumed again with the same options: nothing to regrade.
+    again = _quick_batch(cls, out, "--resume")
+    assert again.returncode == 0 and "resumed (unchanged)    2" in again.stdout, again.stdout
+
+
+def test_a_fresh_batch_into_a_folder_of_reports_is_refused(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = _quick_batch(cls, out, "--seed", "9", "-k", "grad_of_2xtx")
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1 and "earlier batch" in again.stderr and "--resume" in again.stderr
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_late_identical_submission_never_takes_another_ones_report(tmp_path):
+    """'li na' arrives after 'li_na' was graded, with the same files: it takes the name
+    li_na and li_na becomes li_na-2. Each must still get a report and a row of its own."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "li_na")
+    _copy(EXERCISES, cls / "zhou")
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    _copy(SOLUTIONS, cls / "li na")
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert {r["submission"]["path"] for r in _reports(out).values()} == {str(cls / n) for n in ("li_na", "li na", "zhou")}
+    assert sorted(r["submission"] for r in gradebook(out)) == sorted(str(cls / n) for n in ("li_na", "li na", "zhou"))
+    assert "resumed (unchanged)    1" in resumed.stdout  # zhou only
+
+
+def test_a_withdrawn_submission_is_left_out_of_the_gradebook_and_named(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for name in ("a", "b"):
+        _copy(SOLUTIONS, cls / name)
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    shutil.rmtree(cls / "b")
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert [r["submission"] for r in gradebook(out)] == [str(cls / "a")]
+    assert f"{out / 'reports' / 'b.json'}: not a report of this batch's submissions" in resumed.stderr
+    assert (out / "reports" / "b.json").exists()  # set aside from the gradebook, never deleted
