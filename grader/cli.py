@@ -383,14 +383,18 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     given = {name for name in RESUMED if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
     options = Options(seed=seed, patterns=tuple(sorted(patterns)), timeout=timeout, memory_mb=memory_mb,
                       lang=lang or default_language(), allow_weak_isolation=allow_weak)
+    _lock_output(ctx, out, outdir)
     if resume:
         options = _resumed_options(out, options, given)
     else:
         _refuse_earlier_reports(out, outdir)
     options = options.seeded()
-    out.mkdir(parents=True, exist_ok=True)
     recorded = {k: v for k, v in options.to_json().items() if k in RESUMED}
-    write_atomic(out / OPTIONS_FILE, json.dumps(recorded, indent=2) + "\n")
+    try:
+        (out / "reports").mkdir(exist_ok=True)
+        write_atomic(out / OPTIONS_FILE, json.dumps(recorded, indent=2) + "\n")
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write ({exc.strerror or type(exc).__name__})") from None
     jobs = jobs or os.cpu_count() or 1
     click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options.seed}", err=True)
     from .sandbox.spawn import describe
@@ -410,7 +414,11 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         raise
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
-    _write_gradebook(out, results, items)
+    try:
+        _write_gradebook(out, results, items)
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write the gradebook "
+                       f"({exc.strerror or type(exc).__name__}); the reports are in {out / 'reports'}") from None
     if failures:
         for r in failures:
             click.echo(f"grader failed on {r.item.path}: {r.error}", err=True)
@@ -470,6 +478,28 @@ def _batch_table(results) -> str:
             ("full marks", full), ("not a submission", problems), ("grader failures", len(results) - len(graded)),
             ("mean score", f"{mean:.1f}")]
     return "\n".join(f"  {name:<22} {value}" for name, value in rows)
+
+
+LOCK_FILE = ".grade-batch.lock"  # held by the batch writing into the folder
+
+
+def _lock_output(ctx: click.Context, out: Path, outdir: str) -> None:
+    """Create the output folder and hold its lock until the command ends: two batches
+    writing into one folder at once would mix their reports and gradebooks."""
+    from .fileio import FolderInUse, lock_exclusive
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
+    try:
+        fd = lock_exclusive(out / LOCK_FILE)
+    except FolderInUse as exc:
+        raise BadInput(f"--output {outdir}: another grade batch is writing into it (process {exc.holder or '?'}); "
+                       "wait for it to finish, or grade into another folder") from None
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write ({exc.strerror or type(exc).__name__})") from None
+    ctx.call_on_close(lambda: os.close(fd))
 
 
 def _refuse_earlier_reports(out: Path, outdir: str) -> None:

@@ -354,3 +354,94 @@ def test_a_withdrawn_submission_is_left_out_of_the_gradebook_and_named(tmp_path)
     assert [r["submission"] for r in gradebook(out)] == [str(cls / "a")]
     assert f"{out / 'reports' / 'b.json'}: not a report of this batch's submissions" in resumed.stderr
     assert (out / "reports" / "b.json").exists()  # set aside from the gradebook, never deleted
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import LOCK_FILE, main
+    from grader.fileio import lock_exclusive
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = lock_exclusive(out / LOCK_FILE)  # as a running batch holds it
+    try:
+        for extra in ([], ["--resume"]):
+            result = CliRunner().invoke(main, ["batch", str(cls), "-o", str(out), "--seed", "1", *extra])
+            assert result.exit_code == 2, result.output
+            assert "another grade batch is writing into it" in result.output and f"process {os.getpid()}" in result.output
+            assert result.output.strip().count("\n") == 0
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE]
+    finally:
+        os.close(fd)
+    # Released: the next batch runs.
+    done = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_two_batches_at_once_into_one_folder(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a", {"ex01_backward": "\nimport time\ndef grad_of_2xtx(x):\n    time.sleep(30)\n"})
+    out = tmp_path / "out"
+    grade = Path(sys.executable).parent / "grade"
+    first = subprocess.Popen([str(grade), "batch", str(cls), "-o", str(out), "--seed", "1", "-k", "grad_of_2xtx",
+                              "--timeout", "20", "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "batch.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = _quick_batch(cls, out, "--seed", "2", "-k", "grad_of_2xtx", "--resume")
+        assert second.returncode == 2 and "another grade batch is writing into it" in second.stderr, second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads((out / "batch.json").read_text())["seed"] == 1
+    assert [r["seed"] for r in gradebook(out)] == ["1"]
+
+
+def test_the_gradebook_reads_a_report_that_changed_since_its_answer(tmp_path):
+    """The parent keeps what each worker answered, but a report file replaced since is read again."""
+    from grader import collect
+    from grader.cli import _write_gradebook
+    from grader.pool import Done, stamp
+
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    result = _quick_batch(_copy(SOLUTIONS, tmp_path / "cls" / "a").parent, tmp_path / "graded", "--seed", "3",
+                          "-k", "grad_of_2xtx")
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "graded" / "reports" / "a.json").read_text())
+    path = out / "reports" / "a.json"
+    report.write(data, path)
+    item = batch.Item("a", tmp_path / "cls" / "a")
+    stale = dict(collect.kept(data), seed=99)
+    done = Done(item, data["score"], data["max_score"], report=path, kept=stale,
+                files_digest=collect.submission_digest(data), stamp=stamp(path))
+    _write_gradebook(out, [done], [item])
+    assert [r["seed"] for r in gradebook(out)] == ["99"]  # unchanged: the answer is used
+    time.sleep(0.01)
+    report.write(data, path)  # another version of the file
+    _write_gradebook(out, [done], [item])
+    assert [r["seed"] for r in gradebook(out)] == ["3"]
+
+
+@pytest.mark.parametrize("where", ["/proc/autograd-lab-out", "file/out"])
+def test_an_output_folder_that_cannot_be_made_is_bad_input(tmp_path, where):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    (tmp_path / "file").write_text("not a folder\n")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    result = CliRunner().invoke(main, ["batch", str(cls), "-o", out, "--seed", "1"])
+    assert result.exit_code == 2, result.output
+    assert "cannot create the folder" in result.output and "grader itself failed" not in result.output
+    assert result.output.strip().count("\n") == 0
