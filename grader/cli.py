@@ -20,7 +20,7 @@ from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
 from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
-from .paths import clash
+from .paths import clash, same_file
 from .taskrecord import RECORDED
 
 
@@ -132,10 +132,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
-    for option, target in [("--output", out), *((f"--format {name}", file) for name, file in extra)]:
+    targets = [("--output", out), *((f"--format {name}={file}", file) for name, file in extra)]
+    for option, target in targets:
         if clash(target, files=[folder]) or (folder.is_dir() and clash(target, folders=[folder])):
             raise BadInput(t("{option} {path}: inside the submission folder {folder}; write it elsewhere").format(
                 option=option, path=target, folder=folder))
+    _refuse_same_target(targets)
     from .sandbox.spawn import describe
 
     isolation = describe()
@@ -249,6 +251,14 @@ def _notebook_submission(path: str, t) -> tuple[str, dict]:
     tmp = Path(tempfile.mkdtemp(prefix="autograd-lab-nb-"))
     click.get_current_context().call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
     return str(materialize(built, tmp)), built
+
+
+def _refuse_same_target(targets: list[tuple[str, Path]]) -> None:
+    """Two outputs of one command never go to one file: the later would replace the earlier."""
+    for i, (option, target) in enumerate(targets):
+        for first, earlier in targets[:i]:
+            if same_file(target, earlier):
+                raise BadInput(f"{option}: the same file as {first} {earlier}; give each output a file of its own")
 
 
 def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:

@@ -311,3 +311,20 @@ def test_a_batch_submission_the_grader_fails_on_still_gets_its_report(tmp_path, 
     data = json.loads(out.read_text())
     report.validate(data)
     assert {t["status"] for t in data["tasks"]} == {"error"} and data["grader_errors"]
+
+
+@pytest.mark.parametrize("formats", [["markdown=r.json"], ["junit=r.json"], ["junit=x.md", "markdown=x.md"],
+                                     ["gradescope"], ["markdown=./sub/../r.json"]])
+def test_two_outputs_to_one_file_are_refused_before_grading(tmp_path, monkeypatch, formats):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    output = "results.json" if formats == ["gradescope"] else "r.json"
+    (tmp_path / output).write_text('{"a good": "report"}')
+    args = ["run", str(SOLUTIONS), "-o", output, "-k", "grad_of_2xtx"]
+    for spec in formats:
+        args += ["--format", spec]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "the same file as" in result.output and result.output.strip().count("\n") == 0
+    assert (tmp_path / output).read_text() == '{"a good": "report"}'
+    assert not (tmp_path / "x.md").exists()
