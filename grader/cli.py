@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,17 @@ def _tolerant_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             stream.reconfigure(errors="replace")
+
+
+class _Number(click.FloatRange):
+    """A float option in a range that also refuses NaN: every comparison with NaN is
+    false, so click's range check lets it through (a --fail-under that never fails)."""
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 class _Grade(click.Group):
@@ -95,9 +107,9 @@ def main() -> None:
               help=_("Seed for the checks' random inputs (default: a fresh one, recorded in the report)."))
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN",
               help=_("Grade only tasks whose id matches (glob or substring); repeatable."))
-@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
+@click.option("--fail-under", type=_Number(0, 100), default=None, metavar="PERCENT",
               help=_("Exit with status 1 if the score is below PERCENT."))
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help=_("Wall-clock seconds each task may spend in student code, all its checks together."))
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,
@@ -349,7 +361,7 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
                                               "the seed and options are those the batch started with.")
 @click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None, help="Seed for every submission.")
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN", help="Grade only matching tasks.")
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,
@@ -615,7 +627,7 @@ def release(out: str, root: str | None, notebooks: bool) -> None:
               help="One seed for every submission (default: a fresh one each, in its report).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the feedback students see.")
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,

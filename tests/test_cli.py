@@ -328,3 +328,17 @@ def test_two_outputs_to_one_file_are_refused_before_grading(tmp_path, monkeypatc
     assert "the same file as" in result.output and result.output.strip().count("\n") == 0
     assert (tmp_path / output).read_text() == '{"a good": "report"}'
     assert not (tmp_path / "x.md").exists()
+
+
+@pytest.mark.parametrize("args", [["run", str(EXERCISES), "--timeout", "nan"],
+                                  ["run", str(EXERCISES), "--fail-under", "nan"],
+                                  ["run", str(EXERCISES), "--fail-under", "NaN"],
+                                  ["batch", str(EXERCISES.parent), "--timeout", "nan"],
+                                  ["gradescope", "ag.zip", "--timeout", "-nan"]])
+def test_nan_is_refused_for_every_number_option(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*args, "-o", "out"] if args[0] == "batch" else [*args, "-o", "r.json"]
+                                if args[0] == "run" else args)
+    assert result.exit_code == 2, result.output
+    assert "is not a number" in result.output and "grader itself failed" not in result.output
+    assert list(tmp_path.iterdir()) == []
