@@ -127,7 +127,20 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
 
     lang = lang or default_language()
     t = translator(lang)
+    ctx = click.get_current_context()
+    default = click.core.ParameterSource.DEFAULT
+    if path == "exercises" and not Path(path).exists() and ctx.get_parameter_source("path") is default \
+            and _holds_modules(Path(".")):
+        path = "."  # started inside the exercises folder: grade it
     out = Path(output)
+    if ctx.get_parameter_source("output") is default and _holds_modules(Path(path)) \
+            and clash(out, folders=[path]):
+        # The default report would land inside the submission: beside it instead, where
+        # 'grade run' started from the folder above writes it.
+        out = Path(os.path.relpath(Path(path).resolve().parent / output))
+        output = str(out)
+        click.echo(t("grading {path}; the report goes outside it, to {output}").format(
+            path=Path(path).resolve().name or path, output=output), err=True)
     if out.is_dir():
         raise BadInput(t("--output {path}: is a folder, give a file name").format(path=output))
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -201,6 +214,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(failures[:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
+
+
+def _holds_modules(folder: Path) -> bool:
+    from .tasks import MODULES
+
+    return any((folder / f"{m}.py").is_file() for m in MODULES)
 
 
 def _import_torch() -> None:
@@ -330,6 +349,9 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
             click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
         else:
             click.echo("  " + t("Not allowed: {apis}").format(apis=apis))
+    if report_path == "grade-report.json" and not Path(report_path).exists() and _holds_modules(Path(".")) \
+            and Path("..", report_path).is_file():
+        report_path = str(Path("..", report_path))  # inside the exercises folder: where 'grade run' wrote it
     hints = _earned_hints(Path(report_path), task.id)
     if hints is None:
         click.echo("  " + t("No report at {path} yet: run 'grade run' first.").format(path=report_path))

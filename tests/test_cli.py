@@ -342,3 +342,33 @@ def test_nan_is_refused_for_every_number_option(tmp_path, monkeypatch, args):
     assert result.exit_code == 2, result.output
     assert "is not a number" in result.output and "grader itself failed" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_inside_the_exercises_folder_grades_it_and_writes_the_report_beside_it(tmp_path, monkeypatch):
+    folder = tmp_path / "repo" / "exercises"
+    folder.parent.mkdir()
+    import shutil
+
+    shutil.copytree(EXERCISES, folder)
+    before = sorted(p.name for p in folder.iterdir())
+    monkeypatch.chdir(folder)
+    for args in ([], ["."]):
+        result = CliRunner().invoke(main, ["run", *args, "-k", "grad_of_2xtx", "--seed", "1"], env={"NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        assert "the report goes outside it, to ../grade-report.json" in result.output
+        data = json.loads((tmp_path / "repo" / "grade-report.json").read_text())
+        assert data["score"] == 0 and data["selection"] == ["grad_of_2xtx"]
+        (tmp_path / "repo" / "grade-report.json").unlink()
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written into the submission
+    # An explicit -o inside it is still refused; the default outside it is used by explain.
+    refused = CliRunner().invoke(main, ["run", "-o", "r.json", "-k", "grad_of_2xtx"])
+    assert refused.exit_code == 2 and "inside the submission folder" in refused.output
+    CliRunner().invoke(main, ["run", "-k", "vjp", "--seed", "1"])
+    explained = CliRunner().invoke(main, ["explain", "vjp", "--lang", "en"])
+    assert explained.exit_code == 0 and "No report at" not in explained.output, explained.output
+
+
+def test_run_elsewhere_without_exercises_still_says_where_they_are(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2 and "no such folder here" in result.output
