@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
 from .fileio import write_atomic
 from .formats import render as render_format
 from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
-from .paths import clash
+from .paths import clash, same_file
 from .taskrecord import RECORDED
 
 
@@ -35,6 +36,17 @@ def _tolerant_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             stream.reconfigure(errors="replace")
+
+
+class _Number(click.FloatRange):
+    """A float option in a range that also refuses NaN: every comparison with NaN is
+    false, so click's range check lets it through (a --fail-under that never fails)."""
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 class _Grade(click.Group):
@@ -95,9 +107,9 @@ def main() -> None:
               help=_("Seed for the checks' random inputs (default: a fresh one, recorded in the report)."))
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN",
               help=_("Grade only tasks whose id matches (glob or substring); repeatable."))
-@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PERCENT",
+@click.option("--fail-under", type=_Number(0, 100), default=None, metavar="PERCENT",
               help=_("Exit with status 1 if the score is below PERCENT."))
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help=_("Wall-clock seconds each task may spend in student code, all its checks together."))
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,
@@ -115,7 +127,20 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
 
     lang = lang or default_language()
     t = translator(lang)
+    ctx = click.get_current_context()
+    default = click.core.ParameterSource.DEFAULT
+    if path == "exercises" and not Path(path).exists() and ctx.get_parameter_source("path") is default \
+            and _holds_modules(Path(".")):
+        path = "."  # started inside the exercises folder: grade it
     out = Path(output)
+    if ctx.get_parameter_source("output") is default and _holds_modules(Path(path)) \
+            and clash(out, folders=[path]):
+        # The default report would land inside the submission: beside it instead, where
+        # 'grade run' started from the folder above writes it.
+        out = Path(os.path.relpath(Path(path).resolve().parent / output))
+        output = str(out)
+        click.echo(t("grading {path}; the report goes outside it, to {output}").format(
+            path=Path(path).resolve().name or path, output=output), err=True)
     if out.is_dir():
         raise BadInput(t("--output {path}: is a folder, give a file name").format(path=output))
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
@@ -132,10 +157,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
-    for option, target in [("--output", out), *((f"--format {name}", file) for name, file in extra)]:
+    targets = [("--output", out), *((f"--format {name}={file}", file) for name, file in extra)]
+    for option, target in targets:
         if clash(target, files=[folder]) or (folder.is_dir() and clash(target, folders=[folder])):
             raise BadInput(t("{option} {path}: inside the submission folder {folder}; write it elsewhere").format(
                 option=option, path=target, folder=folder))
+    _refuse_same_target(targets)
     from .sandbox.spawn import describe
 
     isolation = describe()
@@ -187,6 +214,12 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         raise GraderFailed(t("the grader itself failed: {detail}").format(detail="; ".join(failures[:3])))
     if fail_under is not None and report["percent"] < fail_under:
         sys.exit(EXIT_BELOW)
+
+
+def _holds_modules(folder: Path) -> bool:
+    from .tasks import MODULES
+
+    return any((folder / f"{m}.py").is_file() for m in MODULES)
 
 
 def _import_torch() -> None:
@@ -251,6 +284,14 @@ def _notebook_submission(path: str, t) -> tuple[str, dict]:
     return str(materialize(built, tmp)), built
 
 
+def _refuse_same_target(targets: list[tuple[str, Path]]) -> None:
+    """Two outputs of one command never go to one file: the later would replace the earlier."""
+    for i, (option, target) in enumerate(targets):
+        for first, earlier in targets[:i]:
+            if same_file(target, earlier):
+                raise BadInput(f"{option}: the same file as {first} {earlier}; give each output a file of its own")
+
+
 def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:
     """``NAME`` or ``NAME=FILE`` for each --format, checked before any grading."""
     from .formats import FORMATS
@@ -308,6 +349,9 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
             click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
         else:
             click.echo("  " + t("Not allowed: {apis}").format(apis=apis))
+    if report_path == "grade-report.json" and not Path(report_path).exists() and _holds_modules(Path(".")) \
+            and Path("..", report_path).is_file():
+        report_path = str(Path("..", report_path))  # inside the exercises folder: where 'grade run' wrote it
     hints = _earned_hints(Path(report_path), task.id)
     if hints is None:
         click.echo("  " + t("No report at {path} yet: run 'grade run' first.").format(path=report_path))
@@ -339,7 +383,7 @@ def _earned_hints(path: Path, task_id: str) -> list[str] | None:
                                               "the seed and options are those the batch started with.")
 @click.option("--seed", type=click.IntRange(*SEED_RANGE), default=None, help="Seed for every submission.")
 @click.option("-k", "--task", "patterns", multiple=True, metavar="PATTERN", help="Grade only matching tasks.")
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,
@@ -383,12 +427,18 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
     given = {name for name in RESUMED if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
     options = Options(seed=seed, patterns=tuple(sorted(patterns)), timeout=timeout, memory_mb=memory_mb,
                       lang=lang or default_language(), allow_weak_isolation=allow_weak)
+    _lock_output(ctx, out, outdir)
     if resume:
         options = _resumed_options(out, options, given)
+    else:
+        _refuse_earlier_reports(out, outdir)
     options = options.seeded()
-    out.mkdir(parents=True, exist_ok=True)
     recorded = {k: v for k, v in options.to_json().items() if k in RESUMED}
-    write_atomic(out / OPTIONS_FILE, json.dumps(recorded, indent=2) + "\n")
+    try:
+        (out / "reports").mkdir(exist_ok=True)
+        write_atomic(out / OPTIONS_FILE, json.dumps(recorded, indent=2) + "\n")
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write ({exc.strerror or type(exc).__name__})") from None
     jobs = jobs or os.cpu_count() or 1
     click.echo(f"grading {len(items)} submissions with {jobs} workers · seed {options.seed}", err=True)
     from .sandbox.spawn import describe
@@ -408,7 +458,11 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         raise
     failures = [r for r in results if r.error]
     click.echo(_batch_table(results))
-    _write_gradebook(out, results)
+    try:
+        _write_gradebook(out, results, items)
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write the gradebook "
+                       f"({exc.strerror or type(exc).__name__}); the reports are in {out / 'reports'}") from None
     if failures:
         for r in failures:
             click.echo(f"grader failed on {r.item.path}: {r.error}", err=True)
@@ -470,20 +524,60 @@ def _batch_table(results) -> str:
     return "\n".join(f"  {name:<22} {value}" for name, value in rows)
 
 
-def _write_gradebook(out: Path, results: list) -> None:
-    """The gradebook and class summary of every report in OUT/reports. What this
-    batch's workers wrote (and checked against the schema before writing) is taken
-    from their answers; only reports from before a --resume are read again."""
+LOCK_FILE = ".grade-batch.lock"  # held by the batch writing into the folder
+
+
+def _lock_output(ctx: click.Context, out: Path, outdir: str) -> None:
+    """Create the output folder and hold its lock until the command ends: two batches
+    writing into one folder at once would mix their reports and gradebooks."""
+    from .fileio import FolderInUse, lock_exclusive
+
     try:
-        from . import collect
-    except ImportError:
-        return
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
+    try:
+        fd = lock_exclusive(out / LOCK_FILE)
+    except FolderInUse as exc:
+        raise BadInput(f"--output {outdir}: another grade batch is writing into it (process {exc.holder or '?'}); "
+                       "wait for it to finish, or grade into another folder") from None
+    except OSError as exc:
+        raise BadInput(f"--output {outdir}: cannot write ({exc.strerror or type(exc).__name__})") from None
+    ctx.call_on_close(lambda: os.close(fd))
+
+
+def _refuse_earlier_reports(out: Path, outdir: str) -> None:
+    """A fresh batch never mixes its reports with an earlier batch's (another seed, other
+    tasks, a student who has since withdrawn), and never deletes them either."""
+    reports = out / "reports"
+    if reports.is_dir() and any(reports.glob("*.json")):
+        raise BadInput(f"--output {outdir}: holds the reports of an earlier batch; finish that batch with --resume, "
+                       f"or grade into a new folder (or remove {reports} first)")
+
+
+def _write_gradebook(out: Path, results: list, items: list) -> None:
+    """The gradebook and class summary of this batch's submissions: one report each,
+    OUT/reports/<name>.json. A report the parent already holds (a worker's answer, or
+    one --resume kept) is not read again unless the file changed since. Any report left
+    out, and any other file in OUT/reports, is named on stderr, one line each."""
+    from . import collect
+    from .pool import stamp
+
+    reports = out / "reports"
     known = {r.report.resolve(): collect.Submission(str(r.report), r.kept, r.files_digest)
-             for r in results if r.kept is not None and r.report is not None and not r.error}
-    collection = collect.collect([str(out / "reports")], known=known)
-    (out / "gradebook.csv").write_text(collect.render_csv(collection), encoding="utf-8")
-    (out / "class-summary.json").write_text(json.dumps(collect.summary(collection), indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
+             for r in results if r.kept is not None and r.report is not None and not r.error
+             and r.stamp is not None and r.stamp == stamp(r.report)}
+    ours = [reports / f"{item.name}.json" for item in items]
+    collection = collect.collect([str(p) for p in ours], known=known)
+    mine = {p.name for p in ours}
+    for other in sorted(reports.glob("*.json")):
+        if other.name not in mine:
+            click.echo(f"{other}: not a report of this batch's submissions; left out of the gradebook", err=True)
+    for line in collection.bad:
+        click.echo(f"{line}; left out of the gradebook", err=True)
+    write_atomic(out / "gradebook.csv", collect.render_csv(collection))
+    write_atomic(out / "class-summary.json", json.dumps(collect.summary(collection), indent=2, ensure_ascii=False)
+                 + "\n")
 
 
 def _instructor_repo(root: str | None, needs: tuple[str, ...]) -> Path:
@@ -555,7 +649,7 @@ def release(out: str, root: str | None, notebooks: bool) -> None:
               help="One seed for every submission (default: a fresh one each, in its report).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of the feedback students see.")
-@click.option("--timeout", type=click.FloatRange(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
+@click.option("--timeout", type=_Number(*TIMEOUT_RANGE), default=DEFAULTS.timeout, show_default=True,
               help="Wall-clock seconds each task may spend in student code.")
 @click.option("--memory", "memory_mb", type=click.IntRange(*MEMORY_RANGE), default=DEFAULTS.memory_mb,
               show_default=True,

@@ -12,7 +12,7 @@ import click
 
 from .errors import BadInput
 from .fileio import write_atomic
-from .paths import clash
+from .paths import clash, same_file
 
 from .formats import FORMATS
 
@@ -97,6 +97,9 @@ def collect(paths: tuple[str, ...], output: str, summary_path: str | None) -> No
 
     out = _target("-o/--output", output, None)
     summary_out = _target("--summary", summary_path, None) if summary_path else None
+    if summary_out is not None and same_file(summary_out, out):
+        raise BadInput(f"--summary {summary_path}: the same file as -o/--output {output}; "
+                       "give each output a file of its own")
     files = [p for p in paths if not Path(p).is_dir()]
     folders = [p for p in paths if Path(p).is_dir()]
     for option, target in (("-o/--output", out), ("--summary", summary_out)):

@@ -27,3 +27,36 @@ def write_atomic(path: str | Path, text: str) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+class FolderInUse(OSError):
+    """Another process holds the lock; ``holder`` is the process id it wrote, or ''."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"in use by process {holder or '?'}")
+        self.holder = holder
+
+
+def lock_exclusive(path: str | Path) -> int:
+    """Take an exclusive lock on the file ``path`` (created if need be) and write this
+    process's id in it; the descriptor, which holds the lock until it is closed (or the
+    process ends). ``FolderInUse`` if another process holds it; ``OSError`` if the file
+    cannot be made. POSIX only (``fcntl.flock``)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+        except OSError:
+            holder = ""
+        os.close(fd)
+        raise FolderInUse(holder) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+    return fd

@@ -35,6 +35,17 @@ class Gathered:
         return not self.modules and not self.notebooks
 
 
+def shown(text: str) -> str:
+    """A file name as text that can always be written: bytes that were not UTF-8 (kept by
+    Python as lone surrogates, e.g. a GBK name from a zip made on a Chinese Windows
+    machine) become escapes such as ``\\xd7``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def _files(root: Path) -> list[Path]:
     found = []
     for path in sorted(root.rglob("*"), key=lambda p: (len(p.relative_to(root).parts), str(p))):
@@ -71,7 +82,7 @@ def gather(upload: Path, t: Callable[[str], str] = lambda s: s) -> tuple[Gathere
     notes: list[str] = []
     candidates: dict[str, list[Path]] = {}
     for path in _files(upload):
-        rel = path.relative_to(upload).as_posix()
+        rel = shown(path.relative_to(upload).as_posix())
         if path.suffix.lower() == ".ipynb":
             found.notebooks.append(path)
             continue
@@ -87,15 +98,15 @@ def gather(upload: Path, t: Callable[[str], str] = lambda s: s) -> tuple[Gathere
         exact = [p for p in paths if p.name == f"{module}.py"]
         chosen = (exact or paths)[0]
         found.modules[module] = chosen
-        rel = chosen.relative_to(upload).as_posix()
+        rel = shown(chosen.relative_to(upload).as_posix())
         if chosen.name != f"{module}.py":
             notes.append(t("{file} was graded as {module}.py: name it exactly {module}.py next time.").format(
                 file=rel, module=module))
         for other in paths:
             if other is not chosen:
-                found.unused.append(other.relative_to(upload).as_posix())
+                found.unused.append(shown(other.relative_to(upload).as_posix()))
                 notes.append(t("{file} was not graded: {chosen} is graded as {module}.py.").format(
-                    file=other.relative_to(upload).as_posix(), chosen=rel, module=module))
+                    file=shown(other.relative_to(upload).as_posix()), chosen=rel, module=module))
     missing = [m for m in MODULES if m not in found.modules]
     if found.modules and missing and not found.notebooks:
         notes.append(t("Not in your upload: {modules}.").format(modules=", ".join(f"{m}.py" for m in missing)))

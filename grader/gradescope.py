@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .fileio import write_atomic
 from .options import DEFAULTS, Options, OptionsError
 
 CONFIG = "autograd-lab.json"
@@ -198,6 +199,25 @@ def validate(results: dict[str, Any]) -> None:
     jsonschema.validate(results, schema)
 
 
+def _writable(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (lone surrogates escaped)."""
+    from .gather import shown
+
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {_writable(k): _writable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_writable(v) for v in value]
+    return value
+
+
+def _json(results: dict[str, Any]) -> str:
+    text = json.dumps(_writable(results), indent=2, ensure_ascii=False) + "\n"
+    text.encode("utf-8")  # fails here, inside the fallback's reach, rather than while writing
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.gradescope",
                                      description="Grade /autograder/submission into /autograder/results/results.json.")
@@ -208,14 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         results = grade_upload(root)
+        results["execution_time"] = round(time.monotonic() - started)
+        validate(results)
+        text = _json(results)
     except Exception:  # the grader's own failure: the student sees that, the instructor why
         traceback.print_exc(file=sys.stdout)
         results = {"score": 0.0, "output": "The grader itself failed on this submission; it is not your "
-                   "mistake. Your instructor can see why and will regrade it.", "stdout_visibility": "hidden"}
-    results["execution_time"] = round(time.monotonic() - started)
-    validate(results)
-    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
-    (root / "results" / "results.json").write_text(text, encoding="utf-8")
+                   "mistake. Your instructor can see why and will regrade it.", "stdout_visibility": "hidden",
+                   "execution_time": round(time.monotonic() - started)}
+        text = _json(results)
+    # Atomic: Gradescope never reads a results.json half written, or empty.
+    write_atomic(root / "results" / "results.json", text)
     summary = results.get("output", "").splitlines()
     print(summary[-1] if summary else "")
     return 0

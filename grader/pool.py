@@ -178,6 +178,7 @@ class Done:
     report: Path | None = None  # the report this batch wrote
     kept: dict[str, Any] | None = None  # what the gradebook reads of it
     files_digest: str = ""
+    stamp: tuple[int, int, int] | None = None  # the report file as it was when ``kept`` was read
 
 
 class _Worker:
@@ -220,9 +221,13 @@ def run(items: list[Item], outdir: Path, options: Options, *, jobs: int, resume:
     todo: list[Item] = []
     for item in items:
         out = reports / f"{item.name}.json"
-        if resume and _finished(out, digest(item.path)):
-            data = json.loads(out.read_text(encoding="utf-8"))
-            results.append(Done(item, data["score"], data["max_score"], data.get("problem", ""), skipped=True))
+        data = _finished(out, item, digest(item.path), options) if resume else None
+        if data is not None:
+            from . import collect
+
+            results.append(Done(item, data["score"], data["max_score"], data.get("problem", ""), skipped=True,
+                                report=out, kept=collect.kept(data), files_digest=collect.submission_digest(data),
+                                stamp=stamp(out)))
             progress(len(results), len(items), results[-1])
         else:
             todo.append(item)
@@ -271,7 +276,8 @@ def run(items: list[Item], outdir: Path, options: Options, *, jobs: int, resume:
                 done = Done(item, answer.get("score", 0.0), answer.get("max_score", 0.0), answer.get("problem", ""),
                             answer.get("error", ""), seconds=answer.get("seconds", 0.0),
                             report=reports / f"{item.name}.json", kept=answer.get("kept"),
-                            files_digest=str(answer.get("files_digest", "")))
+                            files_digest=str(answer.get("files_digest", "")),
+                            stamp=stamp(reports / f"{item.name}.json"))
                 results.append(done)
                 progress(len(results), len(items), done)
             for w in list(workers):
@@ -315,12 +321,39 @@ def _replace(workers: list[_Worker], w: _Worker, queue: list[Item], retried: set
     return True
 
 
-def _finished(out: Path, current: str) -> bool:
+def _finished(out: Path, item: Item, current: str, options: Options) -> dict[str, Any] | None:
+    """The report at ``out`` if ``--resume`` may keep it, else None (the submission is graded).
+
+    Kept only if it is a valid report made by this grader with this batch's options
+    (seed, tasks, limits, language) for this submission (its path, and files unchanged)
+    and the grader did not fail on it: a report of an earlier batch with other options,
+    or of another submission that had this name, is never taken for this one's.
+    """
+    from . import __version__, collect
+
     try:
-        data = json.loads(out.read_text(encoding="utf-8"))
-        return data.get("submission", {}).get("digest") == current and "score" in data
-    except (OSError, ValueError):
-        return False
+        data = collect.load_report(out)
+    except collect.ReportError:
+        return None
+    submission = data["submission"]
+    made_by = (data.get("grader_version"), data.get("seed"), data.get("language"), data.get("selection"),
+               data.get("limits"))
+    wanted = (__version__, options.seed, options.lang, list(options.patterns),
+              {"timeout_seconds": options.timeout, "memory_mb": options.memory_mb})
+    if (submission.get("path") != str(item.path) or submission.get("digest") != current or made_by != wanted
+            or data.get("grader_errors")
+            or any(c["outcome"] == "grader_error" for t in data["tasks"] for c in t["checks"])):
+        return None
+    return data
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """What identifies one version of a file on disk (inode, size, modification time), or None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 if __name__ == "__main__":

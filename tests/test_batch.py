@@ -271,3 +271,180 @@ def test_a_submission_named_like_a_standard_module_never_runs_in_the_grader(how,
         assert scores == {"alice": MAX_SCORE, "telnetlib": 0}
     else:
         assert json.loads((tmp_path / "out.json").read_text())["score"] == 0
+
+
+def _quick_batch(src: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    grade = Path(sys.executable).parent / "grade"
+    return subprocess.run([str(grade), "batch", str(src), "-o", str(out), "--jobs", "2", "--timeout", "5", *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def _reports(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (out / "reports").glob("*.json")}
+
+
+def test_resume_regrades_reports_made_with_other_options(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for name in ("a", "b"):
+        _copy(SOLUTIONS, cls / name)
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    # The record now says seed 2 and two tasks (as an interrupted later batch leaves it):
+    # reports of seed 1 and one task are not this batch's and must not be kept.
+    recorded = json.loads((out / "batch.json").read_text())
+    (out / "batch.json").write_text(json.dumps(dict(recorded, seed=2, patterns=["grad_of_2xtx", "backward_twice"])))
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed (unchanged)    0" in resumed.stdout
+    reports = _reports(out)
+    assert {r["seed"] for r in reports.values()} == {2}
+    assert {r["max_score"] for r in reports.values()} == {8.0}
+    rows = gradebook(out)
+    assert [(r["seed"], r["max_score"]) for r in rows] == [("2", "8"), ("2", "8")]
+    # Resumed again with the same options: nothing to regrade.
+    again = _quick_batch(cls, out, "--resume")
+    assert again.returncode == 0 and "resumed (unchanged)    2" in again.stdout, again.stdout
+
+
+def test_a_fresh_batch_into_a_folder_of_reports_is_refused(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    def files() -> dict[str, bytes]:  # but the lock, which names the batch holding it
+        return {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".grade-batch.lock"}
+
+    before = files()
+    again = _quick_batch(cls, out, "--seed", "9", "-k", "grad_of_2xtx")
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1 and "earlier batch" in again.stderr and "--resume" in again.stderr
+    assert files() == before
+
+
+def test_a_late_identical_submission_never_takes_another_ones_report(tmp_path):
+    """'li na' arrives after 'li_na' was graded, with the same files: it takes the name
+    li_na and li_na becomes li_na-2. Each must still get a report and a row of its own."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "li_na")
+    _copy(EXERCISES, cls / "zhou")
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    _copy(SOLUTIONS, cls / "li na")
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert {r["submission"]["path"] for r in _reports(out).values()} == {str(cls / n) for n in ("li_na", "li na", "zhou")}
+    assert sorted(r["submission"] for r in gradebook(out)) == sorted(str(cls / n) for n in ("li_na", "li na", "zhou"))
+    assert "resumed (unchanged)    1" in resumed.stdout  # zhou only
+
+
+def test_a_withdrawn_submission_is_left_out_of_the_gradebook_and_named(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for name in ("a", "b"):
+        _copy(SOLUTIONS, cls / name)
+    out = tmp_path / "out"
+    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert first.returncode == 0, first.stderr[-2000:]
+    shutil.rmtree(cls / "b")
+    resumed = _quick_batch(cls, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert [r["submission"] for r in gradebook(out)] == [str(cls / "a")]
+    assert f"{out / 'reports' / 'b.json'}: not a report of this batch's submissions" in resumed.stderr
+    assert (out / "reports" / "b.json").exists()  # set aside from the gradebook, never deleted
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import LOCK_FILE, main
+    from grader.fileio import lock_exclusive
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = lock_exclusive(out / LOCK_FILE)  # as a running batch holds it
+    try:
+        for extra in ([], ["--resume"]):
+            result = CliRunner().invoke(main, ["batch", str(cls), "-o", str(out), "--seed", "1", *extra])
+            assert result.exit_code == 2, result.output
+            assert "another grade batch is writing into it" in result.output and f"process {os.getpid()}" in result.output
+            assert result.output.strip().count("\n") == 0
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE]
+    finally:
+        os.close(fd)
+    # Released: the next batch runs.
+    done = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_two_batches_at_once_into_one_folder(tmp_path):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a", {"ex01_backward": "\nimport time\ndef grad_of_2xtx(x):\n    time.sleep(30)\n"})
+    out = tmp_path / "out"
+    grade = Path(sys.executable).parent / "grade"
+    first = subprocess.Popen([str(grade), "batch", str(cls), "-o", str(out), "--seed", "1", "-k", "grad_of_2xtx",
+                              "--timeout", "20", "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "batch.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = _quick_batch(cls, out, "--seed", "2", "-k", "grad_of_2xtx", "--resume")
+        assert second.returncode == 2 and "another grade batch is writing into it" in second.stderr, second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads((out / "batch.json").read_text())["seed"] == 1
+    assert [r["seed"] for r in gradebook(out)] == ["1"]
+
+
+def test_the_gradebook_reads_a_report_that_changed_since_its_answer(tmp_path):
+    """The parent keeps what each worker answered, but a report file replaced since is read again."""
+    from grader import collect
+    from grader.cli import _write_gradebook
+    from grader.pool import Done, stamp
+
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    result = _quick_batch(_copy(SOLUTIONS, tmp_path / "cls" / "a").parent, tmp_path / "graded", "--seed", "3",
+                          "-k", "grad_of_2xtx")
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "graded" / "reports" / "a.json").read_text())
+    path = out / "reports" / "a.json"
+    report.write(data, path)
+    item = batch.Item("a", tmp_path / "cls" / "a")
+    stale = dict(collect.kept(data), seed=99)
+    done = Done(item, data["score"], data["max_score"], report=path, kept=stale,
+                files_digest=collect.submission_digest(data), stamp=stamp(path))
+    _write_gradebook(out, [done], [item])
+    assert [r["seed"] for r in gradebook(out)] == ["99"]  # unchanged: the answer is used
+    time.sleep(0.01)
+    report.write(data, path)  # another version of the file
+    _write_gradebook(out, [done], [item])
+    assert [r["seed"] for r in gradebook(out)] == ["3"]
+
+
+@pytest.mark.parametrize("where", ["/proc/autograd-lab-out", "file/out"])
+def test_an_output_folder_that_cannot_be_made_is_bad_input(tmp_path, where):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _copy(SOLUTIONS, cls / "a")
+    (tmp_path / "file").write_text("not a folder\n")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    result = CliRunner().invoke(main, ["batch", str(cls), "-o", out, "--seed", "1"])
+    assert result.exit_code == 2, result.output
+    assert "cannot create the folder" in result.output and "grader itself failed" not in result.output
+    assert result.output.strip().count("\n") == 0

@@ -311,3 +311,64 @@ def test_a_batch_submission_the_grader_fails_on_still_gets_its_report(tmp_path, 
     data = json.loads(out.read_text())
     report.validate(data)
     assert {t["status"] for t in data["tasks"]} == {"error"} and data["grader_errors"]
+
+
+@pytest.mark.parametrize("formats", [["markdown=r.json"], ["junit=r.json"], ["junit=x.md", "markdown=x.md"],
+                                     ["gradescope"], ["markdown=./sub/../r.json"]])
+def test_two_outputs_to_one_file_are_refused_before_grading(tmp_path, monkeypatch, formats):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    output = "results.json" if formats == ["gradescope"] else "r.json"
+    (tmp_path / output).write_text('{"a good": "report"}')
+    args = ["run", str(SOLUTIONS), "-o", output, "-k", "grad_of_2xtx"]
+    for spec in formats:
+        args += ["--format", spec]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "the same file as" in result.output and result.output.strip().count("\n") == 0
+    assert (tmp_path / output).read_text() == '{"a good": "report"}'
+    assert not (tmp_path / "x.md").exists()
+
+
+@pytest.mark.parametrize("args", [["run", str(EXERCISES), "--timeout", "nan"],
+                                  ["run", str(EXERCISES), "--fail-under", "nan"],
+                                  ["run", str(EXERCISES), "--fail-under", "NaN"],
+                                  ["batch", str(EXERCISES.parent), "--timeout", "nan"],
+                                  ["gradescope", "ag.zip", "--timeout", "-nan"]])
+def test_nan_is_refused_for_every_number_option(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*args, "-o", "out"] if args[0] == "batch" else [*args, "-o", "r.json"]
+                                if args[0] == "run" else args)
+    assert result.exit_code == 2, result.output
+    assert "is not a number" in result.output and "grader itself failed" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_inside_the_exercises_folder_grades_it_and_writes_the_report_beside_it(tmp_path, monkeypatch):
+    folder = tmp_path / "repo" / "exercises"
+    folder.parent.mkdir()
+    import shutil
+
+    shutil.copytree(EXERCISES, folder)
+    before = sorted(p.name for p in folder.iterdir())
+    monkeypatch.chdir(folder)
+    for args in ([], ["."]):
+        result = CliRunner().invoke(main, ["run", *args, "-k", "grad_of_2xtx", "--seed", "1"], env={"NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        assert "the report goes outside it, to ../grade-report.json" in result.output
+        data = json.loads((tmp_path / "repo" / "grade-report.json").read_text())
+        assert data["score"] == 0 and data["selection"] == ["grad_of_2xtx"]
+        (tmp_path / "repo" / "grade-report.json").unlink()
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing written into the submission
+    # An explicit -o inside it is still refused; the default outside it is used by explain.
+    refused = CliRunner().invoke(main, ["run", "-o", "r.json", "-k", "grad_of_2xtx"])
+    assert refused.exit_code == 2 and "inside the submission folder" in refused.output
+    CliRunner().invoke(main, ["run", "-k", "vjp", "--seed", "1"])
+    explained = CliRunner().invoke(main, ["explain", "vjp", "--lang", "en"])
+    assert explained.exit_code == 0 and "No report at" not in explained.output, explained.output
+
+
+def test_run_elsewhere_without_exercises_still_says_where_they_are(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2 and "no such folder here" in result.output

@@ -359,3 +359,14 @@ def test_reports_already_read_are_taken_as_given_and_still_deduplicated(tmp_path
     assert [d.source for d in collection.duplicates] == [str(tmp_path / "b.json"), str(tmp_path / "c.json")]
     plain = collect_mod.collect([tmp_path / "a.json"])
     assert collect_mod.render_csv(collection) == collect_mod.render_csv(plain)
+
+
+def test_collect_refuses_the_summary_on_the_gradebook(tmp_path, real_report):
+    write(tmp_path / "reports" / "a.json", real_report)
+    (tmp_path / "g.csv").write_text("the old gradebook\n")
+    for summary in ("g.csv", "./reports/../g.csv"):
+        result = CliRunner().invoke(collect_cmd, [str(tmp_path / "reports"), "-o", str(tmp_path / "g.csv"),
+                                                  "--summary", str(tmp_path / summary)])
+        assert result.exit_code == 2, result.output
+        assert "the same file as -o/--output" in result.output and result.output.strip().count("\n") == 0
+        assert (tmp_path / "g.csv").read_text() == "the old gradebook\n"

@@ -174,3 +174,41 @@ def test_gradescope_refuses_a_student_release_and_a_bad_name(tmp_path):
     assert refused.exit_code == 2 and "no hidden checks" in refused.output
     assert CliRunner().invoke(main, ["gradescope", str(tmp_path / "a.tar")]).exit_code == 2
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_the_upload_is_scored(source, tmp_path):
+    """A zip made on a Chinese-locale Windows machine leaves GBK names (作业.py) after unzip."""
+    def fill(folder: Path) -> None:
+        _copy(folder)
+        with open(os.path.join(os.fsencode(folder), "作业.py".encode("gbk")), "w") as f:
+            f.write("x = 1\n")
+        (folder / "notes").mkdir()
+        with open(os.path.join(os.fsencode(folder / "notes"), b"ex03\xff.py"), "w") as f:
+            f.write("x = 1\n")
+
+    results, done = run_autograder(source, tmp_path, fill)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert results["score"] == results["extra_data"]["max_score"] > 0
+    assert "\\xd7\\xf7" in results["output"] and "notes/ex03\\xff.py" in results["output"]
+    assert not list((tmp_path / "autograder" / "results").glob(".*.tmp"))
+
+
+def test_results_json_is_always_written_whole(tmp_path, monkeypatch):
+    """Whatever the grading returned, results.json is valid JSON (never empty), written atomically."""
+    from grader import gradescope
+
+    root = tmp_path / "ag"
+    (root / "submission").mkdir(parents=True)
+    monkeypatch.setattr(gradescope, "grade_upload", lambda root: {"score": 1.0, "output": "name \udcd7\udcf7.py"})
+    assert gradescope.main(["--root", str(root)]) == 0
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == 1.0 and results["output"] == "name \\xd7\\xf7.py"
+
+    def broken(root):
+        raise RuntimeError("a bug in the grader")
+
+    monkeypatch.setattr(gradescope, "grade_upload", broken)
+    assert gradescope.main(["--root", str(root)]) == 0
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == 0.0 and "not your mistake" in results["output"]
+    jsonschema.validate(results, SCHEMA)
