@@ -54,6 +54,8 @@ CLASSIC = {
                                              "hint:entry_slip"),
     "weights passed to backward as a list": ("ex03_vjp/multitask_weights_list", "ex03_vjp.multitask_grads",
                                              "hint:tensor_expected"),
+    "w.grad.zero_() first in the training loop": ("ex01_backward/train_zero_grad_at_loop_top",
+                                                  "ex01_backward.train_linear_regression", "hint:grad_none_first_step"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
@@ -79,6 +81,10 @@ NOT_THIS_HINT = {
                                                                "ex03_vjp.multitask_grads", {"accumulated_across_tasks"}),
     "mean for sum is not a generic factor": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"factor"}),
     "J·v is not a sign error": ("ex03_vjp/jv_instead_of_jtv", "ex03_vjp.vjp", {"sign", "factor"}),
+    "None on the first step is not a rebound leaf": ("ex01_backward/train_zero_grad_at_loop_top",
+                                                     "ex01_backward.train_linear_regression", {"rebound_leaf"}),
+    "a rebound leaf is not None on the first step": ("ex01_backward/train_rebinds_w",
+                                                     "ex01_backward.train_linear_regression", {"grad_none_first_step"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -36,7 +36,10 @@ TASKS = (
          hints=("accumulated", "mean_sum_swapped", "sign", "zeros", "inplace_leaf", "none_grad",
                 Hint("rebound_leaf",
                      "w = w - lr * w.grad makes w a new tensor computed from the old one (a non-leaf), whose .grad stays None: update the leaf itself, in place, where autograd does not record it.",
-                     "w = w - lr * w.grad 会让 w 变成由旧 w 计算出的新张量（非叶子张量），它的 .grad 一直是 None：请原地更新叶子张量本身，并且不让自动微分记录这次更新。")),
+                     "w = w - lr * w.grad 会让 w 变成由旧 w 计算出的新张量（非叶子张量），它的 .grad 一直是 None：请原地更新叶子张量本身，并且不让自动微分记录这次更新。"),
+                Hint("grad_none_first_step",
+                     "w.grad was None on the first step: .grad stays None until the first backward pass fills it, so using it before that (w.grad.zero_() first in the loop) fails. Clear it after the update instead, or only when w.grad is not None (or set w.grad = None).",
+                     "第一步时 w.grad 是 None：在第一次反向传播填入梯度之前，.grad 一直是 None，所以在此之前使用它（在循环开头调用 w.grad.zero_()）会出错。请改为在更新之后清空它，或者只在 w.grad 不是 None 时清空（或者设置 w.grad = None）。")),
          exception_hints=(("none_grad", "rebound_leaf"),), fix_the_bug=True,
          by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"gradient descent on the mean squared error (fix the bug)": "对均方误差做梯度下降（修复其中的错误）",
