@@ -76,7 +76,8 @@ SHARED_HINTS: dict[str, str] = {
     'create_graph': 'The first derivative is not part of a graph: compute it with create_graph=True (and make sure the input requires grad).',
     'implicit_scalar': 'backward() or torch.autograd.grad without a gradient works only on a scalar: for a non-scalar output pass gradient=... to backward(), or grad_outputs=... to torch.autograd.grad.',
     'integer_grad': 'Only floating-point tensors can require gradients: convert integers first (e.g. x.float()).',
-    'no_grad_on_input': 'The input does not require grad: make a leaf with x.detach().clone().requires_grad_().',
+    'no_grad_on_input': 'What is differentiated is not connected to any tensor that requires grad: look at where requires_grad is set, and at every .detach(), .item(), torch.no_grad() or integer tensor (such as the indices from sort) between that tensor and the result.',
+    'wrt_no_grad': 'A tensor that is differentiated with respect to does not require grad: every input of torch.autograd.grad (a tensor made only to be differentiated with respect to included) must require grad.',
     'inplace_leaf': 'A leaf that requires grad cannot be changed in place: update it inside torch.no_grad().',
     'none_grad': 'Something was None: .grad stays None until a backward pass reaches that leaf tensor.',
     'grad_not_cleared': 'It still holds the previous gradient: .grad adds each backward pass to what it already holds; clear it with .grad.zero_() between the two backward passes.',
@@ -127,7 +128,7 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"a leaf Variable that requires grad is being used in an in-place", "inplace_leaf"),
     (r"'NoneType' object has no attribute", "none_grad"),
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
-    (r"One of the differentiated Tensors does not require grad", "no_grad_on_input"),
+    (r"One of the differentiated Tensors does not require grad", "wrt_no_grad"),
     (r"No module named", "module_not_available"),
     # (matched against "Type: message")
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"

@@ -56,6 +56,12 @@ CLASSIC = {
                                              "hint:tensor_expected"),
     "w.grad.zero_() first in the training loop": ("ex01_backward/train_zero_grad_at_loop_top",
                                                   "ex01_backward.train_linear_regression", "hint:grad_none_first_step"),
+    "a dummy w that does not require grad": ("ex07_higher_order/jvp_w_without_requires_grad",
+                                             "ex07_higher_order.jvp_by_double_backward", "hint:wrt_no_grad"),
+    "a loss whose every term is detached": ("ex04_detach/semi_everything_detached", "ex04_detach.semi_gradient",
+                                            "hint:no_grad_on_input"),
+    "sort's indices for its values": ("ex05_control_flow/price_sort_indices", "ex05_control_flow.second_price_grad",
+                                      "hint:no_grad_on_input"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
@@ -85,6 +91,8 @@ NOT_THIS_HINT = {
                                                      "ex01_backward.train_linear_regression", {"rebound_leaf"}),
     "a rebound leaf is not None on the first step": ("ex01_backward/train_rebinds_w",
                                                      "ex01_backward.train_linear_regression", {"grad_none_first_step"}),
+    "a dummy w without grad is not the input": ("ex07_higher_order/jvp_w_without_requires_grad",
+                                                "ex07_higher_order.jvp_by_double_backward", {"no_grad_on_input"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -21,7 +21,7 @@ TASKS = (
     Task(M, "semi_gradient", 6, "semi_gradient(w, s, s_next, r, gamma)",
          "∇_w (w·s − target)² with the target treated as a constant",
          "the TD target is detached",
-         hints=("factor", "sign",
+         hints=("no_grad_on_input", "factor", "sign",
                 Hint("target_not_detached",
                      "It looks like the gradient flows through the target too: the target must be .detach()-ed.",
                      "看起来梯度也流过了目标值：目标值必须 .detach()。"),
