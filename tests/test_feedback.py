@@ -62,6 +62,8 @@ CLASSIC = {
                                             "hint:no_grad_on_input"),
     "sort's indices for its values": ("ex05_control_flow/price_sort_indices", "ex05_control_flow.second_price_grad",
                                       "hint:no_grad_on_input"),
+    "one factor of u detached": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
+                                 "hint:one_factor_detached"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
@@ -93,6 +95,8 @@ NOT_THIS_HINT = {
                                                      "ex01_backward.train_linear_regression", {"grad_none_first_step"}),
     "a dummy w without grad is not the input": ("ex07_higher_order/jvp_w_without_requires_grad",
                                                 "ex07_higher_order.jvp_by_double_backward", {"no_grad_on_input"}),
+    "the first backward pass cannot have accumulated": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
+                                                        {"accumulated", "grad_not_cleared"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
