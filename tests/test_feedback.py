@@ -64,6 +64,8 @@ CLASSIC = {
                                       "hint:no_grad_on_input"),
     "one factor of u detached": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
                                  "hint:one_factor_detached"),
+    "the mean's .grad not cloned": ("ex06_losses/loss_grad_not_cloned", "ex06_losses.loss_grads",
+                                    "hint:grad_not_cloned"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
@@ -97,6 +99,9 @@ NOT_THIS_HINT = {
                                                 "ex07_higher_order.jvp_by_double_backward", {"no_grad_on_input"}),
     "the first backward pass cannot have accumulated": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
                                                         {"accumulated", "grad_not_cleared"}),
+    "an uncloned .grad is not a swap": ("ex06_losses/loss_grad_not_cloned", "ex06_losses.loss_grads",
+                                        {"mean_sum_swapped"}),
+    "a swap is not an uncloned .grad": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"grad_not_cloned"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
