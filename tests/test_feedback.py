@@ -103,6 +103,15 @@ NOT_THIS_HINT = {
                                         {"mean_sum_swapped"}),
     "a swap is not an uncloned .grad": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"grad_not_cloned"}),
 }
+
+# One rule, one check: a mistake against a rule that has its own check is charged there
+# and nowhere else. (mutant, task, the checks it may fail)
+CHARGED_ONCE = {
+    "an unused parameter without zeros": ("ex03_vjp/multitask_unused_raises", "ex03_vjp.multitask_grads",
+                                          {"unused_param"}),
+    "an unused parameter returned as None": ("ex03_vjp/multitask_none_for_unused", "ex03_vjp.multitask_grads",
+                                             {"unused_param"}),
+}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -255,3 +264,12 @@ def test_a_file_read_at_import_is_told_the_sandbox_has_no_files(grade, submissio
         report = grade(folder, patterns=("ex06_losses.loss_grads",), lang=lang)
         (task,) = report["tasks"]
         assert task["status"] == "error" and all(words in c["feedback"] for c in task["checks"]), task["checks"][0]
+
+
+@pytest.mark.parametrize("case", sorted(CHARGED_ONCE))
+def test_a_rule_is_charged_by_its_own_check_only(case, grade, tmp_path):
+    name, task_id, allowed = CHARGED_ONCE[case]
+    folder = materialise(load(MUTANTS / f"{name}.py"), SOLUTIONS, tmp_path / "sub")
+    (task,) = grade(folder, patterns=(task_id,))["tasks"]
+    failed = {c["id"] for c in task["checks"] if c["outcome"] != "passed"}
+    assert failed and failed <= allowed, (case, failed)

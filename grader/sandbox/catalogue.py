@@ -161,8 +161,9 @@ def _affine(a: float, b: float) -> Callable[[torch.Tensor], torch.Tensor]:
 
 @entry("two_layer_tasks")
 def _two_layer_tasks(X: torch.Tensor, Y: torch.Tensor) -> Callable[..., torch.Tensor]:
-    # params (W1 (h, d), W2 (k, h), unused (u,)): k task losses, one per output column.
-    def losses(W1: torch.Tensor, W2: torch.Tensor, unused: torch.Tensor) -> torch.Tensor:
+    # params (W1 (h, d), W2 (k, h)), optionally a third that no task uses: k task losses,
+    # one per output column.
+    def losses(W1: torch.Tensor, W2: torch.Tensor, *unused: torch.Tensor) -> torch.Tensor:
         pred = torch.tanh(X @ W1.T) @ W2.T
         return ((pred - Y) ** 2).mean(dim=0)
 
