@@ -111,6 +111,8 @@ CHARGED_ONCE = {
                                           {"unused_param"}),
     "an unused parameter returned as None": ("ex03_vjp/multitask_none_for_unused", "ex03_vjp.multitask_grads",
                                              {"unused_param"}),
+    "no case for an output that ignores x": ("ex02_jacobian/vjps_constant_raises", "ex02_jacobian.jacobian_from_vjps",
+                                             {"vjps_scalar_and_constant"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -171,11 +171,13 @@ NON_SYMMETRIC = FnSpec("tanh_affine", A=torch.tensor([[1.0, 2.0], [-0.5, 1.5]]),
 
 
 @check(VJPS, 1, "the notes' examples at x = [2, 3] ([x0², x1³] and [x₁² + x₂, x₁ + x₂³]), "
-       "then tanh(A x + b) with a non-symmetric Jacobian, and an output that ignores x", visibility="visible")
+       "then tanh(A x + b) with a non-symmetric Jacobian", visibility="visible")
 def test_vjps_seed_example(task):
+    # An output that ignores x is not in the notes: test_vjps_scalar_and_constant alone
+    # charges that edge case.
     x = torch.tensor([2.0, 3.0])
     cases = [(FnSpec("seed_square_cube"), x), (FnSpec("seed_jacobian_f"), x),
-             (NON_SYMMETRIC, torch.tensor([0.3, -0.4])), (FnSpec("constant", c=torch.tensor([1.0, -1.0, 2.0])), x)]
+             (NON_SYMMETRIC, torch.tensor([0.3, -0.4]))]
     on_every_input(cases, lambda case: _expect_jacobian(task, *case, visible=True))
 
 

@@ -36,7 +36,7 @@ TASKS = (
                      "这里 f(x) 不依赖于 x，所以 y 没有 grad_fn，无法进行反向传播：忽略输入的函数，它的雅可比矩阵是什么？")),
          zh={"the full Jacobian from one vector-Jacobian product per output element": "每个输出元素做一次向量-雅可比积，由此得到完整的雅可比矩阵",
              "J's rows are the VJPs with one-hot v": "J 的各行就是 v 取独热向量时的向量-雅可比积",
-             "the notes' examples at x = [2, 3] ([x0², x1³] and [x₁² + x₂, x₁ + x₂³]), then tanh(A x + b) with a non-symmetric Jacobian, and an output that ignores x": "笔记中的示例，x = [2, 3]（[x0², x1³] 和 [x₁² + x₂, x₁ + x₂³]），然后是雅可比矩阵不对称的 tanh(A x + b)，以及与 x 无关的输出",
+             "the notes' examples at x = [2, 3] ([x0², x1³] and [x₁² + x₂, x₁ + x₂³]), then tanh(A x + b) with a non-symmetric Jacobian": "笔记中的示例，x = [2, 3]（[x0², x1³] 和 [x₁² + x₂, x₁ + x₂³]），然后是雅可比矩阵不对称的 tanh(A x + b)",
              "non-symmetric Jacobians in float64: ℝ³ → ℝ³ and ℝ³ → ℝ⁵": "非对称的雅可比矩阵，float64：ℝ³ → ℝ³ 和 ℝ³ → ℝ⁵",
              "matrix in, matrix out in float32: J has shape f(x).shape + x.shape": "矩阵输入、矩阵输出，float32：J 的形状为 f(x).shape + x.shape",
              "a scalar output (J is the gradient), and an output that ignores x (J is 0)": "标量输出（J 就是梯度），以及与 x 无关的输出（J 为 0）",
