@@ -66,6 +66,8 @@ CLASSIC = {
                                  "hint:one_factor_detached"),
     "the mean's .grad not cloned": ("ex06_losses/loss_grad_not_cloned", "ex06_losses.loss_grads",
                                     "hint:grad_not_cloned"),
+    "f called again for the second backward": ("ex01_backward/twice_calls_f_twice", "ex01_backward.backward_twice",
+                                               "hint:f_called_twice"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).

@@ -261,13 +261,21 @@ def test_train_contract(task, inputs):
 
 
 def _twice_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    from grader.sandbox.catalogue import AGAIN
+
     if bool((want != 0).any()) and resembles(got, want / 2):
         return "one_backward_only"
+    # The checks pass "once_" functions: a second call of f gives AGAIN times the first
+    # call's output, so a second graph built for the second pass shows as (1 + AGAIN)·∇f.
+    if bool((want != 0).any()) and resembles(got, (1 + AGAIN) / 2 * want):
+        return "f_called_twice"
     return _usual(got, want)
 
 
 def _expect_twice(task, f: FnSpec, x: torch.Tensor, *, visible: bool = False):
-    answer = task(f, x)
+    """``f`` names a base catalogue function; the student gets its "once_" entry, which
+    is the same function on its first call, so that a y built twice shows."""
+    answer = task(FnSpec("once_" + f.name, **f.params), x)
     got = answer.tensor(tuple(x.shape), x.dtype, "x.grad after two backward calls")
     expect_close(got, 2 * _grad(f, x), "x.grad after two backward calls", visible=visible,
                  diagnose=_twice_hint)

@@ -244,3 +244,27 @@ def _once_matrix_map(W: torch.Tensor, V: torch.Tensor) -> Callable[[torch.Tensor
 @entry("once_coupled")
 def _once_coupled() -> Callable[[torch.Tensor], torch.Tensor]:
     return _first_call_counts(_coupled())
+
+
+# ex01_backward.backward_twice builds y = f(x) once and backs through that one graph
+# twice: f called again for the second pass shows as ∇f + AGAIN·∇f.
+
+
+@entry("once_two_dot")
+def _once_two_dot() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_two_dot())
+
+
+@entry("once_cube_sum")
+def _once_cube_sum() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_cube_sum())
+
+
+@entry("once_plain_sum")
+def _once_plain_sum() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_plain_sum())
+
+
+@entry("once_sin_prod")
+def _once_sin_prod(c: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_sin_prod(c))
