@@ -68,6 +68,8 @@ CLASSIC = {
                                     "hint:grad_not_cloned"),
     "f called again for the second backward": ("ex01_backward/twice_calls_f_twice", "ex01_backward.backward_twice",
                                                "hint:f_called_twice"),
+    "no zero_() between one-hot passes": ("ex02_jacobian/vjps_grad_not_cleared", "ex02_jacobian.jacobian_from_vjps",
+                                          "hint:accumulated"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
