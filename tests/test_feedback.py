@@ -70,6 +70,10 @@ CLASSIC = {
                                                "hint:f_called_twice"),
     "no zero_() between one-hot passes": ("ex02_jacobian/vjps_grad_not_cleared", "ex02_jacobian.jacobian_from_vjps",
                                           "hint:accumulated"),
+    "retain_graph on the first backward only": ("ex03_vjp/one_graph_retain_first_only", "ex03_vjp.vjps_on_one_graph",
+                                                "hint:retain_graph"),
+    "the first derivative detached": ("ex07_higher_order/hvp_detached_gradient", "ex07_higher_order.hvp",
+                                      "hint:create_graph"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
