@@ -232,6 +232,8 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
             values[key] = _(value)
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
+    if lang == "zh":
+        template = _join_chinese(template, values)
     text = _fill(template, values)
     # A space sets a Latin word off from Chinese ("J 与"), but after full-width punctuation
     # ("…）与") it is a stray one.
@@ -239,6 +241,23 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
 
 
 _AFTER_FULL_WIDTH = re.compile(r"(?<=[）」』，。：；、]) +")
+_CJK = "\u3400-\u9fff"
+
+
+def _join_chinese(template: str, values: dict[str, Any]) -> str:
+    """The zh template without the space that sets ``{what}`` or ``{detail}`` off from
+    the Chinese next to it, where the value itself ends (or starts) with Chinese:
+    "{what} 的 dtype" reads "J 的 dtype" but "中心差分的 dtype"."""
+    for key in ("what", "detail"):
+        value = values.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        field = r"\{" + key + r"(?::[^}]*)?\}"
+        if re.match(f"[{_CJK}]", value[-1]):
+            template = re.sub(f"({field}) +(?=[{_CJK}])", r"\1", template)
+        if re.match(f"[{_CJK}]", value[0]):
+            template = re.sub(f"(?<=[{_CJK}]) +({field})", r"\1", template)
+    return template
 
 
 def hint_template(code: str, lang: str = "en") -> str:

@@ -283,3 +283,13 @@ def test_a_rule_is_charged_by_its_own_check_only(case, grade, tmp_path):
     (task,) = grade(folder, patterns=(task_id,))["tasks"]
     failed = {c["id"] for c in task["checks"] if c["outcome"] != "passed"}
     assert failed and failed <= allowed, (case, failed)
+
+
+@pytest.mark.parametrize("what, text", [
+    ("grad of the sum", "损失总和的梯度在这些检查的输入上与正确答案不符"),
+    ("J", "J 在这些检查的输入上与正确答案不符"),
+])
+def test_no_space_between_a_chinese_subject_and_the_chinese_after_it(what, text):
+    from grader.messages import render_message
+
+    assert render_message("wrong_values_several", {"what": what}, "zh") == text
