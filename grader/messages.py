@@ -98,6 +98,9 @@ SHARED_HINTS: dict[str, str] = {
                              "with torch, numpy and the standard library: move code from a helper file of your own "
                              "into the module that uses it, and put imports for your own experiments (plots, timing) "
                              "inside if __name__ == \"__main__\":."),
+    'notebook_export': ("This file was exported from a notebook: get_ipython() exists only inside Jupyter or IPython. "
+                        "Remove the get_ipython() lines (they come from !pip, %matplotlib, %timeit and other IPython "
+                        "commands), or submit the .ipynb notebook itself."),
     'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
                  "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
 }
@@ -130,6 +133,8 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
     (r"One of the differentiated Tensors does not require grad", "wrt_no_grad"),
     (r"No module named", "module_not_available"),
+    # A .py exported from a notebook (nbconvert --to script): IPython syntax became get_ipython() calls.
+    (r"name 'get_ipython' is not defined", "notebook_export"),
     # (matched against "Type: message")
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
      r"|Permission denied|Read-only file system", "no_files"),

@@ -285,6 +285,27 @@ def test_a_rule_is_charged_by_its_own_check_only(case, grade, tmp_path):
     assert failed and failed <= allowed, (case, failed)
 
 
+@pytest.mark.parametrize("error, hint", [
+    ("NameError: name 'get_ipython' is not defined", "notebook_export"),
+    ("RuntimeError: One of the differentiated Tensors does not require grad", "wrt_no_grad"),
+])
+def test_an_error_of_the_tools_gets_the_hint_of_its_cause(error, hint):
+    from grader.messages import exception_hint
+
+    assert exception_hint(error) == hint
+
+
+def test_a_notebook_exported_as_a_script_is_told_so(grade, submission):
+    """nbconvert --to script turns !pip and %matplotlib into get_ipython() calls."""
+    source = (SOLUTIONS / "ex05_control_flow.py").read_text(encoding="utf-8")
+    folder = submission(replace={"ex05_control_flow": source.replace(
+        "import torch\n", "import torch\n\n# In[1]:\n\n\nget_ipython().run_line_magic('matplotlib', 'inline')\n", 1)})
+    for lang, words in (("en", "exported from a notebook"), ("zh", "从 notebook 导出")):
+        (task,) = grade(folder, patterns=("ex05_control_flow.second_price_grad",), lang=lang)["tasks"]
+        assert task["status"] == "error"
+        assert all(c["hint"] == "notebook_export" and words in c["feedback"] for c in task["checks"]), task["checks"]
+
+
 @pytest.mark.parametrize("what, text", [
     ("grad of the sum", "损失总和的梯度在这些检查的输入上与正确答案不符"),
     ("J", "J 在这些检查的输入上与正确答案不符"),
