@@ -101,6 +101,8 @@ SHARED_HINTS: dict[str, str] = {
     'notebook_export': ("This file was exported from a notebook: get_ipython() exists only inside Jupyter or IPython. "
                         "Remove the get_ipython() lines (they come from !pip, %matplotlib, %timeit and other IPython "
                         "commands), or submit the .ipynb notebook itself."),
+    'no_compile': ("torch.compile is not available in the grader's sandbox: remove it (it only makes code faster, "
+                   "the gradients are the same without it)."),
     'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
                  "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
 }
@@ -135,6 +137,8 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"No module named", "module_not_available"),
     # A .py exported from a notebook (nbconvert --to script): IPython syntax became get_ipython() calls.
     (r"name 'get_ipython' is not defined", "notebook_export"),
+    # torch.compile's compiler fails in the sandbox (it writes a cache): not the student's own file access.
+    (r"^(InductorError|BackendCompilerFailed)\b|torch\._inductor|torch\._dynamo|TORCHDYNAMO_VERBOSE", "no_compile"),
     # (matched against "Type: message")
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
      r"|Permission denied|Read-only file system", "no_files"),

@@ -287,6 +287,10 @@ def test_a_rule_is_charged_by_its_own_check_only(case, grade, tmp_path):
 
 @pytest.mark.parametrize("error, hint", [
     ("NameError: name 'get_ipython' is not defined", "notebook_export"),
+    ("InductorError: OSError: [Errno 30] Read-only file system: '/tmp/autograd-lab-jail-1/m7' "
+     "Set TORCHDYNAMO_VERBOSE=1 for the internal stack trace (please do this especially if you're reporting a bug "
+     "to PyTorch).", "no_compile"),
+    ("BackendCompilerFailed: backend='inductor' raised: OSError: [Errno 30] Read-only file system", "no_compile"),
     ("RuntimeError: One of the differentiated Tensors does not require grad", "wrt_no_grad"),
 ])
 def test_an_error_of_the_tools_gets_the_hint_of_its_cause(error, hint):
