@@ -116,6 +116,8 @@ HINTS: dict[str, str] = {**SHARED_HINTS, **{code: hint.en for code, hint in OWN_
 # Kinds of deliberate evasion the scan finds.
 KIND_NAMES: dict[str, str] = {
     'import_grader': "the grader's or the reference solutions' code",
+    'relative_import': ("a relative import: only the exercise modules are graded, so a helper of your own must "
+                        "live in the exercise module that uses it"),
     'introspection': 'introspection of Python objects (frames, closures, hidden attributes)',
     'dynamic_attribute': 'attribute access by a computed name',
     'module_internals': "a module's internals (a private name, or a module it imported)",

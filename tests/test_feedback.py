@@ -2,6 +2,7 @@
 feedback in English and in Chinese."""
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -308,6 +309,17 @@ def test_a_notebook_exported_as_a_script_is_told_so(grade, submission):
         (task,) = grade(folder, patterns=("ex05_control_flow.second_price_grad",), lang=lang)["tasks"]
         assert task["status"] == "error"
         assert all(c["hint"] == "notebook_export" and words in c["feedback"] for c in task["checks"]), task["checks"]
+
+
+def test_a_relative_import_is_not_called_the_graders_code(grade, submission):
+    """Only the exercise modules are graded: a helper of the student's own is named as such."""
+    folder = submission(append={"ex03_vjp": "from .utils import leaf\n"})
+    for lang, words, wrong in (("en", "only the exercise modules are graded", "grader's"),
+                               ("zh", "评分只针对各个练习模块", "评分程序或参考答案")):
+        report = grade(folder, patterns=("ex03_vjp.vjp",), lang=lang)
+        (task,) = report["tasks"]
+        feedback = " ".join(c["feedback"] for c in task["checks"]) + " " + json.dumps(task, ensure_ascii=False)
+        assert task["status"] == "forbidden" and words in feedback and wrong not in feedback, task
 
 
 @pytest.mark.parametrize("what, text", [
