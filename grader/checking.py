@@ -94,6 +94,11 @@ class StudentFailed(Exception):
         self.result = result
         self.hints = hints or {}
 
+    def hinting(self, hints: dict[str, str]) -> "StudentFailed":
+        """The same failure, with the hints of its error re-read: {drawn hint: better hint}
+        (a check that learnt more about the cause after the call)."""
+        return StudentFailed(self.result, {**self.hints, **hints})
+
 
 def seeded(seed: int, key: str) -> torch.Generator:
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()

@@ -429,7 +429,9 @@ class Reader:
                 self._import(node, alias.name, evasive=False)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                self.add(node, "import_grader", "from " + "." * node.level + (node.module or "") + " import")
+                # A submission is the exercise modules and nothing else: a relative import
+                # reaches no module of the student's own that is graded.
+                self.add(node, "relative_import", "from " + "." * node.level + (node.module or "") + " import")
                 return
             self._import(node, node.module or "")
             for alias in node.names:

@@ -72,11 +72,12 @@ SHARED_HINTS: dict[str, str] = {
     'mean_sum_swapped': "The mean and the sum look swapped: the result is off by a factor of n (or 1/n), the number of samples or points; the sum's gradient is n times the mean's.",
     'unweighted': 'It matches the unweighted loss: pass the weights as backward(gradient=...).',
     'first_derivative': 'It equals the first derivative: differentiate the derivative again (create_graph=True).',
-    'retain_graph': 'A second backward through the same graph needs retain_graph=True on the first one.',
-    'create_graph': 'The first derivative is not part of a graph: compute it with create_graph=True (and make sure the input requires grad).',
+    'retain_graph': 'A backward pass frees the graph unless it is given retain_graph=True: every backward pass through the same graph but the last needs it.',
+    'create_graph': 'The first derivative is not connected to a graph: it must come from a pass with create_graph=True, and reach the second differentiation as it is, with no .detach(), .item() or torch.no_grad() on the way (and the input must require grad).',
     'implicit_scalar': 'backward() or torch.autograd.grad without a gradient works only on a scalar: for a non-scalar output pass gradient=... to backward(), or grad_outputs=... to torch.autograd.grad.',
     'integer_grad': 'Only floating-point tensors can require gradients: convert integers first (e.g. x.float()).',
-    'no_grad_on_input': 'The input does not require grad: make a leaf with x.detach().clone().requires_grad_().',
+    'no_grad_on_input': 'What is differentiated is not connected to any tensor that requires grad: look at where requires_grad is set, and at every .detach(), .item(), torch.no_grad() or integer tensor (such as the indices from sort) between that tensor and the result.',
+    'wrt_no_grad': 'A tensor that is differentiated with respect to does not require grad: every input of torch.autograd.grad (a tensor made only to be differentiated with respect to included) must require grad.',
     'inplace_leaf': 'A leaf that requires grad cannot be changed in place: update it inside torch.no_grad().',
     'none_grad': 'Something was None: .grad stays None until a backward pass reaches that leaf tensor.',
     'grad_not_cleared': 'It still holds the previous gradient: .grad adds each backward pass to what it already holds; clear it with .grad.zero_() between the two backward passes.',
@@ -97,6 +98,11 @@ SHARED_HINTS: dict[str, str] = {
                              "with torch, numpy and the standard library: move code from a helper file of your own "
                              "into the module that uses it, and put imports for your own experiments (plots, timing) "
                              "inside if __name__ == \"__main__\":."),
+    'notebook_export': ("This file was exported from a notebook: get_ipython() exists only inside Jupyter or IPython. "
+                        "Remove the get_ipython() lines (they come from !pip, %matplotlib, %timeit and other IPython "
+                        "commands), or submit the .ipynb notebook itself."),
+    'no_compile': ("torch.compile is not available in the grader's sandbox: remove it (it only makes code faster, "
+                   "the gradients are the same without it)."),
     'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
                  "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
 }
@@ -110,6 +116,8 @@ HINTS: dict[str, str] = {**SHARED_HINTS, **{code: hint.en for code, hint in OWN_
 # Kinds of deliberate evasion the scan finds.
 KIND_NAMES: dict[str, str] = {
     'import_grader': "the grader's or the reference solutions' code",
+    'relative_import': ("a relative import: only the exercise modules are graded, so a helper of your own must "
+                        "live in the exercise module that uses it"),
     'introspection': 'introspection of Python objects (frames, closures, hidden attributes)',
     'dynamic_attribute': 'attribute access by a computed name',
     'module_internals': "a module's internals (a private name, or a module it imported)",
@@ -127,8 +135,12 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"a leaf Variable that requires grad is being used in an in-place", "inplace_leaf"),
     (r"'NoneType' object has no attribute", "none_grad"),
     (r"unsupported operand type\(s\) for .*NoneType", "none_grad"),
-    (r"One of the differentiated Tensors does not require grad", "no_grad_on_input"),
+    (r"One of the differentiated Tensors does not require grad", "wrt_no_grad"),
     (r"No module named", "module_not_available"),
+    # A .py exported from a notebook (nbconvert --to script): IPython syntax became get_ipython() calls.
+    (r"name 'get_ipython' is not defined", "notebook_export"),
+    # torch.compile's compiler fails in the sandbox (it writes a cache): not the student's own file access.
+    (r"^(InductorError|BackendCompilerFailed)\b|torch\._inductor|torch\._dynamo|TORCHDYNAMO_VERBOSE", "no_compile"),
     # (matched against "Type: message")
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
      r"|Permission denied|Read-only file system", "no_files"),
@@ -231,6 +243,8 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
             values[key] = _(value)
     values["where"] = _fill(_(" ({file}, line {line})"), params) if "file" in params else ""
     template = _(MESSAGES.get(code, code))
+    if lang == "zh":
+        template = _join_chinese(template, values)
     text = _fill(template, values)
     # A space sets a Latin word off from Chinese ("J 与"), but after full-width punctuation
     # ("…）与") it is a stray one.
@@ -238,6 +252,23 @@ def render_message(code: str, params: dict[str, Any], lang: str = "en") -> str:
 
 
 _AFTER_FULL_WIDTH = re.compile(r"(?<=[）」』，。：；、]) +")
+_CJK = "\u3400-\u9fff"
+
+
+def _join_chinese(template: str, values: dict[str, Any]) -> str:
+    """The zh template without the space that sets ``{what}`` or ``{detail}`` off from
+    the Chinese next to it, where the value itself ends (or starts) with Chinese:
+    "{what} 的 dtype" reads "J 的 dtype" but "中心差分的 dtype"."""
+    for key in ("what", "detail"):
+        value = values.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        field = r"\{" + key + r"(?::[^}]*)?\}"
+        if re.match(f"[{_CJK}]", value[-1]):
+            template = re.sub(f"({field}) +(?=[{_CJK}])", r"\1", template)
+        if re.match(f"[{_CJK}]", value[0]):
+            template = re.sub(f"(?<=[{_CJK}]) +({field})", r"\1", template)
+    return template
 
 
 def hint_template(code: str, lang: str = "en") -> str:

@@ -2,6 +2,7 @@
 feedback in English and in Chinese."""
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -54,6 +55,26 @@ CLASSIC = {
                                              "hint:entry_slip"),
     "weights passed to backward as a list": ("ex03_vjp/multitask_weights_list", "ex03_vjp.multitask_grads",
                                              "hint:tensor_expected"),
+    "w.grad.zero_() first in the training loop": ("ex01_backward/train_zero_grad_at_loop_top",
+                                                  "ex01_backward.train_linear_regression", "hint:grad_none_first_step"),
+    "a dummy w that does not require grad": ("ex07_higher_order/jvp_w_without_requires_grad",
+                                             "ex07_higher_order.jvp_by_double_backward", "hint:wrt_no_grad"),
+    "a loss whose every term is detached": ("ex04_detach/semi_everything_detached", "ex04_detach.semi_gradient",
+                                            "hint:no_grad_on_input"),
+    "sort's indices for its values": ("ex05_control_flow/price_sort_indices", "ex05_control_flow.second_price_grad",
+                                      "hint:no_grad_on_input"),
+    "one factor of u detached": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
+                                 "hint:one_factor_detached"),
+    "the mean's .grad not cloned": ("ex06_losses/loss_grad_not_cloned", "ex06_losses.loss_grads",
+                                    "hint:grad_not_cloned"),
+    "f called again for the second backward": ("ex01_backward/twice_calls_f_twice", "ex01_backward.backward_twice",
+                                               "hint:f_called_twice"),
+    "no zero_() between one-hot passes": ("ex02_jacobian/vjps_grad_not_cleared", "ex02_jacobian.jacobian_from_vjps",
+                                          "hint:accumulated"),
+    "retain_graph on the first backward only": ("ex03_vjp/one_graph_retain_first_only", "ex03_vjp.vjps_on_one_graph",
+                                                "hint:retain_graph"),
+    "the first derivative detached": ("ex07_higher_order/hvp_detached_gradient", "ex07_higher_order.hvp",
+                                      "hint:create_graph"),
 }
 
 # A hint must not fire on a submission whose mistake is another: (mutant, task, hints that must not appear).
@@ -79,6 +100,28 @@ NOT_THIS_HINT = {
                                                                "ex03_vjp.multitask_grads", {"accumulated_across_tasks"}),
     "mean for sum is not a generic factor": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"factor"}),
     "J·v is not a sign error": ("ex03_vjp/jv_instead_of_jtv", "ex03_vjp.vjp", {"sign", "factor"}),
+    "None on the first step is not a rebound leaf": ("ex01_backward/train_zero_grad_at_loop_top",
+                                                     "ex01_backward.train_linear_regression", {"rebound_leaf"}),
+    "a rebound leaf is not None on the first step": ("ex01_backward/train_rebinds_w",
+                                                     "ex01_backward.train_linear_regression", {"grad_none_first_step"}),
+    "a dummy w without grad is not the input": ("ex07_higher_order/jvp_w_without_requires_grad",
+                                                "ex07_higher_order.jvp_by_double_backward", {"no_grad_on_input"}),
+    "the first backward pass cannot have accumulated": ("ex04_detach/one_factor_detached", "ex04_detach.detach_grads",
+                                                        {"accumulated", "grad_not_cleared"}),
+    "an uncloned .grad is not a swap": ("ex06_losses/loss_grad_not_cloned", "ex06_losses.loss_grads",
+                                        {"mean_sum_swapped"}),
+    "a swap is not an uncloned .grad": ("ex06_losses/mean_sum_swapped", "ex06_losses.loss_grads", {"grad_not_cloned"}),
+}
+
+# One rule, one check: a mistake against a rule that has its own check is charged there
+# and nowhere else. (mutant, task, the checks it may fail)
+CHARGED_ONCE = {
+    "an unused parameter without zeros": ("ex03_vjp/multitask_unused_raises", "ex03_vjp.multitask_grads",
+                                          {"unused_param"}),
+    "an unused parameter returned as None": ("ex03_vjp/multitask_none_for_unused", "ex03_vjp.multitask_grads",
+                                             {"unused_param"}),
+    "no case for an output that ignores x": ("ex02_jacobian/vjps_constant_raises", "ex02_jacobian.jacobian_from_vjps",
+                                             {"vjps_scalar_and_constant"}),
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -232,3 +275,58 @@ def test_a_file_read_at_import_is_told_the_sandbox_has_no_files(grade, submissio
         report = grade(folder, patterns=("ex06_losses.loss_grads",), lang=lang)
         (task,) = report["tasks"]
         assert task["status"] == "error" and all(words in c["feedback"] for c in task["checks"]), task["checks"][0]
+
+
+@pytest.mark.parametrize("case", sorted(CHARGED_ONCE))
+def test_a_rule_is_charged_by_its_own_check_only(case, grade, tmp_path):
+    name, task_id, allowed = CHARGED_ONCE[case]
+    folder = materialise(load(MUTANTS / f"{name}.py"), SOLUTIONS, tmp_path / "sub")
+    (task,) = grade(folder, patterns=(task_id,))["tasks"]
+    failed = {c["id"] for c in task["checks"] if c["outcome"] != "passed"}
+    assert failed and failed <= allowed, (case, failed)
+
+
+@pytest.mark.parametrize("error, hint", [
+    ("NameError: name 'get_ipython' is not defined", "notebook_export"),
+    ("InductorError: OSError: [Errno 30] Read-only file system: '/tmp/autograd-lab-jail-1/m7' "
+     "Set TORCHDYNAMO_VERBOSE=1 for the internal stack trace (please do this especially if you're reporting a bug "
+     "to PyTorch).", "no_compile"),
+    ("BackendCompilerFailed: backend='inductor' raised: OSError: [Errno 30] Read-only file system", "no_compile"),
+    ("RuntimeError: One of the differentiated Tensors does not require grad", "wrt_no_grad"),
+])
+def test_an_error_of_the_tools_gets_the_hint_of_its_cause(error, hint):
+    from grader.messages import exception_hint
+
+    assert exception_hint(error) == hint
+
+
+def test_a_notebook_exported_as_a_script_is_told_so(grade, submission):
+    """nbconvert --to script turns !pip and %matplotlib into get_ipython() calls."""
+    source = (SOLUTIONS / "ex05_control_flow.py").read_text(encoding="utf-8")
+    folder = submission(replace={"ex05_control_flow": source.replace(
+        "import torch\n", "import torch\n\n# In[1]:\n\n\nget_ipython().run_line_magic('matplotlib', 'inline')\n", 1)})
+    for lang, words in (("en", "exported from a notebook"), ("zh", "从 notebook 导出")):
+        (task,) = grade(folder, patterns=("ex05_control_flow.second_price_grad",), lang=lang)["tasks"]
+        assert task["status"] == "error"
+        assert all(c["hint"] == "notebook_export" and words in c["feedback"] for c in task["checks"]), task["checks"]
+
+
+def test_a_relative_import_is_not_called_the_graders_code(grade, submission):
+    """Only the exercise modules are graded: a helper of the student's own is named as such."""
+    folder = submission(append={"ex03_vjp": "from .utils import leaf\n"})
+    for lang, words, wrong in (("en", "only the exercise modules are graded", "grader's"),
+                               ("zh", "评分只针对各个练习模块", "评分程序或参考答案")):
+        report = grade(folder, patterns=("ex03_vjp.vjp",), lang=lang)
+        (task,) = report["tasks"]
+        feedback = " ".join(c["feedback"] for c in task["checks"]) + " " + json.dumps(task, ensure_ascii=False)
+        assert task["status"] == "forbidden" and words in feedback and wrong not in feedback, task
+
+
+@pytest.mark.parametrize("what, text", [
+    ("grad of the sum", "损失总和的梯度在这些检查的输入上与正确答案不符"),
+    ("J", "J 在这些检查的输入上与正确答案不符"),
+])
+def test_no_space_between_a_chinese_subject_and_the_chinese_after_it(what, text):
+    from grader.messages import render_message
+
+    assert render_message("wrong_values_several", {"what": what}, "zh") == text

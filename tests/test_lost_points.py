@@ -54,7 +54,7 @@ def test_repeated_feedback_is_one_line_with_its_total(reports):
     assert group["checks"] == 3 and group["points"] == 3
     text = summary.render(reports[("en", "ex01_backward/twice_no_retain_graph")])
     assert "−3 on 3 checks: raised RuntimeError" in text
-    assert text.count("Hint: A second backward") == 1
+    assert text.count("Hint: A backward pass frees the graph") == 1
 
 
 def _lost_under_tasks(text: str, head: str, bullet: str) -> dict[str, float]:

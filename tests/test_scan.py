@@ -372,7 +372,7 @@ EXPECTED_KIND = {
     "instancecheck": "introspection", "torchscript_from_text": "dynamic_code", "subclasshook": "introspection",
     "match_args_of_frames": "introspection", "abc_register": "introspection",
     "importlib": "dynamic_code", "patch_torch": "patching", "patch_tensor": "patching", "import_grader": "import_grader",
-    "relative": "import_grader",
+    "relative": "relative_import",
 }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from grader.references import jacobian
 
-from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint,
+from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_close, expect_tensor, factor_hint,
                              first_hint, on_every_input, phrase, resembles, sign_hint)
+from grader.messages import exception_hint
 from grader.sandbox.catalogue import build
 from grader.sandbox.wire import FnSpec
 
@@ -182,8 +183,34 @@ def _rate(X: torch.Tensor, fraction: float) -> float:
     return float(f"{fraction / curvature:.3g}")
 
 
+def _drawn_hint(failure: StudentFailed) -> str | None:
+    """The hint the grader draws from the error of a call that raised."""
+    exc = failure.result.exception or {}
+    return exception_hint(f"{exc.get('type', '')}: {exc.get('message', '')}", TRAIN)
+
+
+def _train(task, X, y, lr, steps):
+    """Call the training loop; a None .grad means a rebound leaf only when the first
+    step runs: on the first step .grad is None because no backward pass has run yet
+    (``w.grad.zero_()`` first in the loop), which one step alone shows."""
+    try:
+        return task(X, y, lr, steps)
+    except StudentFailed as failure:
+        if _drawn_hint(failure) != "rebound_leaf":
+            raise
+        first_step_fails = steps == 1
+        if not first_step_fails:
+            try:
+                task(X, y, lr, 1)
+            except StudentFailed as probe:
+                first_step_fails = _drawn_hint(probe) == "rebound_leaf"
+        if first_step_fails:
+            raise failure.hinting({"rebound_leaf": "grad_none_first_step"}) from None
+        raise
+
+
 def _expect_w(task, X, y, lr, steps, *, visible: bool = False):
-    answer = task(X, y, lr, steps)
+    answer = _train(task, X, y, lr, steps)
     got = answer.tensor((X.shape[1],), X.dtype, "w")
     expect_close(got, _descent(X, y, lr, steps), "w", visible=visible,
                  diagnose=_training_hint(X, y, lr, steps))
@@ -234,13 +261,21 @@ def test_train_contract(task, inputs):
 
 
 def _twice_hint(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    from grader.sandbox.catalogue import AGAIN
+
     if bool((want != 0).any()) and resembles(got, want / 2):
         return "one_backward_only"
+    # The checks pass "once_" functions: a second call of f gives AGAIN times the first
+    # call's output, so a second graph built for the second pass shows as (1 + AGAIN)·∇f.
+    if bool((want != 0).any()) and resembles(got, (1 + AGAIN) / 2 * want):
+        return "f_called_twice"
     return _usual(got, want)
 
 
 def _expect_twice(task, f: FnSpec, x: torch.Tensor, *, visible: bool = False):
-    answer = task(f, x)
+    """``f`` names a base catalogue function; the student gets its "once_" entry, which
+    is the same function on its first call, so that a y built twice shows."""
+    answer = task(FnSpec("once_" + f.name, **f.params), x)
     got = answer.tensor(tuple(x.shape), x.dtype, "x.grad after two backward calls")
     expect_close(got, 2 * _grad(f, x), "x.grad after two backward calls", visible=visible,
                  diagnose=_twice_hint)

@@ -33,7 +33,11 @@ def _gz_hint(x: torch.Tensor, gy: torch.Tensor):
         if resembles(got, 2 * x):
             # gz is gy's value: both were read from one .grad, or the pair is swapped
             return "swapped_pair" if resembles(gy, x * x) else "grad_not_cloned"
-        return first_hint(ratio_hint, sign_hint)(got, want)
+        if resembles(got, 2 * x * x):
+            return "one_factor_detached"
+        # gz comes from the first backward pass on a fresh leaf: nothing can have
+        # accumulated yet, so a whole multiple is only a factor.
+        return first_hint(factor_hint, sign_hint)(got, want)
 
     return diagnose
 

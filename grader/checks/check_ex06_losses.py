@@ -28,6 +28,12 @@ def _item(items: list, index: int, shape, dtype: torch.dtype, what: str) -> torc
 # loss_grads -------------------------------------------------------------------
 
 
+def _same_storage(a, b) -> bool:
+    """Whether two returned tensors are views of one memory (one .grad returned twice)."""
+    storage = getattr(a, "info", {}).get("storage")
+    return bool(storage) and storage == getattr(b, "info", {}).get("storage")
+
+
 def _loss_case(task, w, X, y, *, visible: bool = False):
     answer = task(w, X, y)
     items = answer.sequence(2, what="(grad of the mean, grad of the sum)")
@@ -39,7 +45,12 @@ def _loss_case(task, w, X, y, *, visible: bool = False):
 
     def mean_hint(got, want):
         if resembles(got, want_sum) and X.shape[0] > 1:
-            return "mean_sum_swapped"
+            # The sum's gradient in the mean's place: swapped only if the mean's is in
+            # the sum's; one .grad tensor returned twice if both hold the sum's.
+            if resembles(g_sum, want_mean):
+                return "mean_sum_swapped"
+            if _same_storage(items[0], items[1]):
+                return "grad_not_cloned"
         return first_hint(factor_hint, sign_hint)(got, want)
 
     def sum_hint(got, want):

@@ -37,7 +37,7 @@ TASKS = (
          "gradients of Σ wᵢ·Lᵢ from one backward with gradient=task_weights",
          "a non-scalar backward weights each task's loss",
          catalogue=("two_layer_tasks", "shared_head_tasks"),
-         hints=("unweighted", "accumulated", "tensor_expected", "sign",
+         hints=("none_grad", "unweighted", "accumulated", "tensor_expected", "sign",
                 Hint("unused_param",
                      "A parameter that no loss uses keeps .grad = None after backward, yet its gradient is defined: nothing changes the loss when it moves.",
                      "没有任何损失用到的参数，反向传播后 .grad 仍为 None，但它的梯度是有定义的：它怎样变化，损失都不变。"),

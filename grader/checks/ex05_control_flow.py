@@ -19,7 +19,7 @@ TASKS = (
     Task(M, "second_price_grad", 4, "second_price_grad(bids)",
          "∂price/∂bids of a second-price auction, through a sort",
          "d2l's exercise: the winner pays the second-highest bid",
-         hints=("accumulated",
+         hints=("no_grad_on_input", "accumulated",
                 Hint("winner_not_runner_up",
                      "The gradient sits at the highest bid: the price is the second-highest bid, so only the runner-up moves it.",
                      "梯度落在了最高出价上：价格是第二高的出价，只有第二名的出价会影响它。"),

@@ -8,7 +8,7 @@ TASKS = (
     Task(M, "loss_grads", 6, "loss_grads(w, X, y)",
          "gradients of the mean and of the sum of per-sample MSE losses",
          "nn.MSELoss(reduction='none') gives a loss per sample",
-         hints=("mean_sum_swapped", "grad_not_cleared", "none_grad", "accumulated", "sign"),
+         hints=("mean_sum_swapped", "grad_not_cleared", "grad_not_cloned", "none_grad", "accumulated", "sign"),
          by_autograd=False,  # the contract asks for the value, not how: a formula is honest
          zh={"gradients of the mean and of the sum of per-sample MSE losses": "逐样本 MSE 损失的均值与总和各自的梯度",
              "nn.MSELoss(reduction='none') gives a loss per sample": "nn.MSELoss(reduction='none') 给出每个样本的损失",

@@ -34,7 +34,7 @@ TASKS = (
          "J·u from two reverse passes (the double-vjp trick)",
          "J·u = ∇_w (uᵀ(Jᵀw))", FORWARD_AD, FORWARD_AD_RUNTIME,
          catalogue=("product_first", "tanh_affine", "matrix_map"),
-         hints=("create_graph",
+         hints=("wrt_no_grad", "create_graph",
                 Hint("jtv_not_jv",
                      "It equals Jᵀ·u, a vector-Jacobian product: one reverse pass gives Jᵀ times a vector. Jᵀw is linear in w, and its own vector-Jacobian product brings J back.",
                      "结果等于 Jᵀ·u（向量-雅可比积）：一次反向传播得到的是 Jᵀ 乘一个向量。Jᵀw 对 w 是线性的，对它再求一次向量-雅可比积就能把 J 找回来。")), exception_hints=NO_GRAPH,

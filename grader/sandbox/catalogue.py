@@ -161,8 +161,9 @@ def _affine(a: float, b: float) -> Callable[[torch.Tensor], torch.Tensor]:
 
 @entry("two_layer_tasks")
 def _two_layer_tasks(X: torch.Tensor, Y: torch.Tensor) -> Callable[..., torch.Tensor]:
-    # params (W1 (h, d), W2 (k, h), unused (u,)): k task losses, one per output column.
-    def losses(W1: torch.Tensor, W2: torch.Tensor, unused: torch.Tensor) -> torch.Tensor:
+    # params (W1 (h, d), W2 (k, h)), optionally a third that no task uses: k task losses,
+    # one per output column.
+    def losses(W1: torch.Tensor, W2: torch.Tensor, *unused: torch.Tensor) -> torch.Tensor:
         pred = torch.tanh(X @ W1.T) @ W2.T
         return ((pred - Y) ** 2).mean(dim=0)
 
@@ -243,3 +244,27 @@ def _once_matrix_map(W: torch.Tensor, V: torch.Tensor) -> Callable[[torch.Tensor
 @entry("once_coupled")
 def _once_coupled() -> Callable[[torch.Tensor], torch.Tensor]:
     return _first_call_counts(_coupled())
+
+
+# ex01_backward.backward_twice builds y = f(x) once and backs through that one graph
+# twice: f called again for the second pass shows as ∇f + AGAIN·∇f.
+
+
+@entry("once_two_dot")
+def _once_two_dot() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_two_dot())
+
+
+@entry("once_cube_sum")
+def _once_cube_sum() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_cube_sum())
+
+
+@entry("once_plain_sum")
+def _once_plain_sum() -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_plain_sum())
+
+
+@entry("once_sin_prod")
+def _once_sin_prod(c: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    return _first_call_counts(_sin_prod(c))
