@@ -97,7 +97,7 @@ ATTACKS_EVASION = {
                              "import_grader", False),
     "import_grader_child": ("import grader.sandbox.child as c\ndef vjp(f, x, v):\n    return c\n",
                             "import_grader", True),
-    "relative_import": ("from . import ex01_backward\n", "import_grader", True),
+    "relative_import": ("from . import ex01_backward\n", "relative_import", True),
 }
 
 
