@@ -17,7 +17,7 @@ _ = translator(default_language())
 
 from .cli_reports import collect, convert
 from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
-from .fileio import write_atomic
+from .fileio import shown, write_atomic
 from .formats import render as render_format
 from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
 from .paths import clash
@@ -150,7 +150,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         if built:
             from .notebook import relabel
 
-            report["submission"]["path"] = str(path)
+            report["submission"]["path"] = shown(str(path))
             relabel(report, built)
         report_mod.validate(report)
     except BadSubmission as exc:
