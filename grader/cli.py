@@ -376,6 +376,8 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         items = intake.shard(intake.discover(submissions), shard)
     except intake.BatchError as exc:
         raise BadInput(str(exc)) from None
+    if not outdir.strip():  # Path("") is the current folder: never written into by accident
+        raise BadInput("--output: empty; give the folder for the reports")
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--output {outdir}: is a file, give a folder")

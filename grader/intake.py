@@ -90,6 +90,10 @@ def _listed(listing: Path) -> list[Path]:
             continue  # a header row
         else:
             paths.append(path)  # graded as "not a submission", never silently dropped
+    if paths and not any(path.exists() for path in paths):
+        # Not a list of submissions at all (a module, /etc/passwd, a report given by mistake).
+        raise BatchError(f"{listing}: not a folder of submissions, and no line of it names an existing path "
+                         "(a list gives one submission's folder or archive a line)")
     return paths
 
 

@@ -271,3 +271,19 @@ def test_a_submission_named_like_a_standard_module_never_runs_in_the_grader(how,
         assert scores == {"alice": MAX_SCORE, "telnetlib": 0}
     else:
         assert json.loads((tmp_path / "out.json").read_text())["score"] == 0
+
+
+def test_a_list_file_that_names_no_submission_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/:/usr/sbin/nologin\n")
+    for source in (tmp_path / "passwd", SOLUTIONS / "ex01_backward.py"):
+        result = CliRunner().invoke(main, ["batch", str(source), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 2 and "no line of it names an existing path" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    _copy(SOLUTIONS, tmp_path / "class" / "a")
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", ""])
+    assert result.exit_code == 2 and "--output" in result.output
+    assert not (Path.cwd() / "batch.json").exists() and not (tmp_path / "out").exists()
