@@ -8,6 +8,7 @@ here imports torch or runs student code.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import re
 import shutil
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .static import NEEDS_FUNC_WARM_UP
+from .submission import BadSubmission, locate
 from .tasks import MODULES
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -169,6 +171,28 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
     return ()
 
 
+def unpack(path: Path, into: Path) -> Path:
+    """What to grade of a submission: a folder as it is; an archive unpacked into ``into``. ``BatchError`` (the student's problem, naming the archive,
+    never the temporary folder) if the archive cannot be unpacked or holds nothing to grade."""
+    if not path.is_file():
+        return path
+    try:
+        folder = extract(path, into)
+    except BatchError as exc:
+        raise BatchError(f"{path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - truncated, corrupt or unsupported: zlib, lzma, EOFError, ...
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # the grading machine's disk, not the student's archive
+        detail = " ".join(f"{type(exc).__name__}: {exc}".replace(str(into), "").split())[:200]
+        raise BatchError(f"{path}: not a readable archive ({detail})") from None
+    try:
+        locate(folder)
+    except BadSubmission:
+        raise BatchError(f"{path}: the archive holds no exercise modules (expected {MODULES[0]}.py ... "
+                         f"{MODULES[-1]}.py)") from None
+    return folder
+
+
 def extract(archive: Path, into: Path) -> Path:
     """Unpack a student's archive safely (no links, no paths outside, size-capped)."""
     total = 0
@@ -179,7 +203,7 @@ def extract(archive: Path, into: Path) -> Path:
                 raise BatchError("too many files in the archive")
             for info in members:
                 target = (into / info.filename).resolve()
-                if not str(target).startswith(str(into.resolve())) or info.external_attr >> 28 == 0xA:
+                if not target.is_relative_to(into.resolve()) or info.external_attr >> 28 == 0xA:
                     continue
                 total += info.file_size
                 if total > MAX_ARCHIVE_BYTES:
@@ -198,7 +222,7 @@ def extract(archive: Path, into: Path) -> Path:
             if sum(m.size for m in members) > MAX_ARCHIVE_BYTES:
                 raise BatchError("the archive unpacks to more than 20 MB")
             root = into.resolve()
-            members = [m for m in members if str((into / m.name).resolve()).startswith(str(root))]
+            members = [m for m in members if (into / m.name).resolve().is_relative_to(root)]
             if hasattr(tarfile, "data_filter"):
                 tf.extractall(into, members=members, filter="data")
             else:  # Python before 3.10.12 / 3.11.4: members were checked above

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .fileio import shown
-from .intake import BatchError, Item, digest, extract, warm_up_for
+from .intake import BatchError, Item, digest, unpack, warm_up_for
 from .options import Options
 from .sandbox import channel
 
@@ -116,7 +116,7 @@ def grade_jobs(jobs: Iterable[dict[str, Any]], server: Any, answer: Callable[[di
             path = Path(job["path"])
             with tempfile.TemporaryDirectory(prefix="autograd-lab-batch-") as tmp:
                 try:
-                    folder = extract(path, Path(tmp)) if path.is_file() else path
+                    folder = unpack(path, Path(tmp))
                     server.wait_ready()
                     # What the whole batch needs, loaded before the first submission (once).
                     extras = tuple(e for e in job.get("warm", ()) if e in WARM_UPS) \

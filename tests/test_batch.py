@@ -172,6 +172,41 @@ def test_an_archive_cannot_write_outside_its_folder(tmp_path):
     assert (root / "ex01_backward.py").exists()
 
 
+def test_a_broken_archive_is_the_students_problem_named_by_the_archive(tmp_path):
+    """An interrupted upload (a truncated .tgz), garbage, an empty zip or a zip in a zip:
+    'not a submission' with one line naming the archive, never a failure of the grader
+    nor the temporary folder it was unpacked in."""
+    with tarfile.open(tmp_path / "full.tgz", "w:gz") as tf:
+        for p in SOLUTIONS.glob("*.py"):
+            tf.add(p, p.name)
+    (tmp_path / "truncated.tgz").write_bytes((tmp_path / "full.tgz").read_bytes()[:3000])
+    (tmp_path / "garbage.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    zipfile.ZipFile(tmp_path / "empty.zip", "w").close()
+    with zipfile.ZipFile(tmp_path / "nested.zip", "w") as zf:
+        zf.write(tmp_path / "empty.zip", "inner.zip")
+    for name, why in (("truncated.tgz", "not a readable archive (EOFError"), ("garbage.zip", "not a readable archive"),
+                      ("empty.zip", "holds no exercise modules"), ("nested.zip", "holds no exercise modules")):
+        into = tmp_path / f"into-{name}"
+        into.mkdir()
+        with pytest.raises(batch.BatchError) as caught:
+            batch.unpack(tmp_path / name, into)
+        problem = str(caught.value)
+        assert problem.startswith(f"{tmp_path / name}: ") and why in problem, problem
+        assert str(into) not in problem and "\n" not in problem
+    (tmp_path / "into-full").mkdir()
+    assert (batch.unpack(tmp_path / "full.tgz", tmp_path / "into-full") / "ex01_backward.py").is_file()
+
+    from grader import pool
+    from grader.options import Options
+
+    truncated = tmp_path / "truncated.tgz"
+    job = {"name": "t", "path": str(truncated), "out": str(tmp_path / "t.json"), "digest": batch.digest(truncated)}
+    with pytest.raises(batch.BatchError) as caught:
+        batch.unpack(truncated, tmp_path / "into-truncated.tgz")
+    answer = pool._finish(job, Options(seed=1), None, caught.value, 0.0)
+    assert not answer.get("error") and answer["problem"].startswith(str(tmp_path / "truncated.tgz"))
+
+
 @pytest.mark.parametrize("bad, message", [("nowhere", "no such file"), ("one", "this is one submission")])
 def test_bad_batch_input_is_refused(tmp_path, bad, message):
     from click.testing import CliRunner
