@@ -110,7 +110,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         timeout: float, memory_mb: int, lang: str | None, formats: tuple[str, ...]) -> None:
     from . import api, report as report_mod
     from .formats import terminal
-    from .submission import BadSubmission, locate
+    from .submission import BadSubmission
     from .tasks import select
 
     lang = lang or default_language()
@@ -124,11 +124,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         # An installed grader run from another folder: say where the exercises live.
         raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
                          "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
-    graded, built = _notebook_submission(path, t)
-    try:
-        folder = Path(path) if built else locate(path)
-    except BadSubmission as exc:
-        raise BadInput(exc.render(lang)) from None
+    folder, from_notebooks = _notebook_submission(path, lang)
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
@@ -146,12 +142,9 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     _import_torch()
     failures: list[str] = []
     try:
-        report = api.grade(graded, options)
-        if built:
-            from .notebook import relabel
-
+        report = api.grade(path, options)
+        if from_notebooks:
             report["submission"]["path"] = shown(str(path))
-            relabel(report, built)
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
@@ -211,44 +204,28 @@ def _import_torch() -> None:
         raise KeyboardInterrupt
 
 
-def _notebook_submission(path: str, t) -> tuple[str, dict]:
-    """For a notebook, or a folder of notebooks and no modules: a temporary folder holding
-    the modules built from their code cells (removed when the command ends), and how
-    each was built; else ``path`` itself."""
-    from .notebook import NotebookError, convert, materialize
-    from .tasks import MODULES
+def _notebook_submission(path: str, lang: str) -> tuple[Path, bool]:
+    """The folder holding the submission's modules (a notebook: itself), and whether
+    any module is graded from a notebook; what was graded from which file is said on
+    stderr. The files are chosen as ``grade batch`` and Gradescope choose them
+    (``layout``); ``BadInput`` if nothing can be graded."""
+    from .layout import LayoutError, choose, find
+    from .submission import BadSubmission
 
-    given = Path(path)
-    if given.is_file() and given.suffix.lower() == ".ipynb":
-        notebooks = [given]
-    elif given.is_dir() and not any((given / f"{m}.py").is_file() or (given / "exercises" / f"{m}.py").is_file()
-                                    for m in MODULES):
-        notebooks = sorted(given.glob("*.ipynb"))
-    else:
-        notebooks = []
-        ignored = sorted(given.glob("*.ipynb")) if given.is_dir() else []
-        if ignored:
-            click.echo(t("{path}: the .py modules are graded, not {notebooks}; to grade a notebook, give it: "
-                         "grade run {example}").format(path=path, notebooks=", ".join(p.name for p in ignored[:3])
-                                                       + (", ..." if len(ignored) > 3 else ""),
-                                                       example=ignored[0]), err=True)
-    if not notebooks:
-        return path, {}
     try:
-        built, notes = convert(notebooks)
-    except NotebookError as exc:
-        raise BadInput(str(exc)) from None
-    if not built:
-        raise BadInput(t("{path}: no exercise function in this notebook (name it like ex01_backward.ipynb, "
-                         "or define the tasks' functions in it)").format(path=path))
-    for note in notes:
+        layout = find(path)
+    except LayoutError as exc:
+        raise BadInput(BadSubmission(exc.template, **exc.params).render(lang)) from None
+    chosen = choose(layout, translator(lang))
+    if not chosen.py and not chosen.built:
+        if chosen.problem:
+            raise BadInput(chosen.problem)
+        raise BadInput(translator(lang)("{path}: no exercise function in this notebook (name it like "
+                                        "ex01_backward.ipynb, or define the tasks' functions in it)").format(path=path))
+    for note in chosen.notes:
         click.echo(note, err=True)
-    import shutil
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp(prefix="autograd-lab-nb-"))
-    click.get_current_context().call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    return str(materialize(built, tmp)), built
+    given = Path(path)
+    return (given if given.is_file() else layout.root), bool(chosen.built)
 
 
 def _format_targets(specs: tuple[str, ...]) -> list[tuple[str, Path]]:

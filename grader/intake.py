@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
+import os
 import re
 import shutil
 import tarfile
@@ -17,8 +18,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import LayoutError, find
+from .notebook import MAX_NOTEBOOK_BYTES
 from .static import NEEDS_FUNC_WARM_UP
-from .submission import BadSubmission, locate
 from .tasks import MODULES
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -38,7 +40,7 @@ class Item:
 
 def _safe(name: str) -> str:
     stem = name
-    for suffix in ARCHIVE_SUFFIXES:
+    for suffix in ARCHIVE_SUFFIXES + (".ipynb",):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "submission"
@@ -50,10 +52,11 @@ def discover(source: str | Path) -> list[Item]:
     if not root.exists():
         raise BatchError(f"{source}: no such file or directory")
     if root.is_dir():
-        if any((root / f"{m}.py").is_file() for m in MODULES):
+        if any((root / f"{m}.py").is_file() or (root / f"{m}.ipynb").is_file() for m in MODULES):
             raise BatchError(f"{source}: this is one submission; give the folder that holds the submissions")
+        # A notebook beside the folders is one student's submission, as grade run grades it.
         paths = sorted(p for p in root.iterdir() if not p.name.startswith(".")
-                       and (p.is_dir() or p.name.lower().endswith(ARCHIVE_SUFFIXES)))
+                       and (p.is_dir() or p.name.lower().endswith(ARCHIVE_SUFFIXES + (".ipynb",))))
     else:
         paths = _listed(root)
     items: list[Item] = []
@@ -109,9 +112,14 @@ def shard(items: list[Item], spec: str | None) -> list[Item]:
     return items[k - 1 :: n]
 
 
-def _modules_folder(path: Path) -> Path:
-    """Where a folder submission's modules are: in it, or in its exercises/ folder."""
-    return path if any((path / f"{m}.py").is_file() for m in MODULES) else path / "exercises"
+def _files(path: Path) -> tuple[dict[str, Path], list[Path]]:
+    """A folder submission's modules and notebooks, as ``layout.find`` lists them
+    (nothing if it holds none); ``OSError`` if the folder cannot be read."""
+    try:
+        found = find(path)
+    except LayoutError:
+        return {}, []
+    return found.py, found.notebooks
 
 
 def _head(file: Path, limit: int = 1 << 20) -> bytes:
@@ -132,11 +140,14 @@ def digest(path: Path) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
             return h.hexdigest()
-        folder = _modules_folder(path)
+        modules, notebooks = _files(path)
         for module in MODULES:
-            file = folder / f"{module}.py"
+            file = modules.get(module)
             h.update(module.encode() + b"\0")
-            h.update(hashlib.sha256(_head(file)).digest() if file.is_file() else b"-")
+            h.update(hashlib.sha256(_head(file)).digest() if file is not None else b"-")
+        for notebook in notebooks:  # graded too: a changed notebook is a changed submission
+            h.update(os.fsencode(notebook.relative_to(path)) + b"\0")
+            h.update(hashlib.sha256(_head(notebook, MAX_NOTEBOOK_BYTES + 1)).digest())
     except OSError:
         h.update(b"unreadable")
     return h.hexdigest()
@@ -160,10 +171,10 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
     for item in items:
         if not item.path.is_dir():
             continue
-        folder = _modules_folder(item.path)
-        for module in MODULES:
+        modules, notebooks = _files(item.path)
+        for file in [*modules.values(), *notebooks]:
             try:
-                text = _head(folder / f"{module}.py")
+                text = _head(file)
             except OSError:
                 continue
             if _NEEDS_FUNC.search(_NOT_CODE.sub(b"", text)):
@@ -172,9 +183,10 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
 
 
 def unpack(path: Path, into: Path) -> Path:
-    """What to grade of a submission: a folder as it is; an archive unpacked into ``into``. ``BatchError`` (the student's problem, naming the archive,
+    """What to grade of a submission: a folder or a notebook as it is; an archive
+    unpacked into ``into``. ``BatchError`` (the student's problem, naming the archive,
     never the temporary folder) if the archive cannot be unpacked or holds nothing to grade."""
-    if not path.is_file():
+    if not path.is_file() or path.suffix.lower() == ".ipynb" or not path.name.lower().endswith(ARCHIVE_SUFFIXES):
         return path
     try:
         folder = extract(path, into)
@@ -186,10 +198,10 @@ def unpack(path: Path, into: Path) -> Path:
         detail = " ".join(f"{type(exc).__name__}: {exc}".replace(str(into), "").split())[:200]
         raise BatchError(f"{path}: not a readable archive ({detail})") from None
     try:
-        locate(folder)
-    except BadSubmission:
+        find(folder)
+    except LayoutError:
         raise BatchError(f"{path}: the archive holds no exercise modules (expected {MODULES[0]}.py ... "
-                         f"{MODULES[-1]}.py)") from None
+                         f"{MODULES[-1]}.py, or notebooks named like them)") from None
     return folder
 
 

@@ -97,6 +97,12 @@ def _shipped() -> dict[str, str]:
     return found
 
 
+def is_shipped(module: str, text: str) -> bool:
+    """Whether ``text`` is the exercise module ``module`` as shipped (its stub digest)."""
+    shipped = _shipped().get(module)
+    return shipped is not None and module_digest(text, module) == shipped
+
+
 def untouched_stub(sub: Submission, task: Task) -> bool:
     """Whether the task's function is certainly the exercise's stub, whose body only
     raises NotImplementedError: every check would end "not implemented".

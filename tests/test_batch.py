@@ -308,6 +308,67 @@ def test_a_submission_named_like_a_standard_module_never_runs_in_the_grader(how,
         assert json.loads((tmp_path / "out.json").read_text())["score"] == 0
 
 
+def _notebook(module: str, src: Path, into: Path) -> None:
+    import nbformat
+
+    from grader import notebook
+
+    into.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook.from_module(module, (src / f"{module}.py").read_text(encoding="utf-8")), str(into))
+
+
+def test_batch_grades_notebooks_and_broken_uploads_as_grade_run_does(tmp_path, grade):
+    """Notebook-only, mixed and release-clone submissions score in the batch what grade run
+    gives them; a broken archive is the student's problem; a name that is not UTF-8 is kept."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _notebook("ex03_vjp", SOLUTIONS, cls / "nb_only" / "ex03_vjp.ipynb")
+    _notebook("ex01_backward", SOLUTIONS, cls / "nb_only" / "lab.ipynb")
+    _copy(SOLUTIONS, cls / "mixed")
+    (cls / "mixed" / "ex03_vjp.py").unlink()
+    _notebook("ex03_vjp", SOLUTIONS, cls / "mixed" / "ex03_vjp.ipynb")
+    _copy(EXERCISES, cls / "clone" / "exercises")
+    _notebook("ex03_vjp", SOLUTIONS, cls / "clone" / "notebooks" / "ex03_vjp.ipynb")
+    _notebook("ex01_backward", EXERCISES, cls / "clone" / "notebooks" / "ex01_backward.ipynb")
+    _notebook("ex03_vjp", SOLUTIONS, cls / "single.ipynb")
+    with zipfile.ZipFile(cls / "zipped.zip", "w") as zf:
+        zf.write(cls / "mixed" / "ex03_vjp.ipynb", "ex03_vjp.ipynb")
+    with tarfile.open(tmp_path / "full.tgz", "w:gz") as tf:
+        for p in SOLUTIONS.glob("*.py"):
+            tf.add(p, p.name)
+    (cls / "truncated.tgz").write_bytes((tmp_path / "full.tgz").read_bytes()[:3000])
+    zipfile.ZipFile(cls / "empty.zip", "w").close()
+    odd = cls / os.fsdecode(b"wang_\xcd\xf5")  # a GBK name, as an LMS download unzipped on Linux gives it
+    _copy(SOLUTIONS, odd)
+
+    result = run_batch(cls, tmp_path / "out", "-k", "ex01", "-k", "ex03")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "out" / "reports").glob("*.json")}
+    for name in ("nb_only", "mixed", "clone", "single"):
+        path = cls / name if name != "single" else cls / "single.ipynb"
+        alone = grade(path, seed=5, patterns=("ex01", "ex03"))
+        assert reports[name]["score"] == alone["score"], name
+        assert [t["status"] for t in reports[name]["tasks"]] == [t["status"] for t in alone["tasks"]], name
+    ex03 = sum(t.points for t in TASKS if t.module == "ex03_vjp")
+    ex01 = sum(t.points for t in TASKS if t.module == "ex01_backward")
+    assert reports["nb_only"]["score"] == reports["mixed"]["score"] == ex01 + ex03
+    assert reports["clone"]["score"] == reports["single"]["score"] == reports["zipped"]["score"] == ex03
+    for name, why in (("truncated", "not a readable archive"), ("empty", "holds no exercise modules")):
+        problem = reports[name]["problem"]
+        assert problem.startswith(str(cls / f"{name}.")) and why in problem and "autograd-lab-batch" not in problem
+        assert "\n" not in problem
+    assert reports["wang"]["submission"]["path"] == str(cls) + "/wang_\\xcd\\xf5"
+    assert reports["wang"]["score"] == ex01 + ex03
+    assert "grader_error" not in {row["status"] for row in gradebook(tmp_path / "out")}
+    assert len(gradebook(tmp_path / "out")) == len(reports) == 8
+
+    # --resume: a changed notebook is a changed submission.
+    _notebook("ex03_vjp", EXERCISES, cls / "mixed" / "ex03_vjp.ipynb")
+    resumed = run_batch(cls, tmp_path / "out", "-k", "ex01", "-k", "ex03", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "out" / "reports" / "mixed.json").read_text())["score"] == ex01
+
+
 def test_a_list_file_that_names_no_submission_is_refused(tmp_path):
     from click.testing import CliRunner
 
