@@ -117,7 +117,9 @@ def _files(path: Path) -> tuple[dict[str, Path], list[Path]]:
     (nothing if it holds none); ``OSError`` if the folder cannot be read."""
     try:
         found = find(path)
-    except LayoutError:
+    except LayoutError as exc:
+        if exc.template.startswith("{path}: cannot be read"):
+            raise PermissionError(str(exc)) from None
         return {}, []
     return found.py, found.notebooks
 
@@ -171,7 +173,10 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
     for item in items:
         if not item.path.is_dir():
             continue
-        modules, notebooks = _files(item.path)
+        try:
+            modules, notebooks = _files(item.path)
+        except OSError:  # that submission's report will say so
+            continue
         for file in [*modules.values(), *notebooks]:
             try:
                 text = _head(file)

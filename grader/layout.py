@@ -64,7 +64,7 @@ def _notebooks_in(folder: Path) -> list[Path]:
 
 def find(path: str | Path) -> Layout:
     """The modules and notebooks of the submission at ``path`` (a folder or a notebook);
-    ``LayoutError`` if it holds none. Nothing is opened here."""
+    ``LayoutError`` if it holds none, or cannot be read. Nothing is opened here."""
     given = Path(path)
     if not given.exists():
         raise LayoutError("{path}: no such file or directory", path=path)
@@ -72,7 +72,11 @@ def find(path: str | Path) -> Layout:
         return Layout(given.parent, {}, [given])
     if not given.is_dir():
         raise LayoutError("{path}: not a folder (give the folder that holds ex01_backward.py, ...)", path=path)
-    found = _listed(given)
+    try:
+        found = _listed(given)
+    except OSError as exc:  # a folder the grading user may not enter (mode 000)
+        raise LayoutError("{path}: cannot be read ({reason})", path=path,
+                          reason=exc.strerror or type(exc).__name__) from None
     if not found.py and not found.notebooks:
         raise LayoutError("{path}: no exercise modules found (expected {first}.py ... {last}.py "
                           "in it or in its exercises/ folder)", path=path, first=MODULES[0], last=MODULES[-1])

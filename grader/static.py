@@ -42,6 +42,8 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         return Verdict(Status.MISSING, "missing_module", {"module": task.module})
     if task.module in sub.linked:
         return Verdict(Status.ERROR, "linked_module", {"module": task.module})
+    if task.module in sub.unreadable:
+        return Verdict(Status.ERROR, "unreadable_module", {"module": task.module, "reason": sub.unreadable[task.module]})
     if task.module in sub.oversized:
         return Verdict(Status.ERROR, "too_large", {"module": task.module, "limit": MAX_MODULE_BYTES})
     if scan.syntax_error is not None:

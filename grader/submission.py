@@ -46,6 +46,7 @@ class Submission:
     oversized: set[str] = field(default_factory=set)
     linked: set[str] = field(default_factory=set)  # modules that are links, never read
     spent: dict[str, float] = field(default_factory=dict)  # seconds spent reading each module's text
+    unreadable: dict[str, str] = field(default_factory=dict)  # module -> why its file could not be read
     built: dict[str, Any] = field(default_factory=dict)  # module -> notebook.Built it was graded from
     notes: list[str] = field(default_factory=list)  # which file was graded as which module, and why
 
@@ -117,9 +118,13 @@ def read(path: str | Path) -> Submission:
         try:
             with open(file, "rb") as f:
                 data = f.read(MAX_MODULE_BYTES + 1)  # never more: a module is a small text file
+            size = max(len(data), file.stat().st_size)
         except OSError as exc:
-            raise BadSubmission("{path}: cannot be read ({reason})", path=file, reason=exc.strerror) from None
-        size = max(len(data), file.stat().st_size)
+            # The grading machine's permissions, not the student's code: this module's
+            # tasks say so, and the others are graded.
+            sub.unreadable[module] = exc.strerror or type(exc).__name__
+            sub.scans[module] = ModuleScan(module, present=True)  # there, never read
+            continue
         sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": size}
         if len(data) > MAX_MODULE_BYTES:
             sub.oversized.add(module)

@@ -383,3 +383,56 @@ def test_a_list_file_that_names_no_submission_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", ""])
     assert result.exit_code == 2 and "--output" in result.output
     assert not (Path.cwd() / "batch.json").exists() and not (tmp_path / "out").exists()
+
+
+def test_what_the_grading_user_cannot_read_costs_only_that(tmp_path):
+    """A submission folder, or one module, the grading user cannot read (mode 000, as an
+    unzip by another account leaves it): that submission's report says so, that module's
+    tasks are errors saying so; everything else is graded."""
+    import shlex
+    import tempfile
+
+    from .conftest import ROOT
+    from .test_jail import STAGES, _reachable_script, _user
+
+    uid, gid = _user()
+    work = Path(tempfile.mkdtemp(prefix="agl-unreadable-"))
+    try:
+        os.chmod(work, 0o755)
+        os.chown(work, uid, gid)
+        cls = work / "class"
+        for name in ("alice", "closed", "partial"):
+            _copy(SOLUTIONS, cls / name)
+        os.chmod(cls / "closed", 0)
+        os.chmod(cls / "partial" / "ex02_jacobian.py", 0)
+        grade = Path(sys.executable).parent / "grade"
+        commands = [[str(grade), "batch", str(cls), "-o", str(work / "out"), "--seed", "5", "-k", "ex01", "-k", "ex02"],
+                    [str(grade), "run", str(cls / "partial"), "-o", str(work / "run.json"), "--seed", "5",
+                     "-k", "ex01", "-k", "ex02"]]
+        env = "env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8"
+        lines = [f"setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- {env} "
+                 f"{' '.join(map(shlex.quote, command))}; echo \"exit $?\"" for command in commands]
+        needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(work)]
+        script = _reachable_script(needed) + "\nset +e\n" + "\n".join(lines)
+        try:
+            done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                                  cwd=work, capture_output=True, text=True, timeout=900)
+        finally:
+            while STAGES:
+                shutil.rmtree(STAGES.pop(), ignore_errors=True)
+        assert done.stdout.count("exit 0") == 2, done.stdout[-2000:] + done.stderr[-2000:]
+        reports = {p.stem: json.loads(p.read_text()) for p in (work / "out" / "reports").glob("*.json")}
+        points = {m: sum(t.points for t in TASKS if t.module == m) for m in ("ex01_backward", "ex02_jacobian")}
+        assert reports["alice"]["score"] == sum(points.values())
+        assert reports["closed"]["score"] == 0
+        assert reports["closed"]["problem"] == f"{cls / 'closed'}: cannot be read (Permission denied)"
+        for partial in (reports["partial"], json.loads((work / "run.json").read_text())):
+            assert partial["score"] == points["ex01_backward"] and not partial.get("problem")
+            for task in partial["tasks"]:
+                if task["module"] == "ex02_jacobian":
+                    assert task["status"] == "error"
+                    assert task["checks"][0]["feedback"] == \
+                        "ex02_jacobian.py could not be read by the grader (Permission denied); it was not graded"
+    finally:
+        os.chmod(work / "class" / "closed", 0o755)
+        shutil.rmtree(work, ignore_errors=True)
