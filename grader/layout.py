@@ -100,16 +100,24 @@ def _listed(given: Path) -> Layout:
 
 def shipped_stub(module: str, file: Path) -> bool:
     """Whether ``file`` is the exercise module exactly as shipped (the untouched stub)."""
+    from .deadline import TooSlow, bounded
     from .static import is_shipped
+    from .submission import MAX_MODULE_BYTES, SCAN_SECONDS
 
     try:
         if file.is_symlink():
             return False
         with open(file, "rb") as f:
-            data = f.read(1 << 20)
+            data = f.read(MAX_MODULE_BYTES + 1)
     except OSError:
         return False
-    return is_shipped(module, data.decode("utf-8-sig", errors="replace"))
+    if len(data) > MAX_MODULE_BYTES:
+        return False
+    try:
+        with bounded(SCAN_SECONDS):  # the text is the student's: its reading is bounded as grading bounds it
+            return is_shipped(module, data.decode("utf-8-sig", errors="replace"))
+    except TooSlow:
+        return False
 
 
 def choose(layout: Layout, t: Callable[[str], str] = lambda s: s) -> Chosen:
