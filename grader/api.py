@@ -50,8 +50,13 @@ def prepare(path: str | Path, options: Options) -> Prepared:
 def finish(prepared: Prepared, ledger: list[dict[str, Any]], isolation: dict[str, Any] | None) -> dict[str, Any]:
     sub = prepared.submission
     described = {"path": str(sub.root), "files": [dict(module=m, **info) for m, info in sub.files.items()]}
-    return report.build(described, prepared.tasks, prepared.verdicts, ledger, prepared.options,
-                        seconds=time.monotonic() - prepared.started, isolation=isolation)
+    built = report.build(described, prepared.tasks, prepared.verdicts, ledger, prepared.options,
+                         seconds=time.monotonic() - prepared.started, isolation=isolation)
+    if sub.built:  # modules graded from notebooks: feedback names their cells
+        from .notebook import relabel
+
+        relabel(built, sub.built)
+    return built
 
 
 def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ _ = translator(default_language())
 
 from .cli_reports import collect, convert
 from .errors import EXIT_BELOW, EXIT_INTERRUPTED, BadInput, GraderFailed
-from .fileio import write_atomic
+from .fileio import shown, write_atomic
 from .formats import render as render_format
 from .options import DEFAULTS, MEMORY_RANGE, SEED_RANGE, TIMEOUT_RANGE, Options
 from .paths import clash, same_file
@@ -122,7 +122,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         timeout: float, memory_mb: int, lang: str | None, formats: tuple[str, ...]) -> None:
     from . import api, report as report_mod
     from .formats import terminal
-    from .submission import BadSubmission, locate
+    from .submission import BadSubmission
     from .tasks import select
 
     lang = lang or default_language()
@@ -149,11 +149,7 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         # An installed grader run from another folder: say where the exercises live.
         raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
                          "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
-    graded, built = _notebook_submission(path, t)
-    try:
-        folder = Path(path) if built else locate(path)
-    except BadSubmission as exc:
-        raise BadInput(exc.render(lang)) from None
+    folder, from_notebooks = _notebook_submission(path, lang)
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
@@ -173,12 +169,9 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     _import_torch()
     failures: list[str] = []
     try:
-        report = api.grade(graded, options)
-        if built:
-            from .notebook import relabel
-
-            report["submission"]["path"] = str(path)
-            relabel(report, built)
+        report = api.grade(path, options)
+        if from_notebooks:
+            report["submission"]["path"] = shown(str(path))
         report_mod.validate(report)
     except BadSubmission as exc:
         raise BadInput(exc.render(lang)) from None
@@ -244,44 +237,28 @@ def _import_torch() -> None:
         raise KeyboardInterrupt
 
 
-def _notebook_submission(path: str, t) -> tuple[str, dict]:
-    """For a notebook, or a folder of notebooks and no modules: a temporary folder holding
-    the modules built from their code cells (removed when the command ends), and how
-    each was built; else ``path`` itself."""
-    from .notebook import NotebookError, convert, materialize
-    from .tasks import MODULES
+def _notebook_submission(path: str, lang: str) -> tuple[Path, bool]:
+    """The folder holding the submission's modules (a notebook: itself), and whether
+    any module is graded from a notebook; what was graded from which file is said on
+    stderr. The files are chosen as ``grade batch`` and Gradescope choose them
+    (``layout``); ``BadInput`` if nothing can be graded."""
+    from .layout import LayoutError, choose, find
+    from .submission import BadSubmission
 
-    given = Path(path)
-    if given.is_file() and given.suffix.lower() == ".ipynb":
-        notebooks = [given]
-    elif given.is_dir() and not any((given / f"{m}.py").is_file() or (given / "exercises" / f"{m}.py").is_file()
-                                    for m in MODULES):
-        notebooks = sorted(given.glob("*.ipynb"))
-    else:
-        notebooks = []
-        ignored = sorted(given.glob("*.ipynb")) if given.is_dir() else []
-        if ignored:
-            click.echo(t("{path}: the .py modules are graded, not {notebooks}; to grade a notebook, give it: "
-                         "grade run {example}").format(path=path, notebooks=", ".join(p.name for p in ignored[:3])
-                                                       + (", ..." if len(ignored) > 3 else ""),
-                                                       example=ignored[0]), err=True)
-    if not notebooks:
-        return path, {}
     try:
-        built, notes = convert(notebooks)
-    except NotebookError as exc:
-        raise BadInput(str(exc)) from None
-    if not built:
-        raise BadInput(t("{path}: no exercise function in this notebook (name it like ex01_backward.ipynb, "
-                         "or define the tasks' functions in it)").format(path=path))
-    for note in notes:
+        layout = find(path)
+    except LayoutError as exc:
+        raise BadInput(BadSubmission(exc.template, **exc.params).render(lang)) from None
+    chosen = choose(layout, translator(lang))
+    if not chosen.py and not chosen.built:
+        if chosen.problem:
+            raise BadInput(chosen.problem)
+        raise BadInput(translator(lang)("{path}: no exercise function in this notebook (name it like "
+                                        "ex01_backward.ipynb, or define the tasks' functions in it)").format(path=path))
+    for note in chosen.notes:
         click.echo(note, err=True)
-    import shutil
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp(prefix="autograd-lab-nb-"))
-    click.get_current_context().call_on_close(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    return str(materialize(built, tmp)), built
+    given = Path(path)
+    return (given if given.is_file() else layout.root), bool(chosen.built)
 
 
 def _refuse_same_target(targets: list[tuple[str, Path]]) -> None:
@@ -420,6 +397,8 @@ def batch(ctx: click.Context, submissions: str, outdir: str, jobs: int | None, s
         items = intake.shard(intake.discover(submissions), shard)
     except intake.BatchError as exc:
         raise BadInput(str(exc)) from None
+    if not outdir.strip():  # Path("") is the current folder: never written into by accident
+        raise BadInput("--output: empty; give the folder for the reports")
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--output {outdir}: is a file, give a folder")

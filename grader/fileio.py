@@ -6,6 +6,36 @@ import tempfile
 from pathlib import Path
 
 
+def shown(text: str) -> str:
+    """``text`` as it can be written in UTF-8: the bytes of a file name that is not UTF-8
+    (which Python holds as lone surrogates) become backslash escapes (``wang_\\xcd\\xf5``)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            if _only_escaped(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _only_escaped(text: str) -> bool:
+    try:
+        text.encode("utf-8", "surrogateescape")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def shown_all(value):
+    """``value`` (JSON data) with every string ``shown``."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, dict):
+        return {shown_all(k): shown_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown_all(v) for v in value]
+    return value
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it into place."""
     target = Path(path)

@@ -148,7 +148,8 @@ def grade_upload(root: Path) -> dict[str, Any]:
     from .gather import gather, place
     from .preload import load
     from .i18n import translator
-    from .notebook import NotebookError, convert, materialize, relabel
+    from .layout import Layout, choose
+    from .notebook import materialize, relabel
 
     config_path = root / "source" / CONFIG
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
@@ -163,13 +164,11 @@ def grade_upload(root: Path) -> dict[str, Any]:
         notes.append(t("Not graded (not an exercise file's name): {files}.").format(files=", ".join(stray[:10])))
     built: dict[str, Any] = {}
     if found.notebooks:
-        try:
-            built, nb_notes = convert(found.notebooks)
-        except NotebookError as exc:
-            notes.append(str(exc))
-            built, nb_notes = {}, []
-        notes += nb_notes
-        built = {m: b for m, b in built.items() if m not in found.modules}
+        # Which file is graded as each module: as grade run and grade batch choose.
+        chosen = choose(Layout(upload, dict(found.modules), list(found.notebooks)), t)
+        notes += chosen.notes
+        built = chosen.built
+        found.modules = chosen.py
     if not found.modules and not built:
         listed = ", ".join(found.unused[:10]) + (" …" if len(found.unused) > 10 else "")
         problem = t("No exercise file found in your submission (it holds: {files}).").format(files=listed or "-")

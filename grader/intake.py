@@ -8,7 +8,9 @@ here imports torch or runs student code.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import os
 import re
 import shutil
 import tarfile
@@ -16,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import LayoutError, find
+from .notebook import MAX_NOTEBOOK_BYTES
 from .static import NEEDS_FUNC_WARM_UP
 from .tasks import MODULES
 
@@ -36,7 +40,7 @@ class Item:
 
 def _safe(name: str) -> str:
     stem = name
-    for suffix in ARCHIVE_SUFFIXES:
+    for suffix in ARCHIVE_SUFFIXES + (".ipynb",):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "submission"
@@ -48,10 +52,11 @@ def discover(source: str | Path) -> list[Item]:
     if not root.exists():
         raise BatchError(f"{source}: no such file or directory")
     if root.is_dir():
-        if any((root / f"{m}.py").is_file() for m in MODULES):
+        if any((root / f"{m}.py").is_file() or (root / f"{m}.ipynb").is_file() for m in MODULES):
             raise BatchError(f"{source}: this is one submission; give the folder that holds the submissions")
+        # A notebook beside the folders is one student's submission, as grade run grades it.
         paths = sorted(p for p in root.iterdir() if not p.name.startswith(".")
-                       and (p.is_dir() or p.name.lower().endswith(ARCHIVE_SUFFIXES)))
+                       and (p.is_dir() or p.name.lower().endswith(ARCHIVE_SUFFIXES + (".ipynb",))))
     else:
         paths = _listed(root)
     items: list[Item] = []
@@ -90,6 +95,10 @@ def _listed(listing: Path) -> list[Path]:
             continue  # a header row
         else:
             paths.append(path)  # graded as "not a submission", never silently dropped
+    if paths and not any(path.exists() for path in paths):
+        # Not a list of submissions at all (a module, /etc/passwd, a report given by mistake).
+        raise BatchError(f"{listing}: not a folder of submissions, and no line of it names an existing path "
+                         "(a list gives one submission's folder or archive a line)")
     return paths
 
 
@@ -103,9 +112,16 @@ def shard(items: list[Item], spec: str | None) -> list[Item]:
     return items[k - 1 :: n]
 
 
-def _modules_folder(path: Path) -> Path:
-    """Where a folder submission's modules are: in it, or in its exercises/ folder."""
-    return path if any((path / f"{m}.py").is_file() for m in MODULES) else path / "exercises"
+def _files(path: Path) -> tuple[dict[str, Path], list[Path]]:
+    """A folder submission's modules and notebooks, as ``layout.find`` lists them
+    (nothing if it holds none); ``OSError`` if the folder cannot be read."""
+    try:
+        found = find(path)
+    except LayoutError as exc:
+        if exc.template.startswith("{path}: cannot be read"):
+            raise PermissionError(str(exc)) from None
+        return {}, []
+    return found.py, found.notebooks
 
 
 def _head(file: Path, limit: int = 1 << 20) -> bytes:
@@ -126,11 +142,14 @@ def digest(path: Path) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
             return h.hexdigest()
-        folder = _modules_folder(path)
+        modules, notebooks = _files(path)
         for module in MODULES:
-            file = folder / f"{module}.py"
+            file = modules.get(module)
             h.update(module.encode() + b"\0")
-            h.update(hashlib.sha256(_head(file)).digest() if file.is_file() else b"-")
+            h.update(hashlib.sha256(_head(file)).digest() if file is not None else b"-")
+        for notebook in notebooks:  # graded too: a changed notebook is a changed submission
+            h.update(os.fsencode(notebook.relative_to(path)) + b"\0")
+            h.update(hashlib.sha256(_head(notebook, MAX_NOTEBOOK_BYTES + 1)).digest())
     except OSError:
         h.update(b"unreadable")
     return h.hexdigest()
@@ -154,15 +173,41 @@ def warm_up_for(items: list[Item]) -> tuple[str, ...]:
     for item in items:
         if not item.path.is_dir():
             continue
-        folder = _modules_folder(item.path)
-        for module in MODULES:
+        try:
+            modules, notebooks = _files(item.path)
+        except OSError:  # that submission's report will say so
+            continue
+        for file in [*modules.values(), *notebooks]:
             try:
-                text = _head(folder / f"{module}.py")
+                text = _head(file)
             except OSError:
                 continue
             if _NEEDS_FUNC.search(_NOT_CODE.sub(b"", text)):
                 return ("func",)
     return ()
+
+
+def unpack(path: Path, into: Path) -> Path:
+    """What to grade of a submission: a folder or a notebook as it is; an archive
+    unpacked into ``into``. ``BatchError`` (the student's problem, naming the archive,
+    never the temporary folder) if the archive cannot be unpacked or holds nothing to grade."""
+    if not path.is_file() or path.suffix.lower() == ".ipynb" or not path.name.lower().endswith(ARCHIVE_SUFFIXES):
+        return path
+    try:
+        folder = extract(path, into)
+    except BatchError as exc:
+        raise BatchError(f"{path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - truncated, corrupt or unsupported: zlib, lzma, EOFError, ...
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # the grading machine's disk, not the student's archive
+        detail = " ".join(f"{type(exc).__name__}: {exc}".replace(str(into), "").split())[:200]
+        raise BatchError(f"{path}: not a readable archive ({detail})") from None
+    try:
+        find(folder)
+    except LayoutError:
+        raise BatchError(f"{path}: the archive holds no exercise modules (expected {MODULES[0]}.py ... "
+                         f"{MODULES[-1]}.py, or notebooks named like them)") from None
+    return folder
 
 
 def extract(archive: Path, into: Path) -> Path:
@@ -175,7 +220,7 @@ def extract(archive: Path, into: Path) -> Path:
                 raise BatchError("too many files in the archive")
             for info in members:
                 target = (into / info.filename).resolve()
-                if not str(target).startswith(str(into.resolve())) or info.external_attr >> 28 == 0xA:
+                if not target.is_relative_to(into.resolve()) or info.external_attr >> 28 == 0xA:
                     continue
                 total += info.file_size
                 if total > MAX_ARCHIVE_BYTES:
@@ -194,7 +239,7 @@ def extract(archive: Path, into: Path) -> Path:
             if sum(m.size for m in members) > MAX_ARCHIVE_BYTES:
                 raise BatchError("the archive unpacks to more than 20 MB")
             root = into.resolve()
-            members = [m for m in members if str((into / m.name).resolve()).startswith(str(root))]
+            members = [m for m in members if (into / m.name).resolve().is_relative_to(root)]
             if hasattr(tarfile, "data_filter"):
                 tf.extractall(into, members=members, filter="data")
             else:  # Python before 3.10.12 / 3.11.4: members were checked above

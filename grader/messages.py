@@ -34,6 +34,7 @@ MESSAGES: dict[str, str] = {
     'not_a_submission': 'not a submission: {problem}',
     'too_large': '{module}.py is larger than {limit} bytes',
     'linked_module': '{module}.py is a link (or lies outside the submission folder): submit the file itself',
+    'unreadable_module': '{module}.py could not be read by the grader ({reason}); it was not graded',
     'too_complex': '{module}.py could not be read within {seconds:g} s: it is too large or too convoluted to check',
     'syntax_error': '{module}.py has a syntax error on line {line}: {detail}',
     'escape': 'line {line} of {module}.py uses {detail}, which exercise code may not use ({kind})',

@@ -323,14 +323,22 @@ def _defines(source: str) -> set[str]:
     return set(re.findall(r"^(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", source, re.M))
 
 
-def convert(paths: list[Path]) -> tuple[dict[str, Built], list[str]]:
-    """Modules built from notebooks (by the rule above), and notes for the student."""
+def convert(paths: list[Path], unreadable: list[NotebookError] | None = None) -> tuple[dict[str, Built], list[str]]:
+    """Modules built from notebooks (by the rule above), and notes for the student.
+    A notebook that cannot be read raises ``NotebookError``; given ``unreadable``, it
+    is added there instead and the others are read."""
     named: dict[str, Built] = {}
     combined: list[Built] = []
     notes: list[str] = []
     for path in sorted(paths, key=lambda p: p.name):
         module = module_for(path.stem + ".py")
-        built = build(path)
+        try:
+            built = build(path)
+        except NotebookError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(exc)
+            continue
         for number, magic in built.skipped:
             notes.append(f"{path.name}: cell {number} was not graded: it starts with %%{magic}, "
                          "so it is not Python that stays defined (put definitions in a plain cell).")

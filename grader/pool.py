@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .intake import BatchError, Item, digest, extract, warm_up_for
+from .fileio import shown
+from .intake import BatchError, Item, digest, unpack, warm_up_for
 from .options import Options
 from .sandbox import channel
 
@@ -83,7 +84,7 @@ def _finish(job: dict[str, Any], options: Options, result: dict[str, Any] | None
             return _failed(job, options, exc)
         result = report.not_a_submission(str(path), str(exc), options)
     assert result is not None
-    result["submission"]["path"] = str(path)
+    result["submission"]["path"] = shown(str(path))
     result["submission"]["digest"] = job["digest"]
     if options.allow_weak_isolation:
         result["isolation"] = dict(result["isolation"], weak_isolation_allowed=True)
@@ -115,7 +116,7 @@ def grade_jobs(jobs: Iterable[dict[str, Any]], server: Any, answer: Callable[[di
             path = Path(job["path"])
             with tempfile.TemporaryDirectory(prefix="autograd-lab-batch-") as tmp:
                 try:
-                    folder = extract(path, Path(tmp)) if path.is_file() else path
+                    folder = unpack(path, Path(tmp))
                     server.wait_ready()
                     # What the whole batch needs, loaded before the first submission (once).
                     extras = tuple(e for e in job.get("warm", ()) if e in WARM_UPS) \

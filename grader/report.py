@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, messages
-from .fileio import write_atomic
+from .fileio import shown, shown_all, write_atomic
 from .options import Options
 from .status import Outcome, Status, task_status
 from .tasks import Task
@@ -236,7 +236,7 @@ def _document(entries: list[dict[str, Any]], submission: dict[str, Any], options
         "language": options.lang,
         "selection": list(options.patterns),
         "submission": {
-            "path": str(submission.get("path", "")),
+            "path": shown(str(submission.get("path", ""))),
             "files": [dict(f) for f in submission.get("files", [])],
         },
         "environment": _environment(),
@@ -271,7 +271,7 @@ def grader_failure(path: str, exc: BaseException, options: Options) -> dict[str,
     no sandbox), so that it can be written whatever broke."""
     from .tasks import select
 
-    detail = failure_text(exc)
+    detail = shown(failure_text(exc))
     entries = [_failed_task(task, detail, options.lang) for task in select(options.patterns)]
     return _document(entries, {"path": path}, options, seconds=0.0, grader_errors=[detail])
 
@@ -282,6 +282,7 @@ def not_a_submission(path: str, problem: str, options: Options) -> dict[str, Any
     from .tasks import select
 
     tasks = select(options.patterns)
+    problem = shown(problem)
     built = build({"path": path}, tasks, static.not_a_submission(problem, tasks), [], options, seconds=0.0)
     built["problem"] = problem
     return built
@@ -320,4 +321,5 @@ def validate(report: dict[str, Any]) -> None:
 
 def write(report: dict[str, Any], path: str | Path) -> None:
     """Write atomically: a temporary file beside the target, then os.replace."""
-    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    # A path that is not UTF-8 (a folder name in GBK) is written escaped, never lost.
+    write_atomic(path, json.dumps(shown_all(report), indent=2, ensure_ascii=False) + "\n")

@@ -42,6 +42,8 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         return Verdict(Status.MISSING, "missing_module", {"module": task.module})
     if task.module in sub.linked:
         return Verdict(Status.ERROR, "linked_module", {"module": task.module})
+    if task.module in sub.unreadable:
+        return Verdict(Status.ERROR, "unreadable_module", {"module": task.module, "reason": sub.unreadable[task.module]})
     if task.module in sub.oversized:
         return Verdict(Status.ERROR, "too_large", {"module": task.module, "limit": MAX_MODULE_BYTES})
     if scan.syntax_error is not None:
@@ -95,6 +97,12 @@ def _shipped() -> dict[str, str]:
         if isinstance(record, dict) and isinstance(record.get("digest"), str):
             found[path.name.removesuffix(".stub.json")] = record["digest"]
     return found
+
+
+def is_shipped(module: str, text: str) -> bool:
+    """Whether ``text`` is the exercise module ``module`` as shipped (its stub digest)."""
+    shipped = _shipped().get(module)
+    return shipped is not None and module_digest(text, module) == shipped
 
 
 def untouched_stub(sub: Submission, task: Task) -> bool:

@@ -5,7 +5,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from .deadline import TooSlow, bounded
 from .pyast import Finding
@@ -46,6 +46,9 @@ class Submission:
     oversized: set[str] = field(default_factory=set)
     linked: set[str] = field(default_factory=set)  # modules that are links, never read
     spent: dict[str, float] = field(default_factory=dict)  # seconds spent reading each module's text
+    unreadable: dict[str, str] = field(default_factory=dict)  # module -> why its file could not be read
+    built: dict[str, Any] = field(default_factory=dict)  # module -> notebook.Built it was graded from
+    notes: list[str] = field(default_factory=list)  # which file was graded as which module, and why
 
     def bounded(self, module: str, work: Callable[[], T]) -> T | ModuleScan:
         """``work()`` on the module's text, within what is left of its ``SCAN_SECONDS``;
@@ -70,29 +73,40 @@ def too_complex(module: str) -> ModuleScan:
 
 
 def locate(path: str | Path) -> Path:
-    """The folder holding the exercise modules: PATH itself, or PATH/exercises."""
-    root = Path(path)
-    if not root.exists():
-        raise BadSubmission("{path}: no such file or directory", path=path)
-    if not root.is_dir():
-        raise BadSubmission("{path}: not a folder (give the folder that holds ex01_backward.py, ...)", path=path)
-    def has_modules(folder: Path) -> bool:
-        return any((folder / f"{m}.py").is_file() for m in MODULES)
-    if has_modules(root):
-        return root
-    if has_modules(root / "exercises"):
-        return root / "exercises"
-    raise BadSubmission("{path}: no exercise modules found (expected {first}.py ... {last}.py "
-                        "in it or in its exercises/ folder)", path=path, first=MODULES[0], last=MODULES[-1])
+    """The folder holding the exercise modules: PATH itself, or PATH/exercises (for a
+    notebook, the folder it is in); ``BadSubmission`` if it holds no module nor notebook."""
+    from .layout import LayoutError, find
+
+    try:
+        return find(path).root
+    except LayoutError as exc:
+        raise BadSubmission(exc.template, **exc.params) from None
 
 
 def read(path: str | Path) -> Submission:
-    root = locate(path)
-    sub = Submission(root=root.resolve())
-    given = Path(path).resolve()
+    """The submission at ``path`` (a folder, or a notebook), as ``layout`` chooses its files."""
+    from .layout import LayoutError, choose, find
+
+    try:
+        layout = find(path)
+    except LayoutError as exc:
+        raise BadSubmission(exc.template, **exc.params) from None
+    chosen = choose(layout)
+    if not chosen.py and not chosen.built:
+        if chosen.problem:
+            raise BadSubmission("{problem}", problem=chosen.problem)
+        raise BadSubmission("{path}: no exercise function in this notebook (name it like ex01_backward.ipynb, "
+                            "or define the tasks' functions in it)", path=path)
+    given = Path(path)
+    sub = Submission(root=(given if given.is_file() else layout.root).resolve(), notes=chosen.notes,
+                     built=chosen.built)
+    given = (given.parent if given.is_file() else given).resolve()
     for module in MODULES:
-        file = root / f"{module}.py"
-        if not file.is_file():
+        if module in chosen.built:
+            _read_built(sub, module, chosen.built[module])
+            continue
+        file = chosen.py.get(module)
+        if file is None:
             sub.scans[module] = scan_module(module, None)
             continue
         if file.is_symlink() or not file.resolve().is_relative_to(given):
@@ -104,9 +118,13 @@ def read(path: str | Path) -> Submission:
         try:
             with open(file, "rb") as f:
                 data = f.read(MAX_MODULE_BYTES + 1)  # never more: a module is a small text file
+            size = max(len(data), file.stat().st_size)
         except OSError as exc:
-            raise BadSubmission("{path}: cannot be read ({reason})", path=file, reason=exc.strerror) from None
-        size = max(len(data), file.stat().st_size)
+            # The grading machine's permissions, not the student's code: this module's
+            # tasks say so, and the others are graded.
+            sub.unreadable[module] = exc.strerror or type(exc).__name__
+            sub.scans[module] = ModuleScan(module, present=True)  # there, never read
+            continue
         sub.files[module] = {"path": file.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": size}
         if len(data) > MAX_MODULE_BYTES:
             sub.oversized.add(module)
@@ -114,6 +132,21 @@ def read(path: str | Path) -> Submission:
             continue
         # utf-8-sig: editors on Windows often save a byte-order mark, which Python accepts.
         text = data.decode("utf-8-sig", errors="replace")
-        sub.sources[module] = text
-        sub.scans[module] = sub.bounded(module, lambda module=module, text=text: scan_module(module, text))
+        _read_text(sub, module, text)
     return sub
+
+
+def _read_text(sub: Submission, module: str, text: str) -> None:
+    sub.sources[module] = text
+    sub.scans[module] = sub.bounded(module, lambda module=module, text=text: scan_module(module, text))
+
+
+def _read_built(sub: Submission, module: str, built: Any) -> None:
+    """A module built from a notebook's code cells: graded from that source; the
+    report names the notebook, with its bytes' digest."""
+    try:
+        data = built.notebook.read_bytes()
+    except OSError:
+        data = built.source.encode("utf-8")
+    sub.files[module] = {"path": built.notebook.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    _read_text(sub, module, built.source)

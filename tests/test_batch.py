@@ -172,6 +172,41 @@ def test_an_archive_cannot_write_outside_its_folder(tmp_path):
     assert (root / "ex01_backward.py").exists()
 
 
+def test_a_broken_archive_is_the_students_problem_named_by_the_archive(tmp_path):
+    """An interrupted upload (a truncated .tgz), garbage, an empty zip or a zip in a zip:
+    'not a submission' with one line naming the archive, never a failure of the grader
+    nor the temporary folder it was unpacked in."""
+    with tarfile.open(tmp_path / "full.tgz", "w:gz") as tf:
+        for p in SOLUTIONS.glob("*.py"):
+            tf.add(p, p.name)
+    (tmp_path / "truncated.tgz").write_bytes((tmp_path / "full.tgz").read_bytes()[:3000])
+    (tmp_path / "garbage.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    zipfile.ZipFile(tmp_path / "empty.zip", "w").close()
+    with zipfile.ZipFile(tmp_path / "nested.zip", "w") as zf:
+        zf.write(tmp_path / "empty.zip", "inner.zip")
+    for name, why in (("truncated.tgz", "not a readable archive (EOFError"), ("garbage.zip", "not a readable archive"),
+                      ("empty.zip", "holds no exercise modules"), ("nested.zip", "holds no exercise modules")):
+        into = tmp_path / f"into-{name}"
+        into.mkdir()
+        with pytest.raises(batch.BatchError) as caught:
+            batch.unpack(tmp_path / name, into)
+        problem = str(caught.value)
+        assert problem.startswith(f"{tmp_path / name}: ") and why in problem, problem
+        assert str(into) not in problem and "\n" not in problem
+    (tmp_path / "into-full").mkdir()
+    assert (batch.unpack(tmp_path / "full.tgz", tmp_path / "into-full") / "ex01_backward.py").is_file()
+
+    from grader import pool
+    from grader.options import Options
+
+    truncated = tmp_path / "truncated.tgz"
+    job = {"name": "t", "path": str(truncated), "out": str(tmp_path / "t.json"), "digest": batch.digest(truncated)}
+    with pytest.raises(batch.BatchError) as caught:
+        batch.unpack(truncated, tmp_path / "into-truncated.tgz")
+    answer = pool._finish(job, Options(seed=1), None, caught.value, 0.0)
+    assert not answer.get("error") and answer["problem"].startswith(str(tmp_path / "truncated.tgz"))
+
+
 @pytest.mark.parametrize("bad, message", [("nowhere", "no such file"), ("one", "this is one submission")])
 def test_bad_batch_input_is_refused(tmp_path, bad, message):
     from click.testing import CliRunner
@@ -448,3 +483,135 @@ def test_an_output_folder_that_cannot_be_made_is_bad_input(tmp_path, where):
     assert result.exit_code == 2, result.output
     assert "cannot create the folder" in result.output and "grader itself failed" not in result.output
     assert result.output.strip().count("\n") == 0
+
+
+
+
+def _notebook(module: str, src: Path, into: Path) -> None:
+    import nbformat
+
+    from grader import notebook
+
+    into.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook.from_module(module, (src / f"{module}.py").read_text(encoding="utf-8")), str(into))
+
+
+def test_batch_grades_notebooks_and_broken_uploads_as_grade_run_does(tmp_path, grade):
+    """Notebook-only, mixed and release-clone submissions score in the batch what grade run
+    gives them; a broken archive is the student's problem; a name that is not UTF-8 is kept."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    _notebook("ex03_vjp", SOLUTIONS, cls / "nb_only" / "ex03_vjp.ipynb")
+    _notebook("ex01_backward", SOLUTIONS, cls / "nb_only" / "lab.ipynb")
+    _copy(SOLUTIONS, cls / "mixed")
+    (cls / "mixed" / "ex03_vjp.py").unlink()
+    _notebook("ex03_vjp", SOLUTIONS, cls / "mixed" / "ex03_vjp.ipynb")
+    _copy(EXERCISES, cls / "clone" / "exercises")
+    _notebook("ex03_vjp", SOLUTIONS, cls / "clone" / "notebooks" / "ex03_vjp.ipynb")
+    _notebook("ex01_backward", EXERCISES, cls / "clone" / "notebooks" / "ex01_backward.ipynb")
+    _notebook("ex03_vjp", SOLUTIONS, cls / "single.ipynb")
+    with zipfile.ZipFile(cls / "zipped.zip", "w") as zf:
+        zf.write(cls / "mixed" / "ex03_vjp.ipynb", "ex03_vjp.ipynb")
+    with tarfile.open(tmp_path / "full.tgz", "w:gz") as tf:
+        for p in SOLUTIONS.glob("*.py"):
+            tf.add(p, p.name)
+    (cls / "truncated.tgz").write_bytes((tmp_path / "full.tgz").read_bytes()[:3000])
+    zipfile.ZipFile(cls / "empty.zip", "w").close()
+    odd = cls / os.fsdecode(b"wang_\xcd\xf5")  # a GBK name, as an LMS download unzipped on Linux gives it
+    _copy(SOLUTIONS, odd)
+
+    result = run_batch(cls, tmp_path / "out", "-k", "ex01", "-k", "ex03")
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "out" / "reports").glob("*.json")}
+    for name in ("nb_only", "mixed", "clone", "single"):
+        path = cls / name if name != "single" else cls / "single.ipynb"
+        alone = grade(path, seed=5, patterns=("ex01", "ex03"))
+        assert reports[name]["score"] == alone["score"], name
+        assert [t["status"] for t in reports[name]["tasks"]] == [t["status"] for t in alone["tasks"]], name
+    ex03 = sum(t.points for t in TASKS if t.module == "ex03_vjp")
+    ex01 = sum(t.points for t in TASKS if t.module == "ex01_backward")
+    assert reports["nb_only"]["score"] == reports["mixed"]["score"] == ex01 + ex03
+    assert reports["clone"]["score"] == reports["single"]["score"] == reports["zipped"]["score"] == ex03
+    for name, why in (("truncated", "not a readable archive"), ("empty", "holds no exercise modules")):
+        problem = reports[name]["problem"]
+        assert problem.startswith(str(cls / f"{name}.")) and why in problem and "autograd-lab-batch" not in problem
+        assert "\n" not in problem
+    assert reports["wang"]["submission"]["path"] == str(cls) + "/wang_\\xcd\\xf5"
+    assert reports["wang"]["score"] == ex01 + ex03
+    assert "grader_error" not in {row["status"] for row in gradebook(tmp_path / "out")}
+    assert len(gradebook(tmp_path / "out")) == len(reports) == 8
+
+    # --resume: a changed notebook is a changed submission.
+    _notebook("ex03_vjp", EXERCISES, cls / "mixed" / "ex03_vjp.ipynb")
+    resumed = run_batch(cls, tmp_path / "out", "-k", "ex01", "-k", "ex03", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "out" / "reports" / "mixed.json").read_text())["score"] == ex01
+
+
+def test_a_list_file_that_names_no_submission_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1::/:/usr/sbin/nologin\n")
+    for source in (tmp_path / "passwd", SOLUTIONS / "ex01_backward.py"):
+        result = CliRunner().invoke(main, ["batch", str(source), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 2 and "no line of it names an existing path" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    _copy(SOLUTIONS, tmp_path / "class" / "a")
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "class"), "-o", ""])
+    assert result.exit_code == 2 and "--output" in result.output
+    assert not (Path.cwd() / "batch.json").exists() and not (tmp_path / "out").exists()
+
+
+def test_what_the_grading_user_cannot_read_costs_only_that(tmp_path):
+    """A submission folder, or one module, the grading user cannot read (mode 000, as an
+    unzip by another account leaves it): that submission's report says so, that module's
+    tasks are errors saying so; everything else is graded."""
+    import shlex
+    import tempfile
+
+    from .conftest import ROOT
+    from .test_jail import STAGES, _reachable_script, _user
+
+    uid, gid = _user()
+    work = Path(tempfile.mkdtemp(prefix="agl-unreadable-"))
+    try:
+        os.chmod(work, 0o755)
+        os.chown(work, uid, gid)
+        cls = work / "class"
+        for name in ("alice", "closed", "partial"):
+            _copy(SOLUTIONS, cls / name)
+        os.chmod(cls / "closed", 0)
+        os.chmod(cls / "partial" / "ex02_jacobian.py", 0)
+        grade = Path(sys.executable).parent / "grade"
+        commands = [[str(grade), "batch", str(cls), "-o", str(work / "out"), "--seed", "5", "-k", "ex01", "-k", "ex02"],
+                    [str(grade), "run", str(cls / "partial"), "-o", str(work / "run.json"), "--seed", "5",
+                     "-k", "ex01", "-k", "ex02"]]
+        env = "env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8"
+        lines = [f"setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- {env} "
+                 f"{' '.join(map(shlex.quote, command))}; echo \"exit $?\"" for command in commands]
+        needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(work)]
+        script = _reachable_script(needed) + "\nset +e\n" + "\n".join(lines)
+        try:
+            done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                                  cwd=work, capture_output=True, text=True, timeout=900)
+        finally:
+            while STAGES:
+                shutil.rmtree(STAGES.pop(), ignore_errors=True)
+        assert done.stdout.count("exit 0") == 2, done.stdout[-2000:] + done.stderr[-2000:]
+        reports = {p.stem: json.loads(p.read_text()) for p in (work / "out" / "reports").glob("*.json")}
+        points = {m: sum(t.points for t in TASKS if t.module == m) for m in ("ex01_backward", "ex02_jacobian")}
+        assert reports["alice"]["score"] == sum(points.values())
+        assert reports["closed"]["score"] == 0
+        assert reports["closed"]["problem"] == f"{cls / 'closed'}: cannot be read (Permission denied)"
+        for partial in (reports["partial"], json.loads((work / "run.json").read_text())):
+            assert partial["score"] == points["ex01_backward"] and not partial.get("problem")
+            for task in partial["tasks"]:
+                if task["module"] == "ex02_jacobian":
+                    assert task["status"] == "error"
+                    assert task["checks"][0]["feedback"] == \
+                        "ex02_jacobian.py could not be read by the grader (Permission denied); it was not graded"
+    finally:
+        os.chmod(work / "class" / "closed", 0o755)
+        shutil.rmtree(work, ignore_errors=True)

@@ -372,3 +372,20 @@ def test_run_elsewhere_without_exercises_still_says_where_they_are(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 2 and "no such folder here" in result.output
+
+
+
+
+def test_a_folder_name_that_is_not_utf8_gets_its_report(tmp_path):
+    """An LMS download unzipped on Linux names folders in GBK: the report keeps the name, escaped."""
+    import os
+    import shutil
+
+    folder = tmp_path / os.fsdecode(b"wang_\xcd\xf5")
+    shutil.copytree(SOLUTIONS, folder)
+    result = CliRunner().invoke(main, ["run", str(folder), "-o", str(tmp_path / "r.json"), "-k", "ex01"],
+                                env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    report.validate(data)
+    assert data["submission"]["path"].endswith("/wang_\\xcd\\xf5") and data["score"] == data["max_score"]

@@ -155,6 +155,18 @@ def test_a_notebook_upload_is_graded_from_its_code_cells(source, tmp_path):
     assert results["score"] == results["extra_data"]["max_score"]
 
 
+def test_a_release_clone_uploaded_whole_is_graded_from_its_notebooks(source, tmp_path):
+    """The stubs of exercises/ left as handed out, the work done in notebooks/."""
+    def fill(folder: Path) -> None:
+        shutil.copytree(EXERCISES, folder / "exercises")
+        notebook.write_notebooks(SOLUTIONS, folder / "notebooks")
+
+    results, _ = run_autograder(source, tmp_path, fill)
+    assert results["score"] == results["extra_data"]["max_score"]
+    assert "ex03_vjp.py is the exercise as handed out, unchanged: ex03_vjp.ipynb is graded as ex03_vjp.py." \
+        in results["output"]
+
+
 def test_a_broken_grader_still_writes_results(source, tmp_path):
     """The grader's own failure: score 0, saying it is not the student's mistake."""
     broken = tmp_path / "broken-source"

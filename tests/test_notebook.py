@@ -404,10 +404,11 @@ def test_hints_are_held_back_until_asked(tmp_path):
 def test_a_notebook_beside_the_modules_is_named_as_not_graded(tmp_path):
     folder = tmp_path / "sub"
     shutil.copytree(SOLUTIONS, folder)
-    nbformat.write(notebook.from_module("ex03_vjp", (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")),
+    nbformat.write(notebook.from_module("ex03_vjp", (EXERCISES / "ex03_vjp.py").read_text(encoding="utf-8")),
                    str(folder / "ex03_vjp.ipynb"))
     result, report = run(folder, "-o", tmp_path / "r.json", "-k", "ex03")
-    assert "the .py modules are graded, not ex03_vjp.ipynb" in result.output
+    # The student's own ex03_vjp.py is graded, not the notebook beside it.
+    assert "ex03_vjp.ipynb was not graded: ex03_vjp.py is graded as ex03_vjp.py." in result.output
     assert report["score"] == report["max_score"]
 
 
@@ -433,3 +434,68 @@ def test_a_pathological_cell_still_gets_a_report(cell, tmp_path):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert report is not None and result.exit_code in (0, 1), result.output[-500:]
+
+
+def _book(module: str, src: Path = SOLUTIONS) -> nbformat.NotebookNode:
+    return notebook.from_module(module, (src / f"{module}.py").read_text(encoding="utf-8"))
+
+
+def test_a_folder_of_modules_and_one_notebook_grades_the_notebooks_module(tmp_path):
+    """One exercise done in Jupyter: the notebook holds the module the folder has no .py for."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(SOLUTIONS, folder)
+    (folder / "ex03_vjp.py").unlink()
+    nbformat.write(_book("ex03_vjp"), str(folder / "ex03_vjp.ipynb"))
+    result, report = run(folder, "-o", tmp_path / "r.json", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert report["score"] == MAX_SCORE
+    assert {f["module"]: f["path"] for f in report["submission"]["files"]}["ex03_vjp"] == "ex03_vjp.ipynb"
+
+
+def test_a_notebook_beats_the_untouched_stub_and_a_release_clone_is_graded_from_its_notebooks(tmp_path):
+    stubbed = tmp_path / "stubbed"
+    shutil.copytree(EXERCISES, stubbed)
+    nbformat.write(_book("ex03_vjp"), str(stubbed / "ex03_vjp.ipynb"))
+    result, report = run(stubbed, "-o", tmp_path / "r1.json", "-k", "ex03")
+    assert "ex03_vjp.py is the exercise as handed out, unchanged: ex03_vjp.ipynb is graded as ex03_vjp.py." \
+        in result.output
+    assert report["score"] == report["max_score"] > 0
+    # A clone of the release (grade release --notebooks): stubs in exercises/, the work in notebooks/.
+    clone = tmp_path / "clone"
+    shutil.copytree(EXERCISES, clone / "exercises")
+    notebook.write_notebooks(EXERCISES, clone / "notebooks")
+    nbformat.write(_book("ex03_vjp"), str(clone / "notebooks" / "ex03_vjp.ipynb"))
+    result, report = run(clone, "-o", tmp_path / "r2.json", "-k", "ex03", "-k", "ex01")
+    scores = {t["id"].split(".")[0]: t["score"] for t in report["tasks"]}
+    assert report["score"] == sum(t.points for t in TASKS if t.module == "ex03_vjp"), result.output
+    assert not any(scores[m] for m in scores if m != "ex03_vjp")
+    # An edited .py is the student's work: it is graded, not a notebook beside it.
+    edited = tmp_path / "edited"
+    shutil.copytree(EXERCISES, edited)
+    (edited / "ex03_vjp.py").write_text((SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8"), encoding="utf-8")
+    nbformat.write(_book("ex03_vjp", EXERCISES), str(edited / "ex03_vjp.ipynb"))
+    result, report = run(edited, "-o", tmp_path / "r3.json", "-k", "ex03")
+    assert report["score"] == report["max_score"], result.output
+
+
+def test_a_broken_notebook_beside_modules_costs_only_its_module(tmp_path):
+    folder = tmp_path / "sub"
+    shutil.copytree(SOLUTIONS, folder)
+    (folder / "ex03_vjp.py").unlink()
+    (folder / "ex03_vjp.ipynb").write_text("{not json")
+    result, report = run(folder, "-o", tmp_path / "r.json", "-k", "ex01", "-k", "ex03")
+    assert result.exit_code == 0 and "not a readable notebook" in result.output
+    status = {t["id"].split(".")[0]: t["status"] for t in report["tasks"]}
+    assert status["ex03_vjp"] == "missing" and status["ex01_backward"] == "passed"
+
+
+def test_the_batch_digest_follows_the_notebooks(tmp_path):
+    from grader import intake
+
+    folder = tmp_path / "sub"
+    shutil.copytree(EXERCISES, folder / "exercises")
+    (folder / "notebooks").mkdir()
+    nbformat.write(_book("ex03_vjp", EXERCISES), str(folder / "notebooks" / "ex03_vjp.ipynb"))
+    before = intake.digest(folder)
+    nbformat.write(_book("ex03_vjp"), str(folder / "notebooks" / "ex03_vjp.ipynb"))
+    assert intake.digest(folder) != before
