@@ -16,10 +16,22 @@ import sys
 from typing import Any, Iterable
 
 from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard
+from .tasks import MODULES as EXERCISE_MODULES
 
 PATCHED_LIBRARIES = {"torch", "numpy"}
-# Attributes of other modules a store may set: where prints go.
-HONEST_STORES = ("sys.stdout", "sys.stderr")
+# The modules the sandbox's own code runs on once a submission is loaded (its wire
+# format, its seal, its recorder, its capture of warnings and prints): an attribute
+# stored into one changes what the child does on the grader's behalf. The exercise
+# modules are added where the scan runs (``EXERCISE_MODULES``). Other modules'
+# settings (logging's, IPython's, pandas' options) are the student's business.
+RUNTIME_MODULES = {"json", "hmac", "hashlib", "socket", "struct", "builtins", "sys", "warnings", "types",
+                   "functools", "itertools", "contextlib", "threading", "traceback", "linecache", "inspect",
+                   "importlib", "io", "os", "math", "gc", "weakref", "abc", "operator", "pickle", "copyreg",
+                   "select", "signal", "time", "_thread"}
+# Documented hooks and settings of those modules that a student may set: where prints
+# and warnings go, the command line a script sees, the import path.
+HONEST_STORES = {"sys.stdout", "sys.stderr", "sys.argv", "sys.path", "sys.dont_write_bytecode", "sys.excepthook",
+                 "sys.tracebacklimit", "warnings.showwarning", "warnings.formatwarning", "builtins.print"}
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 # Dotted APIs whose only use in an exercise is to reach what the source does not
@@ -130,11 +142,16 @@ def _from_the_standard_library(name: str) -> bool:
     return any(origin.startswith(home) for home in homes) and "site-packages" not in origin
 
 
+DICT_CONFIG = "logging.config.dictConfig"
+
+
 def _plain_logging_config(node: ast.AST, aliases: dict[str, str]) -> bool:
     """A logging configuration written as a literal that names nothing outside logging:
-    dictConfig resolves dotted strings ("()" factories, "ext://", "class" paths)."""
+    dictConfig resolves dotted strings ("()" factories, "ext://", "class" paths); the
+    standard streams are the documented exception."""
     if isinstance(node, ast.Constant):
-        return not (type(node.value) is str and node.value.startswith(("ext://", "cfg://")))
+        return not (type(node.value) is str and node.value.startswith(("ext://", "cfg://"))
+                    and node.value not in ("ext://sys.stdout", "ext://sys.stderr"))
     if isinstance(node, (ast.List, ast.Tuple)):
         return all(_plain_logging_config(item, aliases) for item in node.elts)
     if isinstance(node, ast.Attribute):  # logging.INFO
@@ -169,8 +186,9 @@ def _config_variables(index: Index, aliases: dict[str, str]) -> dict[str, ast.AS
             else:
                 bindings[node.id] = bindings.get(node.id, 0) + 1
                 parent = index.parent(node)
-                if isinstance(parent, ast.Assign) and parent.targets == [node] and isinstance(parent.value, ast.Dict) \
-                        and index.parent(parent) is index.tree:
+                if (isinstance(parent, ast.Assign) and parent.targets == [node]
+                        or isinstance(parent, ast.AnnAssign) and parent.target is node) \
+                        and isinstance(parent.value, ast.Dict) and index.parent(parent) is index.tree:
                     literal[node.id] = parent.value
             continue
         named = ()
@@ -193,8 +211,8 @@ def _config_variables(index: Index, aliases: dict[str, str]) -> dict[str, ast.AS
             continue
         uses = reads.get(name, [])
         if all(isinstance(call := index.parent(use), ast.Call) and call.args == [use] and not call.keywords
-               and isinstance(call.func, ast.Attribute)
-               and dotted_path(call.func, aliases) == "logging.config.dictConfig" for use in uses):
+               and isinstance(call.func, (ast.Attribute, ast.Name))
+               and dotted_path(call.func, aliases) == DICT_CONFIG for use in uses):
             found[name] = value
     return found
 
@@ -350,6 +368,15 @@ class Reader:
         self.own_dicts = _own_instance_dicts(self.index)
         self._own_class_targets = _own_class_targets(self.index, self.classes)
         self._config_variables = _config_variables(self.index, aliases)
+        # Names dictConfig is imported as whose every use calls it on a plain
+        # configuration (``from logging.config import dictConfig``).
+        self._plain_config_calls = {
+            name for name in {n.id for n in self.index.of(ast.Name) if aliases.get(n.id) == DICT_CONFIG}
+            if all(isinstance(call := self.index.parent(use), ast.Call) and call.func is use and len(call.args) == 1
+                   and not call.keywords and (_plain_logging_config(call.args[0], aliases)
+                                              or isinstance(call.args[0], ast.Name)
+                                              and call.args[0].id in self._config_variables)
+                   for use in self.index.of(ast.Name) if use.id == name)}
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -440,7 +467,10 @@ class Reader:
                 if alias.name == "*" and not _is_module_object(_module(node.module or "")) \
                         and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
                     self.add(node, "dynamic_attribute", f"from {node.module} import *")
-                self._import(node, f"{node.module}.{alias.name}")
+                dotted = f"{node.module}.{alias.name}"
+                if dotted == DICT_CONFIG and (alias.asname or alias.name) in self._plain_config_calls:
+                    continue  # every use of it is a call on a plain configuration
+                self._import(node, dotted)
         elif isinstance(node, ast.Name):
             self._name(node, scopes)
         elif isinstance(node, ast.Attribute):
@@ -459,6 +489,13 @@ class Reader:
                         self._read_by_name(node, item.value)
             setting = isinstance(node, (ast.Assign, ast.AnnAssign)) and _a_flag(node.value)
             for target in targets:
+                value = getattr(node, "value", None)
+                if isinstance(node, ast.Assign) and isinstance(target, (ast.Tuple, ast.List)) \
+                        and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+                    # a, b = False, True: each switch set to its own flag
+                    for one, its in zip(target.elts, value.elts):
+                        self._patch(one, _a_flag(its))
+                    continue
                 self._patch(target, setting)
         elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
             # Matched against a module (``match torch: case object(autograd=a)``), a class
@@ -508,7 +545,7 @@ class Reader:
         elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self._called:
             self.add(node, "dynamic_attribute", node.id)
         dotted = self.aliases.get(node.id)
-        if dotted and (code := _evasion_api(dotted)):
+        if dotted and id(node) not in self._literal_config and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
 
     def _in_plain_view(self, node: ast.AST) -> bool:
@@ -583,11 +620,11 @@ class Reader:
 
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and dotted_path(func, self.aliases) == "logging.config.dictConfig" \
+        if isinstance(func, (ast.Attribute, ast.Name)) and dotted_path(func, self.aliases) == DICT_CONFIG \
                 and len(node.args) == 1 and not node.keywords \
                 and (_plain_logging_config(node.args[0], self.aliases)
                      or isinstance(node.args[0], ast.Name) and node.args[0].id in self._config_variables):
-            self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, ast.Attribute))
+            self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, (ast.Attribute, ast.Name)))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \
@@ -680,10 +717,11 @@ class Reader:
                     and _is_switch(dotted):
                 return
             root = dotted.split(".")[0] if dotted else None
-            # torch and numpy, item stores included; any other imported module (the
-            # standard library the sandbox's own code runs on: json.dumps, hmac.digest,
-            # socket; another exercise module) by its attributes
-            if root in PATCHED_LIBRARIES or root in self.imported and not item and dotted not in HONEST_STORES:
+            # torch and numpy, item stores included; the modules the sandbox runs on
+            # and the other exercise modules by their attributes (json.dumps, hmac.digest,
+            # ex02_jacobian.helper)
+            if root in PATCHED_LIBRARIES or not item and root in self.imported and dotted not in HONEST_STORES \
+                    and (root in RUNTIME_MODULES or root in EXERCISE_MODULES):
                 self.add(target, "patching", dotted)
 
 

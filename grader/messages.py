@@ -123,7 +123,7 @@ KIND_NAMES: dict[str, str] = {
     'dynamic_attribute': 'attribute access by a computed name',
     'module_internals': "a module's internals (a private name, or a module it imported)",
     'dynamic_code': 'code run from text (exec, eval, compile, dynamic imports)',
-    'patching': 'a change to an imported module itself (torch, numpy, the standard library, another exercise module)',
+    'patching': 'a change to torch, numpy, another exercise module or a standard module the sandbox runs on (json, sys, builtins...)',
 }
 
 

@@ -317,6 +317,14 @@ EVASION = {
  "stdlib_deleted": "import json\ndef vjp(f,x,v):\n    del json.dumps\n",
  "store_into_another_exercise_module": "import ex02_jacobian\nimport torch.autograd.functional as AF\n"
                                        "ex02_jacobian.jacobian_tool = AF.jacobian\n",
+ "warnings_machinery_replaced": "import warnings\nwarnings.catch_warnings = object\n",
+ "builtins_replaced": "import builtins\nbuiltins.isinstance = lambda *a: True\n",
+ "sys_hook_replaced": "import sys\nsys.getprofile = lambda: None\n",
+ "dict_config_imported_then_aliased": "from logging.config import dictConfig\nf = dictConfig\n",
+ "dict_config_imported_with_a_factory": "from logging.config import dictConfig as d\n"
+                                        "d({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
+ "a_switch_in_a_tuple_set_to_a_function": "import torch\ntorch.backends.cudnn.benchmark, torch.backends.cudnn.enabled = "
+                                          "False, torch.autograd.grad\n",
  "torchscript_loaded_from_bytes": "import io, torch\ndef vjp(f,x,v):\n    return torch.jit.load(io.BytesIO(b''))(x)\n",
  "torch_package": "import torch.package as P\ndef vjp(f,x,v):\n    return P.PackageImporter(None)\n",
  "exported_program_loaded": "import torch\ndef vjp(f,x,v):\n    return torch.export.load(None)\n",
@@ -362,6 +370,9 @@ EXPECTED_KIND = {
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
+    **dict.fromkeys(("warnings_machinery_replaced", "builtins_replaced", "sys_hook_replaced",
+                     "a_switch_in_a_tuple_set_to_a_function"), "patching"),
+    **dict.fromkeys(("dict_config_imported_then_aliased", "dict_config_imported_with_a_factory"), "dynamic_code"),
     **dict.fromkeys(("json_dumps_rebound", "json_encoder_method", "hmac_digest_rebound", "socket_method_in_a_for_target",
                      "stdlib_store_as_with_target", "stdlib_deleted", "store_into_another_exercise_module"), "patching"),
     **dict.fromkeys(("torchscript_loaded_from_bytes", "torch_package", "exported_program_loaded"), "dynamic_code"),
@@ -430,6 +441,20 @@ HONEST = {
  "super_init": "import torch\nclass M(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n",
  "match_keyword_on_a_tensor": "import torch\ndef g(x):\n    match x:\n        case torch.Tensor(dtype=torch.float64, shape=s):\n"
                               "            return s\n        case _:\n            return None\n",
+ # Settings and documented hooks students copy from tutorials, by attribute: only the
+ # modules the sandbox runs on are closed to stores, and not for these.
+ "module_settings_by_attribute": "import sys, warnings, logging\nimport torch\n"
+                                  "warnings.showwarning = lambda *a, **k: None\nwarnings.formatwarning = str\n"
+                                  "sys.argv = sys.argv[:1]\nsys.path += ['.']\nsys.dont_write_bytecode = True\n"
+                                  "logging.raiseExceptions = False\nlogging.root.level = logging.INFO\n"
+                                  "logging.Formatter.default_msec_format = '%s.%03d'\n"
+                                  "torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True\n",
+ "third_party_options": "try:\n    import pandas as pd\n    pd.options.display.max_rows = 10\nexcept ImportError:\n    pd = None\n"
+                        "from IPython.core.interactiveshell import InteractiveShell\n"
+                        "InteractiveShell.ast_node_interactivity = 'all'\n",
+ "logging_dict_config_imported_by_name": "from logging.config import dictConfig\nLOGGING: dict = {'version': 1, "
+                                         "'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://sys.stdout'}},"
+                                         " 'root': {'handlers': ['h']}}\ndictConfig(LOGGING)\ndictConfig({'version': 1})\n",
  "prints_redirected_and_settings_by_item": "import os, sys, io\nimport matplotlib.pyplot as plt\n"
                                             "os.environ['KMP_DUPLICATE_LIB_OK'] = 'TRUE'\nplt.rcParams['figure.figsize'] = (6, 4)\n"
                                             "def quiet():\n    sys.stdout = io.StringIO()\n",
