@@ -23,7 +23,8 @@ PATCHED_LIBRARIES = {"torch", "numpy"}
 # format, its seal, its recorder, its capture of warnings and prints): an attribute
 # stored into one changes what the child does on the grader's behalf. The exercise
 # modules are added where the scan runs (``EXERCISE_MODULES``). Other modules'
-# settings (logging's, IPython's, pandas' options) are the student's business.
+# settings (logging's, IPython's, pandas' options) are the student's business. A
+# private module (``_hashlib``, ``_json``: the C parts these call) is never one.
 RUNTIME_MODULES = {"json", "hmac", "hashlib", "socket", "struct", "builtins", "sys", "warnings", "types",
                    "functools", "itertools", "contextlib", "threading", "traceback", "linecache", "inspect",
                    "importlib", "io", "os", "math", "gc", "weakref", "abc", "operator", "pickle", "copyreg",
@@ -721,7 +722,7 @@ class Reader:
             # and the other exercise modules by their attributes (json.dumps, hmac.digest,
             # ex02_jacobian.helper)
             if root in PATCHED_LIBRARIES or not item and root in self.imported and dotted not in HONEST_STORES \
-                    and (root in RUNTIME_MODULES or root in EXERCISE_MODULES):
+                    and (root in RUNTIME_MODULES or root in EXERCISE_MODULES or root.startswith("_")):
                 self.add(target, "patching", dotted)
 
 

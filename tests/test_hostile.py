@@ -148,14 +148,15 @@ def test_reaching_for_the_test_runner_at_import_fails_the_module(code, grade, su
     assert set(_statuses(report).values()) == {"error"}
 
 
-def test_patching_the_test_runner_in_the_sandbox_changes_no_verdict(grade, submission):
-    """The child can import pytest (lazy imports work in the jail), but what it patches
-    is its own copy: a wrong answer still fails, the rest keeps its marks."""
+def test_patching_the_test_runner_changes_no_verdict(grade, submission):
+    """A store into a private module (the test runner's ``_pytest``) is patching, found in
+    the source: the module's tasks are forbidden. (Were it run, the child would patch
+    its own copy: the checks run in the grader's process.)"""
     code = ("import _pytest.reports\n_pytest.reports.TestReport.outcome = 'passed'\n"
             "def vjp(f, x, v):\n    return torch.zeros_like(x)\n")
     report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
-    _only_ex03_lost(report, lost=(VJP,))
-    assert by_task(report)[VJP]["status"] == "failed"
+    _only_ex03_lost(report, lost=EX03)
+    assert {by_task(report)[t]["status"] for t in EX03} == {"forbidden"}
 
 
 def test_ignoring_signals_at_import_changes_nothing(grade, submission):

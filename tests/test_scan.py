@@ -318,6 +318,7 @@ EVASION = {
  "store_into_another_exercise_module": "import ex02_jacobian\nimport torch.autograd.functional as AF\n"
                                        "ex02_jacobian.jacobian_tool = AF.jacobian\n",
  "warnings_machinery_replaced": "import warnings\nwarnings.catch_warnings = object\n",
+ "private_c_module_replaced": "import _hashlib\n_hashlib.hmac_digest = print\n",
  "builtins_replaced": "import builtins\nbuiltins.isinstance = lambda *a: True\n",
  "sys_hook_replaced": "import sys\nsys.getprofile = lambda: None\n",
  "dict_config_imported_then_aliased": "from logging.config import dictConfig\nf = dictConfig\n",
@@ -370,7 +371,7 @@ EXPECTED_KIND = {
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
     "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
-    **dict.fromkeys(("warnings_machinery_replaced", "builtins_replaced", "sys_hook_replaced",
+    **dict.fromkeys(("warnings_machinery_replaced", "builtins_replaced", "sys_hook_replaced", "private_c_module_replaced",
                      "a_switch_in_a_tuple_set_to_a_function"), "patching"),
     **dict.fromkeys(("dict_config_imported_then_aliased", "dict_config_imported_with_a_factory"), "dynamic_code"),
     **dict.fromkeys(("json_dumps_rebound", "json_encoder_method", "hmac_digest_rebound", "socket_method_in_a_for_target",
