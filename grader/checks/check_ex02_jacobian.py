@@ -208,7 +208,7 @@ def test_vjps_matrix_float32(task, inputs):
     _expect_jacobian(task, f, inputs.randn(3, 2, dtype=torch.float32))
 
 
-@check(VJPS, 2, "a scalar output (J is the gradient), and an output that ignores x (J is 0)")
+@check(VJPS, 2, "a scalar output (J is the gradient), and an output that ignores x (J is 0)", visibility="visible")
 def test_vjps_scalar_and_constant(task, inputs):
     _expect_jacobian(task, FnSpec("to_scalar", A=inputs.randn(3, 4)), inputs.randn(4))
     _expect_jacobian(task, FnSpec("to_scalar", A=inputs.randn(2, 6, dtype=torch.float32)),

@@ -155,7 +155,7 @@ def test_weighted_tasks(task, inputs):
     _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64, visible=True)
 
 
-@check(MULTI, 1, "a parameter that no task uses gets zeros")
+@check(MULTI, 1, "a parameter that no task uses gets zeros", visibility="visible")
 def test_unused_param(task, inputs):
     spec, params, weights = _multitask_case(inputs, unused=True)
     _expect_grads(task(spec, params, weights), spec, params, weights, torch.float64)
