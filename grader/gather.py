@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .fileio import shown
 from .tasks import MODULES
 
 IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
@@ -33,17 +34,6 @@ class Gathered:
     @property
     def empty(self) -> bool:
         return not self.modules and not self.notebooks
-
-
-def shown(text: str) -> str:
-    """A file name as text that can always be written: bytes that were not UTF-8 (kept by
-    Python as lone surrogates, e.g. a GBK name from a zip made on a Chinese Windows
-    machine) become escapes such as ``\\xd7``."""
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _files(root: Path) -> list[Path]:

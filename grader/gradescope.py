@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .fileio import write_atomic
+from .fileio import shown_all, write_atomic
 from .options import DEFAULTS, Options, OptionsError
 
 CONFIG = "autograd-lab.json"
@@ -198,21 +198,8 @@ def validate(results: dict[str, Any]) -> None:
     jsonschema.validate(results, schema)
 
 
-def _writable(value: Any) -> Any:
-    """``value`` with every string made encodable as UTF-8 (lone surrogates escaped)."""
-    from .gather import shown
-
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, dict):
-        return {_writable(k): _writable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_writable(v) for v in value]
-    return value
-
-
 def _json(results: dict[str, Any]) -> str:
-    text = json.dumps(_writable(results), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(shown_all(results), indent=2, ensure_ascii=False) + "\n"
     text.encode("utf-8")  # fails here, inside the fallback's reach, rather than while writing
     return text
 
