@@ -37,12 +37,13 @@ class Prepared:
         return {task.id for task in self.tasks if self.verdicts[task.id] is None}
 
 
-def prepare(path: str | Path, options: Options) -> Prepared:
+def prepare(path: str | Path | Submission, options: Options) -> Prepared:
+    """``path`` read (unless it is a Submission already read) and scanned."""
     started = time.monotonic()
     tasks = select(options.patterns)
     if not tasks:
         raise ValueError(f"no task matches {' '.join(options.patterns)!r} (see 'grade list')")
-    sub = read(path)
+    sub = path if isinstance(path, Submission) else read(path)
     verdicts = {task.id: static.bounded_verdict(sub, task) for task in tasks}
     return Prepared(sub, tasks, verdicts, options.seeded(), started)
 
@@ -78,8 +79,9 @@ def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:
     return finish(prepared, ledger, isolation)
 
 
-def grade(path: str | Path, options: Options | None = None, *, server: Any = None, **changes: Any) -> dict[str, Any]:
-    """Grade the submission at ``path``; ``server`` may be shared between calls.
+def grade(path: str | Path | Submission, options: Options | None = None, *, server: Any = None,
+          **changes: Any) -> dict[str, Any]:
+    """Grade the submission at ``path`` (or one already read); ``server`` may be shared between calls.
 
     ``changes`` override single options: ``grade(path, seed=3, patterns=("ex03",))``.
     """

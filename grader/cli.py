@@ -149,7 +149,8 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
         # An installed grader run from another folder: say where the exercises live.
         raise BadInput(t("exercises: no such folder here. The exercises are in your copy of the course's "
                          "student repository: run 'grade run' in it, or give their folder: grade run PATH"))
-    folder, from_notebooks = _notebook_submission(path, lang)
+    sub, failed = _read_submission(path, lang)
+    folder = sub.root if sub else Path(path).resolve()  # (a notebook given alone: the notebook)
     if patterns and not select(patterns):
         raise BadInput(t("-k {patterns}: no task matches (see 'grade list')").format(patterns=" ".join(patterns)))
     extra = _format_targets(formats)
@@ -169,8 +170,10 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
     _import_torch()
     failures: list[str] = []
     try:
-        report = api.grade(path, options)
-        if from_notebooks:
+        if failed is not None:
+            raise failed
+        report = api.grade(sub, options)
+        if sub.built:
             report["submission"]["path"] = shown(str(path))
         report_mod.validate(report)
     except BadSubmission as exc:
@@ -210,9 +213,9 @@ def run(path: str, output: str, seed: int | None, patterns: tuple[str, ...], fai
 
 
 def _holds_modules(folder: Path) -> bool:
-    from .tasks import MODULES
+    from .layout import modules_in
 
-    return any((folder / f"{m}.py").is_file() for m in MODULES)
+    return bool(modules_in(folder))
 
 
 def _import_torch() -> None:
@@ -237,28 +240,24 @@ def _import_torch() -> None:
         raise KeyboardInterrupt
 
 
-def _notebook_submission(path: str, lang: str) -> tuple[Path, bool]:
-    """The folder holding the submission's modules (a notebook: itself), and whether
-    any module is graded from a notebook; what was graded from which file is said on
-    stderr. The files are chosen as ``grade batch`` and Gradescope choose them
-    (``layout``); ``BadInput`` if nothing can be graded."""
-    from .layout import LayoutError, choose, find
+def _read_submission(path: str, lang: str):
+    """The submission at ``path``, read once, before torch is loaded (its files chosen
+    as ``grade batch`` and Gradescope choose them: ``layout``); what was graded from
+    which file is said on stderr. ``BadInput`` if nothing can be graded; a failure of
+    the grader's own is handed back, for the report that says so: (submission, None)
+    or (None, exception)."""
+    from . import api
     from .submission import BadSubmission
 
     try:
-        layout = find(path)
-    except LayoutError as exc:
-        raise BadInput(BadSubmission(exc.template, **exc.params).render(lang)) from None
-    chosen = choose(layout, translator(lang))
-    if not chosen.py and not chosen.built:
-        if chosen.problem:
-            raise BadInput(chosen.problem)
-        raise BadInput(translator(lang)("{path}: no exercise function in this notebook (name it like "
-                                        "ex01_backward.ipynb, or define the tasks' functions in it)").format(path=path))
-    for note in chosen.notes:
+        sub = api.read(path, translator(lang))
+    except BadSubmission as exc:
+        raise BadInput(exc.render(lang)) from None
+    except Exception as exc:  # noqa: BLE001 - written as the grader's failure once the options are known
+        return None, exc
+    for note in sub.notes:
         click.echo(note, err=True)
-    given = Path(path)
-    return (given if given.is_file() else layout.root), bool(chosen.built)
+    return sub, None
 
 
 def _refuse_same_target(targets: list[tuple[str, Path]]) -> None:

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import LayoutError, find
+from .layout import LayoutError, Unreadable, find
 from .notebook import MAX_NOTEBOOK_BYTES
 from .static import NEEDS_FUNC_WARM_UP
 from .tasks import MODULES
@@ -117,9 +117,9 @@ def _files(path: Path) -> tuple[dict[str, Path], list[Path]]:
     (nothing if it holds none); ``OSError`` if the folder cannot be read."""
     try:
         found = find(path)
-    except LayoutError as exc:
-        if exc.template.startswith("{path}: cannot be read"):
-            raise PermissionError(str(exc)) from None
+    except Unreadable as exc:
+        raise PermissionError(str(exc)) from None
+    except LayoutError:
         return {}, []
     return found.py, found.notebooks
 

@@ -33,6 +33,10 @@ class LayoutError(ValueError):
         self.params = params
 
 
+class Unreadable(LayoutError):
+    """The folder cannot be listed by the grading user (mode 000)."""
+
+
 @dataclass
 class Layout:
     root: Path                                                  # the folder holding the .py modules
@@ -51,7 +55,8 @@ class Chosen:
 NOTEBOOKS_DIR = "notebooks"
 
 
-def _modules_in(folder: Path) -> dict[str, Path]:
+def modules_in(folder: Path) -> dict[str, Path]:
+    """The exercise modules' ``.py`` files directly in ``folder``."""
     return {m: folder / f"{m}.py" for m in MODULES if (folder / f"{m}.py").is_file()}
 
 
@@ -75,7 +80,7 @@ def find(path: str | Path) -> Layout:
     try:
         found = _listed(given)
     except OSError as exc:  # a folder the grading user may not enter (mode 000)
-        raise LayoutError("{path}: cannot be read ({reason})", path=path,
+        raise Unreadable("{path}: cannot be read ({reason})", path=path,
                           reason=exc.strerror or type(exc).__name__) from None
     if not found.py and not found.notebooks:
         raise LayoutError("{path}: no exercise modules found (expected {first}.py ... {last}.py "
@@ -85,10 +90,10 @@ def find(path: str | Path) -> Layout:
 
 def _listed(given: Path) -> Layout:
     root = given
-    py = _modules_in(given)
-    if not py and _modules_in(given / "exercises"):
+    py = modules_in(given)
+    if not py and modules_in(given / "exercises"):
         root = given / "exercises"
-        py = _modules_in(root)
+        py = modules_in(root)
     notebooks: list[Path] = []
     inside = given.resolve()
     for folder in dict.fromkeys([given, root, given / NOTEBOOKS_DIR, root / NOTEBOOKS_DIR]):

@@ -83,15 +83,16 @@ def locate(path: str | Path) -> Path:
         raise BadSubmission(exc.template, **exc.params) from None
 
 
-def read(path: str | Path) -> Submission:
-    """The submission at ``path`` (a folder, or a notebook), as ``layout`` chooses its files."""
+def read(path: str | Path, t: Callable[[str], str] | None = None) -> Submission:
+    """The submission at ``path`` (a folder, or a notebook), as ``layout`` chooses its files;
+    its notes in the language of ``t`` (a gettext translator; default English)."""
     from .layout import LayoutError, choose, find
 
     try:
         layout = find(path)
     except LayoutError as exc:
         raise BadSubmission(exc.template, **exc.params) from None
-    chosen = choose(layout)
+    chosen = choose(layout, t) if t else choose(layout)
     if not chosen.py and not chosen.built:
         if chosen.problem:
             raise BadSubmission("{problem}", problem=chosen.problem)
