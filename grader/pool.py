@@ -330,18 +330,17 @@ def _finished(out: Path, item: Item, current: str, options: Options) -> dict[str
     and the grader did not fail on it: a report of an earlier batch with other options,
     or of another submission that had this name, is never taken for this one's.
     """
-    from . import __version__, collect
+    from . import collect
+    from .report import made_with
 
     try:
         data = collect.load_report(out)
     except collect.ReportError:
         return None
     submission = data["submission"]
-    made_by = (data.get("grader_version"), data.get("seed"), data.get("language"), data.get("selection"),
-               data.get("limits"))
-    wanted = (__version__, options.seed, options.lang, list(options.patterns),
-              {"timeout_seconds": options.timeout, "memory_mb": options.memory_mb})
-    if (submission.get("path") != str(item.path) or submission.get("digest") != current or made_by != wanted
+    wanted = made_with(options)
+    if (submission.get("path") != shown(str(item.path)) or submission.get("digest") != current
+            or any(data.get(key) != value for key, value in wanted.items())
             or data.get("grader_errors")
             or any(c["outcome"] == "grader_error" for t in data["tasks"] for c in t["checks"])):
         return None

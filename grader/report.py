@@ -220,27 +220,36 @@ def _task_output(printed: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"text": escape(text, len(text), multiline=True), "truncated": truncated}
 
 
+def made_with(options: Options) -> dict[str, Any]:
+    """What a report records of the options that made it (``grade batch --resume``
+    keeps a report only if this batch's options would record the same)."""
+    return {"grader_version": __version__, "seed": options.seed if options.seed is not None else 0,
+            "language": options.lang, "selection": list(options.patterns),
+            "limits": {"timeout_seconds": options.timeout, "memory_mb": options.memory_mb}}
+
+
 def _document(entries: list[dict[str, Any]], submission: dict[str, Any], options: Options, *, seconds: float,
               grader_errors: list[str]) -> dict[str, Any]:
     score = round(sum(t["score"] for t in entries), 4)
     max_score = float(sum(t["max_score"] for t in entries))
     counts = {s.value: sum(1 for t in entries if t["status"] == s) for s in Status}
+    made = made_with(options)
     return {
         "schema_version": SCHEMA_VERSION,
-        "grader_version": __version__,
+        "grader_version": made["grader_version"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": options.seed if options.seed is not None else 0,
+        "seed": made["seed"],
         "score": score,
         "max_score": max_score,
         "percent": round(100.0 * score / max_score, 2) if max_score else 0.0,
-        "language": options.lang,
-        "selection": list(options.patterns),
+        "language": made["language"],
+        "selection": made["selection"],
         "submission": {
             "path": shown(str(submission.get("path", ""))),
             "files": [dict(f) for f in submission.get("files", [])],
         },
         "environment": _environment(),
-        "limits": {"timeout_seconds": options.timeout, "memory_mb": options.memory_mb},
+        "limits": made["limits"],
         "duration_seconds": round(seconds, 3),
         "summary": {k: v for k, v in counts.items() if v},
         "grader_errors": grader_errors,
