@@ -317,12 +317,6 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
     """No submission frame on the stack (the task's name is the API itself), an
     nn.Module whose forward is a partial of the API (or a batched grad through it), an
     optimizer given it as its closure: each call is the submission's."""
-    import sys
-
-    import torch
-
-    from grader.sandbox.child import _Child
-
     source = ("import functools, torch\nimport torch.autograd.functional as AF\n"
               "class Box(torch.nn.Module):\n    pass\n"
               "box = Box()\nbox.forward = functools.partial(AF.jacobian)\n"
@@ -351,15 +345,7 @@ def test_the_recorder_sees_an_api_bound_to_the_task_or_handed_to_torch():
     names = ("direct", "through_module", "through_batched", "printed", "through_functorch", "through_optimizer",
              "through_function_apply", "through_a_partial_subclass", "a_transform_built_at_import", "prints_a_subclass",
              "a_transform_handed_to_autocast")
-    child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
-    before = list(sys.meta_path)
-    try:
-        child.load()
-        x = torch.ones(3)
-        used = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["used"] for n in names}
-    finally:
-        sys.meta_path[:] = before
-        sys.modules.pop("ex99_probe", None)
+    used = {n: e["used"] for n, e in _evidence({"ex99_probe": source}, "ex99_probe", names).items()}
     assert used["direct"] == used["through_module"] == ["torch.autograd.functional.jacobian"]
     assert "torch.autograd.grad(is_grads_batched=True)" in used["through_batched"]
     assert used["printed"] == []
@@ -378,12 +364,6 @@ def test_the_recorder_sees_the_legacy_vmap_and_autograd_torch_runs_for_the_submi
     import; and torch's own frames running autograd on what the submission gave them
     (a distribution's generic entropy). Torch's own use of the engine inside an API
     (jacobian calling grad) is that API's, and adds nothing."""
-    import sys
-
-    import torch
-
-    from grader.sandbox.child import _Child
-
     source = ("import sys, torch\nimport torch.autograd.functional as AF\n"
               "_legacy = sys.modules['torch.autograd.gradcheck'].vmap\n"
               "_BUILT = _legacy(torch.sin)\n"
@@ -398,15 +378,7 @@ def test_the_recorder_sees_the_legacy_vmap_and_autograd_torch_runs_for_the_submi
               "def jacobian_only(x):\n    return AF.jacobian(torch.sin, x)\n"
               "def normal_entropy(x):\n    return torch.distributions.Normal(x, 1.0).entropy()\n")
     names = ("legacy_called", "legacy_built_at_import", "entropy_of_own_family", "jacobian_only", "normal_entropy")
-    child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
-    before = list(sys.meta_path)
-    try:
-        child.load()
-        x = torch.ones(3)
-        used = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["used"] for n in names}
-    finally:
-        sys.meta_path[:] = before
-        sys.modules.pop("ex99_probe", None)
+    used = {n: e["used"] for n, e in _evidence({"ex99_probe": source}, "ex99_probe", names).items()}
     assert used["legacy_called"] == used["legacy_built_at_import"] == ["torch.autograd.gradcheck.vmap"]
     assert used["entropy_of_own_family"] == ["torch.autograd.grad"]
     assert used["jacobian_only"] == ["torch.autograd.functional.jacobian"]
@@ -415,25 +387,31 @@ def test_the_recorder_sees_the_legacy_vmap_and_autograd_torch_runs_for_the_submi
 
 def test_the_recorder_counts_a_call_made_in_another_module():
     """A watched call made in another module of the submission is the submission's."""
+    lender = "import torch\ndef lent(x):\n    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    return x.grad\n"
+    borrower = "import ex98_lender as m\ndef borrows(x):\n    return m.lent(x)\n"
+    evidence = _evidence({"ex98_lender": lender, "ex99_borrower": borrower}, "ex99_borrower", ["borrows"])
+    assert "torch.Tensor.backward" in evidence["borrows"]["used"]
+
+
+def _evidence(sources: dict[str, str], module: str, names) -> dict[str, dict]:
+    """The evidence an in-process sandbox child gives for each of ``module``'s functions
+    ``names``, watched, called on torch.ones(3); the child's import hooks undone after."""
     import sys
 
     import torch
 
     from grader.sandbox.child import _Child
 
-    lender = "import torch\ndef lent(x):\n    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    return x.grad\n"
-    borrower = "import ex98_lender as m\ndef borrows(x):\n    return m.lent(x)\n"
-    child = _Child(None, {"sources": {"ex98_lender": lender, "ex99_borrower": borrower},
-                          "record": ["ex99_borrower.borrows"]})
+    child = _Child(None, {"sources": sources, "record": [f"{module}.{n}" for n in names]})
     before = list(sys.meta_path)
     try:
         child.load()
-        reply = child.call({"module": "ex99_borrower", "function": "borrows", "args": [torch.ones(2)]})
+        x = torch.ones(3)
+        return {n: child.call({"module": module, "function": n, "args": [x]})["evidence"] for n in names}
     finally:
         sys.meta_path[:] = before
-        sys.modules.pop("ex98_lender", None)
-        sys.modules.pop("ex99_borrower", None)
-    assert "torch.Tensor.backward" in reply["evidence"]["used"]
+        for name in sources:
+            sys.modules.pop(name, None)
 
 # One framing: the channel, with and without descriptors -------------------------------
 
