@@ -318,7 +318,8 @@ def _reports(out: Path) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (out / "reports").glob("*.json")}
 
 
-def test_resume_regrades_reports_made_with_other_options(tmp_path):
+def _two_graded(tmp_path: Path) -> tuple[Path, Path]:
+    """A class of two solutions (a, b) graded on one task with seed 1: (class, output)."""
     cls = tmp_path / "class"
     cls.mkdir()
     for name in ("a", "b"):
@@ -326,6 +327,11 @@ def test_resume_regrades_reports_made_with_other_options(tmp_path):
     out = tmp_path / "out"
     first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
     assert first.returncode == 0, first.stderr[-2000:]
+    return cls, out
+
+
+def test_resume_regrades_reports_made_with_other_options(tmp_path):
+    cls, out = _two_graded(tmp_path)
     # The record now says seed 2 and two tasks (as an interrupted later batch leaves it):
     # reports of seed 1 and one task are not this batch's and must not be kept.
     recorded = json.loads((out / "batch.json").read_text())
@@ -379,13 +385,7 @@ def test_a_late_identical_submission_never_takes_another_ones_report(tmp_path):
 
 
 def test_a_withdrawn_submission_is_left_out_of_the_gradebook_and_named(tmp_path):
-    cls = tmp_path / "class"
-    cls.mkdir()
-    for name in ("a", "b"):
-        _copy(SOLUTIONS, cls / name)
-    out = tmp_path / "out"
-    first = _quick_batch(cls, out, "--seed", "1", "-k", "grad_of_2xtx")
-    assert first.returncode == 0, first.stderr[-2000:]
+    cls, out = _two_graded(tmp_path)
     shutil.rmtree(cls / "b")
     resumed = _quick_batch(cls, out, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -568,11 +568,9 @@ def test_what_the_grading_user_cannot_read_costs_only_that(tmp_path):
     """A submission folder, or one module, the grading user cannot read (mode 000, as an
     unzip by another account leaves it): that submission's report says so, that module's
     tasks are errors saying so; everything else is graded."""
-    import shlex
     import tempfile
 
-    from .conftest import ROOT
-    from .test_jail import STAGES, _reachable_script, _user
+    from .test_jail import _user, as_user, run_staged
 
     uid, gid = _user()
     work = Path(tempfile.mkdtemp(prefix="agl-unreadable-"))
@@ -588,17 +586,9 @@ def test_what_the_grading_user_cannot_read_costs_only_that(tmp_path):
         commands = [[str(grade), "batch", str(cls), "-o", str(work / "out"), "--seed", "5", "-k", "ex01", "-k", "ex02"],
                     [str(grade), "run", str(cls / "partial"), "-o", str(work / "run.json"), "--seed", "5",
                      "-k", "ex01", "-k", "ex02"]]
-        env = "env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8"
-        lines = [f"setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- {env} "
-                 f"{' '.join(map(shlex.quote, command))}; echo \"exit $?\"" for command in commands]
-        needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(work)]
-        script = _reachable_script(needed) + "\nset +e\n" + "\n".join(lines)
-        try:
-            done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
-                                  cwd=work, capture_output=True, text=True, timeout=900)
-        finally:
-            while STAGES:
-                shutil.rmtree(STAGES.pop(), ignore_errors=True)
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}
+        done = run_staged(["set +e"] + [as_user(command, env) + '; echo "exit $?"' for command in commands], work,
+                          timeout=900)
         assert done.stdout.count("exit 0") == 2, done.stdout[-2000:] + done.stderr[-2000:]
         reports = {p.stem: json.loads(p.read_text()) for p in (work / "out" / "reports").glob("*.json")}
         points = {m: sum(t.points for t in TASKS if t.module == m) for m in ("ex01_backward", "ex02_jacobian")}

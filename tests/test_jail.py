@@ -112,21 +112,32 @@ def _run_grader(mode: str, args: list[str], workdir: Path) -> subprocess.Complet
     command = [sys.executable, str(DRIVER), *args] + (["--deny-namespaces"] if mode == "user-no-userns" else [])
     if mode == "root":
         return subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
-    uid, gid = _user()
-    needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(workdir)]
-    drop = (f"exec setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- "
-            f"env -i {' '.join(shlex.quote(f'{k}={v}') for k, v in env.items())} "
-            f"{' '.join(shlex.quote(c) for c in command)}")
-    script = _reachable_script(needed) + "\n" + drop
-    try:
-        done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
-                              cwd=workdir, capture_output=True, text=True, timeout=600)
-    finally:
-        while STAGES:
-            shutil.rmtree(STAGES.pop(), ignore_errors=True)
+    done = run_staged(["exec " + as_user(command, env)], workdir)
     if done.returncode != 0 and "setpriv" in done.stderr:
         pytest.fail(f"cannot run as {USER}: {done.stderr.strip()[-500:]}")
     return done
+
+
+def as_user(command: list[str], env: dict[str, str]) -> str:
+    """The shell line that runs ``command`` as the unprivileged test user, with no
+    capabilities and only ``env`` for its environment."""
+    uid, gid = _user()
+    return (f"setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all -- "
+            f"env -i {' '.join(shlex.quote(f'{k}={v}') for k, v in env.items())} "
+            f"{' '.join(shlex.quote(c) for c in command)}")
+
+
+def run_staged(lines: list[str], workdir: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Shell ``lines`` in a private mount namespace where what a run needs (Python, the
+    project, ``workdir``) is reachable by the test user; the staged copies removed after."""
+    needed = [sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(ROOT), str(workdir)]
+    script = _reachable_script(needed) + "\n" + "\n".join(lines)
+    try:
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                              cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    finally:
+        while STAGES:
+            shutil.rmtree(STAGES.pop(), ignore_errors=True)
 
 
 def _workdir(mode: str) -> Path:
