@@ -373,11 +373,8 @@ class Reader:
         # configuration (``from logging.config import dictConfig``).
         self._plain_config_calls = {
             name for name in {n.id for n in self.index.of(ast.Name) if aliases.get(n.id) == DICT_CONFIG}
-            if all(isinstance(call := self.index.parent(use), ast.Call) and call.func is use and len(call.args) == 1
-                   and not call.keywords and (_plain_logging_config(call.args[0], aliases)
-                                              or isinstance(call.args[0], ast.Name)
-                                              and call.args[0].id in self._config_variables)
-                   for use in self.index.of(ast.Name) if use.id == name)}
+            if all(isinstance(call := self.index.parent(use), ast.Call) and call.func is use
+                   and self._plain_config_call(call) for use in self.index.of(ast.Name) if use.id == name)}
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -619,12 +616,19 @@ class Reader:
         elif internal := _module_internal(dotted, self.imported):
             self.add(node, "module_internals", internal)
 
+    def _plain_config_call(self, call: ast.Call) -> bool:
+        """``dictConfig(config)`` given one plain configuration: a literal, or a variable
+        that holds one (``_config_variables``)."""
+        if len(call.args) != 1 or call.keywords:
+            return False
+        config = call.args[0]
+        return _plain_logging_config(config, self.aliases) \
+            or isinstance(config, ast.Name) and config.id in self._config_variables
+
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
         if isinstance(func, (ast.Attribute, ast.Name)) and dotted_path(func, self.aliases) == DICT_CONFIG \
-                and len(node.args) == 1 and not node.keywords \
-                and (_plain_logging_config(node.args[0], self.aliases)
-                     or isinstance(node.args[0], ast.Name) and node.args[0].id in self._config_variables):
+                and self._plain_config_call(node):
             self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, (ast.Attribute, ast.Name)))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
