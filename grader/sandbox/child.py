@@ -88,18 +88,17 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
     return out
 
 
-# The watched APIs that run autograd (the engine, or forward-mode duals): any call of
-# one during a task's call, whoever made it, is evidence that autograd ran then (a
-# torch.func.grad transform built at import calls torch.autograd.grad itself).
-# unpack_dual is left out: printing a tensor calls it.
+# The legacy vmap, watched under its public name.
 LEGACY_VMAP = "torch.autograd.gradcheck.vmap"
 # The entries to autograd's engine that everything else ends in.
 ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
                     "torch.autograd.forward_ad.make_dual"])
-RUNS_AUTOGRAD = frozenset(
-    ["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
-     "torch.autograd.forward_ad.make_dual"]
-    + [f"torch.autograd.functional.{name}" for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")]
+# The watched APIs that run autograd (the engine, or forward-mode duals): any call of
+# one during a task's call, whoever made it, is evidence that autograd ran then (a
+# torch.func.grad transform built at import calls torch.autograd.grad itself).
+# unpack_dual is left out: printing a tensor calls it.
+RUNS_AUTOGRAD = ENGINE | frozenset(
+    [f"torch.autograd.functional.{name}" for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")]
     + [f"torch.func.{name}" for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
                                          "linearize")])
 
