@@ -289,6 +289,14 @@ def expect_clean(answer: Answer, what: str = "result", *, own_storage: bool = Fa
             raise Fail("argument_left_grad", position=arg.get("index"))
 
 
+def shares_memory(a: Any, b: Any) -> bool:
+    """Whether two returned items are tensors with bytes in common (one ``.grad``
+    returned twice)."""
+    memory = [(item.info["storage"], item.info.get("span")) for item in (a, b)
+              if isinstance(item, wire.Received) and item.info.get("storage")]
+    return len(memory) == 2 and _overlap(*memory)
+
+
 def _overlap(a: tuple[int, list[int] | None], b: tuple[int, list[int] | None]) -> bool:
     """Whether two returned tensors share memory: the same storage, and bytes in common
     (views of disjoint parts, ``g[:-1], g[-1]``, share none); without spans, the storage."""

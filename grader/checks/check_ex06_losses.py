@@ -5,7 +5,7 @@ import torch
 from grader.references import jacobian
 
 from grader.checking import (Fail, check, expect_clean, expect_close, expect_tensor, factor_hint, first_hint,
-                             on_every_input, resembles, sign_hint)
+                             on_every_input, resembles, shares_memory, sign_hint)
 
 LOSSES = "ex06_losses.loss_grads"
 WEIGHTED = "ex06_losses.weighted_loss_grad"
@@ -28,12 +28,6 @@ def _item(items: list, index: int, shape, dtype: torch.dtype, what: str) -> torc
 # loss_grads -------------------------------------------------------------------
 
 
-def _same_storage(a, b) -> bool:
-    """Whether two returned tensors are views of one memory (one .grad returned twice)."""
-    storage = getattr(a, "info", {}).get("storage")
-    return bool(storage) and storage == getattr(b, "info", {}).get("storage")
-
-
 def _loss_case(task, w, X, y, *, visible: bool = False):
     answer = task(w, X, y)
     items = answer.sequence(2, what="(grad of the mean, grad of the sum)")
@@ -49,7 +43,7 @@ def _loss_case(task, w, X, y, *, visible: bool = False):
             # the sum's; one .grad tensor returned twice if both hold the sum's.
             if resembles(g_sum, want_mean):
                 return "mean_sum_swapped"
-            if _same_storage(items[0], items[1]):
+            if shares_memory(items[0], items[1]):
                 return "grad_not_cloned"
         return first_hint(factor_hint, sign_hint)(got, want)
 
