@@ -146,18 +146,28 @@ def _from_the_standard_library(name: str) -> bool:
 DICT_CONFIG = "logging.config.dictConfig"
 
 
-def _plain_logging_config(node: ast.AST, aliases: dict[str, str]) -> bool:
+def _plain_logging_config(node: ast.AST, aliases: dict[str, str], names: dict[str, ast.AST] | None = None,
+                          builtin_dict: bool = False) -> bool:
     """A logging configuration written as a literal that names nothing outside logging:
     dictConfig resolves dotted strings ("()" factories, "ext://", "class" paths); the
-    standard streams are the documented exception."""
+    standard streams are the documented exception. ``names``: module-level names that
+    hold a plain constant (``LEVEL = "INFO"``); ``builtin_dict``: ``dict`` is the
+    built-in, so ``dict(version=1, ...)`` is a literal too."""
+    names = names or {}
     if isinstance(node, ast.Constant):
         return not (type(node.value) is str and node.value.startswith(("ext://", "cfg://"))
                     and node.value not in ("ext://sys.stdout", "ext://sys.stderr"))
+    if isinstance(node, ast.Name):
+        return node.id in names
     if isinstance(node, (ast.List, ast.Tuple)):
-        return all(_plain_logging_config(item, aliases) for item in node.elts)
+        return all(_plain_logging_config(item, aliases, names, builtin_dict) for item in node.elts)
     if isinstance(node, ast.Attribute):  # logging.INFO
         dotted = dotted_path(node, aliases) or ""
         return dotted.startswith("logging.") and dotted.count(".") == 1 and node.attr.isupper()
+    if isinstance(node, ast.Call) and builtin_dict and isinstance(node.func, ast.Name) and node.func.id == "dict" \
+            and not node.args and all(k.arg is not None for k in node.keywords):
+        # dict(version=1, ...): keywords are identifiers, never "()", "." or "class"
+        return all(_plain_logging_config(k.value, aliases, names, builtin_dict) for k in node.keywords)
     if isinstance(node, ast.Dict):
         for key, value in zip(node.keys, node.values):
             if not (isinstance(key, ast.Constant) and type(key.value) is str) or key.value in ("()", "."):
@@ -165,57 +175,71 @@ def _plain_logging_config(node: ast.AST, aliases: dict[str, str]) -> bool:
             if key.value == "class" and not (isinstance(value, ast.Constant) and type(value.value) is str
                                              and re.fullmatch(r"logging(\.handlers)?\.[A-Z]\w*", value.value)):
                 return False
-            if not _plain_logging_config(value, aliases):
+            if not _plain_logging_config(value, aliases, names, builtin_dict):
                 return False
         return True
     return False
 
 
-def _config_variables(index: Index, aliases: dict[str, str]) -> dict[str, ast.AST]:
-    """Module-level names bound once, to a plain logging configuration, and read only
-    as the whole argument of ``dictConfig``: ``LOGGING = {...}`` then
-    ``logging.config.dictConfig(LOGGING)``. Name -> its literal. A name bound or read
-    anywhere else (stored into, updated, a parameter, ``global``, ``del``) is not one.
+class _Configs:
+    """What the module binds that a plain logging configuration may name.
+
+    ``variables``: module-level names bound once, to a plain configuration (a literal,
+    or ``dict(...)`` of the built-in), and read only as the whole argument of
+    ``dictConfig``: ``LOGGING = {...}`` then ``logging.config.dictConfig(LOGGING)``.
+    Name -> its value. A name bound or read anywhere else (stored into, updated, a
+    parameter, ``global``, ``del``) is not one.
+    ``constants``: module-level names bound once, to a plain constant (``LEVEL =
+    "INFO"``, ``logging.DEBUG``), which nothing can change: read anywhere.
     """
-    bindings: dict[str, int] = {}
-    literal: dict[str, ast.AST] = {}
-    reads: dict[str, list[ast.Name]] = {}
-    for node in index.nodes:
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                reads.setdefault(node.id, []).append(node)
-            else:
-                bindings[node.id] = bindings.get(node.id, 0) + 1
-                parent = index.parent(node)
-                if (isinstance(parent, ast.Assign) and parent.targets == [node]
-                        or isinstance(parent, ast.AnnAssign) and parent.target is node) \
-                        and isinstance(parent.value, ast.Dict) and index.parent(parent) is index.tree:
-                    literal[node.id] = parent.value
-            continue
-        named = ()
-        if isinstance(node, ast.arg):
-            named = (node.arg,)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            named = node.names
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler,
-                               ast.MatchAs, ast.MatchStar)):
-            named = (node.name,) if node.name else ()
-        elif isinstance(node, ast.MatchMapping):
-            named = (node.rest,) if node.rest else ()
-        elif isinstance(node, ast.alias):
-            named = ((node.asname or node.name).split(".")[0],)
-        for name in named:
-            bindings[name] = bindings.get(name, 0) + 2  # never a plain literal's one binding
-    found = {}
-    for name, value in literal.items():
-        if bindings.get(name) != 1 or not _plain_logging_config(value, aliases):
-            continue
-        uses = reads.get(name, [])
-        if all(isinstance(call := index.parent(use), ast.Call) and call.args == [use] and not call.keywords
-               and isinstance(call.func, (ast.Attribute, ast.Name))
-               and dotted_path(call.func, aliases) == DICT_CONFIG for use in uses):
-            found[name] = value
-    return found
+
+    def __init__(self, index: Index, aliases: dict[str, str]) -> None:
+        bindings: dict[str, int] = {}
+        values: dict[str, ast.AST] = {}
+        reads: dict[str, list[ast.Name]] = {}
+        for node in index.nodes:
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    reads.setdefault(node.id, []).append(node)
+                else:
+                    bindings[node.id] = bindings.get(node.id, 0) + 1
+                    parent = index.parent(node)
+                    if (isinstance(parent, ast.Assign) and parent.targets == [node]
+                            or isinstance(parent, ast.AnnAssign) and parent.target is node) \
+                            and parent.value is not None and index.parent(parent) is index.tree:
+                        values[node.id] = parent.value
+                continue
+            named = ()
+            if isinstance(node, ast.arg):
+                named = (node.arg,)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                named = node.names
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler,
+                                   ast.MatchAs, ast.MatchStar)):
+                named = (node.name,) if node.name else ()
+            elif isinstance(node, ast.MatchMapping):
+                named = (node.rest,) if node.rest else ()
+            elif isinstance(node, ast.alias):
+                named = ((node.asname or node.name).split(".")[0],)
+            for name in named:
+                bindings[name] = bindings.get(name, 0) + 2  # never a plain value's one binding
+        self.aliases = aliases
+        self.builtin_dict = "dict" not in bindings and "dict" not in aliases
+        once = {name: value for name, value in values.items() if bindings.get(name) == 1}
+        self.constants: dict[str, ast.AST] = {}
+        self.constants = {name: value for name, value in once.items()
+                          if isinstance(value, (ast.Constant, ast.Attribute)) and self.plain(value)}
+        self.variables: dict[str, ast.AST] = {}
+        for name, value in once.items():
+            if not isinstance(value, (ast.Dict, ast.Call)) or not self.plain(value):
+                continue
+            if all(isinstance(call := index.parent(use), ast.Call) and call.args == [use] and not call.keywords
+                   and isinstance(call.func, (ast.Attribute, ast.Name))
+                   and dotted_path(call.func, aliases) == DICT_CONFIG for use in reads.get(name, [])):
+                self.variables[name] = value
+
+    def plain(self, node: ast.AST) -> bool:
+        return _plain_logging_config(node, self.aliases, self.constants, self.builtin_dict)
 
 
 def _is_module_object(obj: Any) -> bool:
@@ -368,7 +392,7 @@ class Reader:
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
         self._own_class_targets = _own_class_targets(self.index, self.classes)
-        self._config_variables = _config_variables(self.index, aliases)
+        self._configs = _Configs(self.index, aliases)
         # Names dictConfig is imported as whose every use calls it on a plain
         # configuration (``from logging.config import dictConfig``).
         self._plain_config_calls = {
@@ -618,12 +642,12 @@ class Reader:
 
     def _plain_config_call(self, call: ast.Call) -> bool:
         """``dictConfig(config)`` given one plain configuration: a literal, or a variable
-        that holds one (``_config_variables``)."""
+        that holds one (``_Configs``)."""
         if len(call.args) != 1 or call.keywords:
             return False
         config = call.args[0]
-        return _plain_logging_config(config, self.aliases) \
-            or isinstance(config, ast.Name) and config.id in self._config_variables
+        return self._configs.plain(config) \
+            or isinstance(config, ast.Name) and config.id in self._configs.variables
 
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func

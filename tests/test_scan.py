@@ -349,6 +349,14 @@ EVASION = {
                                      "    logging.config.dictConfig(C)\nsetup({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
  "logging_config_variable_aliased": "import logging.config\nC = {'version': 1}\nD = C\n"
                                     "D['handlers'] = {'h': {'()': 'os.system'}}\nlogging.config.dictConfig(C)\n",
+ "logging_config_dict_call_factory": "import logging.config\nC = dict(version=1, handlers=dict(h={'()': 'os.system'}))\n"
+                                     "logging.config.dictConfig(C)\n",
+ "logging_config_dict_shadowed": "import logging.config\ndef dict(**k):\n    return {'version': 1, 'handlers': "
+                                 "{'h': {'()': 'os.system'}}}\nlogging.config.dictConfig(dict(version=1))\n",
+ "logging_config_constant_rebound": "import logging.config\nLEVEL = 'INFO'\nLEVEL = 'ext://torch.autograd.functional.jacobian'\n"
+                                    "logging.config.dictConfig({'version': 1, 'root': {'level': LEVEL}})\n",
+ "logging_config_constant_a_path": "import logging.config\nF = 'ext://torch.autograd.functional.jacobian'\n"
+                                   "logging.config.dictConfig({'version': 1, 'handlers': {'h': {'stream': F}}})\n",
  "match_positional_on_a_module": "import sys\nclass M:\n    __match_args__ = ('modules',)\ndef vjp(f,x,v):\n"
                                  "    match sys:\n        case M(mods):\n            return mods\n",
  "instancecheck": "class Meta(type):\n    def __instancecheck__(cls, o):\n        return True\n"
@@ -463,6 +471,11 @@ HONEST = {
                                  "'handlers': {'h': {'class': 'logging.StreamHandler', 'level': logging.INFO}}, "
                                  "'root': {'handlers': ['h']}}\ndef setup():\n    logging.config.dictConfig(LOGGING)\n"
                                  "logging.config.dictConfig(LOGGING)\n",
+ "logging_dict_config_by_dict_call": "import logging, logging.config\nLEVEL = logging.INFO\nFMT: str = '%(message)s'\n"
+                                     "LOGGING = dict(version=1, formatters=dict(plain=dict(format=FMT)), handlers=dict("
+                                     "h={'class': 'logging.StreamHandler', 'level': LEVEL, 'formatter': 'plain'}), "
+                                     "root=dict(handlers=['h'], level='DEBUG'))\nlogging.config.dictConfig(LOGGING)\n"
+                                     "logging.config.dictConfig(dict(version=1, root=dict(level=LEVEL)))\nprint(LEVEL)\n",
  "logging_dict_config": "import logging\nimport logging.config\nlogging.config.dictConfig({'version': 1, "
                         "'disable_existing_loggers': False, 'handlers': {'h': {'class': 'logging.StreamHandler', "
                         "'level': logging.INFO}}, 'root': {'handlers': ['h']}})\nlog = logging.getLogger(__name__)\n",
