@@ -516,9 +516,9 @@ class Reader:
                         and isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
                     # a, b = False, True: each switch set to its own flag
                     for one, its in zip(target.elts, value.elts):
-                        self._patch(one, _a_flag(its))
+                        self._patch(one, _a_flag(its), its)
                     continue
-                self._patch(target, setting)
+                self._patch(target, setting, value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None)
         elif isinstance(node, ast.Match) and dotted_path(node.subject, self.aliases) is not None:
             # Matched against a module (``match torch: case object(autograd=a)``), a class
             # pattern's keywords reach into it by name, past every path the scan reads.
@@ -730,9 +730,11 @@ class Reader:
             parent = self.index.parent(parent)
         return isinstance(parent, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete))
 
-    def _patch(self, target: ast.AST, setting: bool = False) -> None:
+    def _patch(self, target: ast.AST, setting: bool = False, value: ast.AST | None = None) -> None:
         """A store into torch or numpy changes them for everyone; a documented switch
-        set to a flag's value (``torch.backends.cudnn.deterministic = True``) does not."""
+        set to a flag's value (``torch.backends.cudnn.deterministic = True``) does not,
+        nor does a constant set on another exercise module (``ex01_backward.VERBOSE =
+        False``): ``value`` is what the store assigns, where the statement says."""
         if isinstance(target, (ast.Tuple, ast.List)):
             for item in target.elts:
                 self._patch(item)
@@ -746,6 +748,8 @@ class Reader:
                     and _is_switch(dotted):
                 return
             root = dotted.split(".")[0] if dotted else None
+            if root in EXERCISE_MODULES and not item and value is not None and _a_constant(value):
+                return
             # torch and numpy, item stores included; the modules the sandbox runs on
             # and the other exercise modules by their attributes (json.dumps, hmac.digest,
             # ex02_jacobian.helper)
@@ -773,6 +777,18 @@ def _a_flag(value: ast.AST | None) -> bool:
         return all(_a_flag(v) for v in value.values)
     if isinstance(value, ast.Compare):
         return _a_flag(value.left) and all(_a_flag(v) for v in value.comparators)
+    return False
+
+
+def _a_constant(value: ast.AST) -> bool:
+    """A literal number, string, bool or None (or a tuple of them): a value that is
+    no API, whatever module it is stored into."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd, ast.Not)):
+        return _a_constant(value.operand)
+    if isinstance(value, ast.Tuple):
+        return all(_a_constant(item) for item in value.elts)
     return False
 
 

@@ -349,6 +349,10 @@ EVASION = {
                                      "    logging.config.dictConfig(C)\nsetup({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
  "logging_config_variable_aliased": "import logging.config\nC = {'version': 1}\nD = C\n"
                                     "D['handlers'] = {'h': {'()': 'os.system'}}\nlogging.config.dictConfig(C)\n",
+ "name_set_on_another_exercise_module": "import ex01_backward\nimport torch.autograd.functional as AF\n"
+                                        "J = AF.jacobian\nex01_backward.helper = J\n",
+ "api_in_a_tuple_set_on_another_exercise_module": "import ex01_backward, torch\n"
+                                                  "ex01_backward.A, ex01_backward.B = 1, torch.autograd.grad\n",
  "logging_config_dict_call_factory": "import logging.config\nC = dict(version=1, handlers=dict(h={'()': 'os.system'}))\n"
                                      "logging.config.dictConfig(C)\n",
  "logging_config_dict_shadowed": "import logging.config\ndef dict(**k):\n    return {'version': 1, 'handlers': "
@@ -471,6 +475,8 @@ HONEST = {
                                  "'handlers': {'h': {'class': 'logging.StreamHandler', 'level': logging.INFO}}, "
                                  "'root': {'handlers': ['h']}}\ndef setup():\n    logging.config.dictConfig(LOGGING)\n"
                                  "logging.config.dictConfig(LOGGING)\n",
+ "constant_set_on_another_exercise_module": "import ex01_backward\nex01_backward.VERBOSE = False\n"
+                                            "ex01_backward.EPS, ex01_backward.NAME = -1e-6, 'x'\n",
  "logging_dict_config_by_dict_call": "import logging, logging.config\nLEVEL = logging.INFO\nFMT: str = '%(message)s'\n"
                                      "LOGGING = dict(version=1, formatters=dict(plain=dict(format=FMT)), handlers=dict("
                                      "h={'class': 'logging.StreamHandler', 'level': LEVEL, 'formatter': 'plain'}), "
