@@ -15,6 +15,7 @@ import string
 import sys
 from typing import Any, Iterable
 
+from . import shapes
 from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard
 from .tasks import MODULES as EXERCISE_MODULES
 
@@ -119,7 +120,7 @@ def _module(dotted: str) -> Any:
     for part in dotted.split(".")[1:]:
         if obj is None or not _is_module_object(obj):
             return None
-        obj = vars(obj).get(part)
+        obj = shapes.resolved(vars(obj).get(part))
     return obj
 
 

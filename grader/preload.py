@@ -1,10 +1,10 @@
 """What the grading process loads before it forks the sandbox server.
 
-torch, and the part of it that the first gradient with explicit ``grad_outputs``
-imports (``torch.fx.experimental.symbolic_shapes``, with sympy: about a quarter of
-a second). Every check's reference computation and the server's own warm-up need
-it; imported once here, before the fork, it serves both processes, where each
-would otherwise import it in turn.
+torch, with a light stand-in for the part of it that the first gradient with explicit
+``grad_outputs`` imports (``torch.fx.experimental.symbolic_shapes``, with sympy: about
+a third of a second; see ``shapes``). The checks' reference computations only ask it
+whether two plain shapes match; the sandbox server, forked from here, loads the real
+module for its children while this process goes on with pytest.
 
 Then what exists is frozen: torch leaves about a million objects that live as long
 as the process, and every later full collection would walk them all.
@@ -24,7 +24,10 @@ _state = {"loaded": False, "worked": False}
 def load() -> None:
     import torch  # noqa: F401
     import torch.autograd.functional  # noqa: F401
-    import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
+    from . import shapes
+
+    shapes.install()
 
     gc.freeze()
     _state["loaded"] = True

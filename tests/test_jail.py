@@ -464,3 +464,43 @@ def test_only_the_installation_is_importable(monkeypatch, tmp_path):
     assert not any(kernel.beneath(r, str(tmp_path)) for r in jail.import_roots())
     assert str(tmp_path) not in jail.import_path() and "" not in jail.import_path()
     assert any(kernel.beneath(os.path.realpath(__import__("torch").__file__), r) for r in jail.import_roots())
+
+
+SYMBOLIC_SHAPES_TASK = '''
+import torch.fx.experimental as _experimental
+
+_SEEN = type(_experimental.symbolic_shapes).__name__
+
+
+def vjp(f, x, v):
+    if _SEEN != "module":
+        raise RuntimeError("the child holds a stand-in for torch's symbolic shapes: " + _SEEN)
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv, guard_or_false
+    assert guard_or_false(True) and ShapeEnv is not None
+    x = x.detach().requires_grad_(True)
+    f(x).backward(gradient=v)
+    return x.grad
+'''
+
+
+@pytest.mark.parametrize("mode", ("root", "user"))
+def test_the_child_holds_torchs_own_symbolic_shapes(mode):
+    """The grading process holds a light stand-in for torch's symbolic shapes
+    (``grader.shapes``); the sandbox server loads the real module before it forks, so
+    a child, which cannot load it from disk, has every name of it."""
+    workdir = _workdir(mode)
+    sub = workdir / "submission"
+    shutil.copytree(SOLUTIONS, sub)
+    with open(sub / "ex03_vjp.py", "a", encoding="utf-8") as f:
+        f.write(SYMBOLIC_SHAPES_TASK)
+    if mode != "root":
+        uid, gid = _user()
+        for path in [sub, *sub.rglob("*")]:
+            os.chown(path, uid, gid)
+    report = workdir / "report.json"
+    done = _run_grader(mode, ["grade", str(sub), str(report)], workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tasks = {t["id"]: t for t in json.loads(report.read_text(encoding="utf-8"))["tasks"]}
+    assert tasks["ex03_vjp.vjp"]["status"] == "passed", tasks["ex03_vjp.vjp"]
+    assert all(t["status"] == "passed" for t in tasks.values())
+    shutil.rmtree(workdir)

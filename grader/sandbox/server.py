@@ -48,6 +48,11 @@ def _preload() -> None:
 
     for name in PRELOAD:
         __import__(name)
+    from .. import shapes
+
+    # A grading process holds only a stand-in for torch's symbolic shapes (``shapes``);
+    # the children get the real module, which they could not load from disk.
+    shapes.real()
     # What exists now (torch and the imports; in a forked server, the grader's memory,
     # already frozen by ``preload.load``) lives as long as the server: out of the
     # collector's reach at once, so that the collection after the warm-up walks only
