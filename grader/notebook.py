@@ -286,7 +286,12 @@ def _build(path: Path, nbformat: Any) -> Built:
     built = Built(path, "")
     numbers: list[int] = []
     cells: list[str] = []
-    for number, cell in enumerate(nb.cells, 1):
+    listed = nb.get("cells") if isinstance(nb, dict) else None
+    for number, cell in enumerate(listed if isinstance(listed, list) else [None], 1):
+        # nbformat reads what does not validate with a warning only: a cell must still
+        # be a cell, and its source text, for any of it to be read
+        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str):
+            raise NotebookError(f"{path.name}: not a readable notebook (cell {number} is not a cell with text)")
         if cell.get("cell_type") != "code":
             continue
         text = cell.get("source", "")

@@ -255,6 +255,21 @@ def test_a_notebook_too_large_to_read_quickly_or_a_link_is_bad_input(tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.parametrize("cell", [
+    {"cell_type": "code", "source": 5, "metadata": {}, "outputs": [], "execution_count": None},
+    {"cell_type": "code", "source": {"a": 1}, "metadata": {}, "outputs": [], "execution_count": None},
+    {"cell_type": "markdown", "source": 5, "metadata": {}},
+    "not a cell",
+], ids=["number", "dict", "markdown_number", "string"])
+def test_a_cell_that_is_not_a_cell_with_text_is_bad_input(cell, tmp_path):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [cell, {"cell_type": "code", "source": (SOLUTIONS / "ex01_backward.py").read_text(),
+                           "metadata": {}, "outputs": [], "execution_count": None}]}
+    (tmp_path / "ex01_backward.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(tmp_path), "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "not a readable notebook" in result.output, result.output
+
+
 def test_a_broken_notebook_is_bad_input(tmp_path):
     (tmp_path / "ex01_backward.ipynb").write_text("{not json")
     result = CliRunner().invoke(main, ["run", str(tmp_path / "ex01_backward.ipynb"), "-o", str(tmp_path / "r.json")])
