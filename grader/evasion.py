@@ -66,7 +66,12 @@ EVASION_APIS: dict[str, str] = {
                      "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension",
                      # compiled code loaded from bytes: a TorchScript archive, a package, an
                      # exported program, compiled artifacts
-                     "torch.jit.load", "torch.package", "torch.export.load", "torch.compiler.load_cache_artifacts"),
+                     "torch.jit.load", "torch.package", "torch.export.load", "torch.compiler.load_cache_artifacts",
+                     # loaders that unpickle (a function named by its module and name) or
+                     # hand a TorchScript archive on to torch.jit.load; a sandboxed task has
+                     # no file to load them from
+                     "torch.load", "torch.serialization.load", "numpy.load", "numpy.lib.format", "numpy.lib.npyio",
+                     "multiprocessing.reduction", "torch.multiprocessing.reductions"),
                     "dynamic_code"),
 }
 # Functions that run code given as text, unless what they are given is a function.

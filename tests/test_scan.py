@@ -327,6 +327,11 @@ EVASION = {
  "a_switch_in_a_tuple_set_to_a_function": "import torch\ntorch.backends.cudnn.benchmark, torch.backends.cudnn.enabled = "
                                           "False, torch.autograd.grad\n",
  "torchscript_loaded_from_bytes": "import io, torch\ndef vjp(f,x,v):\n    return torch.jit.load(io.BytesIO(b''))(x)\n",
+ "torch_load_of_bytes": "import io, torch\ndef vjp(f,x,v):\n    return torch.load(io.BytesIO(b''), weights_only=False)['tool'](f, x, v)\n",
+ "torch_load_by_name": "from torch import load\nT = load(None)\n",
+ "torch_serialization_load": "import torch.serialization as S\ndef vjp(f,x,v):\n    return S.load(None)\n",
+ "numpy_load_pickled": "import numpy as np\ndef vjp(f,x,v):\n    return np.load(None, allow_pickle=True)\n",
+ "forking_pickler": "from multiprocessing.reduction import ForkingPickler\ndef vjp(f,x,v):\n    return ForkingPickler.loads(b'')\n",
  "torch_package": "import torch.package as P\ndef vjp(f,x,v):\n    return P.PackageImporter(None)\n",
  "exported_program_loaded": "import torch\ndef vjp(f,x,v):\n    return torch.export.load(None)\n",
  "logging_config_factory": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
