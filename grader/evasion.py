@@ -74,6 +74,12 @@ EVASION_APIS: dict[str, str] = {
                      "multiprocessing.reduction", "torch.multiprocessing.reductions"),
                     "dynamic_code"),
 }
+# Names of evasive modules with an honest use, and where that use is honest: asking
+# whether an optional package is there (``find_spec("matplotlib") is None``, ``"google.colab"
+# in sys.modules``) or which version is installed. Used any other way (a spec's loader,
+# sys.modules read), they are what the module's entry says.
+HONEST_PROBES = {"importlib.util.find_spec": "tested", "sys.modules": "membership",
+                 "importlib.metadata.version": "anywhere", "importlib.metadata.PackageNotFoundError": "anywhere"}
 # Functions that run code given as text, unless what they are given is a function.
 RUNS_TEXT = {"timeit.timeit", "timeit.repeat", "timeit.Timer"}
 # Built-in functions with the same powers, when the name is not the student's own.
@@ -387,6 +393,7 @@ class Reader:
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
         self._literal_config: set[int] = set()  # logging.config.dictConfig given a plain literal
+        self._probes = self._honest_probes()  # the nodes of honest uses of HONEST_PROBES
         self._suspect: dict[str, bool] = {}
         self.found: set[Finding] = set()
         self.imported = {dotted.split(".")[0] for dotted in aliases.values()}
@@ -407,6 +414,44 @@ class Reader:
                    and self._plain_config_call(call) for use in self.index.of(ast.Name) if use.id == name)}
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
+
+    def _honest_probes(self) -> set[int]:
+        found: set[int] = set()
+        for node in self.index.of(ast.Attribute, ast.Name):
+            how = HONEST_PROBES.get(dotted_path(node, self.aliases) or "")
+            if how is None or not isinstance(node.ctx, ast.Load):
+                continue
+            parent = self.index.parent(node)
+            if how == "membership":
+                honest = isinstance(parent, ast.Compare) and node in parent.comparators \
+                    and all(isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops)
+            elif how == "tested":
+                honest = isinstance(parent, ast.Call) and parent.func is node and self._only_tested(parent)
+            else:
+                honest = True
+            if honest:
+                found.update(id(n) for n in ast.walk(node))
+        return found
+
+    def _honest_import(self, node: ast.ImportFrom, alias: ast.alias) -> bool:
+        """``from importlib.util import find_spec`` whose every use is an honest probe."""
+        name = alias.asname or alias.name
+        return f"{node.module}.{alias.name}" in HONEST_PROBES and all(
+            id(use) in self._probes for use in self.index.of(ast.Name) if use.id == name)
+
+    def _only_tested(self, call: ast.Call) -> bool:
+        """Whether a call's result is only tested: ``is (not) None``, an ``if``'s or
+        ``assert``'s test, ``not``, ``and``/``or``, ``bool()``."""
+        parent = self.index.parent(call)
+        if isinstance(parent, ast.Compare):
+            other = parent.comparators[0] if parent.left is call else parent.left
+            return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
+                and isinstance(other, ast.Constant) and other.value is None
+        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            return parent.test is call
+        if isinstance(parent, (ast.UnaryOp, ast.BoolOp)):
+            return not isinstance(parent, ast.UnaryOp) or isinstance(parent.op, ast.Not)
+        return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool"
 
     def _in_function(self, node: ast.AST) -> bool:
         parent = self.index.parent(node)
@@ -488,7 +533,8 @@ class Reader:
                 # reaches no module of the student's own that is graded.
                 self.add(node, "relative_import", "from " + "." * node.level + (node.module or "") + " import")
                 return
-            self._import(node, node.module or "")
+            if not all(self._honest_import(node, alias) for alias in node.names):
+                self._import(node, node.module or "")
             for alias in node.names:
                 # A star import the scan can read binds aliases, found where they are used
                 # (``star_bindings``); one it cannot read is judged by what it might bind.
@@ -498,6 +544,8 @@ class Reader:
                 dotted = f"{node.module}.{alias.name}"
                 if dotted == DICT_CONFIG and (alias.asname or alias.name) in self._plain_config_calls:
                     continue  # every use of it is a call on a plain configuration
+                if self._honest_import(node, alias):
+                    continue
                 self._import(node, dotted)
         elif isinstance(node, ast.Name):
             self._name(node, scopes)
@@ -573,7 +621,8 @@ class Reader:
         elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self._called:
             self.add(node, "dynamic_attribute", node.id)
         dotted = self.aliases.get(node.id)
-        if dotted and id(node) not in self._literal_config and (code := _evasion_api(dotted)):
+        if dotted and id(node) not in self._literal_config and id(node) not in self._probes \
+                and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
 
     def _in_plain_view(self, node: ast.AST) -> bool:
@@ -622,7 +671,7 @@ class Reader:
         return known
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
-        if id(node) in self._literal_config:
+        if id(node) in self._literal_config or id(node) in self._probes:
             return
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
             self._patch(node)  # a for loop's, a with's or a comprehension's target
