@@ -194,8 +194,8 @@ class GradingPlugin:
         key = _key(item)
         excinfo = outcome.excinfo
         if excinfo is None:
-            no_autograd = evidence is not None and evidence.no_autograd
-            result = _Outcome(Outcome.FAILED, "no_autograd") if no_autograd else _Outcome(Outcome.PASSED)
+            no_autograd = evidence.no_autograd if evidence is not None else ""
+            result = _Outcome(Outcome.FAILED, no_autograd) if no_autograd else _Outcome(Outcome.PASSED)
         else:
             exc = excinfo[1]
             if isinstance(exc, Fail):

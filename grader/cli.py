@@ -322,7 +322,7 @@ def explain(task_id: str, report_path: str, lang: str | None) -> None:
     if task.forbidden_scan:
         apis = ", ".join(a for a in task.forbidden_scan if a.startswith(RECORDED))
         if task.scope:
-            click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=task.scope, apis=apis))
+            click.echo("  " + t("Not allowed inside {scope}: {apis}").format(scope=", ".join(task.scope), apis=apis))
         else:
             click.echo("  " + t("Not allowed: {apis}").format(apis=apis))
     if report_path == "grade-report.json" and not Path(report_path).exists() and _holds_modules(Path(".")) \

@@ -23,8 +23,8 @@ def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] 
 
     The child records only calls made from the submission's own code; what it
     sends is evidence the submission's process could forge, which can only cost
-    the submission itself. A task scoped to one method (``"Class.method"``) counts
-    only the calls made while that method, or code it called, was running.
+    the submission itself. A task scoped to methods (``"Class.method"``) counts only
+    the calls made while one of them, or code it called, was running.
     """
     hits = []
     for api in used:
@@ -33,7 +33,7 @@ def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] 
         if api == TAMPERED and task.forbidden_runtime:
             hits.append(api)  # the recorder was switched off: what followed is unknown
             continue
-        if task.scope and not _in_scope(task.scope, (places or {}).get(api, [])):
+        if task.scope and not any(_in_scope(scope, (places or {}).get(api, [])) for scope in task.scope):
             continue
         for rule in task.forbidden_runtime:
             if rule.startswith(RECORDED) and (api == rule or api.startswith(rule + ".") or api.startswith(rule + "(")):
@@ -43,6 +43,7 @@ def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] 
 
 
 def _in_scope(scope: str, places: list[str]) -> bool:
+    """Whether a call was made inside ``scope``, ``"Class.method"`` (or what it defines)."""
     return any(type(p) is str and (p == scope or p.startswith(scope + ".<locals>.")) for p in places)
 
 
@@ -70,9 +71,11 @@ class CheckEvidence:
         self.printed = Printed()
         self.forbidden: list[str] = []
         # A call of a task that asks for autograd returned a nonzero answer without
-        # autograd running: the check cannot pass, whatever it finds of the values
-        # (when it finds them wrong, that is what it says).
-        self.no_autograd = False
+        # autograd running ("no_autograd"), or without the recorder able to see whether
+        # it ran ("autograd_unseen": TorchScript, or its profile hook switched off):
+        # the check cannot pass, whatever it finds of the values (when it finds them
+        # wrong, that is what it says). "" when neither happened.
+        self.no_autograd = ""
 
 
 class Session:
@@ -156,8 +159,15 @@ class StudentFunction:
             raise Fail("forbidden_runtime", api=", ".join(sorted(set(hits))))
         if result.kind != "returned":
             raise StudentFailed(result, self.hints)
-        if self.task.needs_autograd and result.evidence.get("autograd") is False and _nonzero(result.value):
-            self.session.evidence.no_autograd = True
+        seen = result.evidence.get("autograd")
+        # Unknown because TorchScript in the module can run autograd (in C++, unseen):
+        # that is autograd. Unknown because the recorder's hook was switched off (a
+        # profiler of the student's own, recursion at Python's limit): not shown, or
+        # switching it off would hide a formula.
+        hidden = seen is None and result.evidence.get("unseen") == "hook"
+        if self.task.needs_autograd and (seen is False or hidden) and _nonzero(result.value):
+            if seen is False or not self.session.evidence.no_autograd:
+                self.session.evidence.no_autograd = "no_autograd" if seen is False else "autograd_unseen"
         return Answer(result.value, result.evidence)
 
 

@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
     'forbidden_api': 'line {line} uses {detail}, which this task does not allow',
     'forbidden_runtime': 'it called {api}, which this task does not allow',
     'no_autograd': 'it returned its answer without running autograd: this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), not written out as a formula',
+    'autograd_unseen': 'it returned its answer, but whether autograd computed it could not be seen (a profiler of its own, or recursion at Python\'s limit, switched off the grader\'s profile hook): this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), where the grader can see them',
     'wrong_type': '{what}: expected a {expected}, got {got}',
     'wrong_length': '{what}: expected {expected} items, got {got}',
     'not_a_tensor': '{what} should be a torch.Tensor, got {got}',

@@ -287,17 +287,17 @@ class ModuleScan:
 
     def _in_scope(self, task: Task) -> list[ast.AST]:
         """The code a task's "not allowed" rules apply to: what the task's own code runs
-        when it is called (its function, or for a scope ``"Class.method"`` that method,
-        and every top-level definition they name). Module-level code runs at import, not
+        when it is called (its function, or for a scope of ``"Class.method"`` places
+        those methods, and every top-level definition they name). Module-level code runs at import, not
         when the task runs; an alias it binds is still followed (``J = jacobian``)."""
         assert self.tree is not None
         if task.scope:
-            cls, _, method = task.scope.partition(".")
-            # Every class and method of that name: the one defined last is the one that runs.
-            start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef) and owner.name == cls
+            scoped = {tuple(place.split(".", 1)) for place in task.scope}
+            # Every class and method of those names: the one defined last is the one that runs.
+            start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef)
                      for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and node.name == method]
-            return self._reach(start)
+                     and (owner.name, node.name) in scoped]
+            return self._reach(start, {owner for owner, _ in scoped})
         return self._reach_name(task.name)
 
     def _reach_name(self, name: str) -> list[ast.AST]:
@@ -309,7 +309,11 @@ class ModuleScan:
         start += [node for node in self._bindings.get(name, []) if node not in start]
         return self._reach(start)
 
-    def _reach(self, start: list[ast.AST]) -> list[ast.AST]:
+    def _reach(self, start: list[ast.AST], scope_classes: set[str] | frozenset[str] = frozenset()) -> list[ast.AST]:
+        """``start`` and what it reaches. ``scope_classes``: the classes whose methods a
+        task's scope names; reached from those methods (``SmoothReLU.helper(x)`` in
+        its backward), such a class is read as a plain class is, its other methods
+        only where something reached names them."""
         defs, changes = self._bindings, self._changes
         out, todo, seen = list(start), sorted(set().union(*map(self._free_names, start)) if start else set()), set()
         changed: list[ast.AST] = []
@@ -325,7 +329,7 @@ class ModuleScan:
                         changed.append(node)
                         todo.extend(_stored_names(node, self.index))  # what was put in it
                 for node in defs.get(name, []):
-                    parts = _class_parts(node, self._plain_classes)
+                    parts = _class_parts(node, self._plain_classes | scope_classes)
                     if parts is None:
                         out.append(node)
                         todo.extend(self._free_names(node))
@@ -336,14 +340,14 @@ class ModuleScan:
                     methods.extend(own_methods)
             # A method of a plain class runs when something reached names it (an attribute
             # of that name anywhere, or a statement of its class: ``jac = property(_get)``)
-            # or Python calls it itself (a dunder).
+            # or Python calls it itself (a dunder, or an Enum's sunder such as _missing_).
             called = set()
             for n in (n for node in out for n in self.index.walk(node)):
                 if isinstance(n, (ast.Attribute, ast.Name)):
                     called.add(n.attr if isinstance(n, ast.Attribute) else n.id)
                 elif found := getattr_constant(n):
                     called.add(found[1])
-            runs = [m for m in methods if m.name in called or m.name.startswith("__")]
+            runs = [m for m in methods if m.name in called or m.name.startswith("_") and m.name.endswith("_")]
             if not runs:
                 return out + [node for node in changed if node not in out]
             methods = [m for m in methods if m not in runs]
@@ -448,7 +452,14 @@ def scan_module(module: str, source: str | None) -> ModuleScan:
 
 
 # Bases that add no behaviour of their own to a class's methods.
-PLAIN_BASES = {"object", "abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing.Generic", "typing_extensions.Protocol"}
+PLAIN_BASES = {"object", "abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing.Generic", "typing_extensions.Protocol",
+               # records and enumerations: Python calls only their dunder and sunder
+               # methods (an Enum's _missing_) of its own accord
+               "typing.NamedTuple", "typing_extensions.NamedTuple", "enum.Enum", "enum.IntEnum", "enum.StrEnum",
+               "enum.Flag", "enum.IntFlag"}
+# A record made by a call (``class P(namedtuple("P", "r theta"))``): plain when given
+# only literals.
+PLAIN_BASE_FACTORIES = {"collections.namedtuple", "typing.NamedTuple"}
 
 
 def _plain_base(base: ast.AST, aliases: dict[str, str]) -> bool:
@@ -456,7 +467,16 @@ def _plain_base(base: ast.AST, aliases: dict[str, str]) -> bool:
         base = base.value
     if isinstance(base, ast.Name) and base.id == "object":
         return True
+    if isinstance(base, ast.Call):
+        return dotted_path(base.func, aliases) in PLAIN_BASE_FACTORIES \
+            and all(_literal(arg) for arg in base.args + [k.value for k in base.keywords])
     return dotted_path(base, aliases) in PLAIN_BASES
+
+
+def _literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    return isinstance(node, (ast.List, ast.Tuple)) and all(_literal(item) for item in node.elts)
 
 
 def _pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
@@ -596,6 +616,10 @@ def _runs_at_import(node: ast.AST, postponed: bool) -> list[ast.AST]:
 # hand-written backward as one that is itself never differentiated, and grad mode
 # switched off.
 HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",
+                      # the class a custom Function derives from, and the type of its ctx:
+                      # named, they compute nothing (what a subclass runs is read on its own)
+                      "torch.autograd.Function", "torch.autograd.function.Function",
+                      "torch.autograd.function.FunctionCtx",
                       # torch.no_grad and torch.inference_mode under their autograd names:
                       # they keep autograd out.
                       "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
@@ -670,6 +694,9 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
         return [id(node)]
     if isinstance(node, ast.Attribute) and node.attr == "requires_grad" and isinstance(node.ctx, ast.Load):
         return [id(node)]
+    if isinstance(node, ast.Attribute) and node.attr == "grad_fn" and isinstance(node.ctx, ast.Load) \
+            and _compared_with_none(node, index):
+        return [id(node)]  # x.grad_fn is None: whether x is attached, the node never reached
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" \
                 and _turns_off(node, "requires_grad"):
@@ -680,6 +707,15 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return [id(t) for t in targets if isinstance(t, ast.Attribute) and t.attr == "requires_grad"]
     return []
+
+
+def _compared_with_none(node: ast.AST, index: Index) -> bool:
+    """``node is None`` or ``node is not None`` (either side), and nothing else."""
+    parent = index.parent(node)
+    if not isinstance(parent, ast.Compare) or len(parent.ops) != 1 or not isinstance(parent.ops[0], (ast.Is, ast.IsNot)):
+        return False
+    other = parent.comparators[0] if parent.left is node else parent.left
+    return isinstance(other, ast.Constant) and other.value is None
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:

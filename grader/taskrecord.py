@@ -27,8 +27,10 @@ ANY_AUTOGRAD = (
 )
 # functorch: torch.func under its older name, shipped inside torch.
 FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch",
-              # the legacy vmap, public under gradcheck's name
-              "torch.autograd.gradcheck.vmap", "torch._vmap_internals")
+              # the legacy vmap, public under gradcheck's name, and gradcheck's own
+              # whole Jacobian (one backward pass per output, done for the caller)
+              "torch.autograd.gradcheck.vmap", "torch._vmap_internals",
+              "torch.autograd.gradcheck.get_analytical_jacobian")
 BATCHED = FUNCTIONAL + ("is_grads_batched=", "torch.autograd.grad(is_grads_batched=True)")
 FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 
@@ -82,8 +84,8 @@ class Hint:
 class Task:
     """One exercise function, as the contract fixes it.
 
-    ``scope``: where ``forbidden_scan`` applies, "" for the task's function (and all
-    it reaches) or ``"Class.method"`` for one method (and all it reaches).
+    ``scope``: where ``forbidden_scan`` applies: empty for the task's function (and all
+    it reaches), else methods as ``"Class.method"`` (and all they reach).
     ``catalogue``: the named callables (``grader/sandbox/catalogue.py``) its checks pass.
     ``hints``: the hints its checks can give: a code of the shared catalogue
     (``grader.messages.SHARED_HINTS``) or a ``Hint`` of its own, in both languages.
@@ -106,7 +108,7 @@ class Task:
     seed: str = ""
     forbidden_scan: tuple[str, ...] = ()
     forbidden_runtime: tuple[str, ...] = ()
-    scope: str = ""
+    scope: tuple[str, ...] = ()
     catalogue: tuple[str, ...] = ()
     hints: tuple[str | Hint, ...] = ()
     exception_hints: tuple[tuple[str, str], ...] = ()

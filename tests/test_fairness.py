@@ -400,6 +400,47 @@ STYLES = {
             x = x if x.is_floating_point() else x.to(torch.get_default_dtype())
             return _grad_2xtx(x).detach().clone()
         """),
+    # TorchScript in the module: autograd still runs in plain Python, where it is seen.
+    "a_torchscript_helper_beside_autograd": restyle("ex01_backward", "grad_of_2xtx", replace="""
+        @torch.jit.script
+        def _square_sum(t: torch.Tensor) -> torch.Tensor:
+            return (t * t).sum()
+
+
+        def grad_of_2xtx(x):
+            x = (x.detach().clone() if x.is_floating_point() else x.to(torch.get_default_dtype())).requires_grad_()
+            (2 * _square_sum(x)).backward()
+            return x.grad
+        """),
+    # A custom Function organised as students do: a helper on the class and a class
+    # constant used by backward, ctx typed, a self-check method nothing calls.
+    "a_function_class_with_helpers_types_and_a_self_check": restyle("ex08_custom_function", bottom="""
+
+
+        class SmoothReLU(torch.autograd.Function):
+            LIMIT = 30.0
+
+            @staticmethod
+            def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+                ctx.save_for_backward(x)
+                return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+
+            @staticmethod
+            def sigmoid(x):
+                return torch.sigmoid(x.clamp(-SmoothReLU.LIMIT * 100, SmoothReLU.LIMIT * 100))
+
+            @staticmethod
+            def backward(ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor) -> torch.Tensor:
+                (x,) = ctx.saved_tensors
+                return grad_output * SmoothReLU.sigmoid(x)
+
+            @staticmethod
+            def selftest():
+                x = torch.randn(6, dtype=torch.float64, requires_grad=True)
+                assert torch.autograd.gradcheck(SmoothReLU.apply, (x,))
+                (g,) = torch.autograd.grad(SmoothReLU.apply(x).sum(), x)
+                return g
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):

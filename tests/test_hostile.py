@@ -568,6 +568,12 @@ def test_the_recorder_counts_only_the_submissions_own_calls():
                                         "    except RuntimeError:\n        pass\n"
                                         "    torch.autograd.functional.jacobian(torch.sin, x)\n")
     assert "torch.autograd.functional.jacobian" in evil
+    # gradcheck's whole Jacobian, under its deprecation wrapper
+    whole = _run_as_submission(recorder, "from torch.autograd.gradcheck import get_analytical_jacobian as J\n"
+                                         "import warnings\ndef task(x):\n"
+                                         "    y = x.clone().requires_grad_()\n    with warnings.catch_warnings():\n"
+                                         "        warnings.simplefilter('ignore')\n        J((y,), y * 2)\n")
+    assert "torch.autograd.gradcheck.get_analytical_jacobian" in whole
     # The same call from a module that is not the submission's does not count.
     assert _run_as_submission(_installed({"ex01_backward.py"}),
                               "def task(x):\n    torch.autograd.functional.jacobian(torch.sin, x)\n") == set()
@@ -883,4 +889,190 @@ def test_autograd_that_torch_runs_for_the_submission_counts(task_id, grade, subm
     task = by_task(report)[task_id]
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert named in task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {task_id}
+
+
+# Student code that runs for a call after its function returned: it must run while the
+# recorder watches, or it could fill in the answer unseen.
+_FILLED_LATER = '''
+import warnings
+
+
+class _Later(UserWarning):
+    """A note whose text, asked for a second time once the call returned, fills the answer."""
+
+    def __init__(self, out, fill):
+        super().__init__("note")
+        self.out, self.fill, self.asked = out, fill, 0
+
+    def __str__(self):
+        self.asked += 1  # the first time is warn() itself
+        if self.asked == 2:
+            with torch.no_grad():
+                self.out.copy_(self.fill().detach().reshape(self.out.shape))
+        return "note"
+
+
+class _Pair(tuple):
+    """An answer whose iteration, when the answer is read, fills it."""
+
+    def __iter__(self):
+        self[1].copy_(self[0]())
+        return iter((self[1],))
+
+
+def _by_autograd(x):
+    fs = [lambda t: t[0] ** 2 + t[1], lambda t: t[0] + t[1] ** 3]
+    return torch.stack([torch.stack([_slope(g, x, j) for j in range(2)]) for g in fs]).detach()
+'''
+AFTER_THE_CALL = {
+    "a_warnings_text": '''
+def jacobian_by_hand(x):
+    out = torch.zeros(2, 2, dtype=x.dtype)
+    warnings.warn(_Later(out, lambda: _by_autograd(x.detach().clone())))
+    return out
+''',
+    "a_tuple_subclass_read": '''
+def jacobian_by_hand(x):
+    return _Pair((lambda: _by_autograd(x.detach().clone()), torch.zeros(2, 2, dtype=x.dtype)))
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(AFTER_THE_CALL))
+def test_code_run_as_the_answer_is_read_is_watched(name, grade, submission):
+    code = _PROBE + _SLOPE + _FILLED_LATER + AFTER_THE_CALL[name]
+    report = grade(submission(append={"ex02_jacobian": code}), patterns=("ex02_jacobian",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert "torch.autograd.grad" in task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+
+
+# A formula in a task that asks for autograd, with the recorder made blind: what it
+# cannot see is not shown.
+BLINDED = {
+    "an_unused_torchscript_function": '''
+@torch.jit.script
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+def grad_of_2xtx(x):
+    return 4 * (x.detach().clone() if x.is_floating_point() else x.to(torch.get_default_dtype()))
+''',
+    "recursion_at_the_limit": '''
+def _depth(n):
+    try:
+        return _depth(n + 1)
+    except RecursionError:
+        return n
+
+
+def _probe(n, stop, x):
+    if n < stop:
+        return _probe(n + 1, stop, x)
+    try:
+        repr(x)
+    except RecursionError:
+        pass
+    return n
+
+
+def grad_of_2xtx(x):
+    x = x.detach().clone() if x.is_floating_point() else x.to(torch.get_default_dtype())
+    limit = _depth(0)
+    for k in range(1, 60):
+        _probe(0, limit - k, x)
+    return 4 * x
+''',
+}
+
+
+# What each says: TorchScript that cannot run autograd hides nothing; a hook switched
+# off hides whether autograd ran.
+BLINDED_SAYS = {"an_unused_torchscript_function": ("no_autograd", "without running autograd"),
+                "recursion_at_the_limit": ("autograd_unseen", "could not be seen")}
+
+
+@pytest.mark.parametrize("name", sorted(BLINDED))
+def test_a_formula_behind_a_blinded_recorder_loses_a_task_that_asks_for_autograd(name, grade, submission):
+    report = grade(submission(append={"ex01_backward": BLINDED[name]}), patterns=("ex01_backward",))
+    task = by_task(report)["ex01_backward.grad_of_2xtx"]
+    assert (task["status"], task["score"]) == ("failed", 0), task["checks"][0]["feedback"]
+    code, words = BLINDED_SAYS[name]
+    assert code in {c["code"] for c in task["checks"]} <= {code, "wrong_values", "wrong_values_visible"}
+    assert any(words in c["feedback"] for c in task["checks"])
+    assert lost_tasks(report) == {"ex01_backward.grad_of_2xtx"}
+
+
+# The derivative found by autograd in an edited forward, saved for a backward that
+# only multiplies: differentiating forward again, one method earlier.
+_FORWARD_DERIVES = '''
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        with torch.enable_grad():
+            t = x.detach().requires_grad_(True)
+            (slope,) = torch.autograd.grad(torch.logaddexp(t, torch.zeros_like(t)).sum(), t)
+        ctx.save_for_backward(slope)
+        return torch.logaddexp(x, torch.zeros_like(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (slope,) = ctx.saved_tensors
+        return grad_output * slope
+'''
+_FORWARD_DERIVES_UNSEEN = '''
+def _softplus(t):
+    return torch.logaddexp(t, torch.zeros_like(t))
+
+
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        switch = torch.no_grad()
+        with switch:
+            switch.prev = True  # what no_grad puts back on the way out: grad mode on
+        one = torch.ones_like(x)
+        shifted = lambda s: _softplus(x + s - 1)
+        ctx.save_for_backward((shifted(one) - _Probe(shifted, one).entropy()).detach())
+        torch.set_grad_enabled(False)
+        return _softplus(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (slope,) = ctx.saved_tensors
+        return grad_output * slope
+'''
+
+
+_HELPER_DERIVES = '''
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.logaddexp(x, torch.zeros_like(x))
+
+    @staticmethod
+    def slope(x):
+        with torch.enable_grad():
+            t = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(torch.logaddexp(t, torch.zeros_like(t)).sum(), t)
+        return g
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * SmoothReLU.slope(x)
+'''
+
+
+@pytest.mark.parametrize("code", [_FORWARD_DERIVES, _PROBE + _FORWARD_DERIVES_UNSEEN, _HELPER_DERIVES],
+                         ids=["named", "at_run_time", "in_a_helper_of_the_class"])
+def test_a_forward_that_differentiates_for_the_backward_is_forbidden(code, grade, submission):
+    task_id = "ex08_custom_function.softplus_grad"
+    report = grade(submission(append={"ex08_custom_function": code}), patterns=("ex08_custom_function",))
+    task = by_task(report)[task_id]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert lost_tasks(report) == {task_id}

@@ -537,3 +537,40 @@ def test_the_server_finds_what_its_children_left_with_or_without_the_kernels_chi
         for p in sleepers:
             p.kill()
             p.wait()
+
+
+def test_torchscript_hides_autograd_only_where_its_code_can_run_it(tmp_path, monkeypatch):
+    """TorchScript runs its autograd in C++, where the recorder cannot see it: a module
+    holding some that can (a backward, a grad, a call the inlining left) leaves the
+    evidence unknown; TorchScript that cannot leaves it as the recorder saw it."""
+    import importlib
+
+    from grader.sandbox.child import _hides_autograd
+
+    (tmp_path / "agl_scripted_probe.py").write_text(
+        "import torch\n"
+        "@torch.jit.script\n"
+        "def identity(t: torch.Tensor) -> torch.Tensor:\n    return t\n"
+        "@torch.jit.script\n"
+        "def by_backward(x: torch.Tensor) -> torch.Tensor:\n"
+        "    x = x.detach().requires_grad_(True)\n    (x * x).sum().backward()\n"
+        "    g = x.grad\n    assert g is not None\n    return g\n"
+        "@torch.jit.script\n"
+        "def calls_by_backward(x: torch.Tensor) -> torch.Tensor:\n    return by_backward(x) + 1\n"
+        "class M(torch.nn.Module):\n"
+        "    def forward(self, x):\n        return x\n"
+        "    @torch.jit.export\n"
+        "    def other(self, x):\n"
+        "        x = x.detach().requires_grad_(True)\n"
+        "        g = torch.autograd.grad([(x * x).sum()], [x])[0]\n        assert g is not None\n        return g\n"
+        "with_grad = torch.jit.script(M())\n"
+        "plain = torch.jit.script(torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(2, 2)))\n"
+        "traced = torch.jit.trace(torch.nn.Identity(), torch.ones(2))\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    probe = importlib.import_module("agl_scripted_probe")
+    seen = {name: _hides_autograd(getattr(probe, name))
+            for name in ("identity", "by_backward", "calls_by_backward", "with_grad", "plain", "traced")}
+    assert seen == {"identity": False, "by_backward": True, "calls_by_backward": True, "with_grad": True,
+                    "plain": False, "traced": False}
+    assert _hides_autograd(probe.torch) is False and _hides_autograd(3) is False

@@ -358,6 +358,12 @@ EVASION = {
                                         "J = AF.jacobian\nex01_backward.helper = J\n",
  "api_in_a_tuple_set_on_another_exercise_module": "import ex01_backward, torch\n"
                                                   "ex01_backward.A, ex01_backward.B = 1, torch.autograd.grad\n",
+ "find_spec_loader_used": "import importlib.util\ndef vjp(f,x,v):\n    s = importlib.util.find_spec('os')\n"
+                          "    return s.loader.load_module()\n",
+ "find_spec_from_import_loader": "from importlib.util import find_spec\ndef vjp(f,x,v):\n"
+                                 "    return find_spec('os').loader\n",
+ "sys_modules_read": "import sys\nIN = 'x' in sys.modules\ndef vjp(f,x,v):\n    return sys.modules['torch']\n",
+ "metadata_entry_points": "from importlib import metadata\ndef vjp(f,x,v):\n    return metadata.entry_points()\n",
  "logging_config_dict_call_factory": "import logging.config\nC = dict(version=1, handlers=dict(h={'()': 'os.system'}))\n"
                                      "logging.config.dictConfig(C)\n",
  "logging_config_dict_shadowed": "import logging.config\ndef dict(**k):\n    return {'version': 1, 'handlers': "
@@ -482,6 +488,11 @@ HONEST = {
                                  "logging.config.dictConfig(LOGGING)\n",
  "constant_set_on_another_exercise_module": "import ex01_backward\nex01_backward.VERBOSE = False\n"
                                             "ex01_backward.EPS, ex01_backward.NAME = -1e-6, 'x'\n",
+ "optional_packages_probed": "import sys, importlib.util\nfrom importlib.util import find_spec\n"
+                             "from importlib.metadata import version, PackageNotFoundError\n"
+                             "IN_COLAB = 'google.colab' in sys.modules\nHAS_PLT = importlib.util.find_spec('matplotlib') is not None\n"
+                             "if find_spec('tqdm'):\n    pass\nok = not find_spec('x') and bool(find_spec('y'))\n"
+                             "try:\n    V = version('torch')\nexcept PackageNotFoundError:\n    V = None\n",
  "logging_dict_config_by_dict_call": "import logging, logging.config\nLEVEL = logging.INFO\nFMT: str = '%(message)s'\n"
                                      "LOGGING = dict(version=1, formatters=dict(plain=dict(format=FMT)), handlers=dict("
                                      "h={'class': 'logging.StreamHandler', 'level': LEVEL, 'formatter': 'plain'}), "

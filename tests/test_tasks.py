@@ -11,7 +11,7 @@ from grader import messages, scan, tasks
 from grader.i18n import translator
 from grader.mutants import discover
 from grader.sandbox.catalogue import CATALOGUE
-from grader.taskrecord import RECORDED, Task
+from grader.taskrecord import ANY_AUTOGRAD, RECORDED, Task
 
 from .conftest import EXERCISES, MUTANTS, ROOT, SOLUTIONS
 from .hint_sites import given_anywhere, given_by_task
@@ -71,10 +71,13 @@ def test_every_record_names_only_what_exists(task: Task):
         assert drawn in messages.DEFAULT_FOR and meant in task.hint_codes
     assert all(rule.startswith(RECORDED) for rule in task.forbidden_runtime)
     if task.scope:
-        cls, _, method = task.scope.partition(".")
         tree = ast.parse((SOLUTIONS / f"{task.module}.py").read_text(encoding="utf-8"))
-        owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
-        assert any(isinstance(n, ast.FunctionDef) and n.name == method for n in owner.body)
+        classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        methods = {(cls, n.name) for cls, owner in classes.items() for n in owner.body
+                   if isinstance(n, ast.FunctionDef)}
+        # every scope names a class of the solution; its backward at least is written there
+        assert {place.split(".")[0] for place in task.scope} <= set(classes)
+        assert any(tuple(place.split(".", 1)) in methods for place in task.scope)
 
 
 def _passed_functions(path) -> set[str]:
@@ -174,7 +177,7 @@ def test_a_mutant_folder_that_is_not_a_module_is_an_error(tmp_path):
 
 
 SCOPED = Task("ex03_vjp", "vjp", 1, "vjp(f, x, v)", "", forbidden_scan=("torch.autograd", ".backward"),
-              scope="Op.backward")
+              scope=("Op.backward",))
 
 
 def _scoped_uses(source: str) -> list[str]:
@@ -216,7 +219,8 @@ def test_explain_says_where_a_scoped_rule_applies(tmp_path):
 
     done = CliRunner().invoke(main, ["explain", "softplus_grad", "-r", str(tmp_path / "none.json"), "--lang", "en"])
     assert done.exit_code == 0, done.output
-    assert "Not allowed inside SmoothReLU.backward: torch.autograd" in done.output
+    (line,) = [line for line in done.output.splitlines() if "Not allowed inside" in line]
+    assert "SmoothReLU.forward" in line and "SmoothReLU.backward" in line and ": torch.autograd" in line
 
 
 def test_explain_shows_an_earned_record_hint_in_chinese(tmp_path):
@@ -277,3 +281,62 @@ def test_a_given_functions_code_is_the_exercises():
         for folder in (EXERCISES, SOLUTIONS):
             shipped = ast.parse((folder / f"{task.module}.py").read_text(encoding="utf-8"))
             assert body(ast.parse(task.given), task.name) == body(shipped, task.name), (task.id, folder)
+
+
+BY_HAND = Task("ex02_jacobian", "jacobian_polar", 1, "jacobian_polar(p)", "", forbidden_scan=ANY_AUTOGRAD)
+
+
+def _by_hand_uses(body: str) -> list[str]:
+    source = "import torch\ndef jacobian_polar(p):\n" + body
+    return [f.detail for f in scan.scan_module("ex02_jacobian", source).forbidden_uses(BY_HAND)]
+
+
+@pytest.mark.parametrize("body", [
+    "    assert p.grad_fn is None\n    return p\n",
+    "    if p.grad_fn is not None:\n        p = p.detach()\n    return p\n",
+    "    return p if None is p.grad_fn else p.detach()\n",
+])
+def test_asking_whether_a_tensor_is_attached_is_not_autograd(body):
+    assert _by_hand_uses(body) == []
+
+
+@pytest.mark.parametrize("body", [
+    "    node = p.grad_fn\n    return node(p)\n",
+    "    return p.grad_fn(p)\n",
+    "    return p.grad_fn is None or p.grad_fn.next_functions\n",
+    "    return p.grad_fn == None\n",
+])
+def test_reaching_a_graph_node_is_autograd(body):
+    assert {".grad_fn", ".next_functions"} & set(_by_hand_uses(body))
+
+
+def _by_hand_module_uses(source: str) -> list[str]:
+    return [f.detail for f in scan.scan_module("ex02_jacobian", "import torch\nimport enum, typing, collections\n"
+                                               + source).forbidden_uses(BY_HAND)]
+
+
+_UNUSED_CHECK = "    def check(self):\n        return torch.autograd.functional.jacobian(torch.sin, torch.ones(1))\n"
+RECORD_CLASSES = {
+    "named_tuple": "class P(typing.NamedTuple):\n    r: float\n    theta: float\n" + _UNUSED_CHECK,
+    "namedtuple_call": "class P(collections.namedtuple('P', ['r', 'theta'])):\n" + _UNUSED_CHECK,
+    "enum": "class P(enum.Enum):\n    R = 0\n    THETA = 1\n" + _UNUSED_CHECK,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORD_CLASSES))
+def test_an_unused_method_of_a_record_class_is_not_run(name):
+    source = RECORD_CLASSES[name] + "def jacobian_polar(p):\n    P\n    return p\n"
+    assert _by_hand_module_uses(source) == []
+    # named by the task, it runs
+    used = RECORD_CLASSES[name] + "def jacobian_polar(p):\n    return P.check(None)\n"
+    assert _by_hand_module_uses(used) == ["torch.autograd.functional.jacobian"]
+
+
+def test_an_enums_own_hooks_run_of_their_own_accord():
+    source = ("class P(enum.Enum):\n    R = 0\n    @classmethod\n    def _missing_(cls, value):\n"
+              "        return torch.autograd.functional.jacobian(torch.sin, value)\n"
+              "def jacobian_polar(p):\n    return P(p)\n")
+    assert _by_hand_module_uses(source) == ["torch.autograd.functional.jacobian"]
+    built = "class P(collections.namedtuple('P', [torch.autograd.functional.jacobian.__name__])):\n    pass\n" \
+            "def jacobian_polar(p):\n    return P(p)\n"
+    assert _by_hand_module_uses(built) != []

@@ -13,13 +13,15 @@ def softplus_grad(x, grad_output):
     return x.grad.detach().clone()
 '''
 TASKS = (
-    # The rule concerns SmoothReLU.backward only: softplus_grad's own backward pass is
-    # the point of the task. At run time only calls made while that backward runs count.
+    # The rule concerns the methods autograd runs of SmoothReLU only: softplus_grad's
+    # own backward pass is the point of the task. backward may not differentiate
+    # forward again, nor may an edited forward (or setup_context) do it and save the
+    # slope for backward. At run time only calls made while one of them runs count.
     Task(M, "softplus_grad", 8, "softplus_grad(x, grad_output)",
          "SmoothReLU's backward, written by hand: grad_output · σ(x)",
          "softplus′(x) = σ(x), checked with torch.autograd.gradcheck",
          forbidden_scan=ANY_AUTOGRAD + ("torch.set_grad_enabled",), forbidden_runtime=ANY_AUTOGRAD_RUNTIME + ("torch.set_grad_enabled",),
-         scope="SmoothReLU.backward",
+         scope=tuple(f"SmoothReLU.{m}" for m in ("forward", "setup_context", "backward", "vjp", "jvp")),
          hints=("sign", "zeros",
                 Hint("forgot_grad_output",
                      "It equals σ(x) itself: backward receives grad_output, the gradient flowing in from the result, and the chain rule applies it to the local derivative.",

@@ -74,6 +74,10 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
     import torch._vmap_internals as legacy
 
     out[LEGACY_VMAP] = inspect.unwrap(legacy.vmap)
+    # (torch.autograd.gradcheck is also the name of the function gradcheck: the module
+    # is reached by its name)
+    gradcheck = importlib.import_module("torch.autograd.gradcheck")
+    out["torch.autograd.gradcheck.get_analytical_jacobian"] = inspect.unwrap(gradcheck.get_analytical_jacobian)
     for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
                  "vmap", "linearize", "functional_call"):
         if hasattr(func, name):
@@ -363,26 +367,78 @@ def _watch_profile_switches() -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _function_classes(source: str) -> tuple[str, ...]:
-    """The classes a module's source defines with a base named ``Function``."""
+def _function_classes(module: types.ModuleType, source: str, given: str) -> list[str]:
+    """The classes a given function may test, by name: those the module's source
+    defines with a base named ``Function``; every class defined in the module whose
+    real MRO holds torch.autograd.Function, however its base was spelled (``_Base =
+    Function``); and every module-level name the given code reads that holds a class.
+    Read through type's own slots: nothing of the student's runs here."""
     import ast as _ast
 
+    def parsed(text: str) -> Any:
+        try:
+            return _ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return _ast.Module(body=[], type_ignores=[])
+
+    names = [n.name for n in parsed(source).body if isinstance(n, _ast.ClassDef)
+             and any(getattr(b, "attr", getattr(b, "id", "")) == "Function" for b in n.bases)]
+    namespace = vars(module)
+    function = torch.autograd.Function
+    for name, value in list(namespace.items()):
+        if issubclass(type(value), type) and any(c is function for c in _MRO.__get__(value)) \
+                and _defined_in(value, module.__name__):
+            names.append(name)
+    read = {n.id for n in _ast.walk(parsed(given)) if isinstance(n, _ast.Name) and isinstance(n.ctx, _ast.Load)}
+    names += [name for name in sorted(read) if issubclass(type(namespace.get(name)), type)]
+    return list(dict.fromkeys(names))
+
+
+# What in a TorchScript graph (its calls inlined) can run autograd: the engine's two
+# entries, and a call the inlining left (a function passed as a value).
+_HIDDEN_AUTOGRAD = ("aten::backward", "aten::grad", "prim::CallFunction", "prim::CallMethod")
+_MODULE_DICT = vars(torch.nn.Module)["__dict__"]
+
+
+def _hides_autograd(value: Any) -> bool:
+    """Whether ``value`` is TorchScript whose code can run autograd, unseen by the
+    recorder. Read by type and through torch's own slots (an object's own code never
+    runs here); anything that cannot be read so may."""
+    kind = type(value)
     try:
-        tree = _ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ()
-    return tuple(n.name for n in tree.body if isinstance(n, _ast.ClassDef)
-                 and any(getattr(b, "attr", getattr(b, "id", "")) == "Function" for b in n.bases))
+        if issubclass(kind, torch.jit.ScriptFunction):
+            if kind is not torch.jit.ScriptFunction:
+                return True
+            graphs = [value.inlined_graph]
+        elif issubclass(kind, torch.jit.ScriptModule):
+            held = _MODULE_DICT.__get__(value)
+            # A traced module holds its compiled module in a script module of its own.
+            inner = held.get("_actual_script_module")
+            compiled = held.get("_c") if inner is None else _MODULE_DICT.__get__(inner).get("_c") \
+                if issubclass(type(inner), torch.jit.ScriptModule) else None
+            if type(compiled) is not torch._C.ScriptModule:
+                return True
+            graphs = [compiled._get_method(name).inlined_graph for name in compiled._method_names()]
+        else:
+            return False
+        return any(op in str(graph) for graph in graphs for op in _HIDDEN_AUTOGRAD)
+    except Exception:  # noqa: BLE001 - unreadable: it may
+        return True
 
 
-def _not_own_functions(module: types.ModuleType, source: str) -> str:
+def _defined_in(cls: type, module_name: str) -> bool:
+    where = _CLASS_DICT.__get__(cls).get("__module__")
+    return type(where) is str and where == module_name
+
+
+def _not_own_functions(module: types.ModuleType, source: str, given: str = "") -> str:
     """Why a given function cannot test the module's custom autograd Functions: every
-    class the module defines as a ``torch.autograd.Function`` (by its source) must still
-    be one, keep torch's ``apply`` and have a ``backward`` written in the module. Read
+    class it may test (``_function_classes``) must still be a torch.autograd.Function,
+    keep torch's ``apply`` and have a ``backward`` written in the module. Read
     statically: nothing of the student's runs here."""
     import inspect
 
-    names = _function_classes(source)
+    names = _function_classes(module, source, given)
     function = torch.autograd.Function
     for name in names:
         cls = inspect.getattr_static(module, name, None)
@@ -594,11 +650,9 @@ class _Child:
         return self.modules.get(name)
 
     def _scripted(self, module: types.ModuleType) -> bool:
-        """Whether the module holds a TorchScript function or module (read once)."""
+        """Whether the module holds TorchScript that can run autograd (read once)."""
         if module.__name__ not in self.scripted:
-            kinds = (torch.jit.ScriptFunction, torch.jit.ScriptModule)
-            self.scripted[module.__name__] = any(type(v) in kinds or isinstance(v, kinds)
-                                                 for v in list(vars(module).values()))
+            self.scripted[module.__name__] = any(_hides_autograd(v) for v in list(vars(module).values()))
         return self.scripted[module.__name__]
 
     def _given(self, module: types.ModuleType, name: str, source: str) -> Any:
@@ -639,7 +693,7 @@ class _Child:
         if not callable(function):
             return {"status": "missing"}
         if type(given) is str and given:
-            problem = _not_own_functions(module, self.sources[name])
+            problem = _not_own_functions(module, self.sources[name], given)
             if problem:
                 return {"status": "raised", "exception": {"type": "TypeError", "message": problem, "frames": []}}
         args = _materialise(request["args"])
@@ -656,27 +710,57 @@ class _Child:
                 (self.recorder.watching() if watched else contextlib.nullcontext()):
             warnings.simplefilter("always")
             try:
-                value = function(*args)
-                reply: dict[str, Any] = {"status": "returned", "value": value}
+                try:
+                    value = function(*args)
+                finally:
+                    sys.stdout, sys.stderr = saved
+                reply: dict[str, Any] = {"status": "returned", "value": _encoded(value)}
+            except Unencodable as exc:
+                reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
             except NotImplementedError as exc:
                 reply = {"status": "not_implemented", "exception": _describe_exception(exc, self.sources)}
             except BaseException as exc:  # noqa: B036 - student failures are data
                 reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
-            finally:
-                sys.stdout, sys.stderr = saved
+            # Everything that reads the submission's objects is done here, while the
+            # recorder still watches: a warning's __str__, a tuple subclass's __iter__, a
+            # tensor subclass's dispatch, an argument's class swapped for the student's.
+            # Code that ran only after the watch could fill in the answer unseen.
+            warned = [_text(w.message)[:300] for w in caught[:5]]
+            arguments = _argument_evidence(inputs, snapshots)
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
-            # Only known while the recorder watched the call, it was not replaced (a
-            # profiler of the student's own turns it off), and the module holds no
-            # TorchScript (whose autograd runs in C++, where the hook cannot see it).
-            "autograd": self.recorder.ran_autograd if watched and TAMPERED not in self.recorder.used
-            and not self._scripted(module) else None,
-            "arguments": _argument_evidence(inputs, snapshots),
-            "warnings": [_text(w.message)[:300] for w in caught[:5]],
+            # Seen running, it ran. Not seen is only known while the recorder watched the
+            # call, it was not replaced (a profiler of the student's own, recursion at the
+            # limit turn it off), and the module holds no TorchScript that can run
+            # autograd (in C++, where the hook cannot see it): else None, unknown, and
+            # "unseen" says why.
+            "autograd": True if self.recorder.ran_autograd else False if watched
+            and TAMPERED not in self.recorder.used and not self._scripted(module) else None,
+            "unseen": None if self.recorder.ran_autograd or not watched
+            else "hook" if TAMPERED in self.recorder.used else "torchscript" if self._scripted(module) else None,
+            "arguments": arguments,
+            "warnings": warned,
         }
         return reply
+
+
+def _encoded(value: Any) -> Any:
+    """``value`` read into the wire's form now (``wire.Encoded``); a value that cannot be
+    read is the student's (``Unencodable``)."""
+    try:
+        return wire.Encoded(value)
+    except Exception as exc:  # noqa: BLE001 - whatever its own code raised
+        raise Unencodable(type(exc).__name__, _text(exc)) from None
+
+
+class Unencodable(Exception):
+    """A returned value the wire cannot carry (its own code raised while it was read)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _lock_down(config: dict[str, Any], keep_fd: int, backend: jail.Backend) -> None:

@@ -371,6 +371,7 @@ def _safe_evidence(raw: Any) -> dict[str, Any]:
     places = raw.get("places") if type(raw.get("places")) is dict else {}
     return {"used": [escape(name, 200) for name in items("used") if type(name) is str],
             "autograd": raw.get("autograd") if type(raw.get("autograd")) is bool else None,
+            "unseen": raw.get("unseen") if raw.get("unseen") in ("hook", "torchscript") else None,
             "places": {escape(api, 200): [escape(p, 200) for p in where[:50] if type(p) is str]
                        for api, where in list(places.items())[:100] if type(api) is str and type(where) is list},
             "arguments": arguments,

@@ -140,6 +140,42 @@ def _encode_tensor(value: torch.Tensor, buffers: list[bytes]) -> dict[str, Any]:
     return {"$t": len(buffers) - 1, "dtype": DTYPE_NAMES[plain.dtype], "shape": list(plain.shape), "info": info}
 
 
+class Encoded:
+    """A value read into the wire's form at once: its header node and raw buffers.
+
+    What the value's own code does while it is read (a tuple subclass's iteration, a
+    tensor subclass's dispatch) happens when this is made, not later when a message
+    holding it is encoded. ``depth``: where it will sit in that message.
+    """
+
+    def __init__(self, value: Any, depth: int = 1) -> None:
+        self.buffers: list[bytes] = []
+        self.header = _encode(value, self.buffers, depth)
+
+    def spliced(self, buffers: list[bytes]) -> Any:
+        """The header, its tensors numbered after ``buffers``, which take its buffers."""
+        offset = len(buffers)
+        buffers.extend(self.buffers)
+        return _shifted(self.header, offset) if offset else self.header
+
+
+def _shifted(node: Any, offset: int) -> Any:
+    """A header node with every tensor's buffer index moved on by ``offset``."""
+    if type(node) is list:
+        return [_shifted(item, offset) for item in node]
+    if type(node) is not dict:
+        return node
+    if "$t" in node:
+        return {**node, "$t": node["$t"] + offset}
+    if "$dict" in node:
+        return {"$dict": {key: _shifted(item, offset) for key, item in node["$dict"].items()}}
+    if "$tuple" in node:
+        return {"$tuple": [_shifted(item, offset) for item in node["$tuple"]]}
+    if "$fn" in node:
+        return {**node, "params": _shifted(node["params"], offset)}
+    return node
+
+
 def encode(value: Any) -> bytes:
     """Encode ``value`` (tensors, numbers, strings, None, lists, tuples, dicts)."""
     buffers: list[bytes] = []
@@ -160,6 +196,8 @@ def _encode(value: Any, buffers: list[bytes], depth: int) -> Any:
     kind = type(value)
     if kind is str or kind is float or kind is bool or value is None:
         return value
+    if kind is Encoded:
+        return value.spliced(buffers)
     if kind is int:
         return value if -(2**63) < value < 2**63 else {"$other": "int (too large)"}
     if kind is list:
