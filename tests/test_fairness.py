@@ -694,3 +694,55 @@ def test_helpers_shared_between_the_modules_keep_full_marks(grade, submission):
     lost = {t["id"]: [c["feedback"] for c in t["checks"] if c["score"] < c["max_score"]][:1]
             for t in report["tasks"] if t["score"] < t["max_score"]}
     assert report["score"] == report["max_score"], lost
+
+
+# backward_twice asks for the second pass through one graph: the right number made by
+# doubling one pass loses the task and says why; two passes however written keep it.
+TWICE_BY_ONE_PASS = restyle("ex01_backward", "backward_twice", replace="""
+    def backward_twice(f, x):
+        x = x.detach().clone().requires_grad_(True)
+        f(x).backward()
+        return 2 * x.grad
+    """)
+TWICE_HONEST = {
+    "a_loop": """
+        def backward_twice(f, x):
+            x = x.detach().clone().requires_grad_(True)
+            y = f(x)
+            for keep in (True, False):
+                y.backward(retain_graph=keep)
+            return x.grad
+        """,
+    "two_grads_added": """
+        def backward_twice(f, x):
+            x = x.detach().clone().requires_grad_(True)
+            y = f(x)
+            (g1,) = torch.autograd.grad(y, x, retain_graph=True)
+            (g2,) = torch.autograd.grad(y, x)
+            return g1 + g2
+        """,
+    "the_functional_backward": """
+        def backward_twice(f, x):
+            x = x.detach().clone().requires_grad_(True)
+            y = f(x)
+            torch.autograd.backward(y, retain_graph=True)
+            torch.autograd.backward(y)
+            return x.grad.clone()
+        """,
+}
+
+
+def test_one_backward_pass_doubled_loses_backward_twice(grade, submission):
+    task_id = "ex01_backward.backward_twice"
+    task = by_task(grade(submission(replace=TWICE_BY_ONE_PASS), patterns=(task_id,)))[task_id]
+    assert (task["status"], task["score"]) == ("failed", 0)
+    assert {c["code"] for c in task["checks"]} == {"one_backward_pass"}
+    assert "only one backward pass ran" in task["checks"][0]["feedback"]
+
+
+@pytest.mark.parametrize("name", sorted(TWICE_HONEST))
+def test_two_backward_passes_however_written_keep_backward_twice(name, grade, submission):
+    task_id = "ex01_backward.backward_twice"
+    replaced = restyle("ex01_backward", "backward_twice", replace=TWICE_HONEST[name])
+    task = by_task(grade(submission(replace=replaced), patterns=(task_id,)))[task_id]
+    assert task["status"] == "passed", task["checks"][0]["feedback"]

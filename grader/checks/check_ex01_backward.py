@@ -44,15 +44,15 @@ def _expect_4x(task, x: torch.Tensor, dtype: torch.dtype, *, visible: bool = Fal
     expect_close(got, 4 * x.to(torch.float64), "∇ₓ(2·xᵀx)", visible=visible, diagnose=_usual)
 
 
-@check(GRAD, 1, "the notes' example x = torch.arange(4.0) gives [0, 4, 8, 12]; [1, -2] in float64; "
-       "torch.arange(3) (integers)", visibility="visible")
+@check(GRAD, 1, "the notes' example x = torch.arange(4.0) gives [0, 4, 8, 12]; [1, -2] in float64",
+       visibility="visible")
 def test_grad_seed_example(task):
-    cases = [(torch.arange(4.0), torch.float32), (torch.tensor([1.0, -2.0], dtype=torch.float64), torch.float64),
-             (torch.arange(3), torch.get_default_dtype())]
+    cases = [(torch.arange(4.0), torch.float32), (torch.tensor([1.0, -2.0], dtype=torch.float64), torch.float64)]
     on_every_input(cases, lambda case: _expect_4x(task, case[0], case[1], visible=True))
 
 
-@check(GRAD, 1, "integer input: computed and returned in the default float dtype")
+# Integers are charged by this check alone (visible, so that the release shows them).
+@check(GRAD, 1, "integer input: computed and returned in the default float dtype", visibility="visible")
 def test_grad_integer_input(task, inputs):
     default = torch.get_default_dtype()
     _expect_4x(task, torch.arange(5), default)
@@ -172,6 +172,8 @@ def _training_hint(X, y, lr, steps):
             return "accumulated"
         if resembles(got, _descent(X, y, lr, steps, summed=True)):
             return "mean_sum_swapped"
+        if not bool(got.any()) and bool(want.any()):
+            return "w_never_moved"  # w = 0 is where it starts
         return sign_hint(got, want)
     return diagnose
 
@@ -279,6 +281,9 @@ def _expect_twice(task, f: FnSpec, x: torch.Tensor, *, visible: bool = False):
     got = answer.tensor(tuple(x.shape), x.dtype, "x.grad after two backward calls")
     expect_close(got, 2 * _grad(f, x), "x.grad after two backward calls", visible=visible,
                  diagnose=_twice_hint)
+    if answer.evidence.get("passes") == 1:
+        # right, but by one pass doubled: the task is the second pass through the one graph
+        raise Fail("one_backward_pass")
     return answer
 
 

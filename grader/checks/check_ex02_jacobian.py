@@ -59,8 +59,13 @@ def _accumulated_rows(out_numel: int):
     return diagnose
 
 
+def _cleared(got: torch.Tensor, want: torch.Tensor) -> str | None:
+    """All zeros where the answer is not: the rows were .grad itself, cleared in place."""
+    return "grad_cleared_too_soon" if not bool(got.any()) and bool(want.any()) else None
+
+
 def _vjps_diagnosis(out_numel: int):
-    return first_hint(transpose_hint, sign_hint, _accumulated_rows(out_numel))
+    return first_hint(transpose_hint, _cleared, sign_hint, _accumulated_rows(out_numel))
 
 
 def _expect_closed_form(task, x: torch.Tensor, closed_form, entry, *, visible: bool = False):

@@ -220,6 +220,8 @@ def _one_graph_hint(wants: list[torch.Tensor], i: int):
             return "grad_not_cloned"
         if i > 0 and bool((want != 0).any()) and resembles(got, AGAIN * want):
             return "f_called_again"
+        if not bool(got.any()) and bool(want.any()):
+            return "grad_cleared_too_soon"  # .grad stored, then zero_() cleared it in place
         return sign_hint(got, want)
 
     return diagnose

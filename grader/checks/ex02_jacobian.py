@@ -30,7 +30,7 @@ TASKS = (
          "J's rows are the VJPs with one-hot v", BATCHED, BATCHED_RUNTIME,
          catalogue=("seed_square_cube", "seed_jacobian_f", "tanh_affine", "matrix_map", "to_scalar",
                     "constant", "coupled"),
-         hints=("transposed", "retain_graph", "shape_jacobian", "accumulated",
+         hints=("transposed", "retain_graph", "shape_jacobian", "accumulated", "grad_cleared_too_soon",
                 Hint("disconnected_output",
                      "Here f(x) does not depend on x, so y has no grad_fn and no backward pass can run: what is the Jacobian of a function that ignores its input?",
                      "这里 f(x) 不依赖于 x，所以 y 没有 grad_fn，无法进行反向传播：忽略输入的函数，它的雅可比矩阵是什么？")),

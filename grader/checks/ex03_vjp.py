@@ -23,7 +23,7 @@ TASKS = (
          "the note's test_with_v: [1,1], [2,0], [0,0.5] give [4,27], [8,0], [0,13.5]",
          FUNCTIONAL, FUNCTIONAL_RUNTIME,
          catalogue=("once_seed_square_cube", "once_tanh_affine", "once_matrix_map", "once_coupled"),
-         hints=("retain_graph", "accumulated", "grad_not_cloned", "jv_not_jtv", "sign",
+         hints=("retain_graph", "accumulated", "grad_not_cloned", "grad_cleared_too_soon", "jv_not_jtv", "sign",
                 Hint("f_called_again",
                      "It looks like f was called again for this v: build y = f(x) once and answer every v from that one graph (backward(..., retain_graph=True)).",
                      "看起来对这个 v 又调用了一次 f：只构造一次 y = f(x)，所有 v 都在这同一张计算图上求出（backward(..., retain_graph=True)）。")),

@@ -97,6 +97,8 @@ LEGACY_VMAP = "torch.autograd.gradcheck.vmap"
 # The entries to autograd's engine that everything else ends in.
 ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
                     "torch.autograd.forward_ad.make_dual"])
+# The two functions every reverse pass goes through (Tensor.backward calls the first).
+PASSES = frozenset(["torch.autograd.backward", "torch.autograd.grad"])
 # The watched APIs that run autograd (the engine, or forward-mode duals): any call of
 # one during a task's call, whoever made it, is evidence that autograd ran then (a
 # torch.func.grad transform built at import calls torch.autograd.grad itself).
@@ -120,6 +122,7 @@ class _Recorder:
     def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
         self.ran_autograd = False  # whether any call of RUNS_AUTOGRAD's APIs was seen
+        self.passes = 0  # the backward passes seen: calls of the two functions that run the engine
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
         self.places: dict[str, set[str]] = {}
@@ -233,6 +236,8 @@ class _Recorder:
             return
         if not self.ran_autograd and not RUNS_AUTOGRAD.isdisjoint(names):
             self.ran_autograd = True
+        if not PASSES.isdisjoint(names):
+            self.passes += 1
         caller = self._caller(frame)
         if caller is None:
             # Torch made the call, but autograd ran for the submission's code all the
@@ -270,6 +275,7 @@ class _Recorder:
         self.used.clear()
         self.places.clear()
         self.ran_autograd = False
+        self.passes = 0
         threading.setprofile(self.hook)
         sys.setprofile(self.hook)
         _WATCHING.append(self)  # after its own switch on, and out before its switch off
@@ -740,6 +746,7 @@ class _Child:
             and TAMPERED not in self.recorder.used and not self._scripted(module) else None,
             "unseen": None if self.recorder.ran_autograd or not watched
             else "hook" if TAMPERED in self.recorder.used else "torchscript" if self._scripted(module) else None,
+            "passes": self.recorder.passes if watched else None,
             "arguments": arguments,
             "warnings": warned,
         }

@@ -372,6 +372,7 @@ def _safe_evidence(raw: Any) -> dict[str, Any]:
     return {"used": [escape(name, 200) for name in items("used") if type(name) is str],
             "autograd": raw.get("autograd") if type(raw.get("autograd")) is bool else None,
             "unseen": raw.get("unseen") if raw.get("unseen") in ("hook", "torchscript") else None,
+            "passes": raw.get("passes") if type(raw.get("passes")) is int and 0 <= raw.get("passes") < 10**9 else None,
             "places": {escape(api, 200): [escape(p, 200) for p in where[:50] if type(p) is str]
                        for api, where in list(places.items())[:100] if type(api) is str and type(where) is list},
             "arguments": arguments,
