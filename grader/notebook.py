@@ -95,6 +95,8 @@ def _kept(node: ast.stmt) -> bool:
         return False
     if isinstance(node, KEEP):
         return True
+    if isinstance(node, ast.Expr) and _walrus_names(node):
+        return True  # (EPS := 1e-6): shown in the notebook, and bound
     # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
     # x_new = x - lr * x.grad``) that depends on cells left out.
     if isinstance(node, _BLOCKS):
@@ -150,10 +152,17 @@ def _as_python(line: str) -> str:
     return indent + python if "\n" not in python else ""
 
 
+def _walrus_names(node: ast.AST) -> set[str]:
+    return {n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)}
+
+
 def _bound(node: ast.stmt) -> set[str]:
-    """The names an import or assignment binds ("*" for a star import)."""
+    """The names an import or assignment binds ("*" for a star import), or a walrus in
+    an expression statement."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, ast.Expr):
+        return _walrus_names(node)
     if not isinstance(node, (ast.Assign, ast.AnnAssign)):
         return set()
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -320,8 +329,32 @@ def _build(path: Path, nbformat: Any) -> Built:
         for i, line in enumerate(lines, 1):
             out.append(line)
             built.origin.append((number, i))
+    if _displays_unbound("\n".join(out)):
+        # Jupyter's display() is a built-in of every IPython kernel: in the module it
+        # shows what it is given the way print does.
+        out.insert(1, "def display(*objs, **kwargs): print(*objs)")
+        built.origin.insert(1, None)
     built.source = "\n".join(out) + "\n"
     return built
+
+
+def _displays_unbound(source: str) -> bool:
+    """Whether the module calls display() without binding that name anywhere."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    used = bound = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "display":
+            used = used or isinstance(node.ctx, ast.Load)
+            bound = bound or not isinstance(node.ctx, ast.Load)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "display" \
+                or isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == "display" \
+                or isinstance(node, ast.arg) and node.arg == "display" \
+                or isinstance(node, (ast.Global, ast.Nonlocal)) and "display" in node.names:
+            bound = True
+    return used and not bound
 
 
 def _defines(source: str) -> set[str]:

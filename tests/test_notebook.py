@@ -197,6 +197,27 @@ def test_ipython_syntax_conditional_definitions_globals_and_rebound_names_in_not
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
+def test_jupyters_display_and_a_constant_bound_by_a_walrus_work_as_in_jupyter(tmp_path):
+    """display() is a built-in of every IPython kernel; a cell ``(EPS := 1e-6)`` binds EPS
+    (and shows it) in Run All: both keep the module's marks."""
+    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex08_custom_function", source)
+    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
+    grad.source = grad.source.replace("= 1e-6", "= EPS", 1).replace("\n    return grad", "\n    display(grad.shape)\n    return grad")
+    assert "= EPS" in grad.source and "display(grad.shape)" in grad.source
+    nb.cells.insert(nb.cells.index(grad), v4.new_code_cell("(EPS := 1e-6)"))
+    path = tmp_path / "ex08_custom_function.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert "(EPS := 1e-6)" in built.source and "def display(" in built.source
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "ex08")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+    # display imported (or defined) by the notebook itself is the notebook's
+    nb.cells.insert(0, v4.new_code_cell("from IPython.display import display"))
+    nbformat.write(nb, str(path))
+    assert "def display(" not in notebook.build(path).source
+
+
 def test_task_names_rebound_and_methods_attached_in_later_cells_are_kept(tmp_path):
     """``vjp = vjp_v2`` below the stub's cell says which answer is graded; a class
     solver's method attached by assignment is part of the class."""
