@@ -746,3 +746,34 @@ def test_two_backward_passes_however_written_keep_backward_twice(name, grade, su
     replaced = restyle("ex01_backward", "backward_twice", replace=TWICE_HONEST[name])
     task = by_task(grade(submission(replace=replaced), patterns=(task_id,)))[task_id]
     assert task["status"] == "passed", task["checks"][0]["feedback"]
+
+
+# A result squeezed: right values, a size-1 dimension lost. Each of these tasks has an
+# input whose result keeps a size-1 dimension, so the squeeze costs a check.
+SQUEEZED = {
+    "ex05_control_flow.control_flow_grad": ("ex05_control_flow", "control_flow_grad"),
+    "ex07_higher_order.hvp": ("ex07_higher_order", "hvp"),
+    "ex07_higher_order.second_derivative": ("ex07_higher_order", "second_derivative"),
+    "ex07_higher_order.jvp_by_double_backward": ("ex07_higher_order", "jvp_by_double_backward"),
+    "ex03_vjp.vjp": ("ex03_vjp", "vjp"),
+    "ex02_jacobian.jacobian_from_vjps": ("ex02_jacobian", "jacobian_from_vjps"),
+    "ex04_detach.semi_gradient": ("ex04_detach", "semi_gradient"),
+    "ex01_backward.backward_twice": ("ex01_backward", "backward_twice"),
+}
+
+
+@pytest.mark.parametrize("task_id", sorted(SQUEEZED))
+def test_a_squeezed_result_loses_a_check(task_id, grade, submission):
+    module, name = SQUEEZED[task_id]
+    squeezed = restyle(module, bottom=f"""
+
+        _{name}_unsqueezed = {name}
+
+
+        def {name}(*args):
+            return _{name}_unsqueezed(*args).squeeze()
+        """)
+    task = by_task(grade(submission(replace=squeezed), patterns=(task_id,)))[task_id]
+    assert 0 < task["max_score"] - task["score"] < task["max_score"], task["score"]
+    assert any(c["code"] in ("wrong_shape", "wrong_shape_visible") for c in task["checks"]), \
+        {c["code"] for c in task["checks"]}

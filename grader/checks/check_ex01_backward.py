@@ -301,6 +301,7 @@ def test_twice_saved_tensors(task, inputs):
 def test_twice_nothing_saved(task, inputs):
     _expect_twice(task, FnSpec("plain_sum"), inputs.randn(4, dtype=torch.float32))
     _expect_twice(task, FnSpec("plain_sum"), inputs.randn(2, 3, dtype=torch.float32))
+    _expect_twice(task, FnSpec("plain_sum"), inputs.randn(3, 1, dtype=torch.float32))  # a size-1 dimension kept
 
 
 @check(TWICE, 1, "a matrix-shaped x; plain detached result, argument untouched", visibility="visible")

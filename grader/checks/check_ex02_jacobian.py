@@ -211,6 +211,9 @@ def test_vjps_nonsymmetric_float64(task, inputs):
 def test_vjps_matrix_float32(task, inputs):
     f = FnSpec("matrix_map", W=inputs.randn(4, 3, dtype=torch.float32), V=inputs.randn(2, 5, dtype=torch.float32))
     _expect_jacobian(task, f, inputs.randn(3, 2, dtype=torch.float32))
+    # size-1 dimensions in and out, which J keeps: shape (1, 5, 3, 1)
+    f = FnSpec("matrix_map", W=inputs.randn(1, 3, dtype=torch.float32), V=inputs.randn(1, 5, dtype=torch.float32))
+    _expect_jacobian(task, f, inputs.randn(3, 1, dtype=torch.float32))
 
 
 @check(VJPS, 2, "a scalar output (J is the gradient), and an output that ignores x (J is 0)", visibility="visible")

@@ -77,6 +77,11 @@ def test_matrix_float32(task, inputs):
     x, v = inputs.randn(3, 2, dtype=torch.float32), inputs.randn(4, 5, dtype=torch.float32)
     got = task(f, x, v).tensor((3, 2), torch.float32, "Jᵀv")
     expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
+    # an input with a size-1 dimension, which the result keeps
+    f = FnSpec("matrix_map", W=W, V=inputs.randn(1, 5, dtype=torch.float32))
+    x = inputs.randn(3, 1, dtype=torch.float32)
+    got = task(f, x, v).tensor((3, 1), torch.float32, "Jᵀv")
+    expect_close(got, oracle_vjp(_fn(f), x, v)[1], "Jᵀv", diagnose=_jv_instead(_fn(f), x, v))
 
 
 @check(VJP, 1, "plain detached result, arguments untouched", visibility="visible")
@@ -257,6 +262,9 @@ def test_one_graph_matrix_float32(task, inputs):
     W, V = inputs.randn(4, 3, dtype=torch.float32), inputs.randn(2, 5, dtype=torch.float32)
     vs = [inputs.randn(4, 5, dtype=torch.float32) for _ in range(3)]
     _expect_vjps(task, FnSpec("once_matrix_map", W=W, V=V), inputs.randn(3, 2, dtype=torch.float32), vs)
+    # an input with a size-1 dimension, which each result keeps
+    _expect_vjps(task, FnSpec("once_matrix_map", W=W, V=inputs.randn(1, 5, dtype=torch.float32)),
+                 inputs.randn(3, 1, dtype=torch.float32), vs)
 
 
 @check(ONE_GRAPH, 1, "plain detached results that share no memory, arguments untouched", visibility="visible")

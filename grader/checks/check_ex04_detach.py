@@ -152,7 +152,7 @@ def test_semi_example(task):
 
 @check(SEMI, 2, "random weights and states of several sizes in float64")
 def test_semi_float64(task, inputs):
-    for d in (3, 6):
+    for d in (1, 3, 6):  # d = 1: a result of shape (1,), not a 0-d tensor
         _semi_case(task, *_random_semi(inputs, d))
 
 

@@ -69,6 +69,7 @@ def test_control_vectors(task, inputs):
 def test_control_matrix(task, inputs):
     _control_case(task, _with_sum_sign(inputs, 3, 4, positive=True, dtype=torch.float32))
     _control_case(task, _with_sum_sign(inputs, 2, 5, positive=False, dtype=torch.float32))
+    _control_case(task, _with_sum_sign(inputs, 4, 1, positive=True, dtype=torch.float32))  # a column kept
 
 
 @check(CONTROL, 1, "plain detached result, a untouched", visibility="visible")

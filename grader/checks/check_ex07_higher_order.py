@@ -78,7 +78,7 @@ def test_second_example(task):
 
 @check(SECOND, 1, "several elementwise functions in float64, inputs of several shapes")
 def test_second_float64(task, inputs):
-    for kind, shape in (("tanh", (6,)), ("x_sin_x", (3, 4)), ("softplus", (2, 3, 2)), ("cube", (5,))):
+    for kind, shape in (("tanh", (6,)), ("x_sin_x", (3, 4)), ("softplus", (2, 3, 2)), ("cube", (5,)), ("sin", (4, 1))):
         spec = FnSpec("elementwise", kind=kind)
         x = inputs.uniform(-3.0, 3.0, *shape)
         _expect_second(task(spec, x), spec, x)
@@ -152,9 +152,10 @@ def test_hvp_float32(task, inputs):
     spec = FnSpec("quartic_form", A=0.5 * inputs.randn(5, 5, dtype=torch.float32))
     x, v = inputs.randn(5, dtype=torch.float32), inputs.randn(5, dtype=torch.float32)
     _expect_hvp(task(spec, x, v), spec, x, v)
-    spec = FnSpec("weighted_square_sum", c=inputs.randn(3, 4, dtype=torch.float32))
-    x, v = inputs.randn(3, 4, dtype=torch.float32), inputs.randn(3, 4, dtype=torch.float32)
-    _expect_hvp(task(spec, x, v), spec, x, v)
+    for shape in ((3, 4), (1, 4)):  # a size-1 dimension kept
+        spec = FnSpec("weighted_square_sum", c=inputs.randn(*shape, dtype=torch.float32))
+        x, v = inputs.randn(*shape, dtype=torch.float32), inputs.randn(*shape, dtype=torch.float32)
+        _expect_hvp(task(spec, x, v), spec, x, v)
 
 
 @check(HVP, 1, "a linear f gives zeros; plain detached result, x and v untouched", visibility="visible")
@@ -221,3 +222,5 @@ def test_jvp_matrix_float32(task, inputs):
     answer = task(spec, x, u)
     _expect_jvp(answer, spec, x, u, (4, 5))
     expect_clean(answer, "J·u")
+    spec = FnSpec("matrix_map", W=inputs.randn(1, 3, dtype=torch.float32), V=inputs.randn(2, 1, dtype=torch.float32))
+    _expect_jvp(task(spec, x, u), spec, x, u, (1, 1))  # size-1 dimensions kept
