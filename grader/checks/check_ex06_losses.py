@@ -100,10 +100,17 @@ def _weighted_case(task, w, X, y, s, *, visible: bool = False):
     want = s.to(torch.float64) @ J
     n = X.shape[0]
 
+    twice = (s.to(torch.float64) ** 2) @ J
+
     def diagnose(got, want):
         if resembles(got, J.sum(dim=0)) or resembles(got, J.mean(dim=0)):
             return "unweighted"
-        if n > 1 and resembles(got, want / n):
+        # Where the weights applied twice and the mean give the same number ([0.5, 0.5]
+        # with n = 2), neither is named: the factor says what is seen.
+        ambiguous = n > 1 and resembles(twice, want / n)
+        if not ambiguous and not resembles(twice, want) and resembles(got, twice):
+            return "weighted_twice"
+        if n > 1 and not ambiguous and resembles(got, want / n):
             return "mean_sum_swapped"
         return first_hint(factor_hint, sign_hint)(got, want)
 
