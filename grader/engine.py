@@ -72,7 +72,8 @@ class CheckEvidence:
         self.forbidden: list[str] = []
         # A call of a task that asks for autograd returned a nonzero answer without
         # autograd running ("no_autograd"), or without the recorder able to see whether
-        # it ran ("autograd_unseen": TorchScript, or its profile hook switched off):
+        # it ran ("autograd_unseen": its profile hook switched off;
+        # "autograd_in_torchscript"):
         # the check cannot pass, whatever it finds of the values (when it finds them
         # wrong, that is what it says). "" when neither happened.
         self.no_autograd = ""
@@ -160,14 +161,15 @@ class StudentFunction:
         if result.kind != "returned":
             raise StudentFailed(result, self.hints)
         seen = result.evidence.get("autograd")
-        # Unknown because TorchScript in the module can run autograd (in C++, unseen):
-        # that is autograd. Unknown because the recorder's hook was switched off (a
-        # profiler of the student's own, recursion at Python's limit): not shown, or
-        # switching it off would hide a formula.
-        hidden = seen is None and result.evidence.get("unseen") == "hook"
-        if self.task.needs_autograd and (seen is False or hidden) and _nonzero(result.value):
+        # Not seen is not shown: unknown because the recorder's hook was switched off (a
+        # profiler of the student's own, recursion at Python's limit), or because
+        # TorchScript in the module can run autograd in C++, where no hook sees it.
+        # Either would hide a formula beside it as well as autograd.
+        unseen = {"hook": "autograd_unseen", "torchscript": "autograd_in_torchscript"}.get(
+            result.evidence.get("unseen") or "", "autograd_unseen") if seen is None else ""
+        if self.task.needs_autograd and (seen is False or unseen) and _nonzero(result.value):
             if seen is False or not self.session.evidence.no_autograd:
-                self.session.evidence.no_autograd = "no_autograd" if seen is False else "autograd_unseen"
+                self.session.evidence.no_autograd = "no_autograd" if seen is False else unseen
         return Answer(result.value, result.evidence)
 
 

@@ -423,8 +423,10 @@ class Reader:
                 continue
             parent = self.index.parent(node)
             if how == "membership":
-                honest = isinstance(parent, ast.Compare) and node in parent.comparators \
-                    and all(isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops)
+                # one comparison only: in a chain (``a in sys.modules in box``) the module
+                # is handed to the next operand's __contains__
+                honest = isinstance(parent, ast.Compare) and parent.comparators == [node] \
+                    and len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.In, ast.NotIn))
             elif how == "tested":
                 honest = isinstance(parent, ast.Call) and parent.func is node and self._only_tested(parent)
             else:
@@ -439,19 +441,23 @@ class Reader:
         return f"{node.module}.{alias.name}" in HONEST_PROBES and all(
             id(use) in self._probes for use in self.index.of(ast.Name) if use.id == name)
 
-    def _only_tested(self, call: ast.Call) -> bool:
-        """Whether a call's result is only tested: ``is (not) None``, an ``if``'s or
-        ``assert``'s test, ``not``, ``and``/``or``, ``bool()``."""
-        parent = self.index.parent(call)
+    def _only_tested(self, node: ast.AST) -> bool:
+        """Whether a value is only tested, never handed on: ``is (not) None``, an ``if``'s,
+        ``while``'s or ``assert``'s test, ``not``, ``bool()``, or an ``and``/``or`` that is
+        itself only tested (its value is one of its operands)."""
+        parent = self.index.parent(node)
         if isinstance(parent, ast.Compare):
-            other = parent.comparators[0] if parent.left is call else parent.left
+            other = parent.comparators[0] if parent.left is node else parent.left
             return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
                 and isinstance(other, ast.Constant) and other.value is None
         if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-            return parent.test is call
-        if isinstance(parent, (ast.UnaryOp, ast.BoolOp)):
-            return not isinstance(parent, ast.UnaryOp) or isinstance(parent.op, ast.Not)
-        return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool"
+            return parent.test is node
+        if isinstance(parent, ast.UnaryOp):
+            return isinstance(parent.op, ast.Not)
+        if isinstance(parent, ast.BoolOp):
+            return self._only_tested(parent)
+        return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool" \
+            and parent.args == [node] and not parent.keywords
 
     def _in_function(self, node: ast.AST) -> bool:
         parent = self.index.parent(node)
@@ -836,10 +842,11 @@ def _a_flag(value: ast.AST | None) -> bool:
 
 
 def _a_constant(value: ast.AST) -> bool:
-    """A literal number, string, bool or None (or a tuple of them): a value that is
-    no API, whatever module it is stored into."""
+    """A literal number, bool or None (or a tuple of them): a value that is no API and
+    names none, whatever module it is stored into. (A string may: a logging
+    configuration's "ext://" path.)"""
     if isinstance(value, ast.Constant):
-        return True
+        return type(value.value) in (int, float, complex, bool, type(None))
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd, ast.Not)):
         return _a_constant(value.operand)
     if isinstance(value, ast.Tuple):

@@ -294,9 +294,13 @@ class ModuleScan:
         if task.scope:
             scoped = {tuple(place.split(".", 1)) for place in task.scope}
             # Every class and method of those names: the one defined last is the one that runs.
+            # ... or a statement of the class that binds such a name (forward =
+            # staticmethod(_forward)): what it names runs as that method.
             start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef)
                      for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and (owner.name, node.name) in scoped]
+                     and (owner.name, node.name) in scoped
+                     or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and any((owner.name, name) in scoped for name in evasion.module_bindings(node, self.index))]
             return self._reach(start, {owner for owner, _ in scoped})
         return self._reach_name(task.name)
 
@@ -340,14 +344,16 @@ class ModuleScan:
                     methods.extend(own_methods)
             # A method of a plain class runs when something reached names it (an attribute
             # of that name anywhere, or a statement of its class: ``jac = property(_get)``)
-            # or Python calls it itself (a dunder, or an Enum's sunder such as _missing_).
+            # or Python calls it itself (a dunder, an Enum's sunder such as _missing_, or a
+            # method a protocol calls by name: print(file=obj) calls obj.write).
             called = set()
             for n in (n for node in out for n in self.index.walk(node)):
                 if isinstance(n, (ast.Attribute, ast.Name)):
                     called.add(n.attr if isinstance(n, ast.Attribute) else n.id)
                 elif found := getattr_constant(n):
                     called.add(found[1])
-            runs = [m for m in methods if m.name in called or m.name.startswith("_") and m.name.endswith("_")]
+            runs = [m for m in methods if m.name in called or m.name.startswith("_") and m.name.endswith("_")
+                    or m.name in CALLED_BY_PROTOCOL]
             if not runs:
                 return out + [node for node in changed if node not in out]
             methods = [m for m in methods if m not in runs]
@@ -457,6 +463,17 @@ PLAIN_BASES = {"object", "abc.ABC", "abc.ABCMeta", "typing.Protocol", "typing.Ge
                # methods (an Enum's _missing_) of its own accord
                "typing.NamedTuple", "typing_extensions.NamedTuple", "enum.Enum", "enum.IntEnum", "enum.StrEnum",
                "enum.Flag", "enum.IntFlag"}
+# Methods that Python or the standard library call by name on an object handed to them:
+# a file's (print, json.dump), a mapping's (** and dict()), a record's own (namedtuple's
+# _replace calls _make), a logging handler's, a codec's.
+CALLED_BY_PROTOCOL = frozenset({
+    "write", "writelines", "flush", "read", "readline", "readlines", "readinto", "seek", "tell", "close",
+    "fileno", "isatty", "readable", "writable", "seekable", "truncate",
+    "keys", "items", "values", "get", "copy", "update", "setdefault", "pop", "popitem",
+    "append", "extend", "insert", "remove", "index", "count", "sort", "reverse",
+    "send", "throw", "recv", "encode", "decode", "format", "emit", "handle", "filter", "acquire", "release",
+    "_make", "_replace", "_asdict", "_missing_", "_generate_next_value_", "_fields",
+})
 # A record made by a call (``class P(namedtuple("P", "r theta"))``): plain when given
 # only literals.
 PLAIN_BASE_FACTORIES = {"collections.namedtuple", "typing.NamedTuple"}

@@ -382,24 +382,6 @@ STYLES = {
         def numerical_grad(f, x, eps=1e-6):
             return FiniteDifference(eps).grad(f, x) if eps != checker.eps else checker.grad(f, x)
         """),
-    # TorchScript runs its autograd in C++, where the recorder cannot see it: unknown.
-    "autograd_inside_torchscript": restyle("ex01_backward", "grad_of_2xtx", top="""
-        import torch
-
-
-        @torch.jit.script
-        def _grad_2xtx(x: torch.Tensor) -> torch.Tensor:
-            x = x.detach().clone().requires_grad_(True)
-            y = 2 * torch.dot(x, x)
-            y.backward()
-            g = x.grad
-            assert g is not None
-            return g
-        """, replace="""
-        def grad_of_2xtx(x):
-            x = x if x.is_floating_point() else x.to(torch.get_default_dtype())
-            return _grad_2xtx(x).detach().clone()
-        """),
     # TorchScript in the module: autograd still runs in plain Python, where it is seen.
     "a_torchscript_helper_beside_autograd": restyle("ex01_backward", "grad_of_2xtx", replace="""
         @torch.jit.script
@@ -777,3 +759,32 @@ def test_a_squeezed_result_loses_a_check(task_id, grade, submission):
     assert 0 < task["max_score"] - task["score"] < task["max_score"], task["score"]
     assert any(c["code"] in ("wrong_shape", "wrong_shape_visible") for c in task["checks"]), \
         {c["code"] for c in task["checks"]}
+
+
+# TorchScript runs its autograd in C++, where the recorder cannot see it, nor a formula
+# beside it: a task that asks for autograd fails, and says to run it in plain Python.
+AUTOGRAD_INSIDE_TORCHSCRIPT = restyle("ex01_backward", "grad_of_2xtx", top="""
+    import torch
+
+
+    @torch.jit.script
+    def _grad_2xtx(x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().clone().requires_grad_(True)
+        y = 2 * torch.dot(x, x)
+        y.backward()
+        g = x.grad
+        assert g is not None
+        return g
+    """, replace="""
+    def grad_of_2xtx(x):
+        x = x if x.is_floating_point() else x.to(torch.get_default_dtype())
+        return _grad_2xtx(x).detach().clone()
+    """)
+
+
+def test_autograd_inside_torchscript_is_not_seen_and_says_so(grade, submission):
+    task_id = "ex01_backward.grad_of_2xtx"
+    task = by_task(grade(submission(replace=AUTOGRAD_INSIDE_TORCHSCRIPT), patterns=(task_id,)))[task_id]
+    assert (task["status"], task["score"]) == ("failed", 0)
+    assert {c["code"] for c in task["checks"]} == {"autograd_in_torchscript"}
+    assert "inside TorchScript" in task["checks"][0]["feedback"]

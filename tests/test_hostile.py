@@ -961,6 +961,18 @@ def _identity(t: torch.Tensor) -> torch.Tensor:
 def grad_of_2xtx(x):
     return 4 * (x.detach().clone() if x.is_floating_point() else x.to(torch.get_default_dtype()))
 ''',
+    "an_unused_torchscript_function_that_runs_autograd": '''
+@torch.jit.script
+def _anchor(t: torch.Tensor) -> torch.Tensor:
+    t = t.detach().requires_grad_(True)
+    g = torch.autograd.grad([(t * t).sum()], [t])[0]
+    assert g is not None
+    return g
+
+
+def grad_of_2xtx(x):
+    return 4 * (x.detach().clone() if x.is_floating_point() else x.to(torch.get_default_dtype()))
+''',
     "recursion_at_the_limit": '''
 def _depth(n):
     try:
@@ -992,6 +1004,7 @@ def grad_of_2xtx(x):
 # What each says: TorchScript that cannot run autograd hides nothing; a hook switched
 # off hides whether autograd ran.
 BLINDED_SAYS = {"an_unused_torchscript_function": ("no_autograd", "without running autograd"),
+                "an_unused_torchscript_function_that_runs_autograd": ("autograd_in_torchscript", "inside TorchScript"),
                 "recursion_at_the_limit": ("autograd_unseen", "could not be seen")}
 
 
@@ -1068,8 +1081,20 @@ class SmoothReLU(torch.autograd.Function):
 '''
 
 
-@pytest.mark.parametrize("code", [_FORWARD_DERIVES, _PROBE + _FORWARD_DERIVES_UNSEEN, _HELPER_DERIVES],
-                         ids=["named", "at_run_time", "in_a_helper_of_the_class"])
+# forward bound by an assignment in the class, to a function defined outside it
+_FORWARD_ASSIGNED = (_FORWARD_DERIVES_UNSEEN.replace("class SmoothReLU(torch.autograd.Function):\n    @staticmethod\n"
+                                                     "    def forward(ctx, x):", "def _forward(ctx, x):")
+                     .replace("\n        ", "\n    ").replace("\n\n    @staticmethod\n    def backward(ctx, grad_output):",
+                                                             "\n\nclass SmoothReLU(torch.autograd.Function):\n"
+                                                             "    forward = staticmethod(_forward)\n\n"
+                                                             "    @staticmethod\n    def backward(ctx, grad_output):")
+                     .replace("\n    (slope,) = ctx.saved_tensors\n    return grad_output * slope",
+                              "\n        (slope,) = ctx.saved_tensors\n        return grad_output * slope"))
+
+
+@pytest.mark.parametrize("code", [_FORWARD_DERIVES, _PROBE + _FORWARD_DERIVES_UNSEEN, _HELPER_DERIVES,
+                                  _PROBE + _FORWARD_ASSIGNED],
+                         ids=["named", "at_run_time", "in_a_helper_of_the_class", "forward_assigned_at_run_time"])
 def test_a_forward_that_differentiates_for_the_backward_is_forbidden(code, grade, submission):
     task_id = "ex08_custom_function.softplus_grad"
     report = grade(submission(append={"ex08_custom_function": code}), patterns=("ex08_custom_function",))

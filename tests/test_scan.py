@@ -358,6 +358,10 @@ EVASION = {
                                         "J = AF.jacobian\nex01_backward.helper = J\n",
  "api_in_a_tuple_set_on_another_exercise_module": "import ex01_backward, torch\n"
                                                   "ex01_backward.A, ex01_backward.B = 1, torch.autograd.grad\n",
+ "a_string_set_on_another_exercise_module": "import ex01_backward\nex01_backward.STREAM = 'ext://torch.jit'\n",
+ "sys_modules_handed_on_in_a_chain": "import sys\nclass Box:\n    pass\nb = Box()\nIN = 'torch' in sys.modules in b\n",
+ "find_spec_returned_through_or": "from importlib.util import find_spec\ndef vjp(f,x,v):\n    return find_spec('sys') or None\n",
+ "find_spec_in_bool_with_a_key": "import importlib.util\ndef vjp(f,x,v):\n    return bool(importlib.util.find_spec('os'), **{})\n",
  "find_spec_loader_used": "import importlib.util\ndef vjp(f,x,v):\n    s = importlib.util.find_spec('os')\n"
                           "    return s.loader.load_module()\n",
  "find_spec_from_import_loader": "from importlib.util import find_spec\ndef vjp(f,x,v):\n"
@@ -487,7 +491,7 @@ HONEST = {
                                  "'root': {'handlers': ['h']}}\ndef setup():\n    logging.config.dictConfig(LOGGING)\n"
                                  "logging.config.dictConfig(LOGGING)\n",
  "constant_set_on_another_exercise_module": "import ex01_backward\nex01_backward.VERBOSE = False\n"
-                                            "ex01_backward.EPS, ex01_backward.NAME = -1e-6, 'x'\n",
+                                            "ex01_backward.EPS, ex01_backward.STEPS = -1e-6, 3\n",
  "optional_packages_probed": "import sys, importlib.util\nfrom importlib.util import find_spec\n"
                              "from importlib.metadata import version, PackageNotFoundError\n"
                              "IN_COLAB = 'google.colab' in sys.modules\nHAS_PLT = importlib.util.find_spec('matplotlib') is not None\n"

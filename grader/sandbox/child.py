@@ -129,6 +129,7 @@ class _Recorder:
         self.files = frozenset(files)
         self.codes: dict[types.CodeType, tuple[str, ...]] = {}
         self.runs_backward: frozenset[types.CodeType] = frozenset()
+        self.runs_forward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
         self.dispatcher = _Child.call.__code__  # the frame that calls a task's function
@@ -162,6 +163,9 @@ class _Recorder:
         # backward assigned under another name is still that Function's backward.
         self.runs_backward = frozenset(vars(BackwardCFunction)[name].__code__ for name in ("apply", "apply_boxed")
                                        if name in vars(BackwardCFunction))
+        # The frame in which torch runs a custom Function's forward (and setup_context):
+        # Function.apply, whose cls is the Function, however its forward was bound.
+        self.runs_forward = frozenset([vars(torch.autograd.Function)["apply"].__func__.__code__])
 
     def _places(self, frame: types.FrameType | None) -> set[str]:
         """The submission's functions on the stack, innermost first, by qualified name.
@@ -180,6 +184,10 @@ class _Recorder:
                     owner = _function_class(caller.f_locals.get("self"))
                     if owner:
                         places.add(owner + ".backward")
+                elif caller is not None and caller.f_code in self.runs_forward:
+                    owner = _class_name(caller.f_locals.get("cls"))
+                    if owner:
+                        places.add(owner + ".forward")
             frame = frame.f_back
             depth += 1
         return places
@@ -473,6 +481,17 @@ def _not_own_functions(module: types.ModuleType, source: str, given: str = "") -
     return ""
 
 
+def _class_name(cls: Any) -> str:
+    """A class's qualified name, read through type's own slots; "" if not a class."""
+    if not issubclass(type(cls), type):
+        return ""
+    try:
+        name = type.__dict__["__qualname__"].__get__(cls)
+    except Exception:  # noqa: BLE001 - evidence only
+        return ""
+    return name if type(name) is str else ""
+
+
 def _function_class(node: Any) -> str:
     """The name of the custom Function whose backward node ``node`` is, read through
     type's own slots (a student's metaclass cannot run code here); "" if unknown."""
@@ -510,11 +529,24 @@ class _SubmissionFinder(MetaPathFinder, Loader):
 
 
 def _text(value: object) -> str:
+    """``str(value)`` as an exact str (a str subclass's own code would run when it is
+    read later), cut to MAX_TEXT."""
     try:
         text = str(value)
     except Exception:  # a hostile __str__ must not take the reply down
         text = "<unprintable>"
-    return text[:MAX_TEXT]
+    if type(text) is not str:
+        return "<unprintable>"
+    return str.__getitem__(text, slice(0, MAX_TEXT))
+
+
+_TYPE_NAME = type.__dict__["__name__"]
+
+
+def _type_name(value: object) -> str:
+    """The name of ``value``'s class, read through type's own slot: a metaclass's
+    ``__name__`` property is the student's code."""
+    return _TYPE_NAME.__get__(type(value))
 
 
 def _describe_exception(exc: BaseException, sources: dict[str, str]) -> dict[str, Any]:
@@ -523,7 +555,7 @@ def _describe_exception(exc: BaseException, sources: dict[str, str]) -> dict[str
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename in files:
             frames.append([frame.filename, frame.lineno or 0, frame.name, (frame.line or "")[:200]])
-    return {"type": type(exc).__name__, "message": _text(exc), "frames": frames[-8:]}
+    return {"type": _type_name(exc), "message": _text(exc), "frames": frames[-8:]}
 
 
 def _tensors_in(value: Any, out: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -680,9 +712,9 @@ class _Child:
             reply = self.call(request)
             try:
                 payload = wire.encode(reply)
-            except Exception as exc:  # a result that cannot be encoded is the student's
+            except BaseException as exc:  # noqa: B036 - a reply that cannot be encoded is the student's
                 payload = wire.encode({"status": "unencodable", "exception": {
-                    "type": type(exc).__name__, "message": _text(exc), "frames": []}})
+                    "type": _type_name(exc), "message": _text(exc), "frames": []}})
             channel.send(self.sock, channel.seal(self._key, self._sent, payload))
             self._sent += 1
 
@@ -731,7 +763,7 @@ class _Child:
             # recorder still watches: a warning's __str__, a tuple subclass's __iter__, a
             # tensor subclass's dispatch, an argument's class swapped for the student's.
             # Code that ran only after the watch could fill in the answer unseen.
-            warned = [_text(w.message)[:300] for w in caught[:5]]
+            warned = [str.__getitem__(_text(w.message), slice(0, 300)) for w in caught[:5]]
             arguments = _argument_evidence(inputs, snapshots)
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
@@ -759,7 +791,7 @@ def _encoded(value: Any) -> Any:
     try:
         return wire.Encoded(value)
     except Exception as exc:  # noqa: BLE001 - whatever its own code raised
-        raise Unencodable(type(exc).__name__, _text(exc)) from None
+        raise Unencodable(_type_name(exc), _text(exc)) from None
 
 
 class Unencodable(Exception):
