@@ -10,7 +10,6 @@ import ast
 import functools
 import importlib
 import os
-import re
 import string
 import sys
 from typing import Any, Iterable
@@ -76,10 +75,13 @@ EVASION_APIS: dict[str, str] = {
 }
 # Names of evasive modules with an honest use, and where that use is honest: asking
 # whether an optional package is there (``find_spec("matplotlib") is None``, ``"google.colab"
-# in sys.modules``) or which version is installed. Used any other way (a spec's loader,
+# in sys.modules``) or which version is installed, configuring logging. Used any other way (a spec's loader,
 # sys.modules read), they are what the module's entry says.
 HONEST_PROBES = {"importlib.util.find_spec": "tested", "sys.modules": "membership",
-                 "importlib.metadata.version": "anywhere", "importlib.metadata.PackageNotFoundError": "anywhere"}
+                 "importlib.metadata.version": "anywhere", "importlib.metadata.PackageNotFoundError": "anywhere",
+                 # dictConfig resolves dotted names; in the sandbox only logging's own
+                 # (``child._restrict_logging_config``), however the configuration is written
+                 "logging.config.dictConfig": "anywhere"}
 # Functions that run code given as text, unless what they are given is a function.
 RUNS_TEXT = {"timeit.timeit", "timeit.repeat", "timeit.Timer"}
 # Built-in functions with the same powers, when the name is not the student's own.
@@ -153,105 +155,6 @@ def _from_the_standard_library(name: str) -> bool:
     homes = {os.path.realpath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")}
     origin = os.path.realpath(spec.origin or "")
     return any(origin.startswith(home) for home in homes) and "site-packages" not in origin
-
-
-DICT_CONFIG = "logging.config.dictConfig"
-
-
-def _plain_logging_config(node: ast.AST, aliases: dict[str, str], names: dict[str, ast.AST] | None = None,
-                          builtin_dict: bool = False) -> bool:
-    """A logging configuration written as a literal that names nothing outside logging:
-    dictConfig resolves dotted strings ("()" factories, "ext://", "class" paths); the
-    standard streams are the documented exception. ``names``: module-level names that
-    hold a plain constant (``LEVEL = "INFO"``); ``builtin_dict``: ``dict`` is the
-    built-in, so ``dict(version=1, ...)`` is a literal too."""
-    names = names or {}
-    if isinstance(node, ast.Constant):
-        return not (type(node.value) is str and node.value.startswith(("ext://", "cfg://"))
-                    and node.value not in ("ext://sys.stdout", "ext://sys.stderr"))
-    if isinstance(node, ast.Name):
-        return node.id in names
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return all(_plain_logging_config(item, aliases, names, builtin_dict) for item in node.elts)
-    if isinstance(node, ast.Attribute):  # logging.INFO
-        dotted = dotted_path(node, aliases) or ""
-        return dotted.startswith("logging.") and dotted.count(".") == 1 and node.attr.isupper()
-    if isinstance(node, ast.Call) and builtin_dict and isinstance(node.func, ast.Name) and node.func.id == "dict" \
-            and not node.args and all(k.arg is not None for k in node.keywords):
-        # dict(version=1, ...): keywords are identifiers, never "()", "." or "class"
-        return all(_plain_logging_config(k.value, aliases, names, builtin_dict) for k in node.keywords)
-    if isinstance(node, ast.Dict):
-        for key, value in zip(node.keys, node.values):
-            if not (isinstance(key, ast.Constant) and type(key.value) is str) or key.value in ("()", "."):
-                return False
-            if key.value == "class" and not (isinstance(value, ast.Constant) and type(value.value) is str
-                                             and re.fullmatch(r"logging(\.handlers)?\.[A-Z]\w*", value.value)):
-                return False
-            if not _plain_logging_config(value, aliases, names, builtin_dict):
-                return False
-        return True
-    return False
-
-
-class _Configs:
-    """What the module binds that a plain logging configuration may name.
-
-    ``variables``: module-level names bound once, to a plain configuration (a literal,
-    or ``dict(...)`` of the built-in), and read only as the whole argument of
-    ``dictConfig``: ``LOGGING = {...}`` then ``logging.config.dictConfig(LOGGING)``.
-    Name -> its value. A name bound or read anywhere else (stored into, updated, a
-    parameter, ``global``, ``del``) is not one.
-    ``constants``: module-level names bound once, to a plain constant (``LEVEL =
-    "INFO"``, ``logging.DEBUG``), which nothing can change: read anywhere.
-    """
-
-    def __init__(self, index: Index, aliases: dict[str, str]) -> None:
-        bindings: dict[str, int] = {}
-        values: dict[str, ast.AST] = {}
-        reads: dict[str, list[ast.Name]] = {}
-        for node in index.nodes:
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
-                    reads.setdefault(node.id, []).append(node)
-                else:
-                    bindings[node.id] = bindings.get(node.id, 0) + 1
-                    parent = index.parent(node)
-                    if (isinstance(parent, ast.Assign) and parent.targets == [node]
-                            or isinstance(parent, ast.AnnAssign) and parent.target is node) \
-                            and parent.value is not None and index.parent(parent) is index.tree:
-                        values[node.id] = parent.value
-                continue
-            named = ()
-            if isinstance(node, ast.arg):
-                named = (node.arg,)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
-                named = node.names
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler,
-                                   ast.MatchAs, ast.MatchStar)):
-                named = (node.name,) if node.name else ()
-            elif isinstance(node, ast.MatchMapping):
-                named = (node.rest,) if node.rest else ()
-            elif isinstance(node, ast.alias):
-                named = ((node.asname or node.name).split(".")[0],)
-            for name in named:
-                bindings[name] = bindings.get(name, 0) + 2  # never a plain value's one binding
-        self.aliases = aliases
-        self.builtin_dict = "dict" not in bindings and "dict" not in aliases
-        once = {name: value for name, value in values.items() if bindings.get(name) == 1}
-        self.constants: dict[str, ast.AST] = {}
-        self.constants = {name: value for name, value in once.items()
-                          if isinstance(value, (ast.Constant, ast.Attribute)) and self.plain(value)}
-        self.variables: dict[str, ast.AST] = {}
-        for name, value in once.items():
-            if not isinstance(value, (ast.Dict, ast.Call)) or not self.plain(value):
-                continue
-            if all(isinstance(call := index.parent(use), ast.Call) and call.args == [use] and not call.keywords
-                   and isinstance(call.func, (ast.Attribute, ast.Name))
-                   and dotted_path(call.func, aliases) == DICT_CONFIG for use in reads.get(name, [])):
-                self.variables[name] = value
-
-    def plain(self, node: ast.AST) -> bool:
-        return _plain_logging_config(node, self.aliases, self.constants, self.builtin_dict)
 
 
 def _is_module_object(obj: Any) -> bool:
@@ -392,7 +295,6 @@ class Reader:
         self._findings: dict[int, frozenset[Finding]] = {}
         self._bound: dict[int, set[str]] = {}
         self._called: set[int] = set()  # getattr & co. seen as the function of a call
-        self._literal_config: set[int] = set()  # logging.config.dictConfig given a plain literal
         self._probes = self._honest_probes()  # the nodes of honest uses of HONEST_PROBES
         self._suspect: dict[str, bool] = {}
         self.found: set[Finding] = set()
@@ -405,13 +307,6 @@ class Reader:
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
         self._own_class_targets = _own_class_targets(self.index, self.classes)
-        self._configs = _Configs(self.index, aliases)
-        # Names dictConfig is imported as whose every use calls it on a plain
-        # configuration (``from logging.config import dictConfig``).
-        self._plain_config_calls = {
-            name for name in {n.id for n in self.index.of(ast.Name) if aliases.get(n.id) == DICT_CONFIG}
-            if all(isinstance(call := self.index.parent(use), ast.Call) and call.func is use
-                   and self._plain_config_call(call) for use in self.index.of(ast.Name) if use.id == name)}
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
 
@@ -548,8 +443,6 @@ class Reader:
                         and any(api.startswith(f"{node.module}.") for api in EVASION_APIS):
                     self.add(node, "dynamic_attribute", f"from {node.module} import *")
                 dotted = f"{node.module}.{alias.name}"
-                if dotted == DICT_CONFIG and (alias.asname or alias.name) in self._plain_config_calls:
-                    continue  # every use of it is a call on a plain configuration
                 if self._honest_import(node, alias):
                     continue
                 self._import(node, dotted)
@@ -627,7 +520,7 @@ class Reader:
         elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self._called:
             self.add(node, "dynamic_attribute", node.id)
         dotted = self.aliases.get(node.id)
-        if dotted and id(node) not in self._literal_config and id(node) not in self._probes \
+        if dotted and id(node) not in self._probes \
                 and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
 
@@ -677,7 +570,7 @@ class Reader:
         return known
 
     def _attribute(self, node: ast.AST, attr: str) -> None:
-        if id(node) in self._literal_config or id(node) in self._probes:
+        if id(node) in self._probes:
             return
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
             self._patch(node)  # a for loop's, a with's or a comprehension's target
@@ -701,20 +594,8 @@ class Reader:
         elif internal := _module_internal(dotted, self.imported):
             self.add(node, "module_internals", internal)
 
-    def _plain_config_call(self, call: ast.Call) -> bool:
-        """``dictConfig(config)`` given one plain configuration: a literal, or a variable
-        that holds one (``_Configs``)."""
-        if len(call.args) != 1 or call.keywords:
-            return False
-        config = call.args[0]
-        return self._configs.plain(config) \
-            or isinstance(config, ast.Name) and config.id in self._configs.variables
-
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
-        if isinstance(func, (ast.Attribute, ast.Name)) and dotted_path(func, self.aliases) == DICT_CONFIG \
-                and self._plain_config_call(node):
-            self._literal_config.update(id(n) for n in ast.walk(func) if isinstance(n, (ast.Attribute, ast.Name)))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
                 and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \

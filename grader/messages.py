@@ -43,7 +43,7 @@ MESSAGES: dict[str, str] = {
     'no_autograd': 'it returned its answer without running autograd: this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), not written out as a formula',
     'one_backward_pass': 'only one backward pass ran: this task asks for two backward() calls through the one graph of f(x), the first with retain_graph=True, whose gradients add up in x.grad (doubling one gradient skips the point)',
     'autograd_in_torchscript': 'it returned its answer, but autograd that runs inside TorchScript (torch.jit) cannot be seen by the grader, nor can a formula beside it: this task asks for the gradients computed with autograd (backward() or torch.autograd.grad) in plain Python',
-    'autograd_unseen': 'it returned its answer, but whether autograd computed it could not be seen (a profiler of its own, or recursion at Python\'s limit, switched off the grader\'s profile hook): this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), where the grader can see them',
+    'autograd_unseen': 'it returned its answer, but whether autograd computed it could not be seen (a profiler of its own, or recursion at Python\'s limit, switched off the grader\'s profile hook): this task asks for the gradients computed with autograd (backward() or torch.autograd.grad), where the grader can see them; profile your code only under if __name__ == "__main__":',
     'wrong_type': '{what}: expected a {expected}, got {got}',
     'wrong_length': '{what}: expected {expected} items, got {got}',
     'not_a_tensor': '{what} should be a torch.Tensor, got {got}',

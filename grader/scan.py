@@ -279,8 +279,9 @@ class ModuleScan:
             for c in classes:
                 if c.name not in plain \
                         and all(k.arg == "metaclass" and _plain_base(k.value, self.aliases) for k in c.keywords) \
-                        and all(isinstance(b, ast.Name) and b.id in plain or _plain_base(b, self.aliases)
-                                for b in c.bases):
+                        and all(isinstance(b, ast.Name) and (b.id in plain or b.id in PLAIN_BUILTIN_BASES
+                                                             and b.id not in self._bindings)
+                                or _plain_base(b, self.aliases) for b in c.bases):
                     plain.add(c.name)
                     grew = True
         return plain
@@ -474,6 +475,10 @@ CALLED_BY_PROTOCOL = frozenset({
     "send", "throw", "recv", "encode", "decode", "format", "emit", "handle", "filter", "acquire", "release",
     "_make", "_replace", "_asdict", "_missing_", "_generate_next_value_", "_fields",
 })
+# Built-in types a helper class may extend (class Mode(str, Enum)): Python calls only
+# their dunder methods of its own accord.
+PLAIN_BUILTIN_BASES = frozenset({"str", "int", "float", "complex", "bytes", "tuple", "list", "dict", "set",
+                                 "frozenset"})
 # A record made by a call (``class P(namedtuple("P", "r theta"))``): plain when given
 # only literals.
 PLAIN_BASE_FACTORIES = {"collections.namedtuple", "typing.NamedTuple"}
@@ -712,8 +717,8 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
     if isinstance(node, ast.Attribute) and node.attr == "requires_grad" and isinstance(node.ctx, ast.Load):
         return [id(node)]
     if isinstance(node, ast.Attribute) and node.attr == "grad_fn" and isinstance(node.ctx, ast.Load) \
-            and _compared_with_none(node, index):
-        return [id(node)]  # x.grad_fn is None: whether x is attached, the node never reached
+            and _only_looked_at(node, index):
+        return [id(node)]  # if x.grad_fn is None, print(x.grad_fn): the node is never called
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" \
                 and _turns_off(node, "requires_grad"):
@@ -726,13 +731,25 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
     return []
 
 
-def _compared_with_none(node: ast.AST, index: Index) -> bool:
-    """``node is None`` or ``node is not None`` (either side), and nothing else."""
+def _only_looked_at(node: ast.AST, index: Index) -> bool:
+    """Whether a value is only tested or shown, never kept or called: ``is (not) None``,
+    an ``if``'s, ``while``'s or ``assert``'s test, ``not``, an ``and``/``or`` only tested,
+    ``bool()``, ``print()``, ``repr()``, ``str()``, ``type()``, an f-string field."""
     parent = index.parent(node)
-    if not isinstance(parent, ast.Compare) or len(parent.ops) != 1 or not isinstance(parent.ops[0], (ast.Is, ast.IsNot)):
-        return False
-    other = parent.comparators[0] if parent.left is node else parent.left
-    return isinstance(other, ast.Constant) and other.value is None
+    if isinstance(parent, ast.Compare):
+        other = parent.comparators[0] if parent.left is node else parent.left
+        return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
+            and isinstance(other, ast.Constant) and other.value is None
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return parent.test is node
+    if isinstance(parent, ast.UnaryOp):
+        return isinstance(parent.op, ast.Not)
+    if isinstance(parent, ast.BoolOp):
+        return _only_looked_at(parent, index)
+    if isinstance(parent, ast.FormattedValue):
+        return parent.value is node
+    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) \
+        and parent.func.id in ("bool", "print", "repr", "str", "type") and node in parent.args
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:

@@ -423,6 +423,30 @@ STYLES = {
                 (g,) = torch.autograd.grad(SmoothReLU.apply(x).sum(), x)
                 return g
         """),
+    # Logging set up as tutorials do, in any style: a helper with the level as a
+    # parameter, a stream object, an f-string format, a level from the environment,
+    # the config as a keyword, a base dict spread into it.
+    "logging_configured_in_many_styles": restyle("ex04_detach", top="""
+        import logging
+        import logging.config
+        import os
+        import sys
+
+        BASE = {"version": 1, "disable_existing_loggers": False}
+
+
+        def setup_logging(level="INFO"):
+            name = "lab"
+            logging.config.dictConfig(config={
+                **BASE,
+                "formatters": {"plain": {"format": f"%(asctime)s {name} %(message)s"}},
+                "handlers": {"out": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "plain"}},
+                "root": {"handlers": ["out"], "level": os.environ.get("LAB_LOG_LEVEL", level)},
+            })
+
+
+        setup_logging("DEBUG" if os.environ.get("LAB_DEBUG") else "INFO")
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):

@@ -1101,3 +1101,33 @@ def test_a_forward_that_differentiates_for_the_backward_is_forbidden(code, grade
     task = by_task(report)[task_id]
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert lost_tasks(report) == {task_id}
+
+
+# A logging configuration resolves dotted names by importing them. In the sandbox it
+# resolves only logging's own names and the standard streams, however it is written.
+LOGGING_CONFIGS = {
+    "a_factory": "{'version': 1, 'handlers': {'h': {'()': 'torch.autograd.functional.jacobian'}}}",
+    "a_class_path": "{'version': 1, 'handlers': {'h': {'class': 'logging.sys.modules'}}}",
+    "an_ext_stream": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://torch.jit'}}}",
+    "an_ext_built": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext:' + '//sys.modules'}}}",
+    "a_module_of_logging": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://logging.sys'}}}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOGGING_CONFIGS))
+def test_a_logging_configuration_hands_over_nothing_but_logging(name, grade, submission):
+    code = f'''
+import logging
+import logging.config
+
+
+def vjp(f, x, v):
+    logging.config.dictConfig({LOGGING_CONFIGS[name]})
+    handed = [getattr(h, "stream", None) for h in logging.getLogger().handlers]
+    return torch.zeros_like(x) if handed else x
+'''
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    task = by_task(report)[VJP]
+    assert task["status"] == "error" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert "ValueError" in task["checks"][0]["feedback"]  # dictConfig's own, its cause the sandbox's refusal
+    assert by_task(report)[MULTI]["status"] == "passed"

@@ -321,9 +321,6 @@ EVASION = {
  "private_c_module_replaced": "import _hashlib\n_hashlib.hmac_digest = print\n",
  "builtins_replaced": "import builtins\nbuiltins.isinstance = lambda *a: True\n",
  "sys_hook_replaced": "import sys\nsys.getprofile = lambda: None\n",
- "dict_config_imported_then_aliased": "from logging.config import dictConfig\nf = dictConfig\n",
- "dict_config_imported_with_a_factory": "from logging.config import dictConfig as d\n"
-                                        "d({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
  "a_switch_in_a_tuple_set_to_a_function": "import torch\ntorch.backends.cudnn.benchmark, torch.backends.cudnn.enabled = "
                                           "False, torch.autograd.grad\n",
  "torchscript_loaded_from_bytes": "import io, torch\ndef vjp(f,x,v):\n    return torch.jit.load(io.BytesIO(b''))(x)\n",
@@ -334,26 +331,6 @@ EVASION = {
  "forking_pickler": "from multiprocessing.reduction import ForkingPickler\ndef vjp(f,x,v):\n    return ForkingPickler.loads(b'')\n",
  "torch_package": "import torch.package as P\ndef vjp(f,x,v):\n    return P.PackageImporter(None)\n",
  "exported_program_loaded": "import torch\ndef vjp(f,x,v):\n    return torch.export.load(None)\n",
- "logging_config_factory": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
-                           "{'h': {'()': 'torch.autograd.functional.jacobian'}}})\ndef vjp(f,x,v):\n    return x\n",
- "logging_config_class_path": "import logging.config\nlogging.config.dictConfig({'version': 1, 'handlers': "
-                              "{'h': {'class': 'logging.sys.modules'}}})\ndef vjp(f,x,v):\n    return x\n",
- # A configuration held in a variable is read as its literal only while nothing else
- # touches the name: a store into it, a second binding or a parameter of that name
- # leaves the call unread.
- "logging_config_variable_stored_into": "import logging.config\nC = {'version': 1}\n"
-                                        "C['handlers'] = {'h': {'()': 'torch.autograd.functional.jacobian'}}\n"
-                                        "logging.config.dictConfig(C)\ndef vjp(f,x,v):\n    return x\n",
- "logging_config_variable_updated": "import logging.config\nC = {'version': 1}\nC.update(handlers={'h': {'()': 'os.system'}})\n"
-                                    "logging.config.dictConfig(C)\ndef vjp(f,x,v):\n    return x\n",
- "logging_config_variable_rebound": "import logging.config\nC = {'version': 1}\nC = {'version': 1, 'handlers': "
-                                    "{'h': {'()': 'os.system'}}}\nlogging.config.dictConfig(C)\n",
- "logging_config_variable_factory": "import logging.config\nC = {'version': 1, 'handlers': {'h': {'()': 'os.system'}}}\n"
-                                    "logging.config.dictConfig(C)\n",
- "logging_config_parameter_shadows": "import logging.config\nC = {'version': 1}\ndef setup(C):\n"
-                                     "    logging.config.dictConfig(C)\nsetup({'version': 1, 'handlers': {'h': {'()': 'os.system'}}})\n",
- "logging_config_variable_aliased": "import logging.config\nC = {'version': 1}\nD = C\n"
-                                    "D['handlers'] = {'h': {'()': 'os.system'}}\nlogging.config.dictConfig(C)\n",
  "name_set_on_another_exercise_module": "import ex01_backward\nimport torch.autograd.functional as AF\n"
                                         "J = AF.jacobian\nex01_backward.helper = J\n",
  "api_in_a_tuple_set_on_another_exercise_module": "import ex01_backward, torch\n"
@@ -368,14 +345,8 @@ EVASION = {
                                  "    return find_spec('os').loader\n",
  "sys_modules_read": "import sys\nIN = 'x' in sys.modules\ndef vjp(f,x,v):\n    return sys.modules['torch']\n",
  "metadata_entry_points": "from importlib import metadata\ndef vjp(f,x,v):\n    return metadata.entry_points()\n",
- "logging_config_dict_call_factory": "import logging.config\nC = dict(version=1, handlers=dict(h={'()': 'os.system'}))\n"
-                                     "logging.config.dictConfig(C)\n",
- "logging_config_dict_shadowed": "import logging.config\ndef dict(**k):\n    return {'version': 1, 'handlers': "
-                                 "{'h': {'()': 'os.system'}}}\nlogging.config.dictConfig(dict(version=1))\n",
- "logging_config_constant_rebound": "import logging.config\nLEVEL = 'INFO'\nLEVEL = 'ext://torch.autograd.functional.jacobian'\n"
-                                    "logging.config.dictConfig({'version': 1, 'root': {'level': LEVEL}})\n",
- "logging_config_constant_a_path": "import logging.config\nF = 'ext://torch.autograd.functional.jacobian'\n"
-                                   "logging.config.dictConfig({'version': 1, 'handlers': {'h': {'stream': F}}})\n",
+ "logging_config_importer_used": "import logging.config\nos = logging.config.BaseConfigurator.importer('os')\n",
+ "logging_file_config": "import io, logging.config\nlogging.config.fileConfig(io.StringIO(''))\n",
  "match_positional_on_a_module": "import sys\nclass M:\n    __match_args__ = ('modules',)\ndef vjp(f,x,v):\n"
                                  "    match sys:\n        case M(mods):\n            return mods\n",
  "instancecheck": "class Meta(type):\n    def __instancecheck__(cls, o):\n        return True\n"
@@ -397,10 +368,9 @@ EXPECTED_KIND = {
     "random_os": "module_internals", "enum_bltns": "module_internals", "serialization_pickle": "module_internals",
     "match_class": "introspection", "get_type_hints": "introspection", "exec": "dynamic_code",
     "match_dunder_on_own_class": "introspection", "getprofile": "introspection",
-    "logging_config_factory": "dynamic_code", "logging_config_class_path": "dynamic_code",
     **dict.fromkeys(("warnings_machinery_replaced", "builtins_replaced", "sys_hook_replaced", "private_c_module_replaced",
                      "a_switch_in_a_tuple_set_to_a_function"), "patching"),
-    **dict.fromkeys(("dict_config_imported_then_aliased", "dict_config_imported_with_a_factory"), "dynamic_code"),
+    **dict.fromkeys(("logging_config_importer_used", "logging_file_config"), "dynamic_code"),
     **dict.fromkeys(("json_dumps_rebound", "json_encoder_method", "hmac_digest_rebound", "socket_method_in_a_for_target",
                      "stdlib_store_as_with_target", "stdlib_deleted", "store_into_another_exercise_module"), "patching"),
     **dict.fromkeys(("torchscript_loaded_from_bytes", "torch_package", "exported_program_loaded"), "dynamic_code"),

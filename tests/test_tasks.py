@@ -295,6 +295,8 @@ def _by_hand_uses(body: str) -> list[str]:
     "    assert p.grad_fn is None\n    return p\n",
     "    if p.grad_fn is not None:\n        p = p.detach()\n    return p\n",
     "    return p if None is p.grad_fn else p.detach()\n",
+    "    if p.grad_fn:\n        p = p.detach()\n    print(p.grad_fn, f'{p.grad_fn}')\n    return p\n",
+    "    assert not p.grad_fn and type(p.grad_fn) is type(None)\n    return p\n",
 ])
 def test_asking_whether_a_tensor_is_attached_is_not_autograd(body):
     assert _by_hand_uses(body) == []
@@ -305,6 +307,8 @@ def test_asking_whether_a_tensor_is_attached_is_not_autograd(body):
     "    return p.grad_fn(p)\n",
     "    return p.grad_fn is None or p.grad_fn.next_functions\n",
     "    return p.grad_fn == None\n",
+    "    return p.grad_fn or p\n",
+    "    print(p.grad_fn(p))\n    return p\n",
 ])
 def test_reaching_a_graph_node_is_autograd(body):
     assert {".grad_fn", ".next_functions"} & set(_by_hand_uses(body))
@@ -320,6 +324,7 @@ RECORD_CLASSES = {
     "named_tuple": "class P(typing.NamedTuple):\n    r: float\n    theta: float\n" + _UNUSED_CHECK,
     "namedtuple_call": "class P(collections.namedtuple('P', ['r', 'theta'])):\n" + _UNUSED_CHECK,
     "enum": "class P(enum.Enum):\n    R = 0\n    THETA = 1\n" + _UNUSED_CHECK,
+    "str_enum": "class P(str, enum.Enum):\n    R = 'r'\n" + _UNUSED_CHECK,
 }
 
 
@@ -330,6 +335,14 @@ def test_an_unused_method_of_a_record_class_is_not_run(name):
     # named by the task, it runs
     used = RECORD_CLASSES[name] + "def jacobian_polar(p):\n    return P.check(None)\n"
     assert _by_hand_module_uses(used) == ["torch.autograd.functional.jacobian"]
+
+
+def test_a_shadowed_builtin_base_is_not_plain():
+    source = ("class str(torch.nn.Module):\n    def forward(self, p):\n"
+              "        return torch.autograd.functional.jacobian(torch.sin, p)\n"
+              "class P(str):\n    pass\n"
+              "def jacobian_polar(p):\n    return P()(p)\n")
+    assert _by_hand_module_uses(source) == ["torch.autograd.functional.jacobian"]
 
 
 def test_an_enums_own_hooks_run_of_their_own_accord():

@@ -15,8 +15,10 @@ import inspect
 import itertools
 import json
 import linecache
+import logging.config
 import math
 import os
+import re
 import socket
 import sys
 import threading
@@ -440,6 +442,37 @@ def _hides_autograd(value: Any) -> bool:
         return True
 
 
+# What a logging configuration may name, in a child: logging's own classes and
+# constants, and the standard streams.
+_LOGGING_NAME = re.compile(r"logging(\.handlers|\.config)?\.[A-Za-z]\w*\Z")
+
+
+def _restrict_logging_config() -> None:
+    """dictConfig resolves dotted names by importing them ("ext://torch.jit", a "class"
+    or "()" path): in a child it resolves only logging's own names and sys.stdout and
+    sys.stderr, so that a configuration, however it is written, hands a submission
+    no other module or function. Its importer imports logging and nothing else."""
+    config = logging.config
+    resolve, importer = config.BaseConfigurator.resolve, config.BaseConfigurator.importer
+
+    def restricted_resolve(self: Any, s: Any) -> Any:
+        if type(s) is not str or not (s in ("sys.stdout", "sys.stderr") or _LOGGING_NAME.match(s)):
+            raise ValueError(f"Cannot resolve {_text(s)[:80]!r}: a logging configuration may name only "
+                             "logging's own classes and sys.stdout or sys.stderr here")
+        found = resolve(self, s)
+        if isinstance(found, types.ModuleType):  # logging.sys, logging.handlers.socket
+            raise ValueError(f"Cannot resolve {s!r}: a module")
+        return found
+
+    def restricted_import(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(name) is not str or name.split(".")[0] not in ("logging", "sys"):
+            raise ImportError(f"a logging configuration may import only logging here, not {_text(name)[:80]!r}")
+        return importer(name, *args, **kwargs)
+
+    config.BaseConfigurator.resolve = restricted_resolve
+    config.BaseConfigurator.importer = staticmethod(restricted_import)
+
+
 def _defined_in(cls: type, module_name: str) -> bool:
     where = _CLASS_DICT.__get__(cls).get("__module__")
     return type(where) is str and where == module_name
@@ -670,6 +703,7 @@ class _Child:
         self.scripted: dict[str, bool] = {}
 
     def load(self) -> None:
+        _restrict_logging_config()
         self.recorder.install()
         sys.meta_path.append(_SubmissionFinder(self.sources))
 

@@ -32,7 +32,7 @@ PRELOAD = (
     "torch.autograd.forward_ad", "numpy", "math", "cmath", "typing", "functools", "itertools",
     "collections", "collections.abc", "dataclasses", "operator", "numbers", "fractions",
     "decimal", "random", "statistics", "copy", "abc", "enum", "warnings", "traceback",
-    "linecache", "time", "string", "re", "textwrap", "__future__",
+    "linecache", "time", "string", "re", "textwrap", "__future__", "logging", "logging.config", "logging.handlers",
 )
 
 PR_SET_CHILD_SUBREAPER = 36
