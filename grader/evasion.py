@@ -15,7 +15,7 @@ import sys
 from typing import Any, Iterable
 
 from . import shapes
-from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard
+from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard, only_looked_at
 from .tasks import MODULES as EXERCISE_MODULES
 
 PATCHED_LIBRARIES = {"torch", "numpy"}
@@ -323,7 +323,7 @@ class Reader:
                 honest = isinstance(parent, ast.Compare) and parent.comparators == [node] \
                     and len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.In, ast.NotIn))
             elif how == "tested":
-                honest = isinstance(parent, ast.Call) and parent.func is node and self._only_tested(parent)
+                honest = isinstance(parent, ast.Call) and parent.func is node and only_looked_at(parent, self.index)
             else:
                 honest = True
             if honest:
@@ -335,24 +335,6 @@ class Reader:
         name = alias.asname or alias.name
         return f"{node.module}.{alias.name}" in HONEST_PROBES and all(
             id(use) in self._probes for use in self.index.of(ast.Name) if use.id == name)
-
-    def _only_tested(self, node: ast.AST) -> bool:
-        """Whether a value is only tested, never handed on: ``is (not) None``, an ``if``'s,
-        ``while``'s or ``assert``'s test, ``not``, ``bool()``, or an ``and``/``or`` that is
-        itself only tested (its value is one of its operands)."""
-        parent = self.index.parent(node)
-        if isinstance(parent, ast.Compare):
-            other = parent.comparators[0] if parent.left is node else parent.left
-            return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
-                and isinstance(other, ast.Constant) and other.value is None
-        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-            return parent.test is node
-        if isinstance(parent, ast.UnaryOp):
-            return isinstance(parent.op, ast.Not)
-        if isinstance(parent, ast.BoolOp):
-            return self._only_tested(parent)
-        return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool" \
-            and parent.args == [node] and not parent.keywords
 
     def _in_function(self, node: ast.AST) -> bool:
         parent = self.index.parent(node)

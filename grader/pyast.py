@@ -215,3 +215,31 @@ def getattr_constant(node: ast.AST) -> tuple[ast.AST, str] | None:
             and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is str):
         return node.args[0], node.args[1].value
     return None
+
+
+# Built-ins that only show a value: given one, they hand it to nothing that can use it.
+_SHOWS = ("print", "repr", "str", "type")
+
+
+def only_looked_at(node: ast.AST, index: Index, *, shown: bool = False) -> bool:
+    """Whether a value is only tested, never kept, called or handed on: ``is (not)
+    None``, an ``if``'s, ``while``'s or ``assert``'s test, ``not``, ``bool()``, an
+    ``and``/``or`` that is itself only tested (its value is one of its operands).
+    ``shown``: printing it counts too (``print()``, ``repr()``, ``str()``, ``type()``, an
+    f-string field)."""
+    parent = index.parent(node)
+    if isinstance(parent, ast.Compare):
+        other = parent.comparators[0] if parent.left is node else parent.left
+        return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
+            and isinstance(other, ast.Constant) and other.value is None
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+        return parent.test is node
+    if isinstance(parent, ast.UnaryOp):
+        return isinstance(parent.op, ast.Not)
+    if isinstance(parent, ast.BoolOp):
+        return only_looked_at(parent, index, shown=shown)
+    if isinstance(parent, ast.FormattedValue):
+        return shown and parent.value is node
+    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and not parent.keywords \
+        and (parent.func.id == "bool" and parent.args == [node] or shown and parent.func.id in _SHOWS
+             and node in parent.args)

@@ -19,7 +19,7 @@ from typing import Mapping
 
 from . import evasion
 from .pyast import (DEFS, GRADER_PACKAGES, Finding, Index, branches, dotted_path, getattr_constant, import_aliases,
-                    imported_names, is_main_guard)
+                    imported_names, is_main_guard, only_looked_at)
 from .taskrecord import RECORDED
 from .tasks import MODULES, TASKS, Task
 
@@ -717,7 +717,7 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
     if isinstance(node, ast.Attribute) and node.attr == "requires_grad" and isinstance(node.ctx, ast.Load):
         return [id(node)]
     if isinstance(node, ast.Attribute) and node.attr == "grad_fn" and isinstance(node.ctx, ast.Load) \
-            and _only_looked_at(node, index):
+            and only_looked_at(node, index, shown=True):
         return [id(node)]  # if x.grad_fn is None, print(x.grad_fn): the node is never called
     if isinstance(node, ast.Call):
         if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_" \
@@ -729,27 +729,6 @@ def _switched_off(node: ast.AST, index: Index, aliases: dict[str, str]) -> list[
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return [id(t) for t in targets if isinstance(t, ast.Attribute) and t.attr == "requires_grad"]
     return []
-
-
-def _only_looked_at(node: ast.AST, index: Index) -> bool:
-    """Whether a value is only tested or shown, never kept or called: ``is (not) None``,
-    an ``if``'s, ``while``'s or ``assert``'s test, ``not``, an ``and``/``or`` only tested,
-    ``bool()``, ``print()``, ``repr()``, ``str()``, ``type()``, an f-string field."""
-    parent = index.parent(node)
-    if isinstance(parent, ast.Compare):
-        other = parent.comparators[0] if parent.left is node else parent.left
-        return len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Is, ast.IsNot)) \
-            and isinstance(other, ast.Constant) and other.value is None
-    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-        return parent.test is node
-    if isinstance(parent, ast.UnaryOp):
-        return isinstance(parent.op, ast.Not)
-    if isinstance(parent, ast.BoolOp):
-        return _only_looked_at(parent, index)
-    if isinstance(parent, ast.FormattedValue):
-        return parent.value is node
-    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) \
-        and parent.func.id in ("bool", "print", "repr", "str", "type") and node in parent.args
 
 
 def _forbidden_in(uses: list[list[_Use]], task: Task) -> list[Finding]:
