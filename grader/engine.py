@@ -7,10 +7,13 @@ running (missing, syntax error, forbidden) never reaches the sandbox.
 """
 from __future__ import annotations
 
+import ast
+import functools
 from typing import Any
 
 from .checking import Answer, Fail, StudentFailed
 from .messages import phrase
+from .pyast import branches, is_main_guard
 from .report import MAX_TASK_OUTPUT
 from .sandbox import client
 from .sandbox.wire import Received
@@ -121,6 +124,10 @@ class Session:
             record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd)
             child = self.child = self.server.open({"sources": self.sources, "record": record}, limits)
             self.served = set()
+        # The first call into a module in this child is also its import: one whose top
+        # level runs a loop or a function of its own may be what never ends.
+        first = not any(BY_ID[served].module == task.module for served in self.served) \
+            and _busy_top_level(self.sources.get(task.module, ""))
         self.served.add(task.id)
         left = self.limits.timeout - self.spent.get(task.id, 0.0)
         result = child.call(task.module, task.name, *args, seconds=left, given=task.given)
@@ -128,7 +135,10 @@ class Session:
         if result.output or result.output_truncated:
             self.evidence.printed.add(result.output, result.output_truncated)
         if result.kind == "timeout":
-            result.detail = phrase("time limit {seconds:g} s", seconds=self.limits.timeout)
+            result.detail = phrase("time limit {seconds:g} s", seconds=self.limits.timeout) if not first else phrase(
+                "time limit {seconds:g} s, on the first call into {module}.py, which imports it: code at its top "
+                "level (outside functions and if __name__ == \"__main__\":) runs then, and may be what never ends",
+                seconds=self.limits.timeout, module=task.module)
             self.timed_out[task.id] = result
         return result
 
@@ -136,6 +146,29 @@ class Session:
         if self.child is not None:
             self.child.close()
             self.child = None
+
+
+@functools.lru_cache(maxsize=256)
+def _busy_top_level(source: str) -> bool:
+    """Whether a module's top level (not its main guard) runs a loop, or calls a function
+    the module defines: work that runs when it is imported."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    todo = [n for n in tree.body if not is_main_guard(n)]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.While, ast.For, ast.AsyncFor)):
+            return True
+        if isinstance(node, (ast.If, ast.Try, ast.With)):
+            todo += branches(node) if not isinstance(node, ast.With) else node.body
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            if any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in defined
+                   for c in ast.walk(node)):
+                return True
+    return False
 
 
 class StudentFunction:

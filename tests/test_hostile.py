@@ -1131,3 +1131,18 @@ def vjp(f, x, v):
     assert task["status"] == "error" and task["score"] == 0, task["checks"][0]["feedback"]
     assert "ValueError" in task["checks"][0]["feedback"]  # dictConfig's own, its cause the sandbox's refusal
     assert by_task(report)[MULTI]["status"] == "passed"
+
+
+def test_a_hang_at_import_is_named_as_the_modules_top_level(grade, submission):
+    """A module whose top level never ends times out on the first call into it, which
+    imports it: the feedback says where to look. A task that hangs in a module already
+    imported gets the plain time limit."""
+    report = grade(submission(append={"ex05_control_flow": "\nwhile True:\n    pass\n",
+                                      "ex03_vjp": "\ndef multitask_grads(*args):\n    while True:\n        pass\n"}),
+                   patterns=("ex05", "ex03"), timeout=2)
+    for task in TASKS:
+        if task.module == "ex05_control_flow":
+            check = by_task(report)[task.id]["checks"][0]
+            assert check["outcome"] == "timeout" and "top level" in check["feedback"], check["feedback"]
+    hung = [c for c in by_task(report)[MULTI]["checks"] if c["outcome"] == "timeout"]
+    assert hung and all("top level" not in c["feedback"] for c in hung)
