@@ -447,6 +447,13 @@ STYLES = {
 
         setup_logging("DEBUG" if os.environ.get("LAB_DEBUG") else "INFO")
         """),
+    # float64 as the default, set as numerical code often does: an integer input's
+    # gradient in that default is right.
+    "float64_as_the_default_dtype": restyle("ex01_backward", top="""
+        import torch
+
+        torch.set_default_dtype(torch.float64)
+        """),
     # Where the contract asks only for the value, the formula is honest.
     "formulas_where_the_contract_asks_for_values": restyle("ex06_losses", "loss_grads", replace="""
         def loss_grads(w, X, y):

@@ -9,7 +9,7 @@ from grader.checking import (Fail, StudentFailed, check, expect_clean, expect_cl
                              first_hint, on_every_input, phrase, resembles, sign_hint)
 from grader.messages import exception_hint
 from grader.sandbox.catalogue import build
-from grader.sandbox.wire import FnSpec
+from grader.sandbox.wire import DTYPES, FnSpec
 
 GRAD = "ex01_backward.grad_of_2xtx"
 SEQ = "ex01_backward.sequential_grads"
@@ -35,6 +35,9 @@ _usual = first_hint(factor_hint, sign_hint)
 
 def _expect_4x(task, x: torch.Tensor, dtype: torch.dtype, *, visible: bool = False) -> None:
     answer = task(x)
+    if not x.is_floating_point():
+        # "the default float dtype" is the submission's: its module may set another
+        dtype = DTYPES.get(answer.evidence.get("default_dtype") or "", dtype)
     try:
         got = answer.tensor(tuple(x.shape), dtype, "∇ₓ(2·xᵀx)")
     except Fail as exc:

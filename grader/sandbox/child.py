@@ -813,6 +813,8 @@ class _Child:
             "unseen": None if self.recorder.ran_autograd or not watched
             else "hook" if TAMPERED in self.recorder.used else "torchscript" if self._scripted(module) else None,
             "passes": self.recorder.passes if watched else None,
+            # the default floating dtype, which the submission's own module may have set
+            "default_dtype": wire.DTYPE_NAMES.get(torch.get_default_dtype()),
             "arguments": arguments,
             "warnings": warned,
         }

@@ -373,6 +373,8 @@ def _safe_evidence(raw: Any) -> dict[str, Any]:
             "autograd": raw.get("autograd") if type(raw.get("autograd")) is bool else None,
             "unseen": raw.get("unseen") if raw.get("unseen") in ("hook", "torchscript") else None,
             "passes": raw.get("passes") if type(raw.get("passes")) is int and 0 <= raw.get("passes") < 10**9 else None,
+            "default_dtype": raw.get("default_dtype") if raw.get("default_dtype") in ("float16", "bfloat16", "float32",
+                                                                                    "float64") else None,
             "places": {escape(api, 200): [escape(p, 200) for p in where[:50] if type(p) is str]
                        for api, where in list(places.items())[:100] if type(api) is str and type(where) is list},
             "arguments": arguments,
