@@ -936,6 +936,20 @@ def jacobian_by_hand(x):
 def jacobian_by_hand(x):
     return _Pair((lambda: _by_autograd(x.detach().clone()), torch.zeros(2, 2, dtype=x.dtype)))
 ''',
+    "an_attribute_set_on_the_argument": '''
+def jacobian_by_hand(x):
+    out = torch.zeros(2, 2, dtype=x.dtype)
+    plain = x.detach().clone()
+
+    def detach():  # the grader reads the argument afterwards: this runs then
+        value = _by_autograd(plain)
+        with torch.no_grad():
+            out.copy_(value)
+        return plain
+
+    x.detach = detach
+    return out
+''',
 }
 
 

@@ -7,6 +7,7 @@ here decides a score: the grader treats every byte coming back as untrusted.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import importlib
@@ -778,6 +779,7 @@ class _Child:
         watched = self.record is None or f"{name}.{request['function']}" in self.record
         self.recorder.used.clear()
         self.recorder.places.clear()
+        quiet = False
         with warnings.catch_warnings(record=True) as caught, \
                 (self.recorder.watching() if watched else contextlib.nullcontext()):
             warnings.simplefilter("always")
@@ -786,7 +788,8 @@ class _Child:
                     value = function(*args)
                 finally:
                     sys.stdout, sys.stderr = saved
-                reply: dict[str, Any] = {"status": "returned", "value": _encoded(value)}
+                quiet = _quiet(value, inputs, caught)
+                reply: dict[str, Any] = {"status": "returned", "value": value if quiet else _encoded(value)}
             except Unencodable as exc:
                 reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
             except NotImplementedError as exc:
@@ -796,9 +799,20 @@ class _Child:
             # Everything that reads the submission's objects is done here, while the
             # recorder still watches: a warning's __str__, a tuple subclass's __iter__, a
             # tensor subclass's dispatch, an argument's class swapped for the student's.
-            # Code that ran only after the watch could fill in the answer unseen.
-            warned = [str.__getitem__(_text(w.message), slice(0, 300)) for w in caught[:5]]
-            arguments = _argument_evidence(inputs, snapshots)
+            # Code that ran only after the watch could fill in the answer unseen. (Where
+            # none of it can run any, ``_quiet``, it is done after, out of the hook's way.)
+            if not quiet:
+                try:
+                    warned, arguments = _read_after(caught, inputs, snapshots)
+                except BaseException as exc:  # noqa: B036 - what the student's code raised
+                    reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
+                    warned, arguments = [], []
+        if quiet:
+            warned, arguments = _read_after(caught, inputs, snapshots)
+            try:
+                reply["value"] = _encoded(reply["value"])
+            except Unencodable as exc:
+                reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
@@ -819,6 +833,52 @@ class _Child:
             "warnings": warned,
         }
         return reply
+
+
+_BUILTIN_WARNINGS = frozenset(c for c in vars(builtins).values() if isinstance(c, type) and issubclass(c, Warning))
+
+
+def _read_after(caught: list[Any], inputs: list[torch.Tensor],
+                snapshots: list[torch.Tensor]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The warnings' texts and the arguments' evidence, read once the call returned."""
+    return ([str.__getitem__(_text(w.message), slice(0, 300)) for w in caught[:5]],
+            _argument_evidence(inputs, snapshots))
+
+
+def _quiet(value: Any, inputs: list[torch.Tensor], caught: list[Any]) -> bool:
+    """Whether reading the answer, the arguments and the warnings can run none of the
+    submission's code: no torch function or dispatch mode left active, only exact
+    built-in containers and values, exact tensors with no attributes of their own (a
+    ``detach`` set on one would run), built-in warnings. Read by type only."""
+    if _TENSOR_ATTRIBUTES is None or torch._C._len_torch_function_stack() or torch._C._len_torch_dispatch_stack():
+        return False
+    if not all(type(t) is torch.Tensor and not _TENSOR_ATTRIBUTES.__get__(t) for t in inputs):
+        return False
+    if not all(type(w.message) in _BUILTIN_WARNINGS for w in caught[:5]):
+        return False
+    return _plain(value, 0)
+
+
+# A tensor's own attributes, read through the class's slot (a student's tensor subclass
+# cannot stand in: only exact tensors are read with it).
+_TENSOR_ATTRIBUTES = vars(torch.Tensor).get("__dict__")
+_PLAIN_SCALARS = (str, int, float, bool, complex, type(None))
+
+
+def _plain(value: Any, depth: int) -> bool:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is torch.Tensor:
+        return not _TENSOR_ATTRIBUTES.__get__(value)
+    if depth > 8:
+        return False
+    if kind is list or kind is tuple:
+        return len(value) <= 10_000 and all(_plain(item, depth + 1) for item in value)
+    if kind is dict:
+        return len(value) <= 10_000 and all(type(k) is str for k in value) \
+            and all(_plain(item, depth + 1) for item in value.values())
+    return False
 
 
 def _encoded(value: Any) -> Any:
