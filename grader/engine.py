@@ -122,7 +122,9 @@ class Session:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
             record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd)
-            child = self.child = self.server.open({"sources": self.sources, "record": record}, limits)
+            graphless = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
+            child = self.child = self.server.open({"sources": self.sources, "record": record,
+                                                   "graphless": graphless}, limits)
             self.served = set()
         # The first call into a module in this child is also its import: one whose top
         # level runs a loop or a function of its own may be what never ends.

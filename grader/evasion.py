@@ -57,7 +57,7 @@ EVASION_APIS: dict[str, str] = {
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
                      "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",
-                     "builtins.__import__", "pydoc.locate", "pkgutil.resolve_name", "unittest.mock",
+                     "builtins.__import__", "pydoc", "pkgutil.resolve_name", "unittest.mock",
                      # TorchScript compiled from text: code the scan cannot read, run in C++
                      "torch.jit.CompilationUnit", "torch.jit.frontend", "torch.jit.annotations", "logging.config",
                      "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",

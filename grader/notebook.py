@@ -339,22 +339,23 @@ def _build(path: Path, nbformat: Any) -> Built:
 
 
 def _displays_unbound(source: str) -> bool:
-    """Whether the module calls display() without binding that name anywhere."""
+    """Whether the module reads the name display without binding it at its top level
+    (a parameter or a local of that name is a function's own, not the module's)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    used = bound = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == "display":
-            used = used or isinstance(node.ctx, ast.Load)
-            bound = bound or not isinstance(node.ctx, ast.Load)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "display" \
-                or isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == "display" \
-                or isinstance(node, ast.arg) and node.arg == "display" \
-                or isinstance(node, (ast.Global, ast.Nonlocal)) and "display" in node.names:
-            bound = True
-    return used and not bound
+    used = any(isinstance(n, ast.Name) and n.id == "display" and isinstance(n.ctx, ast.Load) for n in ast.walk(tree))
+    return used and "display" not in set().union(*(_bound(n) | _defined(n) for n in tree.body)) if tree.body else False
+
+
+def _defined(node: ast.stmt) -> set[str]:
+    """The names a top-level statement binds by a definition, or inside an if or a try."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, _BLOCKS):
+        return set().union(*(_bound(s) | _defined(s) for s in branches(node)))
+    return set()
 
 
 def _defines(source: str) -> set[str]:

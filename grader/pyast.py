@@ -226,7 +226,8 @@ def only_looked_at(node: ast.AST, index: Index, *, shown: bool = False) -> bool:
     None``, an ``if``'s, ``while``'s or ``assert``'s test, ``not``, ``bool()``, an
     ``and``/``or`` that is itself only tested (its value is one of its operands).
     ``shown``: printing it counts too (``print()``, ``repr()``, ``str()``, ``type()``, an
-    f-string field)."""
+    f-string field, ``%`` or ``.format()`` of a literal text). The built-ins must be the
+    built-ins: a module that binds one of those names anywhere gets no such reading."""
     parent = index.parent(node)
     if isinstance(parent, ast.Compare):
         other = parent.comparators[0] if parent.left is node else parent.left
@@ -240,6 +241,35 @@ def only_looked_at(node: ast.AST, index: Index, *, shown: bool = False) -> bool:
         return only_looked_at(parent, index, shown=shown)
     if isinstance(parent, ast.FormattedValue):
         return shown and parent.value is node
-    return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and not parent.keywords \
-        and (parent.func.id == "bool" and parent.args == [node] or shown and parent.func.id in _SHOWS
-             and node in parent.args)
+    if shown and isinstance(parent, ast.Tuple) and isinstance(index.parent(parent), ast.BinOp):
+        parent, node = index.parent(parent), parent  # "%s %s" % (a, b)
+    if isinstance(parent, ast.BinOp):
+        return shown and isinstance(parent.op, ast.Mod) and parent.right is node \
+            and isinstance(parent.left, ast.Constant) and type(parent.left.value) is str
+    if not isinstance(parent, ast.Call) or node not in parent.args:
+        return False
+    func = parent.func
+    if shown and isinstance(func, ast.Attribute) and func.attr == "format" and isinstance(func.value, ast.Constant) \
+            and type(func.value.value) is str:
+        return True
+    if not isinstance(func, ast.Name) or _rebinds(index, func.id):
+        return False
+    return func.id == "bool" and parent.args == [node] and not parent.keywords \
+        or shown and func.id in _SHOWS and (func.id == "print" or not parent.keywords)
+
+
+def _rebinds(index: Index, name: str) -> bool:
+    """Whether the module binds ``name`` anywhere (a def, an import, an assignment, a
+    parameter): then it is not the built-in."""
+    for node in index.of(ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.arg):
+        if isinstance(node, ast.Name):
+            bound = node.id == name and not isinstance(node.ctx, ast.Load)
+        elif isinstance(node, ast.alias):
+            bound = (node.asname or node.name).split(".")[0] == name
+        elif isinstance(node, ast.arg):
+            bound = node.arg == name
+        else:
+            bound = node.name == name
+        if bound:
+            return True
+    return False

@@ -475,10 +475,10 @@ CALLED_BY_PROTOCOL = frozenset({
     "send", "throw", "recv", "encode", "decode", "format", "emit", "handle", "filter", "acquire", "release",
     "_make", "_replace", "_asdict", "_missing_", "_generate_next_value_", "_fields",
 })
-# Built-in types a helper class may extend (class Mode(str, Enum)): Python calls only
-# their dunder methods of its own accord.
-PLAIN_BUILTIN_BASES = frozenset({"str", "int", "float", "complex", "bytes", "tuple", "list", "dict", "set",
-                                 "frozenset"})
+# Built-in numbers a helper class may extend (class Level(int, Enum)): Python calls only
+# their dunder methods of its own accord. (The standard library calls a str's, a
+# list's or a dict's ordinary methods by name: os.path.join calls startswith.)
+PLAIN_BUILTIN_BASES = frozenset({"int", "float", "complex"})
 # A record made by a call (``class P(namedtuple("P", "r theta"))``): plain when given
 # only literals.
 PLAIN_BASE_FACTORIES = {"collections.namedtuple", "typing.NamedTuple"}

@@ -446,6 +446,18 @@ STYLES = {
 
 
         setup_logging("DEBUG" if os.environ.get("LAB_DEBUG") else "INFO")
+
+
+        class Short(logging.Formatter):
+            def format(self, record):
+                return record.getMessage()[:80]
+
+
+        logging.config.dictConfig({"version": 1, "incremental": False, "disable_existing_loggers": False,
+                                   "formatters": {"short": {"()": "ex04_detach.Short"}},
+                                   "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "short",
+                                                        "stream": "ext://sys.stderr"}},
+                                   "loggers": {"lab": {"handlers": ["out"]}}})
         """),
     # float64 as the default, set as numerical code often does: an integer input's
     # gradient in that default is right.
@@ -792,8 +804,8 @@ def test_a_squeezed_result_loses_a_check(task_id, grade, submission):
         {c["code"] for c in task["checks"]}
 
 
-# TorchScript runs its autograd in C++, where the recorder cannot see it, nor a formula
-# beside it: a task that asks for autograd fails, and says to run it in plain Python.
+# TorchScript runs its autograd in C++, where no profile hook sees it: the saved
+# tensors its backward pass reads back show it ran, so the task keeps full marks.
 AUTOGRAD_INSIDE_TORCHSCRIPT = restyle("ex01_backward", "grad_of_2xtx", top="""
     import torch
 
@@ -813,9 +825,7 @@ AUTOGRAD_INSIDE_TORCHSCRIPT = restyle("ex01_backward", "grad_of_2xtx", top="""
     """)
 
 
-def test_autograd_inside_torchscript_is_not_seen_and_says_so(grade, submission):
+def test_autograd_inside_torchscript_is_seen_by_its_graph(grade, submission):
     task_id = "ex01_backward.grad_of_2xtx"
     task = by_task(grade(submission(replace=AUTOGRAD_INSIDE_TORCHSCRIPT), patterns=(task_id,)))[task_id]
-    assert (task["status"], task["score"]) == ("failed", 0)
-    assert {c["code"] for c in task["checks"]} == {"autograd_in_torchscript"}
-    assert "inside TorchScript" in task["checks"][0]["feedback"]
+    assert (task["status"], task["score"]) == ("passed", 4), task["checks"][0]["feedback"]

@@ -1125,6 +1125,7 @@ LOGGING_CONFIGS = {
     "an_ext_stream": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://torch.jit'}}}",
     "an_ext_built": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext:' + '//sys.modules'}}}",
     "a_module_of_logging": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://logging.sys'}}}",
+    "a_formatter_class": "{'version': 1, 'formatters': {'f': {'class': 'builtins.eval', 'format': '1'}}}",
 }
 
 
@@ -1160,3 +1161,67 @@ def test_a_hang_at_import_is_named_as_the_modules_top_level(grade, submission):
             assert check["outcome"] == "timeout" and "top level" in check["feedback"], check["feedback"]
     hung = [c for c in by_task(report)[MULTI]["checks"] if c["outcome"] == "timeout"]
     assert hung and all("top level" not in c["feedback"] for c in hung)
+
+
+# Autograd run in C++ (TorchScript compiled through a path the scan cannot follow): no
+# profile hook sees the call, but the graph it builds is recorded in the tasks where no
+# autograd is allowed.
+_SCRIPTED_JACOBIAN = '''
+_SRC = """
+def one(y: Tensor, x: Tensor) -> Tensor:
+    g = torch.autograd.grad([y], [x], retain_graph=True)
+    a = g[0]
+    assert a is not None
+    return a
+
+def jac(x0: Tensor) -> Tensor:
+    x = x0.detach().requires_grad_(True)
+    y0 = x[0] * x[0] + x[1]
+    y1 = x[0] + x[1] * x[1] * x[1]
+    return torch.stack([one(y0, x), one(y1, x)]).detach()
+"""
+
+
+def jacobian_by_hand(x):
+    unit = [torch.jit][0].CompilationUnit(_SRC)
+    return unit.jac(x.detach().clone()).detach().clone()
+'''
+_SCRIPTED_BACKWARD = '''
+_BW = """
+def bw(x0: Tensor, g: Tensor) -> Tensor:
+    was = torch.is_grad_enabled()
+    torch.set_grad_enabled(True)
+    x = x0.detach().requires_grad_(True)
+    y = torch.logaddexp(x, torch.zeros_like(x))
+    s = (y * g).sum()
+    d = torch.autograd.grad([s], [x])
+    torch.set_grad_enabled(was)
+    r = d[0]
+    assert r is not None
+    return r.detach()
+"""
+
+
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.logaddexp(x, torch.zeros_like(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return [torch.jit][0].CompilationUnit(_BW).bw(x, grad_output)
+'''
+IN_CPP = {"ex02_jacobian.jacobian_by_hand": ("ex02_jacobian", _SCRIPTED_JACOBIAN),
+          "ex08_custom_function.softplus_grad": ("ex08_custom_function", _SCRIPTED_BACKWARD)}
+
+
+@pytest.mark.parametrize("task_id", sorted(IN_CPP))
+def test_a_graph_built_in_cpp_is_autograd_where_none_is_allowed(task_id, grade, submission):
+    module, code = IN_CPP[task_id]
+    report = grade(submission(append={module: code}), patterns=(module,))
+    task = by_task(report)[task_id]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert "torch.autograd.graph" in task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {task_id}

@@ -206,6 +206,9 @@ def test_jupyters_display_and_a_constant_bound_by_a_walrus_work_as_in_jupyter(tm
     grad.source = grad.source.replace("= 1e-6", "= EPS", 1).replace("\n    return grad", "\n    display(grad.shape)\n    return grad")
     assert "= EPS" in grad.source and "display(grad.shape)" in grad.source
     nb.cells.insert(nb.cells.index(grad), v4.new_code_cell("(EPS := 1e-6)"))
+    # a parameter or a local named display is a function's own: the module still needs one
+    nb.cells.insert(nb.cells.index(grad), v4.new_code_cell("def plot(J, display=True):\n    shown = display\n"
+                                                           "    return J\n"))
     path = tmp_path / "ex08_custom_function.ipynb"
     nbformat.write(nb, str(path))
     built = notebook.build(path)

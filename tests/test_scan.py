@@ -339,6 +339,9 @@ EVASION = {
  "sys_modules_handed_on_in_a_chain": "import sys\nclass Box:\n    pass\nb = Box()\nIN = 'torch' in sys.modules in b\n",
  "find_spec_returned_through_or": "from importlib.util import find_spec\ndef vjp(f,x,v):\n    return find_spec('sys') or None\n",
  "find_spec_in_bool_with_a_key": "import importlib.util\ndef vjp(f,x,v):\n    return bool(importlib.util.find_spec('os'), **{})\n",
+ "find_spec_through_a_bool_of_its_own": "from importlib.util import find_spec\ndef bool(v):\n    return v\n"
+                                         "def vjp(f,x,v):\n    return bool(find_spec('sys')).loader\n",
+ "pydoc_safeimport": "import pydoc\ndef vjp(f,x,v):\n    return pydoc.safeimport('torch.jit')\n",
  "find_spec_loader_used": "import importlib.util\ndef vjp(f,x,v):\n    s = importlib.util.find_spec('os')\n"
                           "    return s.loader.load_module()\n",
  "find_spec_from_import_loader": "from importlib.util import find_spec\ndef vjp(f,x,v):\n"

@@ -297,6 +297,8 @@ def _by_hand_uses(body: str) -> list[str]:
     "    return p if None is p.grad_fn else p.detach()\n",
     "    if p.grad_fn:\n        p = p.detach()\n    print(p.grad_fn, f'{p.grad_fn}')\n    return p\n",
     "    assert not p.grad_fn and type(p.grad_fn) is type(None)\n    return p\n",
+    "    print('node', p.grad_fn, flush=True)\n    print('%s' % p.grad_fn, 'a {} b'.format(p.grad_fn), '%s %s' % (p, p.grad_fn))\n"
+    "    return p\n",
 ])
 def test_asking_whether_a_tensor_is_attached_is_not_autograd(body):
     assert _by_hand_uses(body) == []
@@ -309,6 +311,8 @@ def test_asking_whether_a_tensor_is_attached_is_not_autograd(body):
     "    return p.grad_fn == None\n",
     "    return p.grad_fn or p\n",
     "    print(p.grad_fn(p))\n    return p\n",
+    "    return bool(p.grad_fn)\ndef bool(v):\n    return v(None)\n",
+    "    return (lambda print: print(p.grad_fn))(lambda n: n(p))\n",
 ])
 def test_reaching_a_graph_node_is_autograd(body):
     assert {".grad_fn", ".next_functions"} & set(_by_hand_uses(body))
@@ -324,7 +328,7 @@ RECORD_CLASSES = {
     "named_tuple": "class P(typing.NamedTuple):\n    r: float\n    theta: float\n" + _UNUSED_CHECK,
     "namedtuple_call": "class P(collections.namedtuple('P', ['r', 'theta'])):\n" + _UNUSED_CHECK,
     "enum": "class P(enum.Enum):\n    R = 0\n    THETA = 1\n" + _UNUSED_CHECK,
-    "str_enum": "class P(str, enum.Enum):\n    R = 'r'\n" + _UNUSED_CHECK,
+    "int_enum": "class P(int, enum.Enum):\n    R = 0\n" + _UNUSED_CHECK,
 }
 
 
@@ -335,6 +339,15 @@ def test_an_unused_method_of_a_record_class_is_not_run(name):
     # named by the task, it runs
     used = RECORD_CLASSES[name] + "def jacobian_polar(p):\n    return P.check(None)\n"
     assert _by_hand_module_uses(used) == ["torch.autograd.functional.jacobian"]
+
+
+def test_a_str_subclass_is_not_plain():
+    """The standard library calls a str's ordinary methods by name (os.path.join calls
+    startswith): a str subclass is read whole."""
+    source = ("import os\nclass Name(str):\n    def startswith(self, *a):\n"
+              "        return torch.autograd.functional.jacobian(torch.sin, torch.ones(1))\n"
+              "def jacobian_polar(p):\n    os.path.join('out', Name('x'))\n    return p\n")
+    assert _by_hand_module_uses(source) == ["torch.autograd.functional.jacobian"]
 
 
 def test_a_shadowed_builtin_base_is_not_plain():

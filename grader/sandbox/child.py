@@ -100,6 +100,11 @@ LEGACY_VMAP = "torch.autograd.gradcheck.vmap"
 # The entries to autograd's engine that everything else ends in.
 ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
                     "torch.autograd.forward_ad.make_dual"])
+# What a graph built while a task runs is recorded as: its rules name torch.autograd.
+GRAPH = "torch.autograd.graph"
+_SAVED_TENSORS_HOOKS = torch.autograd.graph.saved_tensors_hooks
+
+
 # The two functions every reverse pass goes through (Tensor.backward calls the first).
 PASSES = frozenset(["torch.autograd.backward", "torch.autograd.grad"])
 # The watched APIs that run autograd (the engine, or forward-mode duals): any call of
@@ -126,6 +131,7 @@ class _Recorder:
         self.used: set[str] = set()
         self.ran_autograd = False  # whether any call of RUNS_AUTOGRAD's APIs was seen
         self.passes = 0  # the backward passes seen: calls of the two functions that run the engine
+        self.graph_used = False  # a saved tensor read back by a backward pass (``watching(graphs=True)``)
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
         self.places: dict[str, set[str]] = {}
@@ -281,17 +287,35 @@ class _Recorder:
             self.used.add("torch.autograd.grad(is_grads_batched=True)")
             self.places.setdefault("torch.autograd.grad(is_grads_batched=True)", set()).update(where)
 
+    def _saved(self, tensor: Any) -> Any:
+        """A tensor saved for backward while a task with no autograd allowed runs: a graph
+        is being built. Counted as that API, where the submission's frames then are."""
+        self.used.add(GRAPH)
+        self.places.setdefault(GRAPH, set()).update(self._places(sys._getframe(1)))
+        return tensor
+
+    def _unpacked(self, tensor: Any) -> Any:
+        """A saved tensor read back: a backward pass ran, wherever it ran."""
+        self.graph_used = True
+        return tensor
+
     @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
+    def watching(self, graphs: bool = False) -> Iterator[None]:
+        """Record while the block runs. ``graphs``: also record every tensor autograd
+        saves for a backward pass (a graph being built), wherever the graph is built:
+        in TorchScript or any other C++ code, where no profile hook sees a call."""
         self.used.clear()
         self.places.clear()
         self.ran_autograd = False
         self.passes = 0
+        self.graph_used = False
+        saving = _SAVED_TENSORS_HOOKS(self._saved, self._unpacked) if graphs else contextlib.nullcontext()
         threading.setprofile(self.hook)
         sys.setprofile(self.hook)
         _WATCHING.append(self)  # after its own switch on, and out before its switch off
         try:
-            yield
+            with saving:
+                yield
         finally:
             _WATCHING.remove(self)
             # A hook gone by the end (an exception inside it switches it off) hid the rest.
@@ -448,30 +472,51 @@ def _hides_autograd(value: Any) -> bool:
 _LOGGING_NAME = re.compile(r"logging(\.handlers|\.config)?\.[A-Za-z]\w*\Z")
 
 
-def _restrict_logging_config() -> None:
-    """dictConfig resolves dotted names by importing them ("ext://torch.jit", a "class"
-    or "()" path): in a child it resolves only logging's own names and sys.stdout and
-    sys.stderr, so that a configuration, however it is written, hands a submission
-    no other module or function. Its importer imports logging and nothing else."""
+def _restrict_logging_config(own: frozenset[str]) -> None:
+    """logging.config resolves dotted names by importing them ("ext://torch.jit", a
+    "class" or "()" path): in a child it resolves only logging's own names, the
+    submission's own modules' (``own``: a formatter class of its own) and sys.stdout
+    and sys.stderr, so that a configuration, however it is written, hands a
+    submission no other module or function. Its importers import nothing else."""
     config = logging.config
-    resolve, importer = config.BaseConfigurator.resolve, config.BaseConfigurator.importer
+    resolve, importer, module_resolve = config.BaseConfigurator.resolve, config.BaseConfigurator.importer, \
+        config._resolve
 
-    def restricted_resolve(self: Any, s: Any) -> Any:
-        if type(s) is not str or not (s in ("sys.stdout", "sys.stderr") or _LOGGING_NAME.match(s)):
-            raise ValueError(f"Cannot resolve {_text(s)[:80]!r}: a logging configuration may name only "
-                             "logging's own classes and sys.stdout or sys.stderr here")
-        found = resolve(self, s)
+    def allowed(s: Any) -> bool:
+        if type(s) is not str:
+            return False
+        root, _, rest = s.partition(".")
+        return s in ("sys.stdout", "sys.stderr") or bool(_LOGGING_NAME.match(s)) \
+            or root in own and bool(rest) and all(part.isidentifier() and not part.startswith("_")
+                                                 for part in rest.split("."))
+
+    def checked(s: Any, found: Any) -> Any:
         if isinstance(found, types.ModuleType):  # logging.sys, logging.handlers.socket
             raise ValueError(f"Cannot resolve {s!r}: a module")
         return found
 
+    def refused(s: Any) -> ValueError:
+        return ValueError(f"Cannot resolve {_text(s)[:80]!r}: a logging configuration may name only logging's "
+                          "own classes, the exercise modules' own and sys.stdout or sys.stderr here")
+
+    def restricted_resolve(self: Any, s: Any) -> Any:
+        if not allowed(s):
+            raise refused(s)
+        return checked(s, resolve(self, s))
+
+    def restricted_module_resolve(s: Any) -> Any:
+        if not allowed(s):
+            raise refused(s)
+        return checked(s, module_resolve(s))
+
     def restricted_import(name: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(name) is not str or name.split(".")[0] not in ("logging", "sys"):
+        if type(name) is not str or name.split(".")[0] not in ("logging", "sys", *own):
             raise ImportError(f"a logging configuration may import only logging here, not {_text(name)[:80]!r}")
         return importer(name, *args, **kwargs)
 
     config.BaseConfigurator.resolve = restricted_resolve
     config.BaseConfigurator.importer = staticmethod(restricted_import)
+    config._resolve = restricted_module_resolve
 
 
 def _defined_in(cls: type, module_name: str) -> bool:
@@ -589,7 +634,11 @@ def _describe_exception(exc: BaseException, sources: dict[str, str]) -> dict[str
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename in files:
             frames.append([frame.filename, frame.lineno or 0, frame.name, (frame.line or "")[:200]])
-    return {"type": _type_name(exc), "message": _text(exc), "frames": frames[-8:]}
+    message = _text(exc)
+    cause = exc.__cause__
+    if isinstance(cause, BaseException) and cause is not exc:  # dictConfig's "Unable to configure ..."
+        message = f"{message} (because {_type_name(cause)}: {_text(cause)})"
+    return {"type": _type_name(exc), "message": message, "frames": frames[-8:]}
 
 
 def _tensors_in(value: Any, out: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -698,13 +747,17 @@ class _Child:
         # Without the list (an older grader) every call is watched.
         record = config.get("record")
         self.record: frozenset[str] | None = frozenset(record) if isinstance(record, list) else None
+        # The tasks that may build no autograd graph at all (their calls' saved tensors
+        # are recorded too).
+        graphless = config.get("graphless")
+        self.graphless = frozenset(graphless) if isinstance(graphless, list) else frozenset()
         self.modules: dict[str, types.ModuleType] = {}
         self.import_errors: dict[str, dict[str, Any]] = {}
         self.given: dict[tuple[str, str, str], Any] = {}
         self.scripted: dict[str, bool] = {}
 
     def load(self) -> None:
-        _restrict_logging_config()
+        _restrict_logging_config(frozenset(self.sources))
         self.recorder.install()
         sys.meta_path.append(_SubmissionFinder(self.sources))
 
@@ -781,7 +834,8 @@ class _Child:
         self.recorder.places.clear()
         quiet = False
         with warnings.catch_warnings(record=True) as caught, \
-                (self.recorder.watching() if watched else contextlib.nullcontext()):
+                (self.recorder.watching(f"{name}.{request['function']}" in self.graphless
+                                        or self._scripted(module)) if watched else contextlib.nullcontext()):
             warnings.simplefilter("always")
             try:
                 try:
@@ -822,9 +876,11 @@ class _Child:
             # limit turn it off), and the module holds no TorchScript that can run
             # autograd (in C++, where the hook cannot see it): else None, unknown, and
             # "unseen" says why.
-            "autograd": True if self.recorder.ran_autograd else False if watched
+            # (A backward pass that read back saved tensors ran, even in TorchScript: the
+            # graph's own hooks, not the profile hook, saw it.)
+            "autograd": True if self.recorder.ran_autograd or self.recorder.graph_used else False if watched
             and TAMPERED not in self.recorder.used and not self._scripted(module) else None,
-            "unseen": None if self.recorder.ran_autograd or not watched
+            "unseen": None if self.recorder.ran_autograd or self.recorder.graph_used or not watched
             else "hook" if TAMPERED in self.recorder.used else "torchscript" if self._scripted(module) else None,
             "passes": self.recorder.passes if watched else None,
             # the default floating dtype, which the submission's own module may have set
