@@ -54,6 +54,9 @@ EVASION_APIS: dict[str, str] = {
                      "threading.setprofile_all_threads", "threading.gettrace", "threading.getprofile",
                      "traceback.walk_stack", "traceback.walk_tb",
                      "ctypes.cast", "ctypes.py_object", "sys._current_frames",
+                     # code Python runs on its own, inside the grader's hook or after the
+                     # call: an audit hook, a collector's callback or its threshold
+                     "sys.addaudithook", "sys.audit", "gc.callbacks", "gc.set_threshold",
                      "builtins.vars", "builtins.globals", "builtins.locals"), "introspection"),
     **dict.fromkeys(("importlib", "runpy", "marshal", "code", "codeop", "zipimport", "pickle.loads", "pickle.load",
                      "pickle.Unpickler", "_pickle", "builtins.exec", "builtins.eval", "builtins.compile",
@@ -63,6 +66,8 @@ EVASION_APIS: dict[str, str] = {
                      "doctest", "pdb", "bdb", "trace", "cProfile.run", "cProfile.runctx", "profile.run",
                      "profile.runctx", "ctypes.pythonapi", "ctypes.PyDLL", "ctypes.pydll", "ctypes.CDLL",
                      "ctypes.cdll", "ctypes.LibraryLoader", "_ctypes", "torch.utils.cpp_extension",
+                     # kernels of one's own for torch's operators, run by the dispatcher
+                     "torch.library",
                      # compiled code loaded from bytes: a TorchScript archive, a package, an
                      # exported program, compiled artifacts
                      "torch.jit.load", "torch.package", "torch.export.load", "torch.compiler.load_cache_artifacts",

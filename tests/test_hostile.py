@@ -1126,6 +1126,8 @@ LOGGING_CONFIGS = {
     "an_ext_built": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext:' + '//sys.modules'}}}",
     "a_module_of_logging": "{'version': 1, 'handlers': {'h': {'class': 'logging.StreamHandler', 'stream': 'ext://logging.sys'}}}",
     "a_formatter_class": "{'version': 1, 'formatters': {'f': {'class': 'builtins.eval', 'format': '1'}}}",
+    "a_path_through_an_exercise_module": "{'version': 1, 'formatters': {'f': {'()': 'ex03_vjp.torch.jit.CompilationUnit'}}}",
+    "a_value_an_exercise_module_holds": "{'version': 1, 'formatters': {'f': {'()': 'ex03_vjp.torch'}}}",
 }
 
 

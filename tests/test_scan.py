@@ -342,6 +342,10 @@ EVASION = {
  "find_spec_through_a_bool_of_its_own": "from importlib.util import find_spec\ndef bool(v):\n    return v\n"
                                          "def vjp(f,x,v):\n    return bool(find_spec('sys')).loader\n",
  "pydoc_safeimport": "import pydoc\ndef vjp(f,x,v):\n    return pydoc.safeimport('torch.jit')\n",
+ "audit_hook": "import sys\nsys.addaudithook(lambda event, args: None)\n",
+ "gc_callback": "import gc\ngc.callbacks.append(lambda *a: None)\n",
+ "gc_threshold": "import gc\ngc.set_threshold(1, 1, 1)\n",
+ "torch_library_kernel": "import torch\nL = torch.library.Library('aten', 'IMPL')\n",
  "find_spec_loader_used": "import importlib.util\ndef vjp(f,x,v):\n    s = importlib.util.find_spec('os')\n"
                           "    return s.loader.load_module()\n",
  "find_spec_from_import_loader": "from importlib.util import find_spec\ndef vjp(f,x,v):\n"

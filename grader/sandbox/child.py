@@ -7,7 +7,6 @@ here decides a score: the grader treats every byte coming back as untrusted.
 """
 from __future__ import annotations
 
-import builtins
 import contextlib
 import functools
 import importlib
@@ -100,6 +99,9 @@ LEGACY_VMAP = "torch.autograd.gradcheck.vmap"
 # The entries to autograd's engine that everything else ends in.
 ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
                     "torch.autograd.forward_ad.make_dual"])
+# torch.func's transforms refuse to run under saved-tensors hooks: a module that names
+# them is not given those hooks for its TorchScript (its autograd there stays unseen).
+_TRANSFORMS_NAMED = re.compile(r"\b(func|functorch|vmap|jacrev|jacfwd)\b")
 # What a graph built while a task runs is recorded as: its rules name torch.autograd.
 GRAPH = "torch.autograd.graph"
 _SAVED_TENSORS_HOOKS = torch.autograd.graph.saved_tensors_hooks
@@ -487,12 +489,15 @@ def _restrict_logging_config(own: frozenset[str]) -> None:
             return False
         root, _, rest = s.partition(".")
         return s in ("sys.stdout", "sys.stderr") or bool(_LOGGING_NAME.match(s)) \
-            or root in own and bool(rest) and all(part.isidentifier() and not part.startswith("_")
-                                                 for part in rest.split("."))
+            or root in own and rest.isidentifier() and not rest.startswith("_")
 
     def checked(s: Any, found: Any) -> Any:
         if isinstance(found, types.ModuleType):  # logging.sys, logging.handlers.socket
             raise ValueError(f"Cannot resolve {s!r}: a module")
+        root = s.partition(".")[0]
+        if root in own and not (issubclass(type(found), type) and _defined_in(found, root)):
+            # a class the exercise module defines itself, not anything it holds
+            raise ValueError(f"Cannot resolve {s!r}: not a class defined in {root}.py")
         return found
 
     def refused(s: Any) -> ValueError:
@@ -832,18 +837,17 @@ class _Child:
         watched = self.record is None or f"{name}.{request['function']}" in self.record
         self.recorder.used.clear()
         self.recorder.places.clear()
-        quiet = False
         with warnings.catch_warnings(record=True) as caught, \
                 (self.recorder.watching(f"{name}.{request['function']}" in self.graphless
-                                        or self._scripted(module)) if watched else contextlib.nullcontext()):
+                                        or self._scripted(module) and not _TRANSFORMS_NAMED.search(self.sources[name]))
+                 if watched else contextlib.nullcontext()):
             warnings.simplefilter("always")
             try:
                 try:
                     value = function(*args)
                 finally:
                     sys.stdout, sys.stderr = saved
-                quiet = _quiet(value, inputs, caught)
-                reply: dict[str, Any] = {"status": "returned", "value": value if quiet else _encoded(value)}
+                reply: dict[str, Any] = {"status": "returned", "value": _encoded(value)}
             except Unencodable as exc:
                 reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
             except NotImplementedError as exc:
@@ -853,20 +857,14 @@ class _Child:
             # Everything that reads the submission's objects is done here, while the
             # recorder still watches: a warning's __str__, a tuple subclass's __iter__, a
             # tensor subclass's dispatch, an argument's class swapped for the student's.
-            # Code that ran only after the watch could fill in the answer unseen. (Where
-            # none of it can run any, ``_quiet``, it is done after, out of the hook's way.)
-            if not quiet:
-                try:
-                    warned, arguments = _read_after(caught, inputs, snapshots)
-                except BaseException as exc:  # noqa: B036 - what the student's code raised
-                    reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
-                    warned, arguments = [], []
-        if quiet:
-            warned, arguments = _read_after(caught, inputs, snapshots)
+            # Code that ran only after the watch could fill in the answer unseen. (Even
+            # exact tensors run code of the student's there: a kernel registered for an
+            # operator, a collector's callback.)
             try:
-                reply["value"] = _encoded(reply["value"])
-            except Unencodable as exc:
-                reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
+                warned, arguments = _read_after(caught, inputs, snapshots)
+            except BaseException as exc:  # noqa: B036 - what the student's code raised
+                reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
+                warned, arguments = [], []
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
@@ -891,50 +889,11 @@ class _Child:
         return reply
 
 
-_BUILTIN_WARNINGS = frozenset(c for c in vars(builtins).values() if isinstance(c, type) and issubclass(c, Warning))
-
-
 def _read_after(caught: list[Any], inputs: list[torch.Tensor],
                 snapshots: list[torch.Tensor]) -> tuple[list[str], list[dict[str, Any]]]:
     """The warnings' texts and the arguments' evidence, read once the call returned."""
     return ([str.__getitem__(_text(w.message), slice(0, 300)) for w in caught[:5]],
             _argument_evidence(inputs, snapshots))
-
-
-def _quiet(value: Any, inputs: list[torch.Tensor], caught: list[Any]) -> bool:
-    """Whether reading the answer, the arguments and the warnings can run none of the
-    submission's code: no torch function or dispatch mode left active, only exact
-    built-in containers and values, exact tensors with no attributes of their own (a
-    ``detach`` set on one would run), built-in warnings. Read by type only."""
-    if _TENSOR_ATTRIBUTES is None or torch._C._len_torch_function_stack() or torch._C._len_torch_dispatch_stack():
-        return False
-    if not all(type(t) is torch.Tensor and not _TENSOR_ATTRIBUTES.__get__(t) for t in inputs):
-        return False
-    if not all(type(w.message) in _BUILTIN_WARNINGS for w in caught[:5]):
-        return False
-    return _plain(value, 0)
-
-
-# A tensor's own attributes, read through the class's slot (a student's tensor subclass
-# cannot stand in: only exact tensors are read with it).
-_TENSOR_ATTRIBUTES = vars(torch.Tensor).get("__dict__")
-_PLAIN_SCALARS = (str, int, float, bool, complex, type(None))
-
-
-def _plain(value: Any, depth: int) -> bool:
-    kind = type(value)
-    if kind in _PLAIN_SCALARS:
-        return True
-    if kind is torch.Tensor:
-        return not _TENSOR_ATTRIBUTES.__get__(value)
-    if depth > 8:
-        return False
-    if kind is list or kind is tuple:
-        return len(value) <= 10_000 and all(_plain(item, depth + 1) for item in value)
-    if kind is dict:
-        return len(value) <= 10_000 and all(type(k) is str for k in value) \
-            and all(_plain(item, depth + 1) for item in value.values())
-    return False
 
 
 def _encoded(value: Any) -> Any:
