@@ -475,10 +475,12 @@ CALLED_BY_PROTOCOL = frozenset({
     "send", "throw", "recv", "encode", "decode", "format", "emit", "handle", "filter", "acquire", "release",
     "_make", "_replace", "_asdict", "_missing_", "_generate_next_value_", "_fields",
 })
-# Built-in numbers a helper class may extend (class Level(int, Enum)): Python calls only
-# their dunder methods of its own accord. (The standard library calls a str's, a
-# list's or a dict's ordinary methods by name: os.path.join calls startswith.)
-PLAIN_BUILTIN_BASES = frozenset({"int", "float", "complex"})
+# Built-in types a helper class may extend (class Mode(str, Enum)). Python calls their
+# dunder methods of its own accord, and the standard library some ordinary ones by name
+# (os.path.join calls a str's startswith): what those run is recorded at run time, and
+# a graph built there counts where no autograd is allowed.
+PLAIN_BUILTIN_BASES = frozenset({"str", "int", "float", "complex", "bytes", "tuple", "list", "dict", "set",
+                                 "frozenset"})
 # A record made by a call (``class P(namedtuple("P", "r theta"))``): plain when given
 # only literals.
 PLAIN_BASE_FACTORIES = {"collections.namedtuple", "typing.NamedTuple"}

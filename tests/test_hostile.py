@@ -1227,3 +1227,29 @@ def test_a_graph_built_in_cpp_is_autograd_where_none_is_allowed(task_id, grade, 
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert "torch.autograd.graph" in task["checks"][0]["feedback"]
     assert lost_tasks(report) == {task_id}
+
+
+def test_a_method_the_standard_library_calls_by_name_is_recorded(grade, submission):
+    """os.path.join calls a str's startswith: the scan reads a str subclass as plain, and
+    what that method runs is recorded at run time."""
+    code = """
+import os
+
+
+class _Name(str):
+    def startswith(self, *a):
+        J = torch.autograd.functional.jacobian(lambda t: torch.stack([t[0] * torch.cos(t[1]),
+                                                                      t[0] * torch.sin(t[1])]), _Name.p)
+        _Name.out.copy_(J)
+        return False
+
+
+def jacobian_polar(p):
+    _Name.p, _Name.out = p.detach().clone(), torch.zeros(2, 2, dtype=p.dtype)
+    os.path.join("out", _Name("x"))
+    return _Name.out
+"""
+    report = grade(submission(append={"ex02_jacobian": code}), patterns=("ex02_jacobian",))
+    task = by_task(report)["ex02_jacobian.jacobian_polar"]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_polar"}

@@ -101,9 +101,11 @@ ENGINE = frozenset(["torch.autograd.grad", "torch.autograd.backward", "torch.Ten
                     "torch.autograd.forward_ad.make_dual"])
 # torch.func's transforms refuse to run under saved-tensors hooks: a module that names
 # them is not given those hooks for its TorchScript (its autograd there stays unseen).
-_TRANSFORMS_NAMED = re.compile(r"\b(func|functorch|vmap|jacrev|jacfwd)\b")
+_TRANSFORMS_NAMED = re.compile(r"\btorch\s*\.\s*func\b|\bfunctorch\b|\bvmap\b|\bjacrev\b|\bjacfwd\b"
+                               r"|\bfrom\s+torch\s+import\s+[^\n]*\bfunc\b")
 # What a graph built while a task runs is recorded as: its rules name torch.autograd.
-GRAPH = "torch.autograd.graph"
+GRAPH = ("torch.autograd.graph (a graph built for backward: a tensor that requires grad, a layer's parameters, "
+         "or autograd run in TorchScript)")
 _SAVED_TENSORS_HOOKS = torch.autograd.graph.saved_tensors_hooks
 
 
@@ -495,9 +497,12 @@ def _restrict_logging_config(own: frozenset[str]) -> None:
         if isinstance(found, types.ModuleType):  # logging.sys, logging.handlers.socket
             raise ValueError(f"Cannot resolve {s!r}: a module")
         root = s.partition(".")[0]
-        if root in own and not (issubclass(type(found), type) and _defined_in(found, root)):
-            # a class the exercise module defines itself, not anything it holds
-            raise ValueError(f"Cannot resolve {s!r}: not a class defined in {root}.py")
+        if root in own and not (issubclass(type(found), type) and _defined_in(found, root)
+                                or type(found) is types.FunctionType and type(found.__module__) is str
+                                and found.__module__ == root):
+            # a class or a factory function the exercise module defines itself, not
+            # anything it holds
+            raise ValueError(f"Cannot resolve {s!r}: not a class or function defined in {root}.py")
         return found
 
     def refused(s: Any) -> ValueError:
