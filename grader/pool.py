@@ -157,7 +157,7 @@ def worker_main(fd: int) -> None:
     def answer(message: dict[str, Any]) -> None:
         channel.send(sock, json.dumps(message).encode())
 
-    load()
+    load(serving=True)
     with spawn.start(fork=True) as server:
         answer(READY)
         grade_jobs(incoming(), server, answer)

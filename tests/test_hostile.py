@@ -1118,7 +1118,8 @@ def test_a_forward_that_differentiates_for_the_backward_is_forbidden(code, grade
 
 
 # A logging configuration resolves dotted names by importing them. In the sandbox it
-# resolves only logging's own names and the standard streams, however it is written.
+# resolves only logging's own names, the standard streams and the classes and functions
+# the exercise modules define, however it is written.
 LOGGING_CONFIGS = {
     "a_factory": "{'version': 1, 'handlers': {'h': {'()': 'torch.autograd.functional.jacobian'}}}",
     "a_class_path": "{'version': 1, 'handlers': {'h': {'class': 'logging.sys.modules'}}}",

@@ -95,3 +95,15 @@ def test_the_scan_reads_the_real_modules_names():
         print(json.dumps({"loaded": shapes.loaded(), "has": hasattr(found, "ShapeEnv") and "ShapeEnv" in vars(found)}))
     """)
     assert out == {"loaded": True, "has": True}
+
+
+def test_a_batch_worker_loads_the_real_module_once_before_its_server_forks():
+    """A worker grades submission after submission: it imports the real module itself,
+    so that its sandbox server, forked from it, shares that import."""
+    out = _run("""
+        import json
+        from grader import preload, shapes
+        preload.load(serving=True)
+        print(json.dumps({"loaded": shapes.loaded()}))
+    """)
+    assert out == {"loaded": True}
