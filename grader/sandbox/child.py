@@ -584,14 +584,7 @@ def _class_name(cls: Any) -> str:
 def _function_class(node: Any) -> str:
     """The name of the custom Function whose backward node ``node`` is, read through
     type's own slots (a student's metaclass cannot run code here); "" if unknown."""
-    try:
-        owner = type.__dict__["__dict__"].__get__(type(node)).get("_forward_cls")
-        if not isinstance(owner, type):
-            return ""
-        name = type.__dict__["__qualname__"].__get__(owner)
-    except Exception:  # noqa: BLE001 - evidence only; a node of another shape is no place
-        return ""
-    return name if type(name) is str else ""
+    return _class_name(_CLASS_DICT.__get__(type(node)).get("_forward_cls"))
 
 
 class _SubmissionFinder(MetaPathFinder, Loader):
@@ -811,8 +804,7 @@ class _Child:
             try:
                 payload = wire.encode(reply)
             except BaseException as exc:  # noqa: B036 - a reply that cannot be encoded is the student's
-                payload = wire.encode({"status": "unencodable", "exception": {
-                    "type": _type_name(exc), "message": _text(exc), "frames": []}})
+                payload = wire.encode(_unencodable(_type_name(exc), _text(exc)))
             channel.send(self.sock, channel.seal(self._key, self._sent, payload))
             self._sent += 1
 
@@ -854,7 +846,7 @@ class _Child:
                     sys.stdout, sys.stderr = saved
                 reply: dict[str, Any] = {"status": "returned", "value": _encoded(value)}
             except Unencodable as exc:
-                reply = {"status": "unencodable", "exception": {"type": exc.kind, "message": str(exc), "frames": []}}
+                reply = _unencodable(exc.kind, str(exc))
             except NotImplementedError as exc:
                 reply = {"status": "not_implemented", "exception": _describe_exception(exc, self.sources)}
             except BaseException as exc:  # noqa: B036 - student failures are data
@@ -871,20 +863,20 @@ class _Child:
                 reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
                 warned, arguments = [], []
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
+        # Seen running, autograd ran: a watched API's call, or a backward pass that read
+        # back saved tensors (even in TorchScript: the graph's own hooks saw it). Not seen
+        # is only known while the recorder watched the call, its hook was not replaced (a
+        # profiler of the student's own, recursion at the limit turn it off) and the
+        # module holds no TorchScript that can run autograd: else unknown, and "unseen"
+        # says why.
+        seen = self.recorder.ran_autograd or self.recorder.graph_used
+        unseen = None if seen or not watched else "hook" if TAMPERED in self.recorder.used \
+            else "torchscript" if self._scripted(module) else None
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
-            # Seen running, it ran. Not seen is only known while the recorder watched the
-            # call, it was not replaced (a profiler of the student's own, recursion at the
-            # limit turn it off), and the module holds no TorchScript that can run
-            # autograd (in C++, where the hook cannot see it): else None, unknown, and
-            # "unseen" says why.
-            # (A backward pass that read back saved tensors ran, even in TorchScript: the
-            # graph's own hooks, not the profile hook, saw it.)
-            "autograd": True if self.recorder.ran_autograd or self.recorder.graph_used else False if watched
-            and TAMPERED not in self.recorder.used and not self._scripted(module) else None,
-            "unseen": None if self.recorder.ran_autograd or self.recorder.graph_used or not watched
-            else "hook" if TAMPERED in self.recorder.used else "torchscript" if self._scripted(module) else None,
+            "autograd": True if seen else None if not watched or unseen else False,
+            "unseen": unseen,
             "passes": self.recorder.passes if watched else None,
             # the default floating dtype, which the submission's own module may have set
             "default_dtype": wire.DTYPE_NAMES.get(torch.get_default_dtype()),
@@ -908,6 +900,10 @@ def _encoded(value: Any) -> Any:
         return wire.Encoded(value)
     except Exception as exc:  # noqa: BLE001 - whatever its own code raised
         raise Unencodable(_type_name(exc), _text(exc)) from None
+
+
+def _unencodable(kind: str, message: str) -> dict[str, Any]:
+    return {"status": "unencodable", "exception": {"type": kind, "message": message, "frames": []}}
 
 
 class Unencodable(Exception):
