@@ -3,9 +3,10 @@
 torch, with a light stand-in for the part of it that the first gradient with explicit
 ``grad_outputs`` imports (``torch.fx.experimental.symbolic_shapes``, with sympy: about
 a third of a second; see ``shapes``). The checks' reference computations only ask it
-whether two plain shapes match; the sandbox server, forked from here, loads the real
-module for its children while this process goes on with pytest. A batch worker
-imports the real one itself, before the fork: one import then serves both processes.
+whether two plain shapes match, and so do the solutions; the sandbox server, forked
+from here, and its children keep the stand-in, and whatever asks for more loads the
+real module. A batch worker imports the real one itself, before the fork: one import
+then serves both processes and every child.
 
 Then what exists is frozen: torch leaves about a million objects that live as long
 as the process, and every later full collection would walk them all.

@@ -467,14 +467,10 @@ def test_only_the_installation_is_importable(monkeypatch, tmp_path):
 
 
 SYMBOLIC_SHAPES_TASK = '''
-import torch.fx.experimental as _experimental
-
-_SEEN = type(_experimental.symbolic_shapes).__name__
-
 
 def vjp(f, x, v):
-    if _SEEN != "module":
-        raise RuntimeError("the child holds a stand-in for torch's symbolic shapes: " + _SEEN)
+    # Any name of torch's symbolic shapes beyond the stand-in's two: the real module,
+    # loaded from disk inside the jail.
     from torch.fx.experimental.symbolic_shapes import ShapeEnv, guard_or_false
     assert guard_or_false(True) and ShapeEnv is not None
     x = x.detach().requires_grad_(True)
@@ -484,10 +480,10 @@ def vjp(f, x, v):
 
 
 @pytest.mark.parametrize("mode", ("root", "user"))
-def test_the_child_holds_torchs_own_symbolic_shapes(mode):
-    """The grading process holds a light stand-in for torch's symbolic shapes
-    (``grader.shapes``); the sandbox server loads the real module before it forks, so
-    a child, which cannot load it from disk, has every name of it."""
+def test_a_child_reaches_every_name_of_torchs_symbolic_shapes(mode):
+    """The grading process and the children of its sandbox server hold a light
+    stand-in for torch's symbolic shapes (``grader.shapes``); any other name of it
+    loads the real module, from disk, inside the jail, as root or not."""
     workdir = _workdir(mode)
     sub = workdir / "submission"
     shutil.copytree(SOLUTIONS, sub)

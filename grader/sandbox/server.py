@@ -50,9 +50,12 @@ def _preload() -> None:
         __import__(name)
     from .. import shapes
 
-    # A grading process holds only a stand-in for torch's symbolic shapes (``shapes``);
-    # the children get the real module, which they could not load from disk.
-    shapes.real()
+    # The children hold the grading process's stand-in for torch's symbolic shapes
+    # (``shapes``), or the real module where the grading process loaded it (a batch
+    # worker): a child that asks for any other name of it loads the real module from
+    # disk, inside its jail. Loading it here would keep the server from answering
+    # for a third of a second, which the first check of a ``grade run`` waited for.
+    shapes.install()
     # What exists now (torch and the imports; in a forked server, the grader's memory,
     # already frozen by ``preload.load``) lives as long as the server: out of the
     # collector's reach at once, so that the collection after the warm-up walks only
