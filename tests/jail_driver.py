@@ -308,6 +308,20 @@ def message_queue():
     return _sys(240, ctypes.addressof(ctypes.create_string_buffer(b"/agl")), 0o100 | 2, 0o600, 0)
 
 
+def signal_handler():
+    """A handler runs wherever the interpreter is when the signal arrives (the
+    recorder's hook included): none may be installed, by the module or past it."""
+    return _try(lambda: signal.signal(signal.SIGALRM, lambda *a: None))
+
+
+def signal_handler_original():
+    return _try(lambda: signal.signal.__wrapped__(signal.SIGALRM, lambda *a: None))
+
+
+def sigaction_raw_syscall():
+    return _sys(13, 14, 0, 0, 8)  # rt_sigaction(SIGALRM, NULL, NULL, 8), past Python
+
+
 def start_thread():
     import threading
     return _try(lambda: threading.Thread(target=lambda: None).start())
@@ -457,6 +471,9 @@ ATTACKS = {
     "become_root": ("become_root", None),
     "posix_message_queue": ("message_queue", None),
     "thread": ("start_thread", None),
+    "signal_handler": ("signal_handler", None),
+    "signal_handler_original": ("signal_handler_original", None),
+    "sigaction_raw_syscall": ("sigaction_raw_syscall", None),
     "sigio_to_grader": ("sigio_owner", "driver_pid"),
     "sigio_owner_by_ioctl": ("sigio_ioctl", "driver_pid"),
     "inotify": ("inotify", None),

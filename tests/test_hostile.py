@@ -1254,3 +1254,117 @@ def jacobian_polar(p):
     task = by_task(report)["ex02_jacobian.jacobian_polar"]
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert lost_tasks(report) == {"ex02_jacobian.jacobian_polar"}
+
+
+# Code of the submission's own run inside the recorder's hook, where no call is recorded.
+
+SIGNAL_IN_HOOK = '''
+import signal
+
+_pending = []
+
+
+def _f(x):
+    return torch.stack([x[0] ** 2 + x[1], x[0] + x[1] ** 3])
+
+
+def _on_tick(signum, where):
+    # Acts only once the tick lands in the grader's own hook.
+    if not _pending or "code _hook" not in repr(where):
+        return
+    out, x = _pending.pop()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t), torch.enable_grad():
+        z = x.detach().clone().requires_grad_(True)
+        y = _f(z)
+        rows = [torch.autograd.grad(y[i], z, retain_graph=True)[0] for i in range(2)]
+    out[:2].copy_(torch.stack(rows))
+    out[2, 0] = 1.0
+
+
+signal.signal(signal.SIGALRM, _on_tick)
+
+
+def _step(i):
+    return i + 1
+
+
+def jacobian_by_hand(x):
+    out = torch.zeros(3, 2, dtype=x.dtype)
+    _pending.append((out, x))
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    i = 0
+    while out[2, 0] == 0 and i < 2_000_000:
+        i = _step(i)
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+    return out[:2].clone()
+'''
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_signal_handler_is_refused_and_says_why(lang, grade, submission):
+    """A signal handler runs wherever the interpreter is when the signal arrives, the
+    recorder's hook included: the sandbox installs none (here, one that runs autograd
+    for a by-hand task from inside the hook). The module fails, with a hint."""
+    report = grade(submission(append={"ex02_jacobian": SIGNAL_IN_HOOK}), patterns=("ex02",), lang=lang)
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["score"] == 0 and task["status"] == "error"
+    text = json.dumps(task, ensure_ascii=False)
+    assert ("signal.signal" in text) if lang == "en" else ("信号处理函数" in text)
+
+
+def test_setting_a_signal_to_its_default_still_works(grade, submission):
+    code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\nsignal.signal(signal.SIGPIPE, signal.SIG_IGN)\n"
+    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
+    assert report["score"] == report["max_score"]
+
+
+def test_saved_tensors_hooks_of_the_submissions_own_are_autograd(grade, submission):
+    """Only the innermost pair of saved-tensors hooks is used: a pair of the
+    submission's own would hide a graph from the recorder's. Pushing one is using
+    autograd (forbidden where no autograd is allowed), and allowed elsewhere."""
+    by_hand = ("def jacobian_by_hand(x):\n"
+               "    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):\n"
+               "        x1, x2 = x[0], x[1]\n"
+               "        one = torch.ones_like(x1)\n"
+               "        return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2 ** 2])])\n")
+    allowed = ("_vjp = vjp\n\n\ndef vjp(f, x, v):\n"
+               "    with torch.autograd.graph.save_on_cpu():\n"
+               "        return _vjp(f, x, v)\n")
+    report = grade(submission(append={"ex02_jacobian": by_hand, "ex03_vjp": allowed}), patterns=("ex02", "ex03"))
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden"
+    assert "saved_tensors_hooks" in json.dumps(task)
+
+
+def test_no_collection_runs_inside_the_recorders_hook():
+    """A collection inside the hook would run the submission's finalizers (``__del__``,
+    weakref callbacks) where no call is recorded: the hook holds collections off
+    while it works, and leaves the collector as it found it."""
+    import gc
+
+    import torch
+
+    from grader.sandbox.child import _Recorder
+
+    recorder = _Recorder({"ex02_jacobian.py"})
+    recorder.install()
+    seen = []
+    original = recorder._record
+
+    def record(frame, names):
+        seen.append(gc.isenabled())
+        return original(frame, names)
+
+    recorder._record = record
+    assert gc.isenabled()
+    _run_as_submission(recorder, "def task(x):\n    torch.autograd.grad((x.requires_grad_() * 2).sum(), x)\n")
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _run_as_submission(recorder, "def task(x):\n    torch.enable_grad()\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    del torch

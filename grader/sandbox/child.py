@@ -8,7 +8,9 @@ here decides a score: the grader treats every byte coming back as untrusted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import gc
 import importlib
 import io
 import inspect
@@ -68,6 +70,9 @@ def _watch_list() -> dict[str, Callable[..., Any]]:
     # Grad mode switched back on (inside a custom backward it is off): the class's
     # Python methods are what a call or a with statement runs.
     out["torch.enable_grad"] = vars(torch.enable_grad)["__enter__"]
+    # Saved-tensors hooks of the submission's own would take the place of the
+    # recorder's (only the innermost pair is used): pushing a pair is using autograd.
+    out["torch.autograd.graph.saved_tensors_hooks"] = vars(torch.autograd.graph.saved_tensors_hooks)["__enter__"]
     out["torch.set_grad_enabled"] = vars(torch.set_grad_enabled)["__init__"]
     for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
         out[f"torch.autograd.functional.{name}"] = getattr(functional, name)
@@ -147,6 +152,7 @@ class _Recorder:
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
         self.dispatcher = _Child.call.__code__  # the frame that calls a task's function
         self.hook = self._hook  # one bound method: the hook is recognised by identity
+        self.gc = (gc.isenabled, gc.disable, gc.enable)
 
     def install(self) -> None:
         for qualname, function in _watch_list().items():
@@ -255,6 +261,21 @@ class _Recorder:
         names = self.codes.get(frame.f_code)
         if names is None:
             return
+        # What follows allocates: a collection then would run finalizers of the
+        # submission's garbage (``__del__``, weakref callbacks) inside this hook, where
+        # no call is recorded. Collections wait until the hook is done.
+        # (The functions are the ones read at start: the gc module is the submission's
+        # to change.)
+        isenabled, disable, enable = self.gc
+        collecting = isenabled()
+        disable()
+        try:
+            self._record(frame, names)
+        finally:
+            if collecting:
+                enable()
+
+    def _record(self, frame: types.FrameType, names: tuple[str, ...]) -> None:
         if not self.ran_autograd and not RUNS_AUTOGRAD.isdisjoint(names):
             self.ran_autograd = True
         if not PASSES.isdisjoint(names):
@@ -313,20 +334,21 @@ class _Recorder:
         self.ran_autograd = False
         self.passes = 0
         self.graph_used = False
-        saving = _SAVED_TENSORS_HOOKS(self._saved, self._unpacked) if graphs else contextlib.nullcontext()
-        threading.setprofile(self.hook)
-        sys.setprofile(self.hook)
-        _WATCHING.append(self)  # after its own switch on, and out before its switch off
-        try:
-            with saving:
+        # The recorder's own saved-tensors hooks are pushed before its profile hook is
+        # on and popped once it is off: pushing a pair is a watched call.
+        with _SAVED_TENSORS_HOOKS(self._saved, self._unpacked) if graphs else contextlib.nullcontext():
+            threading.setprofile(self.hook)
+            sys.setprofile(self.hook)
+            _WATCHING.append(self)  # after its own switch on, and out before its switch off
+            try:
                 yield
-        finally:
-            _WATCHING.remove(self)
-            # A hook gone by the end (an exception inside it switches it off) hid the rest.
-            if sys.getprofile() is not self.hook:
-                self.used.add(TAMPERED)
-            sys.setprofile(None)
-            threading.setprofile(None)  # type: ignore[arg-type]
+            finally:
+                _WATCHING.remove(self)
+                # A hook gone by the end (an exception inside it switches it off) hid the rest.
+                if sys.getprofile() is not self.hook:
+                    self.used.add(TAMPERED)
+                sys.setprofile(None)
+                threading.setprofile(None)  # type: ignore[arg-type]
 
 
 _LAZY = (map, filter, itertools.starmap)
@@ -474,6 +496,33 @@ def _hides_autograd(value: Any) -> bool:
 # What a logging configuration may name, in a child: logging's own classes and
 # constants, and the standard streams.
 _LOGGING_NAME = re.compile(r"logging(\.handlers|\.config)?\.[A-Za-z]\w*\Z")
+
+
+# ``_signal.signal`` in a child: built over a namespace of its own, so that nothing of
+# the child's is reachable from it.
+_SIGNAL_SOURCE = """
+def signal(signalnum, handler, /):
+    \"\"\"Only a signal's default or ignored disposition can be asked for here (and
+    changes nothing): a handler of the submission's would run wherever the
+    interpreter is when the signal arrives.\"\"\"
+    if handler is not SIG_DFL and handler is not SIG_IGN and handler != SIG_DFL and handler != SIG_IGN:
+        raise PermissionError(EPERM, "the sandbox runs no signal handler of a submission")
+    return getsignal(signalnum)
+"""
+
+
+def _refuse_signal_handlers() -> None:
+    """A signal handler runs at whatever point the interpreter has reached when the
+    signal arrives, the recorder's own hook included, where no call is recorded: a
+    submission gets none installed. On Linux the seccomp filter refuses sigaction
+    itself; this gives the refusal its own words (and keeps the harmless default
+    and ignored dispositions working) on every platform."""
+    import _signal
+
+    namespace: dict[str, Any] = {"SIG_DFL": _signal.SIG_DFL, "SIG_IGN": _signal.SIG_IGN, "EPERM": errno.EPERM,
+                                 "getsignal": _signal.getsignal, "__builtins__": {"PermissionError": PermissionError}}
+    exec(compile(_SIGNAL_SOURCE, "<sandbox>", "exec"), namespace)  # noqa: S102 - the grader's own text
+    _signal.signal = namespace["signal"]
 
 
 def _restrict_logging_config(own: frozenset[str]) -> None:
@@ -967,6 +1016,7 @@ def run(fd: int, backend: jail.Backend) -> None:
         sock = socket.socket(fileno=fd)
         config = json.loads(channel.recv(sock, max_bytes=MAX_REQUEST_BYTES))
         _lock_down(config, fd, backend)
+        _refuse_signal_handlers()
         child = _Child(sock, config)
         child.load()
         _unlist_the_grader()

@@ -89,8 +89,9 @@ def main() -> None:
         applied = _lock_down(config, sock)
         # Said before any student code is loaded: after that, only sealed replies.
         channel.send(sock, json.dumps({"locked": applied}).encode())
-        from .child import _Child, _unlist_the_grader
+        from .child import _Child, _refuse_signal_handlers, _unlist_the_grader
 
+        _refuse_signal_handlers()
         child = _Child(sock, config)
         child.load()
         _unlist_the_grader()
