@@ -90,7 +90,8 @@ def outcome_of_failure(result: Any, task_id: str = "", hints: dict[str, str] | N
     # torch's messages run to several sentences: the first name the problem.
     text = {"type": str(exc.get("type", ""))[:80], "message": messages.first_sentences(full),
             "detail": result.detail, **where}
-    hint = messages.exception_hint(f"{text['type']}: {full}", task_id)
+    evidence = result.evidence if isinstance(getattr(result, "evidence", None), dict) else {}
+    hint = messages.exception_hint(f"{text['type']}: {full}", task_id, evidence.get("passes"))
     hint = (hints or {}).get(hint, hint) if hint else hint
     if hint:
         text["hint"] = hint

@@ -17,6 +17,7 @@ from .pyast import branches, is_main_guard
 from .report import MAX_TASK_OUTPUT
 from .sandbox import client
 from .sandbox.wire import Received
+from .messages import FIRST_PASS
 from .taskrecord import RECORDED, TAMPERED
 from .tasks import BY_ID, Task
 
@@ -121,10 +122,13 @@ class Session:
             if child is not None:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
-            record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd)
+            # Watched: the tasks with run-time rules, and those whose hints for an error
+            # depend on the backward passes the call had started.
+            record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd
+                            or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints))
             graphless = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
             child = self.child = self.server.open({"sources": self.sources, "record": record,
-                                                   "graphless": graphless}, limits)
+                                                   "graphless": graphless, "withheld": self.withheld}, limits)
             self.served = set()
         # The first call into a module in this child is also its import: one whose top
         # level runs a loop or a function of its own may be what never ends.

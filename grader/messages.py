@@ -163,12 +163,22 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
 DEFAULT_FOR = {"create_graph": "no_grad_on_input", "none_grad": "none_grad"}
 
 
-def exception_hint(message: str, task_id: str = "") -> str | None:
+# A task's record may mean another cause when the error came at the first backward
+# pass of the call (``"<code>" + FIRST_PASS``): a training loop whose w never required
+# grad fails there, one that rebinds w under no_grad only at the second.
+FIRST_PASS = "/first_pass"
+
+
+def exception_hint(message: str, task_id: str = "", passes: int | None = None) -> str | None:
+    """The hint for an error message; ``passes``: the backward passes the failing call
+    started, when known."""
     for pattern, hint in EXCEPTION_HINTS:
         if re.search(pattern, message):
             if hint in DEFAULT_FOR:
                 task = BY_ID.get(task_id)
-                return (task.exception_hint(hint) if task else None) or DEFAULT_FOR[hint]
+                first = task.exception_hint(hint + FIRST_PASS) if task and passes is not None and passes <= 1 \
+                    else None
+                return first or (task.exception_hint(hint) if task else None) or DEFAULT_FOR[hint]
             return hint
     return None
 

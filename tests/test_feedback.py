@@ -51,6 +51,11 @@ CLASSIC = {
                                   "hint:mean_sum_swapped"),
     "a rebound leaf in the training loop": ("ex01_backward/train_rebinds_w", "ex01_backward.train_linear_regression",
                                             "hint:rebound_leaf"),
+    # The same torch error at the first backward pass, and at the second: two causes.
+    "w made without requires_grad": ("ex01_backward/train_w_without_requires_grad",
+                                     "ex01_backward.train_linear_regression", "hint:loss_not_tracked"),
+    "w rebound under no_grad": ("ex01_backward/train_rebinds_w_under_no_grad",
+                                "ex01_backward.train_linear_regression", "hint:rebound_under_no_grad"),
     "a polar Jacobian entry without its r": ("ex02_jacobian/polar_missing_r", "ex02_jacobian.jacobian_polar",
                                              "hint:entry_slip"),
     "weights passed to backward as a list": ("ex03_vjp/multitask_weights_list", "ex03_vjp.multitask_grads",
