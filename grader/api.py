@@ -69,7 +69,9 @@ def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:
     isolation = None
     if prepared.to_run:
         server.warm(static.warm_up_for(prepared.submission))
-        session = Session(static.runnable_sources(prepared.submission), server, prepared.options.limits)
+        runnable = static.runnable_sources(prepared.submission)
+        session = Session(runnable, server, prepared.options.limits,
+                          withheld=static.withheld(prepared.submission, runnable))
         try:
             ledger = run(session, prepared.options.seed, prepared.to_run)
         finally:

@@ -91,8 +91,10 @@ class Session:
     costs one fork per submission instead of one per module.
     """
 
-    def __init__(self, sources: dict[str, str], server: client.Server, limits: client.Limits) -> None:
+    def __init__(self, sources: dict[str, str], server: client.Server, limits: client.Limits,
+                 withheld: dict[str, str] | None = None) -> None:
         self.sources = sources
+        self.withheld = withheld or {}  # the submission's modules not sent, and why
         self.server = server
         self.limits = limits
         self.child: client.Child | None = None

@@ -186,6 +186,18 @@ def runnable_sources(sub: Submission) -> dict[str, str]:
     return {m: text for m, text in sub.sources.items() if sub.scans[m].syntax_error is None and not escapes(m)}
 
 
+def withheld(sub: Submission, runnable: dict[str, str]) -> dict[str, str]:
+    """The submission's modules kept from the sandbox, each with why: another module
+    that imports one is told that, not that no such module exists."""
+    def why(m: str) -> str:
+        error = sub.scans[m].syntax_error
+        if error is not None:
+            return f"{m}.py has a syntax error" + (f" on line {error.line}" if error.line else "")
+        return f"{m}.py is not run: what it does at import is not allowed (its own tasks say what)"
+
+    return {m: why(m) for m in sub.sources if m not in runnable}
+
+
 if __name__ == "__main__":
     changed = write_stub_digests(Path(__file__).resolve().parent.parent / "exercises")
     print("\n".join(f"wrote {path}" for path in changed) or "every stub digest is up to date")

@@ -228,6 +228,16 @@ def test_a_syntax_error_fails_its_module_and_grades_the_rest(grade, submission):
     assert "syntax error" in by_task(report)[VJP]["checks"][0]["feedback"]
 
 
+def test_importing_a_module_with_a_syntax_error_says_so(grade, submission):
+    """ex04 reuses a helper of ex03's, whose text does not parse: ex04 fails as plain
+    Python would, and its feedback names the syntax error, not a missing module."""
+    report = grade(submission(append={"ex03_vjp": "def vjp(:\n", "ex04_detach": "from ex03_vjp import vjp as _v\n"}),
+                   patterns=("ex03", "ex04"))
+    feedback = by_task(report)["ex04_detach.detach_grads"]["checks"][0]["feedback"]
+    assert "ex03_vjp.py has a syntax error on line" in feedback and "No module named" not in feedback
+    assert "Hint" not in feedback
+
+
 SABOTAGE_FILES = {
     "conftest.py": "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
                    "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",

@@ -639,12 +639,15 @@ def _function_class(node: Any) -> str:
 class _SubmissionFinder(MetaPathFinder, Loader):
     """Serves the submission's own modules from the source text the grader sent."""
 
-    def __init__(self, sources: dict[str, str]) -> None:
+    def __init__(self, sources: dict[str, str], withheld: dict[str, str] | None = None) -> None:
         self.sources = sources
+        self.withheld = withheld or {}
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if fullname in self.sources:
             return ModuleSpec(fullname, self, origin=f"{fullname}.py")
+        if fullname in self.withheld:  # a module of the submission's that is not run: say why
+            raise ImportError(f"cannot import {fullname}: {self.withheld[fullname]}", name=fullname)
         return None
 
     def create_module(self, spec: ModuleSpec) -> None:
@@ -793,6 +796,8 @@ class _Child:
         self._sent = 0
         self.config = config
         self.sources: dict[str, str] = config["sources"]
+        withheld = config.get("withheld")
+        self.withheld: dict[str, str] = {str(k): str(v) for k, v in withheld.items()} if isinstance(withheld, dict) else {}
         self.recorder = _Recorder({f"{name}.py" for name in self.sources})
         # The tasks ("module.function") that have run-time rules: only their calls are
         # watched, since the profile hook costs every Python and C call while it is on.
@@ -811,7 +816,7 @@ class _Child:
     def load(self) -> None:
         _restrict_logging_config(frozenset(self.sources))
         self.recorder.install()
-        sys.meta_path.append(_SubmissionFinder(self.sources))
+        sys.meta_path.append(_SubmissionFinder(self.sources, self.withheld))
 
     def module(self, name: str) -> types.ModuleType | None:
         """The student's module, imported on first use; None if its import failed."""
