@@ -138,12 +138,14 @@ def _expect_grads(answer, spec, params, weights, dtype, *, visible=False):
 
 @deferred
 def _multitask_hint(spec, params, weights, i: int):
-    """Known wrong answers: all weights 1 (weights ignored), and per-task backward passes
-    without clearing .grad, where task j's gradient is counted with w_j + w_{j+1} + ..."""
+    """Known wrong answers: all weights 1 (weights ignored), per-task backward passes
+    without clearing .grad, where task j's gradient is counted with w_j + w_{j+1} + ...,
+    and the mean of the weighted losses (the answer over the number of tasks)."""
     unweighted = _multitask_oracle(spec, params, torch.ones_like(weights))[i]
     running = _multitask_oracle(spec, params, weights.flip(0).cumsum(0).flip(0))[i]
+    mean = _multitask_oracle(spec, params, weights / weights.numel())[i]
     return first_hint(_matches("unweighted", unweighted), _matches("accumulated_across_tasks", running),
-                      ratio_hint, sign_hint)
+                      _matches("mean_over_tasks", mean), ratio_hint, sign_hint)
 
 
 def _matches(name: str, other: torch.Tensor):
