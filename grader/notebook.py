@@ -51,7 +51,9 @@ def _roots() -> frozenset[str]:
 
 
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
-        ast.AnnAssign)
+        ast.AnnAssign, ast.AugAssign)
+# Statements kept only when what they bind is needed (the rest of KEEP always is).
+BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
 CHECK_TAG = "autograd-lab-check"
 # Reading a notebook takes time in proportion to its size (plots and outputs included),
 # before any time limit applies: about 0.5 s per MB.
@@ -85,7 +87,7 @@ def _is_check_cell(cell: Any, text: str) -> bool:
 _BLOCKS = (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
-def _kept(node: ast.stmt) -> bool:
+def _kept(node: ast.stmt, top: bool = True) -> bool:
     """Whether a top-level statement of a cell may go into the module: imports,
     definitions and assignments, and an ``if`` or ``try`` that holds any of those
     (``try: import numpy as np`` / ``except ImportError: np = None``, a device chosen
@@ -93,6 +95,8 @@ def _kept(node: ast.stmt) -> bool:
     statements (a print, a warning) are left out of it, as a module would hold them."""
     if isinstance(node, ast.ImportFrom) and node.module == "__future__":
         return False
+    if isinstance(node, ast.AugAssign) and not top:
+        return False  # (inside a block it is part of an experiment: a count, a total)
     if isinstance(node, KEEP):
         return True
     if isinstance(node, ast.Expr) and _walrus_names(node):
@@ -100,7 +104,7 @@ def _kept(node: ast.stmt) -> bool:
     # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
     # x_new = x - lr * x.grad``) that depends on cells left out.
     if isinstance(node, _BLOCKS):
-        return any(_kept(s) for s in branches(node))
+        return any(_kept(s, top=False) for s in branches(node))
     return False
 
 
@@ -138,11 +142,20 @@ def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
 _IPYTHON_LINE = re.compile(r"\s*([\w.\[\], ]+=\s*)?[%!?]|.*\?\s*$")
 
 
+# ``%run ./ex01_backward.ipynb`` (or ``.py``): another exercise module run into this
+# notebook's namespace, to reuse what it defines.
+_RUN_MODULE = re.compile(r"%run\s+(?:-\S+\s+)*(?:\./)?([A-Za-z_]\w*)\.(?:ipynb|py)")
+
+
 def _as_python(line: str) -> str:
     """One line as IPython's input transformer writes it (indentation kept); blank if
     it cannot. One line at a time: the transformer re-reads its whole input after every
-    escape it rewrites, which over a long cell takes minutes."""
+    escape it rewrites, which over a long cell takes minutes. ``%run`` of another
+    exercise module becomes the import of its names, as the module would write it."""
     indent = line[:len(line) - len(line.lstrip())]
+    run = _RUN_MODULE.fullmatch(line.strip())
+    if run and run.group(1) in MODULES:
+        return f"{indent}from {run.group(1)} import *"
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -163,6 +176,8 @@ def _bound(node: ast.stmt) -> set[str]:
         return {(a.asname or a.name).split(".")[0] for a in node.names}
     if isinstance(node, ast.Expr):
         return _walrus_names(node)
+    if isinstance(node, ast.AugAssign):  # EPS *= 0.1 after EPS = 1.0: the value Jupyter holds
+        return {node.target.id} if isinstance(node.target, ast.Name) else set()
     if not isinstance(node, (ast.Assign, ast.AnnAssign)):
         return set()
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -176,6 +191,8 @@ def _loaded(node: ast.stmt) -> set[str]:
     if isinstance(node, _BLOCKS):
         heads = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type is not None]
         return set().union(*(_loaded(s) for s in branches(node)), *(_loaded_in(h) for h in heads))
+    if isinstance(node, ast.AugAssign):
+        return _loaded_in(node) | _bound(node)  # it reads the name it changes
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return _loaded_in(node)
     try:
@@ -218,7 +235,7 @@ def _needed(statements: list[ast.stmt], roots: frozenset[str]) -> set[int]:
     a notebook holding d2l's ``def f``) is a try-out: the definition is graded. A task's
     name is the exception: ``vjp = vjp_v2`` says which one is the answer."""
     defined = {s.name for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    chosen = {id(s) for s in statements if not isinstance(s, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))}
+    chosen = {id(s) for s in statements if not isinstance(s, BINDINGS)}
     names = set(roots)
     for s in statements:
         if id(s) in chosen:
@@ -248,7 +265,7 @@ def _graded_cells(cells: list[str], roots: frozenset[str]) -> list[list[str]]:
                 _blank(lines, node)
             elif isinstance(node, _BLOCKS):
                 for inner in branches(node):
-                    if not _kept(inner):
+                    if not _kept(inner, top=False):
                         _blank(lines, inner, keep="pass")
         out.append(lines)
     return out

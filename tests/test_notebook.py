@@ -221,6 +221,49 @@ def test_jupyters_display_and_a_constant_bound_by_a_walrus_work_as_in_jupyter(tm
     assert "def display(" not in notebook.build(path).source
 
 
+def test_a_constant_changed_in_place_in_a_later_cell_keeps_jupyters_value(tmp_path):
+    """``EPS = 0.1`` and, in a later cell, ``EPS *= 1e-5``: Run All leaves EPS at 1e-6,
+    and so does the module. Inside a block (a count in an ``if``) it stays a try-out."""
+    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex08_custom_function", source)
+    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
+    grad.source = grad.source.replace("= 1e-6", "= EPS", 1)
+    assert "= EPS" in grad.source
+    at = nb.cells.index(grad)
+    nb.cells[at:at] = [v4.new_code_cell("EPS = 0.1"), v4.new_code_cell("print(EPS)\nEPS *= 1e-5"),
+                       v4.new_code_cell("if EPS < 1:\n    unknown_total += 1\n")]
+    path = tmp_path / "ex08_custom_function.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert "EPS *= 1e-5" in built.source and "unknown_total" not in built.source
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
+@pytest.mark.parametrize("suffix", [".ipynb", ".py"])
+def test_run_of_another_exercise_module_reuses_what_it_defines(suffix, tmp_path):
+    """``%run ./ex01_backward.ipynb`` at the top of ex03's notebook, to reuse a helper
+    defined there: the module imports that module's names, as Run All had them."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    ex01 = (SOLUTIONS / "ex01_backward.py").read_text(encoding="utf-8")
+    ex01 += "\n\ndef leaf(x):\n    return x.detach().clone().requires_grad_(True)\n"
+    if suffix == ".py":
+        (sub / "ex01_backward.py").write_text(ex01, encoding="utf-8")
+    else:
+        nbformat.write(notebook.from_module("ex01_backward", ex01), str(sub / "ex01_backward.ipynb"))
+    source = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex03_vjp", source)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "def vjp(" in c.source)
+    cell.source = cell.source.replace("x = x.detach().clone().requires_grad_(True)", "x = leaf(x)", 1)
+    assert "x = leaf(x)" in cell.source
+    nb.cells.insert(0, v4.new_code_cell(f"%run ./ex01_backward{suffix}"))
+    nbformat.write(nb, str(sub / "ex03_vjp.ipynb"))
+    assert "from ex01_backward import *" in notebook.build(sub / "ex03_vjp.ipynb").source
+    _, report = run(sub, "-o", tmp_path / "r.json", "-k", "ex03")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
 def test_task_names_rebound_and_methods_attached_in_later_cells_are_kept(tmp_path):
     """``vjp = vjp_v2`` below the stub's cell says which answer is graded; a class
     solver's method attached by assignment is part of the class."""
