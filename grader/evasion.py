@@ -492,8 +492,8 @@ class Reader:
 
     def _name(self, node: ast.Name, scopes: list[set[str]]) -> None:
         dotted = self.aliases.get(node.id)
-        if dotted and _is_power_module(dotted) and node.id in self.module_names and isinstance(node.ctx, ast.Load) \
-                and not self._in_plain_view(node) \
+        if dotted and node.id in self.module_names and isinstance(node.ctx, ast.Load) \
+                and (_is_power_module(dotted) and not self._in_plain_view(node) or self._taken_out_of_a_literal(node)) \
                 and not (node.id not in self.imported_in_functions and self._own(node.id, scopes[1:])):
             # (a function's own name, ``def log(string):``, is not the module, unless
             # some function imports it: ``import builtins`` inside a function is the module)
@@ -510,6 +510,20 @@ class Reader:
         if dotted and id(node) not in self._probes \
                 and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
+
+    def _taken_out_of_a_literal(self, node: ast.AST) -> bool:
+        """Any module put in a list, tuple, set or dict display and taken out again in
+        the same expression (``[torch.jit][0]``, ``{0: torch}[0]``): no honest code
+        does that, and what it reaches through the module has no path to read."""
+        parent = self.index.parent(node)
+        if isinstance(parent, ast.Starred):
+            parent = self.index.parent(parent)
+        if not isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+            return False
+        if isinstance(parent, ast.Dict) and node not in parent.values:
+            return False
+        outer = self.index.parent(parent)
+        return isinstance(outer, ast.Subscript) and outer.value is parent
 
     def _in_plain_view(self, node: ast.AST) -> bool:
         """Whether a module named here stays where the scan can read what is reached
@@ -573,8 +587,8 @@ class Reader:
                 self.add(node, "module_internals", f"torch's {attr}")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
-                and _is_power_module(dotted) and _is_module_path(dotted) \
-                and not self._in_plain_view(node):
+                and (_is_power_module(dotted) and not self._in_plain_view(node) or self._taken_out_of_a_literal(node)) \
+                and _is_module_path(dotted):
             self.add(node, "dynamic_attribute", f"the module {dotted} as a value")
         if code := _evasion_api(dotted):
             self.add(node, code, dotted)

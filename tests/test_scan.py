@@ -343,6 +343,9 @@ EVASION = {
                                          "def vjp(f,x,v):\n    return bool(find_spec('sys')).loader\n",
  "pydoc_safeimport": "import pydoc\ndef vjp(f,x,v):\n    return pydoc.safeimport('torch.jit')\n",
  "audit_hook": "import sys\nsys.addaudithook(lambda event, args: None)\n",
+ "module_taken_out_of_a_list": "import torch\nU = [torch.jit][0].CompilationUnit('')\n",
+ "module_taken_out_of_a_dict": "import torch\ndef vjp(f,x,v):\n    return {0: torch}[0].autograd.grad(f(x), x, v)\n",
+ "aliased_module_taken_out_of_a_tuple": "from torch import jit\nU = (jit,)[0].CompilationUnit('')\n",
  "gc_callback": "import gc\ngc.callbacks.append(lambda *a: None)\n",
  "gc_threshold": "import gc\ngc.set_threshold(1, 1, 1)\n",
  "torch_library_kernel": "import torch\nL = torch.library.Library('aten', 'IMPL')\n",
@@ -420,6 +423,8 @@ def test_a_module_or_private_name_reached_past_the_public_path_is_internal(name)
 
 # Honest code in ordinary styles: nothing here is evasion.
 HONEST = {
+ "modules_in_a_tuple_looped_over": "import numpy as np, torch\nfor m in (np, torch):\n    print(m.__version__)\n"
+                                   "LIBS = {'np': np, 'torch': torch}\nprint(LIBS['np'].__name__)\n",
 
  "print_tensor": "import torch\ndef vjp(f,x,v):\n    print(x)\n    return x\n",
  "input_var": "def vjp(f,x,v):\n    input = x\n    vars = 1\n    sum = 2\n    id = 3\n    open = 4\n    return input\n",
