@@ -82,6 +82,17 @@ def test_golden_inputs_cover_every_case():
                for _, c in all_checks(en))
 
 
+@pytest.mark.parametrize("name", ["report-v1.json", "gradescope-results.json", "github-classroom-result.json"])
+def test_every_shipped_schema_is_a_valid_json_schema(name):
+    """Checked here, once, rather than by every run that validates a report."""
+    import jsonschema
+
+    from grader.report import SCHEMA_PATH
+
+    schema = json.loads((SCHEMA_PATH.parent / name).read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+
+
 def test_the_schema_knows_exactly_the_status_types():
     """One vocabulary: the report schema's enums are the status types, nothing more or less."""
     task = report_mod.schema()["properties"]["tasks"]["items"]["properties"]
