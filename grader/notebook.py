@@ -53,7 +53,8 @@ def _roots() -> frozenset[str]:
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
         ast.AnnAssign, ast.AugAssign)
 # Statements kept only when what they bind is needed (the rest of KEEP always is).
-BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
+BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.While)
+_LOOPS = (ast.For, ast.While)
 CHECK_TAG = "autograd-lab-check"
 # Reading a notebook takes time in proportion to its size (plots and outputs included),
 # before any time limit applies: about 0.5 s per MB.
@@ -97,6 +98,10 @@ def _kept(node: ast.stmt, top: bool = True) -> bool:
         return False
     if isinstance(node, ast.AugAssign) and not top:
         return False  # (inside a block it is part of an experiment: a count, a total)
+    if isinstance(node, _LOOPS):
+        # d2l's ``for i in range(5): ... h *= 0.1``: kept (whole) only where what it
+        # binds is needed, as an assignment is.
+        return top and bool(_bound(node))
     if isinstance(node, KEEP):
         return True
     if isinstance(node, ast.Expr) and _walrus_names(node):
@@ -178,10 +183,24 @@ def _bound(node: ast.stmt) -> set[str]:
         return _walrus_names(node)
     if isinstance(node, ast.AugAssign):  # EPS *= 0.1 after EPS = 1.0: the value Jupyter holds
         return {node.target.id} if isinstance(node.target, ast.Name) else set()
+    if isinstance(node, _LOOPS):  # what the statements in its body bind (not its own variable)
+        return set().union(*(_bound(s) for s in _loop_statements(node)))
     if not isinstance(node, (ast.Assign, ast.AnnAssign)):
         return set()
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _loop_statements(node: ast.stmt) -> list[ast.stmt]:
+    """The assignments in a loop's body, at any depth but outside definitions."""
+    found, todo = [], list(node.body) + list(node.orelse)
+    while todo:
+        s = todo.pop()
+        if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            found.append(s)
+        elif not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
+    return found
 
 
 def _loaded(node: ast.stmt) -> set[str]:
@@ -191,7 +210,7 @@ def _loaded(node: ast.stmt) -> set[str]:
     if isinstance(node, _BLOCKS):
         heads = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type is not None]
         return set().union(*(_loaded(s) for s in branches(node)), *(_loaded_in(h) for h in heads))
-    if isinstance(node, ast.AugAssign):
+    if isinstance(node, (ast.AugAssign, *_LOOPS)):
         return _loaded_in(node) | _bound(node)  # it reads the name it changes
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return _loaded_in(node)

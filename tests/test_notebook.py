@@ -240,6 +240,26 @@ def test_a_constant_changed_in_place_in_a_later_cell_keeps_jupyters_value(tmp_pa
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
+def test_a_top_level_loop_that_sets_a_constant_is_kept_and_other_loops_are_not(tmp_path):
+    """d2l §2.4: ``h = 0.1`` then ``for i in range(5): print(...); h *= 0.1``, and the
+    step's default is ``h``: Run All leaves h at 1e-6. A loop that binds nothing the
+    graded code needs (a training demo) stays a try-out."""
+    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex08_custom_function", source)
+    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
+    grad.source = grad.source.replace("= 1e-6", "= h", 1)
+    assert "= h" in grad.source
+    at = nb.cells.index(grad)
+    nb.cells[at:at] = [v4.new_code_cell("h = 0.1\nfor i in range(5):\n    print(f'h={h:.5f}')\n    h *= 0.1\n"),
+                       v4.new_code_cell("for step in range(3):\n    demo_loss = undefined_model(step)\n")]
+    path = tmp_path / "ex08_custom_function.ipynb"
+    nbformat.write(nb, str(path))
+    built = notebook.build(path)
+    assert "h *= 0.1" in built.source and "undefined_model" not in built.source
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
 @pytest.mark.parametrize("suffix", [".ipynb", ".py"])
 def test_run_of_another_exercise_module_reuses_what_it_defines(suffix, tmp_path):
     """``%run ./ex01_backward.ipynb`` at the top of ex03's notebook, to reuse a helper
