@@ -18,7 +18,7 @@ from .report import MAX_TASK_OUTPUT
 from .sandbox import client
 from .sandbox.wire import Received
 from .messages import FIRST_PASS
-from .taskrecord import RECORDED, TAMPERED
+from .taskrecord import ENGINE_RAN, ENGINE_STOPPED, RECORDED, TAMPERED
 from .tasks import BY_ID, Task
 
 
@@ -36,6 +36,9 @@ def runtime_forbidden(task: Task, used: list[str], places: dict[str, list[str]] 
             continue
         if api == TAMPERED and task.forbidden_runtime:
             hits.append(api)  # the recorder was switched off: what followed is unknown
+            continue
+        if api in (ENGINE_RAN, ENGINE_STOPPED) and "torch.autograd" in task.forbidden_runtime:
+            hits.append(api)  # (reported only where it is the submission's: no place to check)
             continue
         if task.scope and not any(_in_scope(scope, (places or {}).get(api, [])) for scope in task.scope):
             continue
@@ -129,8 +132,9 @@ class Session:
             record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd
                             or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints))
             graphless = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
-            child = self.child = self.server.open({"sources": self.sources, "record": record,
-                                                   "graphless": graphless, "withheld": self.withheld}, limits)
+            engine_free = [t for t in graphless if not BY_ID[t].scope]
+            child = self.child = self.server.open({"sources": self.sources, "record": record, "graphless": graphless,
+                                                   "engine_free": engine_free, "withheld": self.withheld}, limits)
             self.served = set()
         # The first call into a module in this child is also its import: one whose top
         # level runs a loop or a function of its own may be what never ends.

@@ -40,6 +40,14 @@ FORWARD_AD = FUNCTIONAL + ("torch.autograd.forward_ad",)
 # replaces it during a call: what it called after that went unseen, so it breaks
 # every task's run-time rules.
 TAMPERED = "sys.setprofile"
+# Recorded from torch's own record of the operations a call ran (C++), for the tasks
+# that allow no autograd: the engine ran, or a forward-mode dual was made (in a task
+# scoped to methods, only the engine run again inside one of its steps, i.e. inside
+# a backward), or that record was stopped during the call. Neither needs a place:
+# the child reports them only where they are the submission's.
+ENGINE_RAN = ("torch.autograd.engine (the autograd engine ran during the call, or forward-mode AD: seen in torch's "
+              "own record of its operations)")
+ENGINE_STOPPED = "torch.autograd.profiler (the grader's record of torch's operations was stopped during the call)"
 
 
 # What the names of recorded APIs start with.

@@ -1231,12 +1231,20 @@ IN_CPP = {"ex02_jacobian.jacobian_by_hand": ("ex02_jacobian", _SCRIPTED_JACOBIAN
 
 
 @pytest.mark.parametrize("task_id", sorted(IN_CPP))
-def test_a_graph_built_in_cpp_is_autograd_where_none_is_allowed(task_id, grade, submission):
+def test_a_graph_built_in_cpp_is_autograd_where_none_is_allowed(task_id, grade, submission, monkeypatch):
+    """(The scan, which now reads ``[torch.jit][0]`` as a module taken out of a list,
+    is set aside here: what is tested is the sandbox's own evidence.)"""
+    from grader import static
+
+    scanned = static.bounded_verdict
+    monkeypatch.setattr(static, "bounded_verdict", lambda sub, task: (lambda v: None if v is not None and v.status
+                                                                       == "forbidden" else v)(scanned(sub, task)))
     module, code = IN_CPP[task_id]
     report = grade(submission(append={module: code}), patterns=(module,))
     task = by_task(report)[task_id]
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
-    assert "torch.autograd.graph" in task["checks"][0]["feedback"]
+    feedback = task["checks"][0]["feedback"]
+    assert "torch.autograd.graph" in feedback or "torch.autograd.engine" in feedback
     assert lost_tasks(report) == {task_id}
 
 
@@ -1378,3 +1386,130 @@ def test_no_collection_runs_inside_the_recorders_hook():
     finally:
         gc.enable()
     del torch
+
+
+# Python runs some code where no profile hook sees it: a finalizer run while the
+# interpreter syncs a frame's locals for the hook is one. torch's own record of its
+# operations sees what such code runs, for the tasks that allow no autograd at all.
+
+FINALIZER_IN_THE_TRAMPOLINE = '''
+import traceback
+import weakref
+
+_jobs = []
+
+
+class _Token:
+    pass
+
+
+def _work():
+    if not _jobs:
+        return
+    out, x = _jobs.pop()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t), torch.enable_grad():
+        z = x.detach().clone().requires_grad_(True)
+        y = torch.stack([z[0] ** 2 + z[1], z[0] + z[1] ** 3])
+        out.copy_(torch.stack([torch.autograd.grad(y[i], z, retain_graph=True)[0] for i in range(2)]))
+
+
+_tokens = [_Token() for _ in range(64)]
+for _t in _tokens:
+    weakref.finalize(_t, _work)
+del _t
+
+
+def jacobian_by_hand(x):
+    out = torch.zeros(2, 2, dtype=x.dtype)
+    _jobs.append((out, x))
+    t = _tokens.pop()
+    try:
+        raise LookupError(t)
+    except LookupError as e:
+        traceback.TracebackException.from_exception(e, capture_locals=True)
+        del e
+    del t
+    len(())
+    return out.clone()
+'''
+
+
+def test_autograd_run_where_no_profile_hook_sees_it_is_still_seen(grade, submission):
+    report = grade(submission(append={"ex02_jacobian": FINALIZER_IN_THE_TRAMPOLINE}), patterns=("ex02",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["score"] == 0 and task["status"] == "forbidden", task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+
+
+def test_stopping_or_restarting_torchs_record_of_operations_is_seen():
+    """Code that reached torch's profiler switch (by whatever route the scan missed)
+    and stopped the record, or stopped it and started one of its own, leaves a
+    record that is not the grader's: the call is reported as such."""
+    import torch
+    from torch.autograd import ProfilerConfig, ProfilerState
+
+    from grader.sandbox.child import _EngineWatch
+    from grader.taskrecord import ENGINE_STOPPED
+
+    def stop():
+        torch.autograd._disable_profiler_legacy()
+
+    def restart():
+        stop()
+        torch.autograd._enable_profiler_legacy(ProfilerConfig(
+            ProfilerState.CPU, False, False, False, False, False, torch._C._profiler._ExperimentalConfig()))
+
+    for work in (stop, restart):
+        with _EngineWatch() as watch:
+            work()
+        assert watch.found == ENGINE_STOPPED
+    assert not torch.autograd._profiler_enabled()
+
+
+def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work():
+    import torch
+    import torch.autograd.forward_ad as fwAD
+
+    from grader.sandbox.child import _EngineWatch
+    from grader.taskrecord import ENGINE_RAN
+
+    class Honest(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    class Differentiates(Honest):
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            with torch.enable_grad():
+                z = x.detach().requires_grad_()
+                return g * torch.autograd.grad(z * z, z, torch.ones_like(z))[0]
+
+    def run(work, nested_only=False):
+        with _EngineWatch(nested_only) as watch:
+            work()
+        return watch.found
+
+    x = torch.tensor([1.0, 2.0])
+
+    def backward_through(cls):
+        leaf = x.clone().requires_grad_()
+        cls.apply(leaf).sum().backward()
+
+    def dual():
+        with fwAD.dual_level():
+            fwAD.make_dual(x, torch.ones_like(x))
+
+    assert run(lambda: print(x * 2, end="")) is None
+    assert run(lambda: backward_through(Honest)) == ENGINE_RAN
+    assert run(dual) == ENGINE_RAN
+    assert run(lambda: backward_through(Honest), nested_only=True) is None
+    assert run(lambda: backward_through(Differentiates), nested_only=True) == ENGINE_RAN
+    assert run(dual, nested_only=True) == ENGINE_RAN

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ..taskrecord import TAMPERED
+from ..taskrecord import ENGINE_RAN, ENGINE_STOPPED, TAMPERED
 from . import catalogue, channel, jail, wire
 
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -112,6 +112,75 @@ _TRANSFORMS_NAMED = re.compile(r"\btorch\s*\.\s*func\b|\bfunctorch\b|\bvmap\b|\b
 GRAPH = ("torch.autograd.graph (a graph built for backward: a tensor that requires grad, a layer's parameters, "
          "or autograd run in TorchScript)")
 _SAVED_TENSORS_HOOKS = torch.autograd.graph.saved_tensors_hooks
+
+
+# What torch's own op records (C++, whatever Python's tracing state is) show of autograd
+# running: the engine evaluating a graph's nodes, and forward-mode duals made.
+ENGINE_EVENT = "autograd::engine::evaluate_function"
+DUAL_EVENT = "aten::_make_dual"
+
+
+class _EngineWatch:
+    """torch's own record of the operations a call runs (its legacy profiler, kept in
+    C++), read for autograd: for the tasks that allow none at all. The profile hook
+    sees Python calls, and Python runs some code where no hook sees it (a finalizer
+    run while the interpreter syncs a frame's locals for the hook, a signal handler);
+    the operations that such code runs are recorded all the same. A marker pushed
+    first shows that the record read at the end is the one started here."""
+
+    def __init__(self, nested_only: bool = False) -> None:
+        # ``nested_only``: the task runs autograd itself (a custom Function's backward is
+        # the engine's to run), so only the engine run again inside one of its steps (a
+        # backward that differentiates), or a forward-mode dual, is autograd of the
+        # submission's own.
+        self.nested_only = nested_only
+        self.marker = "autograd-lab-" + os.urandom(8).hex()
+        self.active = False
+        self.handle: Any = None
+        self.found: str | None = None  # ENGINE_RAN or ENGINE_STOPPED, once read
+
+    def __enter__(self) -> "_EngineWatch":
+        from torch.autograd import ProfilerConfig, ProfilerState
+
+        try:
+            torch.autograd._enable_profiler_legacy(ProfilerConfig(
+                ProfilerState.CPU, False, False, False, False, False, torch._C._profiler._ExperimentalConfig()))
+        except RuntimeError:  # a profiler of the submission's own is on: nothing more is seen
+            return self
+        self.active = True
+        self.handle = torch.ops.profiler._record_function_enter_new(self.marker, None)
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        if not self.active:
+            return False
+        try:
+            torch.ops.profiler._record_function_exit(self.handle)
+            records = torch.autograd._disable_profiler_legacy()
+        except RuntimeError:
+            self.found = ENGINE_STOPPED
+            return False
+        ours = False
+        for thread in records:
+            open_steps = []  # per push on this thread: whether it is a step of the engine
+            for event in thread:
+                kind = event.kind()
+                if kind == "pop":
+                    if open_steps:
+                        open_steps.pop()
+                    continue
+                if kind != "push":
+                    continue
+                name = event.name()
+                step = name.startswith(ENGINE_EVENT)
+                if name == self.marker:
+                    ours = True
+                elif name == DUAL_EVENT or step and (not self.nested_only or any(open_steps)):
+                    self.found = ENGINE_RAN
+                open_steps.append(step)
+        if not ours:
+            self.found = ENGINE_STOPPED
+        return False
 
 
 # The two functions every reverse pass goes through (Tensor.backward calls the first).
@@ -808,6 +877,10 @@ class _Child:
         # are recorded too).
         graphless = config.get("graphless")
         self.graphless = frozenset(graphless) if isinstance(graphless, list) else frozenset()
+        # The tasks that may run no autograd at all, anywhere in the call (no scope):
+        # their calls run under torch's own record of operations too.
+        engine_free = config.get("engine_free")
+        self.engine_free = frozenset(engine_free) if isinstance(engine_free, list) else frozenset()
         self.modules: dict[str, types.ModuleType] = {}
         self.import_errors: dict[str, dict[str, Any]] = {}
         self.given: dict[tuple[str, str, str], Any] = {}
@@ -888,10 +961,13 @@ class _Child:
         watched = self.record is None or f"{name}.{request['function']}" in self.record
         self.recorder.used.clear()
         self.recorder.places.clear()
+        task = f"{name}.{request['function']}"
+        engine = None if not watched or task not in self.graphless else _EngineWatch(task not in self.engine_free)
         with warnings.catch_warnings(record=True) as caught, \
                 (self.recorder.watching(f"{name}.{request['function']}" in self.graphless
                                         or self._scripted(module) and not _TRANSFORMS_NAMED.search(self.sources[name]))
-                 if watched else contextlib.nullcontext()):
+                 if watched else contextlib.nullcontext()), \
+                (engine if engine is not None else contextlib.nullcontext()):
             warnings.simplefilter("always")
             try:
                 try:
@@ -917,6 +993,8 @@ class _Child:
                 reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
                 warned, arguments = [], []
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
+        if engine is not None and engine.found:
+            self.recorder.used.add(engine.found)
         # Seen running, autograd ran: a watched API's call, or a backward pass that read
         # back saved tensors (even in TorchScript: the graph's own hooks saw it). Not seen
         # is only known while the recorder watched the call, its hook was not replaced (a
