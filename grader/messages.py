@@ -171,13 +171,12 @@ FIRST_PASS = "/first_pass"
 
 def exception_hint(message: str, task_id: str = "", passes: int | None = None) -> str | None:
     """The hint for an error message; ``passes``: the backward passes the failing call
-    started, when known."""
+    ran to the end, when known."""
     for pattern, hint in EXCEPTION_HINTS:
         if re.search(pattern, message):
             if hint in DEFAULT_FOR:
                 task = BY_ID.get(task_id)
-                first = task.exception_hint(hint + FIRST_PASS) if task and passes is not None and passes <= 1 \
-                    else None
+                first = task.exception_hint(hint + FIRST_PASS) if task and passes == 0 else None
                 return first or (task.exception_hint(hint) if task else None) or DEFAULT_FOR[hint]
             return hint
     return None

@@ -208,7 +208,12 @@ class _Recorder:
     def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
         self.ran_autograd = False  # whether any call of RUNS_AUTOGRAD's APIs was seen
-        self.passes = 0  # the backward passes seen: calls of the two functions that run the engine
+        # The backward passes that ran to the end: returns (not exceptions) of the two
+        # functions that run the engine; a pass that raised, caught, did not happen.
+        self.passes = 0
+        self.pass_a = self.pass_b = None  # their code, compared by identity on every return
+        self.pass_a_ends: frozenset[int] = frozenset()  # the offsets of their return instructions
+        self.pass_b_ends: frozenset[int] = frozenset()
         self.graph_used = False  # a saved tensor read back by a backward pass (``watching(graphs=True)``)
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
@@ -240,6 +245,11 @@ class _Recorder:
         for inner in _nested_codes(legacy._vmap.__code__):
             self.codes[inner] = self.codes.get(inner, ()) + (LEGACY_VMAP,)
         _watch_profile_switches()
+        import dis
+
+        ends = [(code, frozenset(i.offset for i in dis.get_instructions(code) if i.opname == "RETURN_VALUE"))
+                for code, names in self.codes.items() if not PASSES.isdisjoint(names)]
+        (self.pass_a, self.pass_a_ends), (self.pass_b, self.pass_b_ends) = (ends + [(None, frozenset())] * 2)[:2]
         import concurrent.futures.thread
         import torch.utils._contextlib
 
@@ -326,6 +336,14 @@ class _Recorder:
 
     def _hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event != "call":
+            if event == "return":
+                # (identity, not a lookup: a code object's hash is computed anew each time)
+                code = frame.f_code
+                if code is self.pass_a:
+                    if frame.f_lasti in self.pass_a_ends:
+                        self.passes += 1
+                elif code is self.pass_b and frame.f_lasti in self.pass_b_ends:
+                    self.passes += 1
             return
         names = self.codes.get(frame.f_code)
         if names is None:
@@ -347,8 +365,6 @@ class _Recorder:
     def _record(self, frame: types.FrameType, names: tuple[str, ...]) -> None:
         if not self.ran_autograd and not RUNS_AUTOGRAD.isdisjoint(names):
             self.ran_autograd = True
-        if not PASSES.isdisjoint(names):
-            self.passes += 1
         caller = self._caller(frame)
         if caller is None:
             # Torch made the call, but autograd ran for the submission's code all the
