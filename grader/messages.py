@@ -110,8 +110,6 @@ SHARED_HINTS: dict[str, str] = {
                    "the gradients are the same without it)."),
     'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
                  "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
-    'no_signals': ("The grader runs no signal handler of yours (signal.signal, alarms and timers): remove it, or keep "
-                   "it for your own runs inside if __name__ == \"__main__\":."),
 }
 
 _TWICE = sorted(set(SHARED_HINTS) & set(OWN_HINTS))
@@ -148,7 +146,6 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"name 'get_ipython' is not defined", "notebook_export"),
     # torch.compile's compiler fails in the sandbox (it writes a cache): not the student's own file access.
     (r"^(InductorError|BackendCompilerFailed)\b|torch\._inductor|torch\._dynamo|TORCHDYNAMO_VERBOSE", "no_compile"),
-    (r"runs no signal handler of a submission", "no_signals"),
     # (matched against "Type: message")
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
      r"|Permission denied|Read-only file system", "no_files"),

@@ -311,7 +311,22 @@ def message_queue():
 def signal_handler():
     """A handler runs wherever the interpreter is when the signal arrives (the
     recorder's hook included): none may be installed, by the module or past it."""
-    return _try(lambda: signal.signal(signal.SIGALRM, lambda *a: None))
+    def handler(*a):
+        return None
+    try:
+        signal.signal(signal.SIGALRM, handler)
+    except BaseException as exc:
+        return "blocked: %s" % type(exc).__name__
+    return "ESCAPED: installed" if signal.getsignal(signal.SIGALRM) is handler else "blocked: not installed"
+
+
+def faulthandler_enable():
+    import faulthandler
+    try:
+        faulthandler.enable()
+    except BaseException as exc:
+        return "ESCAPED: honest code failed: %s" % type(exc).__name__
+    return "blocked: enable() installs nothing"
 
 
 def signal_handler_original():
@@ -472,6 +487,7 @@ ATTACKS = {
     "posix_message_queue": ("message_queue", None),
     "thread": ("start_thread", None),
     "signal_handler": ("signal_handler", None),
+    "faulthandler_enable": ("faulthandler_enable", None),
     "signal_handler_original": ("signal_handler_original", None),
     "sigaction_raw_syscall": ("sigaction_raw_syscall", None),
     "sigio_to_grader": ("sigio_owner", "driver_pid"),

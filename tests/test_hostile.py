@@ -1318,22 +1318,46 @@ def jacobian_by_hand(x):
 '''
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_a_signal_handler_is_refused_and_says_why(lang, grade, submission):
+def test_a_signal_handler_is_never_installed(grade, submission):
     """A signal handler runs wherever the interpreter is when the signal arrives, the
-    recorder's hook included: the sandbox installs none (here, one that runs autograd
-    for a by-hand task from inside the hook). The module fails, with a hint."""
-    report = grade(submission(append={"ex02_jacobian": SIGNAL_IN_HOOK}), patterns=("ex02",), lang=lang)
-    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
-    assert task["score"] == 0 and task["status"] == "error"
-    text = json.dumps(task, ensure_ascii=False)
-    assert ("signal.signal" in text) if lang == "en" else ("信号处理函数" in text)
+    recorder's hook included: the sandbox installs none (here, one that would run
+    autograd for a by-hand task from inside the hook). Its timer's signal keeps its
+    default action, which ends the call; nothing else of the module is lost."""
+    report = grade(submission(append={"ex02_jacobian": SIGNAL_IN_HOOK}), patterns=("ex02",))
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+    assert by_task(report)["ex02_jacobian.jacobian_by_hand"]["status"] != "passed"
 
 
-def test_setting_a_signal_to_its_default_still_works(grade, submission):
-    code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\nsignal.signal(signal.SIGPIPE, signal.SIG_IGN)\n"
-    report = grade(submission(append={"ex03_vjp": code}), patterns=("ex03",))
-    assert report["score"] == report["max_score"]
+HONEST_SIGNALS = """
+import faulthandler
+import signal
+
+faulthandler.enable()
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, lambda signum, frame: None)
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+_vjp = vjp
+
+
+def vjp(f, x, v):
+    def too_slow(signum, frame):
+        raise TimeoutError("vjp took too long")
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(30)
+    try:
+        return _vjp(f, x, v)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+"""
+
+
+def test_honest_signal_handling_keeps_full_marks(grade, submission):
+    """A Ctrl-C handler, faulthandler, a time limit of the student's own: installed
+    nowhere in the sandbox, and no point lost for them."""
+    report = grade(submission(append={"ex03_vjp": HONEST_SIGNALS}), patterns=("ex03",))
+    assert report["score"] == report["max_score"], lost_tasks(report)
 
 
 def test_saved_tensors_hooks_of_the_submissions_own_are_autograd(grade, submission):

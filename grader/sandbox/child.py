@@ -8,7 +8,6 @@ here decides a score: the grader treats every byte coming back as untrusted.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import gc
 import importlib
@@ -587,12 +586,13 @@ _LOGGING_NAME = re.compile(r"logging(\.handlers|\.config)?\.[A-Za-z]\w*\Z")
 # the child's is reachable from it.
 _SIGNAL_SOURCE = """
 def signal(signalnum, handler, /):
-    \"\"\"Only a signal's default or ignored disposition can be asked for here (and
-    changes nothing): a handler of the submission's would run wherever the
-    interpreter is when the signal arrives.\"\"\"
-    if handler is not SIG_DFL and handler is not SIG_IGN and handler != SIG_DFL and handler != SIG_IGN:
-        raise PermissionError(EPERM, "the sandbox runs no signal handler of a submission")
+    \"\"\"In the grader's sandbox a signal keeps what it had: a handler of the
+    submission's would run wherever the interpreter is when the signal arrives.\"\"\"
     return getsignal(signalnum)
+
+
+def enable(*args, **kwargs):
+    \"\"\"faulthandler in the grader's sandbox: nothing to install.\"\"\"
 """
 
 
@@ -600,14 +600,18 @@ def _refuse_signal_handlers() -> None:
     """A signal handler runs at whatever point the interpreter has reached when the
     signal arrives, the recorder's own hook included, where no call is recorded: a
     submission gets none installed. On Linux the seccomp filter refuses sigaction
-    itself; this gives the refusal its own words (and keeps the harmless default
-    and ignored dispositions working) on every platform."""
+    itself. So that honest code (a Ctrl-C handler, ``faulthandler.enable()``, a time
+    limit of its own) does not fail for it, setting a handler here changes nothing
+    and says so by returning what the signal had: the attempt fails quietly, and a
+    signal that comes keeps its default action."""
     import _signal
+    import faulthandler
 
-    namespace: dict[str, Any] = {"SIG_DFL": _signal.SIG_DFL, "SIG_IGN": _signal.SIG_IGN, "EPERM": errno.EPERM,
-                                 "getsignal": _signal.getsignal, "__builtins__": {"PermissionError": PermissionError}}
+    namespace: dict[str, Any] = {"getsignal": _signal.getsignal, "__builtins__": {}}
     exec(compile(_SIGNAL_SOURCE, "<sandbox>", "exec"), namespace)  # noqa: S102 - the grader's own text
     _signal.signal = namespace["signal"]
+    for name in ("enable", "register", "dump_traceback_later"):
+        setattr(faulthandler, name, namespace["enable"])
 
 
 def _restrict_logging_config(own: frozenset[str]) -> None:
