@@ -541,6 +541,10 @@ def test_honest_styles_keep_full_marks(name, grade, submission):
     ("    @staticmethod\n    @torch.autograd.function.once_differentiable\n    @torch.no_grad()\n",
      "return grad_output * torch.sigmoid(x)"),
     ("    @staticmethod\n", "with torch.set_grad_enabled(False):\n            return grad_output * torch.sigmoid(x)"),
+    # torch's distributions compute .probs under their own enable_grad: a graph torch
+    # builds itself, not the submission's autograd
+    ("    @staticmethod\n", "return grad_output * torch.distributions.Bernoulli(logits=x).probs"),
+    ("    @staticmethod\n    @torch.no_grad()\n", "return grad_output * torch.distributions.Bernoulli(logits=x).probs"),
 ])
 def test_a_decorated_backward_or_one_with_grad_mode_off_keeps_full_marks(decorators, body, grade, submission):
     source = _solution("ex08_custom_function")

@@ -223,6 +223,7 @@ class _Recorder:
         self.runs_forward: frozenset[types.CodeType] = frozenset()
         self.forwarders: frozenset[str] = frozenset()
         self.torch_dir = os.path.dirname(torch.__file__) + os.sep
+        self.distributions_dir = self.torch_dir + "distributions" + os.sep
         self.dispatcher = _Child.call.__code__  # the frame that calls a task's function
         self.hook = self._hook  # one bound method: the hook is recognised by identity
         self.gc = (gc.isenabled, gc.disable, gc.enable)
@@ -398,7 +399,13 @@ class _Recorder:
 
     def _saved(self, tensor: Any) -> Any:
         """A tensor saved for backward while a task with no autograd allowed runs: a graph
-        is being built. Counted as that API, where the submission's frames then are."""
+        is being built. Counted as that API, where the submission's frames then are;
+        unless torch's distributions built it themselves (a ``lazy_property`` such as
+        ``Bernoulli(logits=x).probs`` computes under torch's own ``enable_grad``): a
+        backward through it would still be seen by the engine's record."""
+        caller = sys._getframe(1)
+        if caller is not None and caller.f_code.co_filename.startswith(self.distributions_dir):
+            return tensor
         self.used.add(GRAPH)
         self.places.setdefault(GRAPH, set()).update(self._places(sys._getframe(1)))
         return tensor
