@@ -175,6 +175,8 @@ def _module_internal(dotted: str, imported: set[str]) -> str | None:
         return None
     for i in range(1, len(parts)):
         head, part = ".".join(parts[:i]), parts[i]
+        if i == 1 and parts[0] in EXERCISE_MODULES and not part.startswith("__"):
+            continue  # a helper of the student's own other module (``ex01_backward._leaf``)
         # A private name reached from a module, on the module or past it on one of its
         # classes (``torch.autograd.Variable._execution_engine``), is an internal.
         if part.startswith("_") and not (part.startswith("__") and part.endswith("__")) \

@@ -123,7 +123,7 @@ PYTHON_CELL_MAGICS = {"time", "capture"}
 _HELP = re.compile(r"\s*(\?{1,2}\s*[\w.]+(\(\))?|[\w.]+(\(\))?\s*\?{1,2})\s*")
 
 
-def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
+def _parsed(text: str, folder: Path | None = None) -> tuple[list[str], ast.Module | None]:
     """The cell as Python, line for line, and its syntax tree (None if it does not
     parse). A line in IPython's own syntax (``%magic``, ``!shell``, ``t = %timeit -o
     ...``, ``obj?``) becomes the call IPython itself makes of it, which is then left
@@ -133,7 +133,7 @@ def _parsed(text: str) -> tuple[list[str], ast.Module | None]:
         return lines, ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
-    lines = [_as_python(line) if _IPYTHON_LINE.match(line) else line for line in lines]
+    lines = [_as_python(line, folder) if _IPYTHON_LINE.match(line) else line for line in lines]
     for attempt in (lines, ["" if _HELP.fullmatch(line) else line for line in lines]):
         try:
             return attempt, ast.parse("\n".join(attempt))
@@ -149,18 +149,49 @@ _IPYTHON_LINE = re.compile(r"\s*([\w.\[\], ]+=\s*)?[%!?]|.*\?\s*$")
 
 # ``%run ./ex01_backward.ipynb`` (or ``.py``): another exercise module run into this
 # notebook's namespace, to reuse what it defines.
-_RUN_MODULE = re.compile(r"%run\s+(?:-\S+\s+)*(?:\./)?([A-Za-z_]\w*)\.(?:ipynb|py)")
+_RUN_MODULE = re.compile(r"%run\s+(?:-\S+\s+)*([\"']?)(?:\./)?([A-Za-z_]\w*)(?:\.ipynb|\.py)?\1\s*(?:#.*)?")
 
 
-def _as_python(line: str) -> str:
+def _definitions_in(folder: Path | None, module: str) -> list[str]:
+    """The names of the functions and classes at the top of another exercise module
+    of the submission (``.py`` or notebook), which its module always holds: those a
+    ``%run`` of it hands over beyond what ``import *`` does (``_helper``, names left
+    out of ``__all__``)."""
+    if folder is None:
+        return []
+    found: list[str] = []
+    texts: list[str] = []
+    py, nb = folder / f"{module}.py", folder / f"{module}.ipynb"
+    try:
+        if py.is_file() and not py.is_symlink():
+            texts = [py.read_text(encoding="utf-8-sig", errors="replace")]
+        elif nb.is_file() and not nb.is_symlink() and nb.stat().st_size <= MAX_NOTEBOOK_BYTES:
+            cells = json.loads(nb.read_text(encoding="utf-8", errors="replace")).get("cells", [])
+            texts = ["".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                     for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    except (OSError, ValueError, AttributeError):
+        return []
+    for text in texts:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        found += [n.name for n in tree.body if isinstance(n, _DEFINITIONS) and n.name not in found]
+    return found
+
+
+def _as_python(line: str, folder: Path | None = None) -> str:
     """One line as IPython's input transformer writes it (indentation kept); blank if
     it cannot. One line at a time: the transformer re-reads its whole input after every
     escape it rewrites, which over a long cell takes minutes. ``%run`` of another
-    exercise module becomes the import of its names, as the module would write it."""
+    exercise module (of the submission in ``folder``) becomes the import of its names,
+    as the module would write it, on the one line."""
     indent = line[:len(line) - len(line.lstrip())]
     run = _RUN_MODULE.fullmatch(line.strip())
-    if run and run.group(1) in MODULES:
-        return f"{indent}from {run.group(1)} import *"
+    if run and run.group(2) in MODULES:
+        module = run.group(2)
+        named = _definitions_in(folder, module)
+        return f"{indent}from {module} import *" + (f"; from {module} import {', '.join(named)}" if named else "")
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -182,7 +213,10 @@ def _bound(node: ast.stmt) -> set[str]:
     if isinstance(node, ast.Expr):
         return _walrus_names(node)
     if isinstance(node, ast.AugAssign):  # EPS *= 0.1 after EPS = 1.0: the value Jupyter holds
-        return {node.target.id} if isinstance(node.target, ast.Name) else set()
+        target = node.target  # (CFG["eps"] *= 0.1 changes CFG)
+        while isinstance(target, (ast.Subscript, ast.Attribute)):
+            target = target.value
+        return {target.id} if isinstance(target, ast.Name) else set()
     if isinstance(node, _LOOPS):  # what the statements in its body bind (not its own variable)
         return set().union(*(_bound(s) for s in _loop_statements(node)))
     if not isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -191,16 +225,78 @@ def _bound(node: ast.stmt) -> set[str]:
     return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _loop_statements(node: ast.stmt) -> list[ast.stmt]:
-    """The assignments in a loop's body, at any depth but outside definitions."""
+    """The assignments in a loop's body, at any depth but outside definitions: all of
+    the loop that goes into the module (with the blocks that hold them)."""
     found, todo = [], list(node.body) + list(node.orelse)
     while todo:
         s = todo.pop()
-        if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        if isinstance(s, _ASSIGNMENTS):
             found.append(s)
-        elif not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif not isinstance(s, _DEFINITIONS):
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
     return found
+
+
+def _holds(s: ast.stmt, keep: set[int]) -> bool:
+    """Whether a block inside a loop holds one of the kept assignments."""
+    return not isinstance(s, _DEFINITIONS) and any(id(n) in keep for n in ast.walk(s))
+
+
+def _loop_part(node: ast.stmt, wanted: set[str]) -> tuple[set[int], set[str]]:
+    """What of a loop goes into the module when ``wanted`` (names it binds) are needed:
+    the assignments that bind them, and those that these read in turn, with the
+    names all of that reads (its header and the tests of the blocks around them)."""
+    assignments = _loop_statements(node)
+    inside = set().union(*(_bound(a) for a in assignments)) if assignments else set()
+    keep: set[int] = set()
+    want = set(wanted)
+    grew = True
+    while grew:
+        grew = False
+        for a in assignments:
+            if id(a) not in keep and _bound(a) & want:
+                keep.add(id(a))
+                want |= _loaded(a) & inside
+                grew = True
+    heads: list[ast.AST] = [node.iter] if isinstance(node, ast.For) else [node.test]
+    todo = list(node.body) + list(node.orelse)
+    while todo:
+        s = todo.pop()
+        if id(s) in keep:
+            heads.append(s)
+        elif not isinstance(s, _ASSIGNMENTS) and _holds(s, keep):
+            heads.extend(getattr(s, field) for field in ("test", "iter") if hasattr(s, field))
+            heads.extend(item.context_expr for item in getattr(s, "items", []))
+            todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
+    return keep, set().union(*(_loaded_in(h) for h in heads)) | (want & inside)
+
+
+def _prune_loop(lines: list[str], node: ast.stmt, keep: set[int]) -> None:
+    """Leave of a kept loop only the assignments it is kept for (a print, a plot or a
+    try-out's sum in it becomes ``pass``); a loop whose statements share lines is
+    kept whole."""
+    blank: list[ast.stmt] = []
+    kept: list[ast.stmt] = []
+    todo = list(node.body) + list(node.orelse)
+    while todo:
+        s = todo.pop()
+        if id(s) in keep:
+            kept.append(s)
+        elif not isinstance(s, _ASSIGNMENTS) and _holds(s, keep):
+            todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
+        else:
+            blank.append(s)
+    spans = [(s.lineno, s.end_lineno or s.lineno) for s in kept]
+    if any(a <= (s.end_lineno or s.lineno) and s.lineno <= b for s in blank for a, b in spans) \
+            or any(s.lineno == node.lineno for s in blank):
+        return
+    for s in blank:
+        _blank(lines, s, keep="pass")
 
 
 def _loaded(node: ast.stmt) -> set[str]:
@@ -210,7 +306,9 @@ def _loaded(node: ast.stmt) -> set[str]:
     if isinstance(node, _BLOCKS):
         heads = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type is not None]
         return set().union(*(_loaded(s) for s in branches(node)), *(_loaded_in(h) for h in heads))
-    if isinstance(node, (ast.AugAssign, *_LOOPS)):
+    if isinstance(node, _LOOPS):
+        return _loop_part(node, _bound(node))[1]
+    if isinstance(node, ast.AugAssign):
         return _loaded_in(node) | _bound(node)  # it reads the name it changes
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return _loaded_in(node)
@@ -246,13 +344,15 @@ def _rebinds(node: ast.stmt, defined: set[str]) -> bool:
         and bool(bound) and bound <= defined
 
 
-def _needed(statements: list[ast.stmt], roots: frozenset[str]) -> set[int]:
+def _needed(statements: list[ast.stmt], roots: frozenset[str]) -> tuple[set[int], dict[int, set[int]]]:
     """The ``id``s of the kept statements that go into the module: definitions and kept
     ``if``/``try`` blocks always, and the imports and assignments whose names they (or
     the tasks, by name) need, followed back through the assignments they need in turn.
     An assignment to a name a ``def`` or ``class`` gives (``f = torch.sin`` to plot, in
     a notebook holding d2l's ``def f``) is a try-out: the definition is graded. A task's
-    name is the exception: ``vjp = vjp_v2`` says which one is the answer."""
+    name is the exception: ``vjp = vjp_v2`` says which one is the answer. A top-level
+    loop that binds a needed name goes in with only the assignments needed of it
+    (the second value: per loop, the ``id``s of those)."""
     defined = {s.name for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     chosen = {id(s) for s in statements if not isinstance(s, BINDINGS)}
     names = set(roots)
@@ -260,23 +360,32 @@ def _needed(statements: list[ast.stmt], roots: frozenset[str]) -> set[int]:
         if id(s) in chosen:
             names |= _loaded(s)
     candidates = [(s, _bound(s)) for s in statements if id(s) not in chosen and not _rebinds(s, defined - roots)]
+    loops: dict[int, tuple[set[str], set[int]]] = {}
     grew = True
     while grew:
         grew = False
         for s, bound in candidates:
-            if id(s) not in chosen and (bound & names or "*" in bound):
+            if isinstance(s, _LOOPS):
+                wanted = bound & names
+                if wanted and wanted != loops.get(id(s), (set(), set()))[0]:
+                    keep, reads = _loop_part(s, wanted)
+                    loops[id(s)] = (wanted, keep)
+                    chosen.add(id(s))
+                    names |= reads
+                    grew = True
+            elif id(s) not in chosen and (bound & names or "*" in bound):
                 chosen.add(id(s))
                 names |= _loaded(s)
                 grew = True
-    return chosen
+    return chosen, {loop: keep for loop, (_, keep) in loops.items()}
 
 
-def _graded_cells(cells: list[str], roots: frozenset[str]) -> list[list[str]]:
+def _graded_cells(cells: list[str], roots: frozenset[str], folder: Path | None = None) -> list[list[str]]:
     """Each cell's lines with what a module would not hold blanked out (line numbers
     kept); a statement left out of a kept ``if`` or ``try`` becomes ``pass``."""
-    parsed = [_parsed(text) for text in cells]
+    parsed = [_parsed(text, folder) for text in cells]
     statements = [node for _, tree in parsed if tree is not None for node in tree.body if _kept(node)]
-    chosen = _needed(statements, roots)
+    chosen, loops = _needed(statements, roots)
     out = []
     for lines, tree in parsed:
         for node in tree.body if tree is not None else []:  # a cell that does not parse is kept whole
@@ -286,6 +395,8 @@ def _graded_cells(cells: list[str], roots: frozenset[str]) -> list[list[str]]:
                 for inner in branches(node):
                     if not _kept(inner, top=False):
                         _blank(lines, inner, keep="pass")
+            elif isinstance(node, _LOOPS):
+                _prune_loop(lines, node, loops.get(id(node), set()))
         out.append(lines)
     return out
 
@@ -359,7 +470,7 @@ def _build(path: Path, nbformat: Any) -> Built:
         cells.append(text)
     out = ["from __future__ import annotations"]
     built.origin.append(None)
-    for number, lines in zip(numbers, _graded_cells(cells, _roots())):
+    for number, lines in zip(numbers, _graded_cells(cells, _roots(), path.parent)):
         out.append(f"# cell {number}")
         built.origin.append(None)
         for i, line in enumerate(lines, 1):

@@ -240,6 +240,22 @@ def test_a_constant_changed_in_place_in_a_later_cell_keeps_jupyters_value(tmp_pa
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
+@pytest.mark.parametrize("setup, default", [("CFG = {'eps': 0.1}\nCFG['eps'] *= 1e-5", "CFG['eps']"),
+                                            ("class Cfg:\n    eps = 0.1\n\n\nCfg.eps *= 1e-5", "Cfg.eps")])
+def test_an_entry_or_attribute_changed_in_place_keeps_jupyters_value(setup, default, tmp_path):
+    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex08_custom_function", source)
+    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
+    grad.source = grad.source.replace("= 1e-6", "= " + default, 1)
+    at = nb.cells.index(grad)
+    nb.cells[at:at] = [v4.new_code_cell(part) for part in setup.split("\n\n\n")] if "class" in setup else \
+        [v4.new_code_cell(line) for line in setup.splitlines()]
+    path = tmp_path / "ex08_custom_function.ipynb"
+    nbformat.write(nb, str(path))
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
 def test_a_top_level_loop_that_sets_a_constant_is_kept_and_other_loops_are_not(tmp_path):
     """d2l §2.4: ``h = 0.1`` then ``for i in range(5): print(...); h *= 0.1``, and the
     step's default is ``h``: Run All leaves h at 1e-6. A loop that binds nothing the
@@ -250,24 +266,32 @@ def test_a_top_level_loop_that_sets_a_constant_is_kept_and_other_loops_are_not(t
     grad.source = grad.source.replace("= 1e-6", "= h", 1)
     assert "= h" in grad.source
     at = nb.cells.index(grad)
-    nb.cells[at:at] = [v4.new_code_cell("h = 0.1\nfor i in range(5):\n    print(f'h={h:.5f}')\n    h *= 0.1\n"),
-                       v4.new_code_cell("for step in range(3):\n    demo_loss = undefined_model(step)\n")]
+    nb.cells[at:at] = [
+        v4.new_code_cell("x = torch.tensor([1.0, 2.0], requires_grad=True)\n(x ** 3).sum().backward()"),
+        v4.new_code_cell("h = 0.1\nfor i in range(5):\n    approx = ((x.detach() + h) ** 3 - (x.detach() - h) ** 3) / (2 * h)\n"
+                         "    print(f'h={h:.5f}', (approx - x.grad).abs().max())\n    h *= 0.1\n"),
+        v4.new_code_cell("for step in range(3):\n    demo_loss = undefined_model(step)\n")]
     path = tmp_path / "ex08_custom_function.ipynb"
     nbformat.write(nb, str(path))
     built = notebook.build(path)
     assert "h *= 0.1" in built.source and "undefined_model" not in built.source
+    # what the loop is not kept for (a print, a sum that reads a try-out's x) stays out, and x with it
+    assert "approx" not in built.source and "x = torch.tensor([1.0, 2.0], requires_grad=True)" not in built.source
     _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
-@pytest.mark.parametrize("suffix", [".ipynb", ".py"])
-def test_run_of_another_exercise_module_reuses_what_it_defines(suffix, tmp_path):
-    """``%run ./ex01_backward.ipynb`` at the top of ex03's notebook, to reuse a helper
-    defined there: the module imports that module's names, as Run All had them."""
+@pytest.mark.parametrize("suffix, line", [(".ipynb", "%run ./ex01_backward.ipynb"), (".py", "%run ./ex01_backward.py"),
+                                          (".ipynb", "%run -i 'ex01_backward'  # the helpers")])
+def test_run_of_another_exercise_module_reuses_what_it_defines(suffix, line, tmp_path):
+    """``%run ./ex01_backward.ipynb`` at the top of ex03's notebook, to reuse helpers
+    defined there (a private one, one left out of ``__all__``): the module imports that
+    module's names, as Run All had them."""
     sub = tmp_path / "submission"
     sub.mkdir()
     ex01 = (SOLUTIONS / "ex01_backward.py").read_text(encoding="utf-8")
-    ex01 += "\n\ndef leaf(x):\n    return x.detach().clone().requires_grad_(True)\n"
+    ex01 += ("\n\n__all__ = ['grad_of_2xtx']\n\n\ndef _leaf(x):\n    return x.detach().clone().requires_grad_(True)\n"
+             "\n\ndef leaf(x):\n    return _leaf(x)\n")
     if suffix == ".py":
         (sub / "ex01_backward.py").write_text(ex01, encoding="utf-8")
     else:
@@ -275,11 +299,11 @@ def test_run_of_another_exercise_module_reuses_what_it_defines(suffix, tmp_path)
     source = (SOLUTIONS / "ex03_vjp.py").read_text(encoding="utf-8")
     nb = notebook.from_module("ex03_vjp", source)
     cell = next(c for c in nb.cells if c.cell_type == "code" and "def vjp(" in c.source)
-    cell.source = cell.source.replace("x = x.detach().clone().requires_grad_(True)", "x = leaf(x)", 1)
-    assert "x = leaf(x)" in cell.source
-    nb.cells.insert(0, v4.new_code_cell(f"%run ./ex01_backward{suffix}"))
+    cell.source = cell.source.replace("x = x.detach().clone().requires_grad_(True)", "x = leaf(_leaf(x))", 1)
+    assert "x = leaf(_leaf(x))" in cell.source
+    nb.cells.insert(0, v4.new_code_cell(line))
     nbformat.write(nb, str(sub / "ex03_vjp.ipynb"))
-    assert "from ex01_backward import *" in notebook.build(sub / "ex03_vjp.ipynb").source
+    assert "from ex01_backward import *; from ex01_backward import " in notebook.build(sub / "ex03_vjp.ipynb").source
     _, report = run(sub, "-o", tmp_path / "r.json", "-k", "ex03")
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
