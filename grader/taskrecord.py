@@ -47,7 +47,8 @@ TAMPERED = "sys.setprofile"
 # the child reports them only where they are the submission's.
 ENGINE_RAN = ("torch.autograd.engine (the autograd engine ran during the call, or forward-mode AD: seen in torch's "
               "own record of its operations)")
-ENGINE_STOPPED = "torch.autograd.profiler (the grader's record of torch's operations was stopped during the call)"
+ENGINE_STOPPED = ("torch.autograd.profiler (a profiler of the submission's own was on, or the grader's record of "
+                  "torch's operations was stopped during the call: profile only under if __name__ == \"__main__\":)")
 
 
 # What the names of recorded APIs start with.

@@ -1488,6 +1488,12 @@ def test_stopping_or_restarting_torchs_record_of_operations_is_seen():
             work()
         assert watch.found == ENGINE_STOPPED
     assert not torch.autograd._profiler_enabled()
+    # a profiler of the submission's own, started at import, keeps the record from
+    # ever starting: that call is unseen too
+    with torch.autograd.profiler_legacy.profile():
+        with _EngineWatch() as watch:
+            pass
+    assert watch.found == ENGINE_STOPPED
 
 
 def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work():

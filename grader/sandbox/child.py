@@ -144,7 +144,10 @@ class _EngineWatch:
         try:
             torch.autograd._enable_profiler_legacy(ProfilerConfig(
                 ProfilerState.CPU, False, False, False, False, False, torch._C._profiler._ExperimentalConfig()))
-        except RuntimeError:  # a profiler of the submission's own is on: nothing more is seen
+        except RuntimeError:
+            # A profiler of the submission's own is on (one started at import would
+            # otherwise keep this record from ever starting): the call is unseen.
+            self.found = ENGINE_STOPPED
             return self
         self.active = True
         self.handle = torch.ops.profiler._record_function_enter_new(self.marker, None)
