@@ -1522,6 +1522,19 @@ def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work(
                 z = x.detach().requires_grad_()
                 return g * torch.autograd.grad(z * z, z, torch.ones_like(z))[0]
 
+    class DifferentiatesInForward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            with torch.enable_grad():
+                z = x.detach().requires_grad_()
+                ctx.save_for_backward(torch.autograd.grad((z * z).sum(), z)[0])
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (slope,) = ctx.saved_tensors
+            return g * slope
+
     def run(work, nested_only=False):
         with _EngineWatch(nested_only) as watch:
             work()
@@ -1542,4 +1555,5 @@ def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work(
     assert run(dual) == ENGINE_RAN
     assert run(lambda: backward_through(Honest), nested_only=True) is None
     assert run(lambda: backward_through(Differentiates), nested_only=True) == ENGINE_RAN
+    assert run(lambda: backward_through(DifferentiatesInForward), nested_only=True) == ENGINE_RAN
     assert run(dual, nested_only=True) == ENGINE_RAN

@@ -128,10 +128,11 @@ class _EngineWatch:
     first shows that the record read at the end is the one started here."""
 
     def __init__(self, nested_only: bool = False) -> None:
-        # ``nested_only``: the task runs autograd itself (a custom Function's backward is
-        # the engine's to run), so only the engine run again inside one of its steps (a
-        # backward that differentiates), or a forward-mode dual, is autograd of the
-        # submission's own.
+        # ``nested_only``: the task's given code runs the engine itself (a custom
+        # Function's backward is the engine's to run), so only an engine step inside
+        # some other event (one of the engine's own steps: a backward that
+        # differentiates; a custom Function's forward; an operator), or a forward-mode
+        # dual, is autograd of the submission's own.
         self.nested_only = nested_only
         self.marker = "autograd-lab-" + os.urandom(8).hex()
         self.active = False
@@ -164,22 +165,28 @@ class _EngineWatch:
             return False
         ours = False
         for thread in records:
-            open_steps = []  # per push on this thread: whether it is a step of the engine
+            inside = 0  # the events open on this thread, the marker aside
+            stack: list[bool] = []  # per open event: whether it is the marker
             for event in thread:
                 kind = event.kind()
                 if kind == "pop":
-                    if open_steps:
-                        open_steps.pop()
+                    if stack and not stack.pop():
+                        inside -= 1
                     continue
                 if kind != "push":
                     continue
                 name = event.name()
-                step = name.startswith(ENGINE_EVENT)
                 if name == self.marker:
                     ours = True
-                elif name == DUAL_EVENT or step and (not self.nested_only or any(open_steps)):
+                    stack.append(True)
+                    continue
+                # (nested_only: the given code runs the engine itself, and only at the top
+                # of the record; an engine step inside any other event is run from inside
+                # one: a backward's step, a custom Function's forward, an operator)
+                if name == DUAL_EVENT or name.startswith(ENGINE_EVENT) and (not self.nested_only or inside):
                     self.found = ENGINE_RAN
-                open_steps.append(step)
+                stack.append(False)
+                inside += 1
         if not ours:
             self.found = ENGINE_STOPPED
         return False
