@@ -155,6 +155,8 @@ def _numerical_hint(spec: FnSpec, x: torch.Tensor, eps: float):
             return "forward_difference"
         if resembles(got, 2 * want) and bool((want != 0).any()):
             return "central_two_eps"
+        if resembles(got, want / 2) and bool((want != 0).any()):
+            return "central_half_step"
         if eps != DEFAULT_EPS and resembles(got, other_eps):
             return "eps_ignored"
         return sign_hint(got, want)
