@@ -222,9 +222,19 @@ class ModuleScan:
         return {node.name: node for node in self.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
     def _called(self, nodes: list[ast.AST]) -> set[str]:
-        """The module's functions called by name in ``nodes``."""
-        return {n.func.id for node in nodes for n in self.index.walk(node)
-                if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self._functions}
+        """The module's functions called by name in ``nodes``, or handed by name to a
+        call there, which may run them (``weakref.finalize(token, _fill)``,
+        ``atexit.register``, ``map``)."""
+        found = set()
+        for node in nodes:
+            for n in self.index.walk(node):
+                if not isinstance(n, ast.Call):
+                    continue
+                if isinstance(n.func, ast.Name) and n.func.id in self._functions:
+                    found.add(n.func.id)
+                found |= {a.id for a in list(n.args) + [k.value for k in n.keywords]
+                          if isinstance(a, ast.Name) and a.id in self._functions}
+        return found
 
     @cached_property
     def _changes(self) -> dict[str, list[ast.AST]]:
@@ -332,7 +342,11 @@ class ModuleScan:
                 for node in changes.get(name, []):
                     if node not in changed:
                         changed.append(node)
-                        todo.extend(_stored_names(node, self.index))  # what was put in it
+                        # What was put in it; for a function run at import that fills it,
+                        # all it uses: the helpers that made what it stores
+                        # (``_built["j"] = _trace()``, whose _trace built the object).
+                        todo.extend(self._free_names(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                    else _stored_names(node, self.index))
                 for node in defs.get(name, []):
                     parts = _class_parts(node, self._plain_classes | scope_classes)
                     if parts is None:
@@ -518,7 +532,7 @@ def _pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
 def _stored_names(node: ast.AST, index: Index) -> set[str]:
     """The names a module-level statement puts into an object: the value of an
     attribute or item store, the arguments of a method call (not the object itself);
-    none for a function (it is read, not followed)."""
+    none for a function (``_reach`` follows what it uses)."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return set()
     names: set[str] = set()

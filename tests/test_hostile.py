@@ -1557,3 +1557,44 @@ def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work(
     assert run(lambda: backward_through(Differentiates), nested_only=True) == ENGINE_RAN
     assert run(lambda: backward_through(DifferentiatesInForward), nested_only=True) == ENGINE_RAN
     assert run(dual, nested_only=True) == ENGINE_RAN
+
+
+# Autograd run at import by a helper that fills a registry the task reads: the
+# registry's filler is followed into what it uses, however it is run at import.
+TRACED_AT_IMPORT = '''
+import weakref
+
+import torch.func
+from torch.fx.experimental.proxy_tensor import make_fx
+
+
+def _f(x):
+    return torch.stack([x[0] ** 2 + x[1], x[0] + x[1] ** 3])
+
+
+def _trace():
+    return make_fx(torch.func.jacrev(_f))(torch.ones(2))
+
+
+_built = {}
+
+
+def _build():
+    _built["j"] = _trace()
+
+
+RUN
+
+
+def jacobian_by_hand(x):
+    return _built["j"](x)
+'''
+
+
+@pytest.mark.parametrize("run", ["_build()", "class _Token:\n    pass\n\n\n_t = _Token()\nweakref.finalize(_t, _build)\ndel _t"],
+                         ids=["called", "handed_to_a_finalizer"])
+def test_autograd_traced_into_a_registry_at_import_is_forbidden(run, grade, submission):
+    report = grade(submission(append={"ex02_jacobian": TRACED_AT_IMPORT.replace("RUN", run)}), patterns=("ex02",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
+    assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
