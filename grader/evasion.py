@@ -525,7 +525,16 @@ class Reader:
         if isinstance(parent, ast.Dict) and node not in parent.values:
             return False
         outer = self.index.parent(parent)
-        return isinstance(outer, ast.Subscript) and outer.value is parent
+        if not (isinstance(outer, ast.Subscript) and outer.value is parent):
+            return False
+        # An array library chosen by a setting, ``{"torch": torch, "numpy": np}[BACKEND]``,
+        # ``(math, torch)[is_tensor]``: whole libraries, looked up by a key that is not
+        # written there.
+        if not isinstance(outer.slice, ast.Constant):
+            paths = [dotted_path(v, self.aliases) for v in (parent.values if isinstance(parent, ast.Dict) else parent.elts)]
+            if all(p and "." not in p and not _is_power_module(p) and _is_module_path(p) for p in paths):
+                return False
+        return True
 
     def _in_plain_view(self, node: ast.AST) -> bool:
         """Whether a module named here stays where the scan can read what is reached

@@ -661,7 +661,10 @@ HONEST_UNDER_RULES = ("torch.autograd.function.once_differentiable",
                       # torch.no_grad and torch.inference_mode under their autograd names:
                       # they keep autograd out.
                       "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad",
-                      "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode")
+                      "torch.autograd.inference_mode", "torch.autograd.grad_mode.inference_mode",
+                      # a label in the profiler's record (torch.profiler.record_function
+                      # under its autograd name): it computes nothing
+                      "torch.autograd.profiler.record_function")
 
 
 # A node that may name a not-allowed API: (line, dotted path, attribute, keyword).

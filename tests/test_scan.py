@@ -425,6 +425,10 @@ def test_a_module_or_private_name_reached_past_the_public_path_is_internal(name)
 HONEST = {
  "modules_in_a_tuple_looped_over": "import numpy as np, torch\nfor m in (np, torch):\n    print(m.__version__)\n"
                                    "LIBS = {'np': np, 'torch': torch}\nprint(LIBS['np'].__name__)\n",
+ "an_array_library_chosen_by_a_setting": "import math, numpy as np, torch\nBACKEND = 'torch'\n"
+                                         "xp = {'torch': torch, 'numpy': np}[BACKEND]\n"
+                                         "def vjp(f,x,v):\n    m = (math, torch)[isinstance(x, torch.Tensor)]\n"
+                                         "    return m.zeros_like(x) + xp.ones_like(x)\n",
 
  "print_tensor": "import torch\ndef vjp(f,x,v):\n    print(x)\n    return x\n",
  "input_var": "def vjp(f,x,v):\n    input = x\n    vars = 1\n    sum = 2\n    id = 3\n    open = 4\n    return input\n",
