@@ -1311,7 +1311,7 @@ def jacobian_by_hand(x):
     _pending.append((out, x))
     signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
     i = 0
-    while out[2, 0] == 0 and i < 2_000_000:
+    while out[2, 0] == 0 and i < 200_000:
         i = _step(i)
     signal.setitimer(signal.ITIMER_REAL, 0, 0)
     return out[:2].clone()
@@ -1331,11 +1331,13 @@ def test_a_signal_handler_is_never_installed(grade, submission):
 HONEST_SIGNALS = """
 import faulthandler
 import signal
+import time
 
 faulthandler.enable()
 signal.signal(signal.SIGINT, signal.default_int_handler)
 signal.signal(signal.SIGTERM, lambda signum, frame: None)
 signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+signal.siginterrupt(signal.SIGINT, False)
 
 _vjp = vjp
 
@@ -1345,6 +1347,8 @@ def vjp(f, x, v):
         raise TimeoutError("vjp took too long")
     previous = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(30)
+    signal.setitimer(signal.ITIMER_REAL, 0.001)  # a note after 1 ms: it would fire during the sleep
+    time.sleep(0.01)
     try:
         return _vjp(f, x, v)
     finally:

@@ -609,7 +609,17 @@ def signal(signalnum, handler, /):
 
 
 def enable(*args, **kwargs):
-    \"\"\"faulthandler in the grader's sandbox: nothing to install.\"\"\"
+    \"\"\"faulthandler (and signal.siginterrupt) in the grader's sandbox: nothing to install.\"\"\"
+
+
+def alarm(seconds, /):
+    \"\"\"In the grader's sandbox no timer is armed: its signal has no handler here.\"\"\"
+    return 0
+
+
+def setitimer(which, seconds, interval=0.0, /):
+    \"\"\"In the grader's sandbox no timer is armed: its signal has no handler here.\"\"\"
+    return (0.0, 0.0)
 """
 
 
@@ -619,14 +629,24 @@ def _refuse_signal_handlers() -> None:
     submission gets none installed. On Linux the seccomp filter refuses sigaction
     itself. So that honest code (a Ctrl-C handler, ``faulthandler.enable()``, a time
     limit of its own) does not fail for it, setting a handler here changes nothing
-    and says so by returning what the signal had: the attempt fails quietly, and a
-    signal that comes keeps its default action."""
+    and says so by returning what the signal had, and ``alarm``/``setitimer`` arm no
+    timer (whose signal, with no handler, would end the process): the attempt fails
+    quietly."""
     import _signal
     import faulthandler
 
     namespace: dict[str, Any] = {"getsignal": _signal.getsignal, "__builtins__": {}}
     exec(compile(_SIGNAL_SOURCE, "<sandbox>", "exec"), namespace)  # noqa: S102 - the grader's own text
-    _signal.signal = namespace["signal"]
+    import signal
+
+    _signal.signal = namespace["signal"]  # (signal.signal, a wrapper, calls it by that name)
+    # signal's own module copied the timers from _signal when it was imported
+    for module in (_signal, signal):
+        for name in ("alarm", "setitimer"):
+            if hasattr(module, name):
+                setattr(module, name, namespace[name])
+        if hasattr(module, "siginterrupt"):
+            module.siginterrupt = namespace["enable"]
     for name in ("enable", "register", "dump_traceback_later"):
         setattr(faulthandler, name, namespace["enable"])
 
