@@ -53,8 +53,25 @@ def _roots() -> frozenset[str]:
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
         ast.AnnAssign, ast.AugAssign)
 # Statements kept only when what they bind is needed (the rest of KEEP always is).
-BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.While)
-_LOOPS = (ast.For, ast.While)
+BINDINGS = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.While, ast.With,
+            ast.Expr)
+# Blocks kept only for what they bind, with only that of them (see ``_loop_part``):
+# a loop that fills a table, ``with torch.no_grad():`` around a constant.
+_LOOPS = (ast.For, ast.While, ast.With)
+# Methods that change the object they are called on: ``STEPS.append(h)`` binds STEPS
+# as an assignment would.
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault"})
+
+
+def _mutated(node: ast.AST) -> set[str]:
+    """The name whose object an expression statement changes by a method (``L.append``)."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _MUTATORS):
+        return set()
+    target = call.func.value
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return {target.id} if isinstance(target, ast.Name) else set()
 CHECK_TAG = "autograd-lab-check"
 # Reading a notebook takes time in proportion to its size (plots and outputs included),
 # before any time limit applies: about 0.5 s per MB.
@@ -104,8 +121,8 @@ def _kept(node: ast.stmt, top: bool = True) -> bool:
         return top and bool(_bound(node))
     if isinstance(node, KEEP):
         return True
-    if isinstance(node, ast.Expr) and _walrus_names(node):
-        return True  # (EPS := 1e-6): shown in the notebook, and bound
+    if isinstance(node, ast.Expr) and (_walrus_names(node) or top and _mutated(node)):
+        return True  # (EPS := 1e-6): shown in the notebook, and bound; STEPS.append(h)
     # Not a ``with``: in a notebook it is mostly an experiment (``with torch.no_grad():
     # x_new = x - lr * x.grad``) that depends on cells left out.
     if isinstance(node, _BLOCKS):
@@ -154,9 +171,9 @@ _RUN_MODULE = re.compile(r"%run\s+(?:-\S+\s+)*([\"']?)(?:\./)?([A-Za-z_]\w*)(?:\
 
 def _definitions_in(folder: Path | None, module: str) -> list[str]:
     """The names of the functions and classes at the top of another exercise module
-    of the submission (``.py`` or notebook), which its module always holds: those a
-    ``%run`` of it hands over beyond what ``import *`` does (``_helper``, names left
-    out of ``__all__``)."""
+    of the submission (``.py`` or notebook), which its module always holds, and a
+    ``.py``'s top-level constants: those a ``%run`` of it hands over beyond what
+    ``import *`` does (``_helper``, names left out of ``__all__``)."""
     if folder is None:
         return []
     found: list[str] = []
@@ -177,6 +194,10 @@ def _definitions_in(folder: Path | None, module: str) -> list[str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         found += [n.name for n in tree.body if isinstance(n, _DEFINITIONS) and n.name not in found]
+        if py.is_file():  # a .py module holds every top-level constant too (_TWO = 2)
+            found += [t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                      if isinstance(t, ast.Name) and t.id not in found and not t.id.startswith("__")]
     return found
 
 
@@ -211,7 +232,7 @@ def _bound(node: ast.stmt) -> set[str]:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
     if isinstance(node, ast.Expr):
-        return _walrus_names(node)
+        return _walrus_names(node) | _mutated(node)
     if isinstance(node, ast.AugAssign):  # EPS *= 0.1 after EPS = 1.0: the value Jupyter holds
         target = node.target  # (CFG["eps"] *= 0.1 changes CFG)
         while isinstance(target, (ast.Subscript, ast.Attribute)):
@@ -230,16 +251,21 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def _loop_statements(node: ast.stmt) -> list[ast.stmt]:
-    """The assignments in a loop's body, at any depth but outside definitions: all of
-    the loop that goes into the module (with the blocks that hold them)."""
-    found, todo = [], list(node.body) + list(node.orelse)
+    """The assignments in a loop's body (or a ``with``'s), at any depth but outside
+    definitions, and the calls that fill a table (``L.append(h)``): all of it that
+    may go into the module (with the blocks that hold them)."""
+    found, todo = [], _body(node)
     while todo:
         s = todo.pop()
-        if isinstance(s, _ASSIGNMENTS):
+        if isinstance(s, _ASSIGNMENTS) or _mutated(s):
             found.append(s)
         elif not isinstance(s, _DEFINITIONS):
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
     return found
+
+
+def _body(node: ast.stmt) -> list[ast.stmt]:
+    return list(node.body) + list(getattr(node, "orelse", []))
 
 
 def _holds(s: ast.stmt, keep: set[int]) -> bool:
@@ -263,13 +289,14 @@ def _loop_part(node: ast.stmt, wanted: set[str]) -> tuple[set[int], set[str]]:
                 keep.add(id(a))
                 want |= _loaded(a) & inside
                 grew = True
-    heads: list[ast.AST] = [node.iter] if isinstance(node, ast.For) else [node.test]
-    todo = list(node.body) + list(node.orelse)
+    heads: list[ast.AST] = [node.iter] if isinstance(node, ast.For) else [node.test] if isinstance(node, ast.While) \
+        else [item.context_expr for item in node.items]
+    todo = _body(node)
     while todo:
         s = todo.pop()
         if id(s) in keep:
             heads.append(s)
-        elif not isinstance(s, _ASSIGNMENTS) and _holds(s, keep):
+        elif not isinstance(s, _ASSIGNMENTS) and not _mutated(s) and _holds(s, keep):
             heads.extend(getattr(s, field) for field in ("test", "iter") if hasattr(s, field))
             heads.extend(item.context_expr for item in getattr(s, "items", []))
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
@@ -282,12 +309,12 @@ def _prune_loop(lines: list[str], node: ast.stmt, keep: set[int]) -> None:
     kept whole."""
     blank: list[ast.stmt] = []
     kept: list[ast.stmt] = []
-    todo = list(node.body) + list(node.orelse)
+    todo = _body(node)
     while todo:
         s = todo.pop()
         if id(s) in keep:
             kept.append(s)
-        elif not isinstance(s, _ASSIGNMENTS) and _holds(s, keep):
+        elif not isinstance(s, _ASSIGNMENTS) and not _mutated(s) and _holds(s, keep):
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
         else:
             blank.append(s)

@@ -256,6 +256,24 @@ def test_an_entry_or_attribute_changed_in_place_keeps_jupyters_value(setup, defa
     assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
 
 
+@pytest.mark.parametrize("cells, default", [
+    (["STEPS = []", "for k in range(3, 7):\n    print(k)\n    STEPS.append(10.0 ** -k)"], "STEPS[-1]"),
+    (["CFG = {}", "CFG.update(eps=1e-6)"], "CFG['eps']"),
+    (["with torch.no_grad():\n    EPS = torch.tensor(1e-6).item()\n    print(EPS)"], "EPS"),
+], ids=["loop_appends", "update_call", "with_no_grad"])
+def test_a_table_filled_in_place_or_a_constant_made_in_a_with_keeps_jupyters_value(cells, default, tmp_path):
+    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
+    nb = notebook.from_module("ex08_custom_function", source)
+    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
+    grad.source = grad.source.replace("= 1e-6", "= " + default, 1)
+    at = nb.cells.index(grad)
+    nb.cells[at:at] = [v4.new_code_cell(text) for text in cells]
+    path = tmp_path / "ex08_custom_function.ipynb"
+    nbformat.write(nb, str(path))
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
 def test_a_top_level_loop_that_sets_a_constant_is_kept_and_other_loops_are_not(tmp_path):
     """d2l §2.4: ``h = 0.1`` then ``for i in range(5): print(...); h *= 0.1``, and the
     step's default is ``h``: Run All leaves h at 1e-6. A loop that binds nothing the
