@@ -289,35 +289,36 @@ def _loop_part(node: ast.stmt, wanted: set[str]) -> tuple[set[int], set[str]]:
                 keep.add(id(a))
                 want |= _loaded(a) & inside
                 grew = True
+    kept, _, heads = _split_block(node, keep)
+    return keep, set().union(*(_loaded_in(h) for h in heads + kept)) | (want & inside)
+
+
+def _split_block(node: ast.stmt, keep: set[int]) -> tuple[list[ast.stmt], list[ast.stmt], list[ast.AST]]:
+    """A kept loop's (or ``with``'s) statements: those kept, those left out, and the
+    heads that run around the kept ones (its own, the inner blocks' tests)."""
     heads: list[ast.AST] = [node.iter] if isinstance(node, ast.For) else [node.test] if isinstance(node, ast.While) \
         else [item.context_expr for item in node.items]
-    todo = _body(node)
-    while todo:
-        s = todo.pop()
-        if id(s) in keep:
-            heads.append(s)
-        elif not isinstance(s, _ASSIGNMENTS) and not _mutated(s) and _holds(s, keep):
-            heads.extend(getattr(s, field) for field in ("test", "iter") if hasattr(s, field))
-            heads.extend(item.context_expr for item in getattr(s, "items", []))
-            todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
-    return keep, set().union(*(_loaded_in(h) for h in heads)) | (want & inside)
-
-
-def _prune_loop(lines: list[str], node: ast.stmt, keep: set[int]) -> None:
-    """Leave of a kept loop only the assignments it is kept for (a print, a plot or a
-    try-out's sum in it becomes ``pass``); a loop whose statements share lines is
-    kept whole."""
-    blank: list[ast.stmt] = []
     kept: list[ast.stmt] = []
+    blank: list[ast.stmt] = []
     todo = _body(node)
     while todo:
         s = todo.pop()
         if id(s) in keep:
             kept.append(s)
         elif not isinstance(s, _ASSIGNMENTS) and not _mutated(s) and _holds(s, keep):
+            heads.extend(getattr(s, field) for field in ("test", "iter") if hasattr(s, field))
+            heads.extend(item.context_expr for item in getattr(s, "items", []))
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
         else:
             blank.append(s)
+    return kept, blank, heads
+
+
+def _prune_loop(lines: list[str], node: ast.stmt, keep: set[int]) -> None:
+    """Leave of a kept loop only the assignments it is kept for (a print, a plot or a
+    try-out's sum in it becomes ``pass``); a loop whose statements share lines is
+    kept whole."""
+    kept, blank, _ = _split_block(node, keep)
     spans = [(s.lineno, s.end_lineno or s.lineno) for s in kept]
     if any(a <= (s.end_lineno or s.lineno) and s.lineno <= b for s in blank for a, b in spans) \
             or any(s.lineno == node.lineno for s in blank):
