@@ -223,8 +223,9 @@ class ModuleScan:
 
     def _called(self, nodes: list[ast.AST]) -> set[str]:
         """The module's functions called by name in ``nodes``, or handed by name to a
-        call there, which may run them (``weakref.finalize(token, _fill)``,
-        ``atexit.register``, ``map``)."""
+        call there that may run them at once (``weakref.finalize(token, _fill)``,
+        ``map``, ``sorted(key=)``); not to one that only keeps them (``dict(f=f)``,
+        ``atexit.register``, which runs them after every task)."""
         found = set()
         for node in nodes:
             for n in self.index.walk(node):
@@ -232,8 +233,10 @@ class ModuleScan:
                     continue
                 if isinstance(n.func, ast.Name) and n.func.id in self._functions:
                     found.add(n.func.id)
-                found |= {a.id for a in list(n.args) + [k.value for k in n.keywords]
-                          if isinstance(a, ast.Name) and a.id in self._functions}
+                callee = n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", None)
+                if callee in _RUNS_WHAT_IT_IS_HANDED:
+                    found |= {a.id for a in list(n.args) + [k.value for k in n.keywords]
+                              if isinstance(a, ast.Name) and a.id in self._functions}
         return found
 
     @cached_property
@@ -527,6 +530,13 @@ def _pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
             and not any(isinstance(v, ast.Starred) for v in value.elts)):
         return []
     return [(t.id, v) for t, v in zip(target.elts, value.elts)]
+
+
+# Calls that may run a function they are handed while the module is imported: a
+# finalizer or weak reference's callback (on the object's death), the builtins that
+# call what they are given.
+_RUNS_WHAT_IT_IS_HANDED = frozenset({"finalize", "ref", "proxy", "WeakMethod", "map", "filter", "reduce", "sorted",
+                                     "min", "max", "starmap", "accumulate", "call", "apply", "run"})
 
 
 def _stored_names(node: ast.AST, index: Index) -> set[str]:

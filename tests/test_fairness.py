@@ -853,3 +853,51 @@ def test_autograd_inside_torchscript_is_seen_by_its_graph(grade, submission):
     task_id = "ex01_backward.grad_of_2xtx"
     task = by_task(grade(submission(replace=AUTOGRAD_INSIDE_TORCHSCRIPT), patterns=(task_id,)))[task_id]
     assert (task["status"], task["score"]) == ("passed", 4), task["checks"][0]["feedback"]
+
+
+COUNTED_AND_LISTED = '''
+import atexit
+
+_CALLS = {}
+_LOG = []
+
+
+def _count(name):
+    _CALLS[name] = _CALLS.get(name, 0) + 1
+
+
+_by_hand, _polar, _from_vjps = jacobian_by_hand, jacobian_polar, jacobian_from_vjps
+
+
+def jacobian_by_hand(x):
+    _count("by_hand")
+    return _by_hand(x)
+
+
+def jacobian_polar(p):
+    _count("polar")
+    return _polar(p)
+
+
+def jacobian_from_vjps(f, x):
+    _count("from_vjps")
+    return _from_vjps(f, x)
+
+
+def _self_check():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    _LOG.append(torch.autograd.functional.jacobian(lambda t: t * t, x))
+
+
+TASKS = dict(by_hand=jacobian_by_hand, polar=jacobian_polar, from_vjps=jacobian_from_vjps)
+assert callable(jacobian_from_vjps)
+atexit.register(_self_check)
+'''
+
+
+def test_tasks_listed_in_a_table_and_a_self_check_at_exit_keep_full_marks(grade, submission):
+    """A function handed to dict() or atexit.register is kept, not run at import: the
+    by-hand tasks are not charged with the autograd of the tasks beside them."""
+    report = grade(submission(append={"ex02_jacobian": COUNTED_AND_LISTED}), patterns=("ex02",))
+    assert report["score"] == report["max_score"], [(t["id"], t["checks"][0]["feedback"]) for t in report["tasks"]
+                                                    if t["score"] < t["max_score"]]
