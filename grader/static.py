@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .status import Status
+from .pyast import Finding
 from .scan import ModuleScan, scan_module
 from .submission import MAX_MODULE_BYTES, Submission
 from .tasks import Task
@@ -51,7 +52,7 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         if f.code == "too_complex":
             return Verdict(Status.ERROR, "too_complex", {"module": task.module, "seconds": float(f.detail)})
         return Verdict(Status.ERROR, "syntax_error", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200)})
-    escapes = scan.escapes_for(task)
+    escapes = scan.escapes_for(task) or taken_from_a_sibling(sub, task.module)
     if escapes:
         f = escapes[0]
         return Verdict(Status.FORBIDDEN, "escape", {"module": task.module, "line": f.line, "detail": escape(f.detail, 200),
@@ -65,6 +66,69 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
         # What running it would give, without a sandbox child: every check "not implemented".
         return Verdict(Status.NOT_IMPLEMENTED, "not_implemented")
     return None
+
+
+# Parts of torch that run autograd, compile text or trace: taken from another module,
+# what they are used for cannot be read (the others, libraries, are honest values).
+_TORCH_POWERS = ("torch.autograd", "torch.func", "torch.jit", "torch.library", "torch.fx", "torch.compiler",
+                 "torch.export", "torch._", "functorch")
+
+
+def _modules_bound(tree: ast.Module) -> set[str]:
+    """The names a module binds by its imports outside functions to modules with
+    powers over Python (``import inspect``, ``import sys as s``) or over autograd
+    (``from torch import jit``)."""
+    from .evasion import _is_module_path, _is_power_module
+
+    def powerful(dotted: str) -> bool:
+        return _is_power_module(dotted) or any(dotted == p or dotted.startswith(p.rstrip("_") + ".")
+                                               or p.endswith("_") and dotted.startswith(p) for p in _TORCH_POWERS)
+
+    bound: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import):
+            bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names
+                      if powerful(alias.name if alias.asname else alias.name.split(".")[0])}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            bound |= {alias.asname or alias.name for alias in node.names
+                      if alias.name != "*" and powerful(f"{node.module}.{alias.name}")
+                      and _is_module_path(f"{node.module}.{alias.name}")}
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return bound
+
+
+def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
+    """A module that another exercise module imported, taken from it (``from
+    ex01_backward import inspect``, ``ex01_backward.sys``): a module reached through
+    another, whose use the scan of this one cannot read, as ``random._os`` is."""
+    tree = sub.scans[module].tree
+    if tree is None:
+        return []
+    others = {m: scan for m, scan in sub.scans.items() if m != module and scan.tree is not None}
+    as_modules = {alias.asname or alias.name: alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                  for alias in node.names if alias.name in others}
+    found: list[Finding] = []
+    starred: dict[str, str] = {}  # a module's name a star import brings, and from where
+    own = _modules_bound(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in others and not node.level:
+            names = [alias.name for alias in node.names]
+            if "*" in names:
+                starred.update({n: node.module for n in _modules_bound(others[node.module].tree) - own})
+                continue
+            taken = [n for n in names if n in _modules_bound(others[node.module].tree)]
+            found += [Finding(node.lineno, "module_internals", f"{node.module}.{n}") for n in taken]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in as_modules:
+            other = as_modules[node.value.id]
+            if node.attr in _modules_bound(others[other].tree):
+                found.append(Finding(node.lineno, "module_internals", f"{other}.{node.attr}"))
+    if starred:  # used here without an import of its own: ``inspect.stack()`` after ``import *``
+        found += [Finding(node.lineno, "module_internals", f"{starred[node.id]}.{node.id}") for node in ast.walk(tree)
+                  if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in starred]
+    return sorted(found, key=lambda f: f.line)
 
 
 # Names through which code in another module can rebind a module's function, or

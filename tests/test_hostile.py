@@ -1602,3 +1602,30 @@ def test_autograd_traced_into_a_registry_at_import_is_forbidden(run, grade, subm
     task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
     assert task["status"] == "forbidden" and task["score"] == 0, task["checks"][0]["feedback"]
     assert lost_tasks(report) == {"ex02_jacobian.jacobian_by_hand"}
+
+
+@pytest.mark.parametrize("ex01, ex02", [
+    ("import inspect as _inspect\n", "from ex01_backward import _inspect as _i\n\n\ndef jacobian_polar(p):\n"
+     "    _i.stack()\n    return torch.zeros(2, 2)\n"),
+    ("import sys\n", "import ex01_backward as _e\n\n\ndef jacobian_polar(p):\n"
+     "    _e.sys.modules\n    return torch.zeros(2, 2)\n"),
+    ("import inspect\n", "from ex01_backward import *\n\n\ndef jacobian_polar(p):\n"
+     "    inspect.stack()\n    return torch.zeros(2, 2)\n"),
+    ("from torch import jit as _jit\n", "from ex01_backward import _jit\n\n\ndef jacobian_polar(p):\n"
+     "    _jit.CompilationUnit('')\n    return torch.zeros(2, 2)\n"),
+], ids=["from_import", "attribute", "star", "torch_jit"])
+def test_a_module_taken_from_another_exercise_module_is_a_module_internal(ex01, ex02, grade, submission):
+    """inspect or sys imported by ex01 and taken from it in ex02: ex02's own scan would
+    not see them for what they are."""
+    report = grade(submission(append={"ex01_backward": ex01, "ex02_jacobian": ex02}), patterns=("ex01", "ex02"))
+    assert lost_tasks(report) == {t.id for t in TASKS if t.module == "ex02_jacobian"}
+    assert by_task(report)["ex02_jacobian.jacobian_polar"]["status"] == "forbidden"
+
+
+def test_a_helper_or_constant_taken_from_another_exercise_module_is_honest(grade, submission):
+    ex01 = "import math\n\n_TWO = 2\n\n\ndef _twice(t):\n    return _TWO * t\n"
+    ex02 = ("from ex01_backward import _twice, _TWO, math\nimport ex01_backward\n\n\n_polar = jacobian_polar\n\n\n"
+            "def jacobian_polar(p):\n    assert ex01_backward._TWO == 2 and math.pi > 3\n"
+            "    return _twice(_polar(p)) / _TWO\n")
+    report = grade(submission(append={"ex01_backward": ex01, "ex02_jacobian": ex02}), patterns=("ex01", "ex02"))
+    assert report["score"] == report["max_score"], lost_tasks(report)
