@@ -513,6 +513,20 @@ class Reader:
                 and (code := _evasion_api(dotted)):
             self.add(node, code, dotted)
 
+    @functools.cached_property
+    def _library_tables(self) -> set[str]:
+        """Names given a library chosen from a display (``xp = {...}[BACKEND]``)."""
+        found = set()
+        for n in self.index.walk(self.index.tree):
+            if isinstance(n, ast.Assign) and self._from_a_library_table(n.value, names=False):
+                found |= {t.id for t in n.targets if isinstance(t, ast.Name)}
+        return found
+
+    def _from_a_library_table(self, value: ast.AST, names: bool = True) -> bool:
+        if isinstance(value, ast.Subscript) and isinstance(value.value, (ast.Dict, ast.List, ast.Tuple)):
+            return True
+        return names and isinstance(value, ast.Name) and value.id in self._library_tables
+
     def _taken_out_of_a_literal(self, node: ast.AST) -> bool:
         """Any module put in a list, tuple, set or dict display and taken out again in
         the same expression (``[torch.jit][0]``, ``{0: torch}[0]``): no honest code
@@ -528,11 +542,13 @@ class Reader:
         if not (isinstance(outer, ast.Subscript) and outer.value is parent):
             return False
         # An array library chosen by a setting, ``{"torch": torch, "numpy": np}[BACKEND]``,
-        # ``(math, torch)[is_tensor]``: whole libraries, looked up by a key that is not
-        # written there.
+        # ``(math, torch)[is_tensor]``, ``{..: torch.linalg, ..: np.linalg}[BACKEND]``:
+        # libraries (none of torch's autograd parts), looked up by a key not written there.
         if not isinstance(outer.slice, ast.Constant):
             paths = [dotted_path(v, self.aliases) for v in (parent.values if isinstance(parent, ast.Dict) else parent.elts)]
-            if all(p and "." not in p and not _is_power_module(p) and _is_module_path(p) for p in paths):
+            if all(p and not _is_power_module(p) and _is_module_path(p)
+                   and not any(part in TABLE_POWERS or part.startswith("_") for part in p.split(".")[1:])
+                   for p in paths):
                 return False
         return True
 
@@ -593,9 +609,12 @@ class Reader:
             self.add(node, "introspection", attr)
         dotted = dotted_path(node, self.aliases)
         if dotted is None:
-            # Reached through a value the scan cannot follow: torch's internals by name.
+            # Reached through a value the scan cannot follow: torch's internals by name,
+            # and torch's autograd parts through a table of libraries (``xp.func``).
             if attr in TORCH_INTERNALS:
                 self.add(node, "module_internals", f"torch's {attr}")
+            elif attr in TABLE_POWERS and isinstance(node, ast.Attribute) and self._from_a_library_table(node.value):
+                self.add(node, "dynamic_attribute", f"torch.{attr} through a table of libraries")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
                 and (_is_power_module(dotted) and not self._in_plain_view(node) or self._taken_out_of_a_literal(node)) \
@@ -770,6 +789,12 @@ _CHECKED = frozenset({ast.Import, ast.ImportFrom, ast.Name, ast.Attribute, ast.C
 POWER_MODULES = {"builtins", "sys", "gc", "inspect", "importlib", "operator", "types", "ctypes", "code", "codeop",
                  "marshal", "pickle", "runpy", "string", "threading", "traceback", "weakref", "functools", "os",
                  "posix", "nt", "io", "pydoc", "pkgutil", "zipimport", "dis", "opcode", "_thread"}
+
+
+# torch's parts that run autograd, compile text or trace: reached through a table of
+# libraries (``{"torch": torch, "numpy": np}[BACKEND].func``) no path names them.
+TABLE_POWERS = frozenset({"func", "autograd", "jit", "library", "fx", "compiler", "export", "vmap", "compile",
+                          "enable_grad", "set_grad_enabled"})
 
 
 # The names that lead into torch's C core and its autograd engine, which compute

@@ -344,6 +344,10 @@ EVASION = {
  "pydoc_safeimport": "import pydoc\ndef vjp(f,x,v):\n    return pydoc.safeimport('torch.jit')\n",
  "audit_hook": "import sys\nsys.addaudithook(lambda event, args: None)\n",
  "module_taken_out_of_a_list": "import torch\nU = [torch.jit][0].CompilationUnit('')\n",
+ "autograd_through_a_library_table": "import numpy as np, torch\nB = 'torch'\nxp = {'torch': torch, 'numpy': np}[B]\n"
+                                     "J = xp.func.jacrev(torch.sin)\n",
+ "jit_through_a_library_table": "import math, torch\ndef vjp(f,x,v):\n"
+                                "    return (math, torch)[x.dim() > 0].jit.script(f)\n",
  "module_taken_out_of_a_dict": "import torch\ndef vjp(f,x,v):\n    return {0: torch}[0].autograd.grad(f(x), x, v)\n",
  "aliased_module_taken_out_of_a_tuple": "from torch import jit\nU = (jit,)[0].CompilationUnit('')\n",
  "gc_callback": "import gc\ngc.callbacks.append(lambda *a: None)\n",
@@ -427,6 +431,7 @@ HONEST = {
                                    "LIBS = {'np': np, 'torch': torch}\nprint(LIBS['np'].__name__)\n",
  "an_array_library_chosen_by_a_setting": "import math, numpy as np, torch\nBACKEND = 'torch'\n"
                                          "xp = {'torch': torch, 'numpy': np}[BACKEND]\n"
+                                         "la = {'torch': torch.linalg, 'numpy': np.linalg}[BACKEND]\n"
                                          "def vjp(f,x,v):\n    m = (math, torch)[isinstance(x, torch.Tensor)]\n"
                                          "    return m.zeros_like(x) + xp.ones_like(x)\n",
 
