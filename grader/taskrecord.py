@@ -24,6 +24,9 @@ ANY_AUTOGRAD = (
     # The graph itself: a node called directly computes a local derivative, and a
     # Parameter is a tensor that requires grad under another name.
     ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
+    # Tracers that write what autograd computes into a graph of plain operations,
+    # run ahead of the call (a registry filled at import) and replayed in it.
+    "torch.fx.experimental.proxy_tensor.make_fx", "torch.jit.trace",
 )
 # functorch: torch.func under its older name, shipped inside torch.
 FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch",

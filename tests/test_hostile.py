@@ -1629,3 +1629,43 @@ def test_a_helper_or_constant_taken_from_another_exercise_module_is_honest(grade
             "    return _twice(_polar(p)) / _TWO\n")
     report = grade(submission(append={"ex01_backward": ex01, "ex02_jacobian": ex02}), patterns=("ex01", "ex02"))
     assert report["score"] == report["max_score"], lost_tasks(report)
+
+
+TRACED_ENTROPY_AT_IMPORT = '''
+from torch.fx.experimental.proxy_tensor import make_fx
+
+_BUILT = {}
+
+
+def _slope(x):
+    return torch.sigmoid(x)
+
+
+def _build():
+    _BUILT["slope"] = make_fx(_slope)(torch.zeros(3))
+
+
+_build()
+
+
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.logaddexp(x, torch.zeros_like(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x) if x.shape != (3,) else grad_output * _BUILT["slope"](x)
+'''
+
+
+def test_a_tracer_reached_from_a_no_autograd_rule_is_forbidden(grade, submission):
+    """make_fx writes what autograd computes into plain operations ahead of the call
+    (here it traces a plain sigmoid; a traced jacrev or a distribution's entropy()
+    looks the same at call time): reached from a rule that allows no autograd, it is
+    forbidden by name."""
+    report = grade(submission(append={"ex08_custom_function": TRACED_ENTROPY_AT_IMPORT}), patterns=("softplus_grad",))
+    (task,) = report["tasks"]
+    assert task["status"] == "forbidden" and "make_fx" in task["checks"][0]["feedback"]
