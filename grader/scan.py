@@ -310,7 +310,12 @@ class ModuleScan:
             # Every class and method of those names: the one defined last is the one that runs.
             # ... or a statement of the class that binds such a name (forward =
             # staticmethod(_forward)): what it names runs as that method.
-            start = [node for owner in self.tree.body if isinstance(owner, ast.ClassDef)
+            owners = [owner for owner in self.tree.body if isinstance(owner, ast.ClassDef)]
+            for name in {owner.name for owner in owners}:
+                same = [owner for owner in owners if owner.name == name]
+                if len(same) > 1 and not self._read_between(name, same[0], same[-1]):
+                    owners = [owner for owner in owners if owner.name != name or owner is same[-1]]
+            start = [node for owner in owners
                      for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and (owner.name, node.name) in scoped
                      or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -324,8 +329,35 @@ class ModuleScan:
         ``jacobian_by_hand = partial(api, f)``), with all they reach."""
         assert self.tree is not None
         start = [node for node in self.tree.body if isinstance(node, DEFS) and node.name == name]
-        start += [node for node in self._bindings.get(name, []) if node not in start]
+        if len(start) > 1 and not self._read_between(name, start[0], start[-1]):
+            # Defined again further down, and nothing read the earlier one in between
+            # (``_v1 = f``, a decorator that registers it): only the last one is there.
+            start = start[-1:]
+        start += [node for node in self._bindings.get(name, []) if node not in start
+                  and not (isinstance(node, DEFS) and node.name == name)]
         return self._reach(start)
+
+    def _read_between(self, name: str, first: ast.AST, last: ast.AST) -> bool:
+        """Whether module-level code between two definitions of ``name`` reads it (what
+        the definitions themselves run included: decorators, defaults, bases;
+        ``def f(x, _old=f)`` keeps the earlier one)."""
+        assert self.tree is not None
+        body = self.tree.body
+        between = body[body.index(first):body.index(last) + 1]
+        for node in between:
+            if isinstance(node, ast.ClassDef):
+                parts = list(node.decorator_list) + list(node.bases) + [k.value for k in node.keywords]
+            elif isinstance(node, DEFS):
+                parts = list(node.decorator_list) + list(node.args.defaults) + \
+                    [d for d in node.args.kw_defaults if d is not None]
+            else:
+                parts = [node]
+            if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                   for part in parts for n in ast.walk(part)):
+                return True
+            if isinstance(node, DEFS) and node.decorator_list and node.name == name and node is not last:
+                return True  # a decorated earlier definition may be kept by its decorator
+        return False
 
     def _reach(self, start: list[ast.AST], scope_classes: set[str] | frozenset[str] = frozenset()) -> list[ast.AST]:
         """``start`` and what it reaches. ``scope_classes``: the classes whose methods a

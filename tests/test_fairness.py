@@ -901,3 +901,18 @@ def test_tasks_listed_in_a_table_and_a_self_check_at_exit_keep_full_marks(grade,
     report = grade(submission(append={"ex02_jacobian": COUNTED_AND_LISTED}), patterns=("ex02",))
     assert report["score"] == report["max_score"], [(t["id"], t["checks"][0]["feedback"]) for t in report["tasks"]
                                                     if t["score"] < t["max_score"]]
+
+
+def test_a_task_defined_again_is_judged_by_the_last_definition(grade, submission):
+    """A first attempt with autograd, replaced further down by the formula: Python (and
+    Run All) keeps only the last one, and so does the scan. One the later definition
+    keeps alive (a default that reads it) is still read."""
+    first = ("def jacobian_by_hand(x):\n"
+             "    return torch.autograd.functional.jacobian(lambda t: torch.stack([t[0]**2 + t[1], t[0] + t[1]**3]), x)\n\n\n")
+    last = ("def jacobian_by_hand(x{extra}):\n    x1, x2 = x[0], x[1]\n    one = torch.ones_like(x1)\n"
+            "    return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2 ** 2])])\n")
+    report = grade(submission(append={"ex02_jacobian": first + last.format(extra="")}), patterns=("jacobian_by_hand",))
+    assert report["score"] == report["max_score"], report["tasks"][0]["checks"][0]["feedback"]
+    kept = grade(submission(append={"ex02_jacobian": first + last.format(extra=", _old=jacobian_by_hand")}),
+                 patterns=("jacobian_by_hand",))
+    assert kept["tasks"][0]["status"] == "forbidden"
