@@ -231,6 +231,8 @@ def _bound(node: ast.stmt) -> set[str]:
     an expression statement."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, _DEFINITIONS):  # (inside a kept block)
+        return {node.name}
     if isinstance(node, ast.Expr):
         return _walrus_names(node) | _mutated(node)
     if isinstance(node, ast.AugAssign):  # EPS *= 0.1 after EPS = 1.0: the value Jupyter holds
@@ -257,7 +259,9 @@ def _loop_statements(node: ast.stmt) -> list[ast.stmt]:
     found, todo = [], _body(node)
     while todo:
         s = todo.pop()
-        if isinstance(s, _ASSIGNMENTS) or _mutated(s):
+        # (an import or a definition in a block binds its name too: ``with
+        # warnings.catch_warnings(): import numpy as np``)
+        if isinstance(s, (*_ASSIGNMENTS, ast.Import, ast.ImportFrom, *_DEFINITIONS)) or _mutated(s):
             found.append(s)
         elif not isinstance(s, _DEFINITIONS):
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))
@@ -305,7 +309,8 @@ def _split_block(node: ast.stmt, keep: set[int]) -> tuple[list[ast.stmt], list[a
         s = todo.pop()
         if id(s) in keep:
             kept.append(s)
-        elif not isinstance(s, _ASSIGNMENTS) and not _mutated(s) and _holds(s, keep):
+        elif not isinstance(s, (*_ASSIGNMENTS, ast.Import, ast.ImportFrom, *_DEFINITIONS)) and not _mutated(s) \
+                and _holds(s, keep):
             heads.extend(getattr(s, field) for field in ("test", "iter") if hasattr(s, field))
             heads.extend(item.context_expr for item in getattr(s, "items", []))
             todo.extend(c for c in ast.iter_child_nodes(s) if isinstance(c, ast.stmt))

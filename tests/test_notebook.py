@@ -260,7 +260,9 @@ def test_an_entry_or_attribute_changed_in_place_keeps_jupyters_value(setup, defa
     (["STEPS = []", "for k in range(3, 7):\n    print(k)\n    STEPS.append(10.0 ** -k)"], "STEPS[-1]"),
     (["CFG = {}", "CFG.update(eps=1e-6)"], "CFG['eps']"),
     (["with torch.no_grad():\n    EPS = torch.tensor(1e-6).item()\n    print(EPS)"], "EPS"),
-], ids=["loop_appends", "update_call", "with_no_grad"])
+    (["import warnings", "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n    import math as m\n"
+      "    def step():\n        return m.pow(10.0, -6)"], "step()"),
+], ids=["loop_appends", "update_call", "with_no_grad", "with_import_and_def"])
 def test_a_table_filled_in_place_or_a_constant_made_in_a_with_keeps_jupyters_value(cells, default, tmp_path):
     source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
     nb = notebook.from_module("ex08_custom_function", source)
