@@ -527,6 +527,15 @@ class Reader:
             return True
         return names and isinstance(value, ast.Name) and value.id in self._library_tables
 
+    def _from_a_module_value(self, value: ast.AST) -> bool:
+        """Whether an unreadable value starts from a module-level name that is neither an
+        import nor a class (``_lib = _tab[KEY]``, ``_pick()``): it may hold torch, so its
+        autograd parts are not looked up through it (``self.func`` starts elsewhere)."""
+        while isinstance(value, (ast.Attribute, ast.Subscript, ast.Call)):
+            value = value.func if isinstance(value, ast.Call) else value.value
+        return isinstance(value, ast.Name) and value.id in self.module_scope and value.id not in self.aliases \
+            and value.id not in self.classes
+
     def _taken_out_of_a_literal(self, node: ast.AST) -> bool:
         """Any module put in a list, tuple, set or dict display and taken out again in
         the same expression (``[torch.jit][0]``, ``{0: torch}[0]``): no honest code
@@ -613,8 +622,9 @@ class Reader:
             # and torch's autograd parts through a table of libraries (``xp.func``).
             if attr in TORCH_INTERNALS:
                 self.add(node, "module_internals", f"torch's {attr}")
-            elif attr in TABLE_POWERS and isinstance(node, ast.Attribute) and self._from_a_library_table(node.value):
-                self.add(node, "dynamic_attribute", f"torch.{attr} through a table of libraries")
+            elif attr in TABLE_POWERS and isinstance(node, ast.Attribute) and (
+                    self._from_a_library_table(node.value) or self._from_a_module_value(node.value)):
+                self.add(node, "dynamic_attribute", f"torch.{attr} through a value that may be torch")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
                 and (_is_power_module(dotted) and not self._in_plain_view(node) or self._taken_out_of_a_literal(node)) \
@@ -793,8 +803,7 @@ POWER_MODULES = {"builtins", "sys", "gc", "inspect", "importlib", "operator", "t
 
 # torch's parts that run autograd, compile text or trace: reached through a table of
 # libraries (``{"torch": torch, "numpy": np}[BACKEND].func``) no path names them.
-TABLE_POWERS = frozenset({"func", "autograd", "jit", "library", "fx", "compiler", "export", "vmap", "compile",
-                          "enable_grad", "set_grad_enabled"})
+TABLE_POWERS = frozenset({"func", "autograd", "jit", "library", "fx", "compiler", "export", "vmap"})
 
 
 # The names that lead into torch's C core and its autograd engine, which compute

@@ -86,9 +86,12 @@ def _modules_bound(tree: ast.Module) -> set[str]:
 
     bound: set[str] = set()
     todo: list[ast.AST] = list(tree.body)
+    aliases: list[ast.Assign] = []
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            aliases.append(node)  # (_tools = inspect: read once the imports are known)
+        elif isinstance(node, ast.Import):
             bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names
                       if powerful(alias.name if alias.asname else alias.name.split(".")[0])}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -97,7 +100,53 @@ def _modules_bound(tree: ast.Module) -> set[str]:
                       and _is_module_path(f"{node.module}.{alias.name}")}
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    grew = True
+    while grew:  # another name for one of them: _tools = inspect
+        grew = False
+        for node in aliases:
+            if node.value.id in bound:
+                new = {t.id for t in node.targets if isinstance(t, ast.Name)} - bound
+                bound |= new
+                grew = grew or bool(new)
     return bound
+
+
+# Taken through a star import and used as the module it is there, these hand over
+# powers the importing module's scan cannot read (the others, functools.reduce or
+# os.path, are honest there, as that module's own import of them would be).
+_STAR_POWERS = {"inspect", "sys", "gc", "ctypes", "builtins", "types", "importlib", "_thread", "pickle", "marshal",
+                "code", "codeop", "runpy", "pydoc", "dis", "opcode", "zipimport", "pkgutil", "traceback"}
+
+
+def _names_bound_anywhere(tree: ast.Module) -> set[str]:
+    """Every name the module binds anywhere: imports (in functions and except blocks
+    too), assignments, parameters, definitions."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+    return found
+
+
+def _star_power(tree: ast.Module, name: str) -> bool:
+    """Whether a sibling binds ``name`` to one of _STAR_POWERS (under another name) or
+    to a part of torch's autograd (``from torch import jit``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if (alias.asname or alias.name.split(".")[0]) == name:
+                    return alias.name.split(".")[0] in _STAR_POWERS
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    return (node.module or "").startswith("torch")
+    return True  # (another name for one: _tools = inspect)
 
 
 def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
@@ -112,12 +161,14 @@ def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
                   for alias in node.names if alias.name in others}
     found: list[Finding] = []
     starred: dict[str, str] = {}  # a module's name a star import brings, and from where
-    own = _modules_bound(tree)
+    own = _names_bound_anywhere(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module in others and not node.level:
             names = [alias.name for alias in node.names]
             if "*" in names:
-                starred.update({n: node.module for n in _modules_bound(others[node.module].tree) - own})
+                starred.update({n: node.module for n in _modules_bound(others[node.module].tree) - own
+                                if n in _STAR_POWERS or not n.isidentifier() or n.startswith(("torch", "_"))
+                                or _star_power(others[node.module].tree, n)})
                 continue
             taken = [n for n in names if n in _modules_bound(others[node.module].tree)]
             found += [Finding(node.lineno, "module_internals", f"{node.module}.{n}") for n in taken]

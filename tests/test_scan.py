@@ -348,6 +348,11 @@ EVASION = {
                                      "J = xp.func.jacrev(torch.sin)\n",
  "jit_through_a_library_table": "import math, torch\ndef vjp(f,x,v):\n"
                                 "    return (math, torch)[x.dim() > 0].jit.script(f)\n",
+ "func_through_a_table_kept_in_a_name": "import numpy as np, torch\n_TAB = {'torch': torch, 'numpy': np}\n"
+                                        "_LIB = _TAB['torch' if True else 'numpy']\nJ = _LIB.func.jacrev(torch.sin)\n",
+ "func_through_a_helper_returning_a_table": "import numpy as np, torch\ndef _pick():\n"
+                                            "    return {'torch': torch, 'numpy': np}[KEY]\nKEY = 'torch'\n"
+                                            "J = _pick().func.jacrev(torch.sin)\n",
  "module_taken_out_of_a_dict": "import torch\ndef vjp(f,x,v):\n    return {0: torch}[0].autograd.grad(f(x), x, v)\n",
  "aliased_module_taken_out_of_a_tuple": "from torch import jit\nU = (jit,)[0].CompilationUnit('')\n",
  "gc_callback": "import gc\ngc.callbacks.append(lambda *a: None)\n",
@@ -427,6 +432,9 @@ def test_a_module_or_private_name_reached_past_the_public_path_is_internal(name)
 
 # Honest code in ordinary styles: nothing here is evasion.
 HONEST = {
+ "a_model_compiled_and_a_solver_with_a_func": "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.compile()\n"
+                                              "class Solver:\n    func = staticmethod(torch.sin)\n"
+                                              "def vjp(f,x,v):\n    return Solver.func(x) * 0 + v\n",
  "modules_in_a_tuple_looped_over": "import numpy as np, torch\nfor m in (np, torch):\n    print(m.__version__)\n"
                                    "LIBS = {'np': np, 'torch': torch}\nprint(LIBS['np'].__name__)\n",
  "an_array_library_chosen_by_a_setting": "import math, numpy as np, torch\nBACKEND = 'torch'\n"
