@@ -315,8 +315,17 @@ class ModuleScan:
                 same = [owner for owner in owners if owner.name == name]
                 if len(same) > 1 and not self._read_between(name, same[0], same[-1]):
                     owners = [owner for owner in owners if owner.name != name or owner is same[-1]]
+            def last_of_each(body: list[ast.stmt]) -> list[ast.stmt]:
+                """A class body's statements, a method defined twice only as its last (unless
+                the body reads the name: ``_first = backward`` keeps the earlier one)."""
+                last = {node.name: node for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                read = {n.id for node in body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                return [node for node in body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        or last[node.name] is node or node.name in read]
+
             start = [node for owner in owners
-                     for node in owner.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     for node in last_of_each(owner.body) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                      and (owner.name, node.name) in scoped
                      or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                      and any((owner.name, name) in scoped for name in evasion.module_bindings(node, self.index))]
@@ -343,7 +352,7 @@ class ModuleScan:
         ``def f(x, _old=f)`` keeps the earlier one)."""
         assert self.tree is not None
         body = self.tree.body
-        between = body[body.index(first):body.index(last) + 1]
+        between = [node for node in body[body.index(first):body.index(last) + 1] if not is_main_guard(node)]
         for node in between:
             if isinstance(node, ast.ClassDef):
                 parts = list(node.decorator_list) + list(node.bases) + [k.value for k in node.keywords]
@@ -352,11 +361,20 @@ class ModuleScan:
                     [d for d in node.args.kw_defaults if d is not None]
             else:
                 parts = [node]
-            if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                   for part in parts for n in ast.walk(part)):
-                return True
-            if isinstance(node, DEFS) and node.decorator_list and node.name == name and node is not last:
-                return True  # a decorated earlier definition may be kept by its decorator
+            for part in parts:
+                for n in ast.walk(part):
+                    # read as a value (not only called: a try-out's result is thrown away)
+                    if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) \
+                            and not (isinstance(self.index.parent(n), ast.Call) and self.index.parent(n).func is n):
+                        return True
+                    # the module importing its own earlier definition
+                    if isinstance(n, ast.ImportFrom) and n.module == self.module and not n.level \
+                            and any(a.name in (name, "*") for a in n.names):
+                        return True
+            if isinstance(node, DEFS) and node.name == name and node is not last and any(
+                    _last_name(d.func if isinstance(d, ast.Call) else d) not in _KEEPS_NOTHING
+                    for d in node.decorator_list):
+                return True  # a decorator that may keep the earlier definition (a registry)
         return False
 
     def _reach(self, start: list[ast.AST], scope_classes: set[str] | frozenset[str] = frozenset()) -> list[ast.AST]:
@@ -562,6 +580,16 @@ def _pairs(node: ast.AST) -> list[tuple[str, ast.AST]]:
             and not any(isinstance(v, ast.Starred) for v in value.elts)):
         return []
     return [(t.id, v) for t, v in zip(target.elts, value.elts)]
+
+
+def _last_name(node: ast.AST) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
+# Decorators that only wrap a definition (no registry keeps the earlier one of a name).
+_KEEPS_NOTHING = frozenset({"no_grad", "enable_grad", "inference_mode", "set_grad_enabled", "lru_cache", "cache",
+                            "wraps", "staticmethod", "classmethod", "property", "once_differentiable",
+                            "cached_property", "total_ordering", "dataclass"})
 
 
 # Calls that may run a function they are handed while the module is imported: a

@@ -916,3 +916,20 @@ def test_a_task_defined_again_is_judged_by_the_last_definition(grade, submission
     kept = grade(submission(append={"ex02_jacobian": first + last.format(extra=", _old=jacobian_by_hand")}),
                  patterns=("jacobian_by_hand",))
     assert kept["tasks"][0]["status"] == "forbidden"
+
+
+@pytest.mark.parametrize("between, kept", [
+    ("if __name__ == '__main__':\n    print(jacobian_by_hand(torch.ones(2)))\n\n\n", False),
+    ("print(jacobian_by_hand(torch.ones(2)))\n\n\n", False),
+    ("from ex02_jacobian import jacobian_by_hand as _first\n\n\n", True),
+    ("_REGISTRY = []\n_REGISTRY.append(jacobian_by_hand)\n\n\n", True),
+], ids=["main_guard", "try_out_call", "own_import", "registered"])
+def test_what_keeps_an_earlier_definition_alive(between, kept, grade, submission):
+    """A try-out call of the first version, or one under the main guard, keeps nothing;
+    the module importing its own earlier definition, or a registry, does."""
+    first = ("@torch.no_grad()\ndef jacobian_by_hand(x):\n"
+             "    return torch.autograd.functional.jacobian(lambda t: torch.stack([t[0]**2 + t[1], t[0] + t[1]**3]), x)\n\n\n")
+    last = ("@torch.no_grad()\ndef jacobian_by_hand(x):\n    x1, x2 = x[0], x[1]\n    one = torch.ones_like(x1)\n"
+            "    return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2 ** 2])])\n")
+    report = grade(submission(append={"ex02_jacobian": first + between + last}), patterns=("jacobian_by_hand",))
+    assert (report["tasks"][0]["status"] == "forbidden") is kept, report["tasks"][0]["checks"][0]["feedback"]
