@@ -320,7 +320,7 @@ class ModuleScan:
                 the body reads the name: ``_first = backward`` keeps the earlier one)."""
                 last = {node.name: node for node in body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
                 read = {n.id for node in body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                        for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                        for n in self.index.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
                 return [node for node in body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                         or last[node.name] is node or node.name in read]
 
@@ -362,7 +362,7 @@ class ModuleScan:
             else:
                 parts = [node]
             for part in parts:
-                for n in ast.walk(part):
+                for n in self.index.walk(part):
                     # read as a value (not only called: a try-out's result is thrown away)
                     if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) \
                             and not (isinstance(self.index.parent(n), ast.Call) and self.index.parent(n).func is n):
