@@ -152,7 +152,15 @@ def _star_power(tree: ast.Module, name: str) -> bool:
 def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
     """A module that another exercise module imported, taken from it (``from
     ex01_backward import inspect``, ``ex01_backward.sys``): a module reached through
-    another, whose use the scan of this one cannot read, as ``random._os`` is."""
+    another, whose use the scan of this one cannot read, as ``random._os`` is.
+    (Worked out once per module of a submission.)"""
+    cache = sub.__dict__.setdefault("_taken_from_a_sibling", {})
+    if module not in cache:
+        cache[module] = _taken_from_a_sibling(sub, module)
+    return cache[module]
+
+
+def _taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
     tree = sub.scans[module].tree
     if tree is None:
         return []
