@@ -514,27 +514,36 @@ class Reader:
             self.add(node, code, dotted)
 
     @functools.cached_property
+    def _displays(self) -> set[str]:
+        """Names given a display that holds a module (``_TAB = {"torch": torch, ...}``)."""
+        return {t.id for n in self.index.walk(self.index.tree) if isinstance(n, ast.Assign)
+                and isinstance(n.value, (ast.Dict, ast.List, ast.Tuple))
+                and any(dotted_path(v, self.aliases) for v in
+                        (n.value.values if isinstance(n.value, ast.Dict) else n.value.elts))
+                for t in n.targets if isinstance(t, ast.Name)}
+
+    @functools.cached_property
     def _library_tables(self) -> set[str]:
-        """Names given a library chosen from a display (``xp = {...}[BACKEND]``)."""
-        found = set()
+        """Names given a library chosen from a table (``xp = {...}[BACKEND]``,
+        ``_lib = _TAB[KEY]``), and functions that return one (``def _pick(): return
+        {...}[KEY]``)."""
+        found: set[str] = set()
         for n in self.index.walk(self.index.tree):
             if isinstance(n, ast.Assign) and self._from_a_library_table(n.value, names=False):
                 found |= {t.id for t in n.targets if isinstance(t, ast.Name)}
+            elif isinstance(n, (ast.FunctionDef, ast.Lambda)) and any(
+                    isinstance(r, ast.Return) and r.value is not None and self._from_a_library_table(r.value, names=False)
+                    for r in (self.index.walk(n) if isinstance(n, ast.FunctionDef) else [])):
+                found.add(n.name)
         return found
 
     def _from_a_library_table(self, value: ast.AST, names: bool = True) -> bool:
-        if isinstance(value, ast.Subscript) and isinstance(value.value, (ast.Dict, ast.List, ast.Tuple)):
+        if isinstance(value, ast.Subscript) and (isinstance(value.value, (ast.Dict, ast.List, ast.Tuple))
+                                                 or isinstance(value.value, ast.Name) and value.value.id in self._displays):
             return True
+        if names and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            return value.func.id in self._library_tables
         return names and isinstance(value, ast.Name) and value.id in self._library_tables
-
-    def _from_a_module_value(self, value: ast.AST) -> bool:
-        """Whether an unreadable value starts from a module-level name that is neither an
-        import nor a class (``_lib = _tab[KEY]``, ``_pick()``): it may hold torch, so its
-        autograd parts are not looked up through it (``self.func`` starts elsewhere)."""
-        while isinstance(value, (ast.Attribute, ast.Subscript, ast.Call)):
-            value = value.func if isinstance(value, ast.Call) else value.value
-        return isinstance(value, ast.Name) and value.id in self.module_scope and value.id not in self.aliases \
-            and value.id not in self.classes
 
     def _taken_out_of_a_literal(self, node: ast.AST) -> bool:
         """Any module put in a list, tuple, set or dict display and taken out again in
@@ -622,9 +631,10 @@ class Reader:
             # and torch's autograd parts through a table of libraries (``xp.func``).
             if attr in TORCH_INTERNALS:
                 self.add(node, "module_internals", f"torch's {attr}")
-            elif attr in TABLE_POWERS and isinstance(node, ast.Attribute) and (
-                    self._from_a_library_table(node.value) or self._from_a_module_value(node.value)):
-                self.add(node, "dynamic_attribute", f"torch.{attr} through a value that may be torch")
+            elif attr in TABLE_POWERS and isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None),
+                                                                                      ast.Load) \
+                    and self._from_a_library_table(node.value):
+                self.add(node, "dynamic_attribute", f"torch.{attr} through a table of libraries")
             return
         if isinstance(node, ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load) \
                 and (_is_power_module(dotted) and not self._in_plain_view(node) or self._taken_out_of_a_literal(node)) \

@@ -346,6 +346,16 @@ class ModuleScan:
                   and not (isinstance(node, DEFS) and node.name == name)]
         return self._reach(start)
 
+    def _keeps_nothing(self, decorator: ast.AST) -> bool:
+        """A decorator of torch's, functools', dataclasses' or a builtin one (not one of
+        the module's own of the same name) only wraps what it is given."""
+        name = _last_name(decorator)
+        if name not in _KEEPS_NOTHING or name in self._functions:
+            return False
+        dotted = dotted_path(decorator, self._reader.aliases) or ""
+        return dotted.split(".")[0] in ("torch", "functools", "dataclasses") or dotted == name \
+            and name in ("staticmethod", "classmethod", "property")
+
     def _read_between(self, name: str, first: ast.AST, last: ast.AST) -> bool:
         """Whether module-level code between two definitions of ``name`` reads it (what
         the definitions themselves run included: decorators, defaults, bases;
@@ -367,13 +377,13 @@ class ModuleScan:
                     if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) \
                             and not (isinstance(self.index.parent(n), ast.Call) and self.index.parent(n).func is n):
                         return True
-                    # the module importing its own earlier definition
+                    # the module importing its own earlier definition (or itself)
                     if isinstance(n, ast.ImportFrom) and n.module == self.module and not n.level \
-                            and any(a.name in (name, "*") for a in n.names):
+                            and any(a.name in (name, "*") for a in n.names) \
+                            or isinstance(n, ast.Import) and any(a.name == self.module for a in n.names):
                         return True
             if isinstance(node, DEFS) and node.name == name and node is not last and any(
-                    _last_name(d.func if isinstance(d, ast.Call) else d) not in _KEEPS_NOTHING
-                    for d in node.decorator_list):
+                    not self._keeps_nothing(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list):
                 return True  # a decorator that may keep the earlier definition (a registry)
         return False
 

@@ -185,7 +185,11 @@ def _taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
             if node.attr in _modules_bound(others[other].tree):
                 found.append(Finding(node.lineno, "module_internals", f"{other}.{node.attr}"))
     if starred:  # used here without an import of its own: ``inspect.stack()`` after ``import *``
-        found += [Finding(node.lineno, "module_internals", f"{starred[node.id]}.{node.id}") for node in ast.walk(tree)
+        from .pyast import is_main_guard
+
+        graded = [n for n in tree.body if not is_main_guard(n)]
+        found += [Finding(node.lineno, "module_internals", f"{starred[node.id]}.{node.id}")
+                  for top in graded for node in ast.walk(top)
                   if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in starred]
     return sorted(found, key=lambda f: f.line)
 

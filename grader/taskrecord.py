@@ -26,7 +26,7 @@ ANY_AUTOGRAD = (
     ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
     # Tracers that write what autograd computes into a graph of plain operations,
     # run ahead of the call (a registry filled at import) and replayed in it.
-    "torch.fx.experimental.proxy_tensor.make_fx", "torch.jit.trace", "torch.export", "torch.compile",
+    "torch.fx", "torch.jit.trace", "torch.export", "torch.compile",
 )
 # functorch: torch.func under its older name, shipped inside torch.
 FUNCTIONAL = ("torch.autograd.functional", "torch.func", "torch.vmap", "functorch",

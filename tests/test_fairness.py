@@ -923,7 +923,8 @@ def test_a_task_defined_again_is_judged_by_the_last_definition(grade, submission
     ("print(jacobian_by_hand(torch.ones(2)))\n\n\n", False),
     ("from ex02_jacobian import jacobian_by_hand as _first\n\n\n", True),
     ("_REGISTRY = []\n_REGISTRY.append(jacobian_by_hand)\n\n\n", True),
-], ids=["main_guard", "try_out_call", "own_import", "registered"])
+    ("import ex02_jacobian as _me\n\n\n", True),
+], ids=["main_guard", "try_out_call", "own_import", "registered", "imports_itself"])
 def test_what_keeps_an_earlier_definition_alive(between, kept, grade, submission):
     """A try-out call of the first version, or one under the main guard, keeps nothing;
     the module importing its own earlier definition, or a registry, does."""
@@ -933,3 +934,41 @@ def test_what_keeps_an_earlier_definition_alive(between, kept, grade, submission
             "    return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2 ** 2])])\n")
     report = grade(submission(append={"ex02_jacobian": first + between + last}), patterns=("jacobian_by_hand",))
     assert (report["tasks"][0]["status"] == "forbidden") is kept, report["tasks"][0]["checks"][0]["feedback"]
+
+
+ATTRIBUTES_NAMED_LIKE_TORCH_PARTS = """
+import dataclasses
+import enum
+import functools
+from collections import namedtuple
+
+
+@dataclasses.dataclass
+class Case:
+    func: object
+    x: object
+
+
+Example = namedtuple("Example", "func x")
+Method = enum.Enum("Method", ["autograd", "numeric"])
+CASES = [Case(torch.sin, torch.ones(2)), Case(torch.cos, torch.zeros(2))]
+SEED = Example(torch.sin, torch.ones(2))
+for case in CASES:
+    assert case.func(case.x).shape == case.x.shape
+print(SEED.func.__name__, Method.autograd)
+
+_curve = derivative_curve
+
+
+def derivative_curve(f, x):
+    name = getattr(f, "__name__", None) or f.func.__name__ if isinstance(f, functools.partial) else "f"
+    return _curve(f, x)
+"""
+
+
+def test_attributes_of_ones_own_objects_named_like_torchs_parts_are_honest(grade, submission):
+    """A dataclass or namedtuple field called func, an Enum member called autograd, a
+    partial's .func: none of them is torch."""
+    report = grade(submission(append={"ex05_control_flow": ATTRIBUTES_NAMED_LIKE_TORCH_PARTS}), patterns=("ex05",))
+    assert report["score"] == report["max_score"], [(t["id"], t["checks"][0]["feedback"]) for t in report["tasks"]
+                                                    if t["score"] < t["max_score"]]
