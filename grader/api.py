@@ -69,6 +69,7 @@ def check(prepared: Prepared, server: Any, run: Any) -> dict[str, Any]:
     isolation = None
     if prepared.to_run:
         server.warm(static.warm_up_for(prepared.submission))
+        report.prepare_validator()
         runnable = static.runnable_sources(prepared.submission)
         session = Session(runnable, server, prepared.options.limits,
                           withheld=static.withheld(prepared.submission, runnable))

@@ -414,3 +414,19 @@ def test_formats_do_not_import_torch():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_validator_is_built_on_a_thread_beside_the_checks():
+    """grade run builds the report's validator while its checks wait for the sandbox;
+    validate() waits for it, and the interpreter's switch interval comes back."""
+    import sys
+
+    before = sys.getswitchinterval()
+    report_mod._validator.cache_clear()
+    report_mod.prepare_validator()
+    report_mod.prepare_validator()  # once only
+    assert len(report_mod._building) <= 1
+    with pytest.raises(Exception):
+        report_mod.validate({"schema_version": "not a report"})
+    assert not report_mod._building and report_mod._validator.cache_info().currsize == 1
+    assert sys.getswitchinterval() == before
