@@ -5,9 +5,9 @@ medians and their ratio are printed. The floor of any grading run is importing
 torch, so the ratio is the grader's overhead over that floor. A third command
 imports torch and what torch.autograd.functional imports on its first call with
 explicit grad_outputs (sympy, through torch.fx.experimental.symbolic_shapes). The
-grading process now answers those calls with a stand-in (grader/shapes.py); the
-sandbox server still imports the real module for its children, alongside pytest's
-start in the grading process: what the grading run waits for of it is its share.
+grading process, the sandbox server and its children answer those calls with a
+stand-in (grader/shapes.py), which loads the real module only when something else
+is asked of it: that command shows what the stand-in saves.
 
     python benchmarks/run.py [--runs N]
 """
@@ -40,8 +40,8 @@ def main() -> None:
     commands = {
         "import torch": [sys.executable, "-c", "import torch"],
         # What the first torch.autograd.functional call with explicit grad_outputs
-        # imports (torch.fx.experimental.symbolic_shapes, with sympy): the sandbox
-        # server loads it for its children, in parallel with the grading process.
+        # imports (torch.fx.experimental.symbolic_shapes, with sympy): what the
+        # stand-in for it saves every grade run.
         "+ symbolic_shapes": [sys.executable, "-c", "import torch, torch.fx.experimental.symbolic_shapes"],
         "grade run solutions": [grade, "run", str(ROOT / "solutions"), "-o", str(out), "--seed", "1"],
         # The quick start's run: the untouched stubs.
@@ -64,7 +64,7 @@ def main() -> None:
     print(f"ratio grade/import: {ratio:.2f}x   (target <= 1.3x)")
     print(f"ratio grade (the stubs)/import: {stubs:.2f}x")
     print(f"ratio (import torch + symbolic_shapes)/import: {floor:.2f}x   "
-          "(what the sandbox server loads for its children, in parallel with the grading process)")
+          "(what torch loads for its first explicit grad_outputs; the grader's stand-in puts it off)")
 
 
 if __name__ == "__main__":
