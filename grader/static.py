@@ -86,11 +86,20 @@ def _modules_bound(tree: ast.Module) -> set[str]:
 
     bound: set[str] = set()
     todo: list[ast.AST] = list(tree.body)
-    aliases: list[ast.Assign] = []
+    aliases: list[tuple[set[str], set[str]]] = []  # (names given, names they may be given)
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-            aliases.append(node)  # (_tools = inspect: read once the imports are known)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Name):
+            # _tools = inspect, _tools: object = inspect: read once the imports are known
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            aliases.append(({t.id for t in targets if isinstance(t, ast.Name)}, {node.value.id}))
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            # a function that returns one, a class that holds one (``def get(): return
+            # inspect``, ``class Tools: mod = inspect``): handed over under its own name
+            values = {n.value.id for n in ast.walk(node) if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)} \
+                if isinstance(node, ast.FunctionDef) else \
+                {s.value.id for s in node.body if isinstance(s, (ast.Assign, ast.AnnAssign)) and isinstance(s.value, ast.Name)}
+            aliases.append(({node.name}, values))
         elif isinstance(node, ast.Import):
             bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names
                       if powerful(alias.name if alias.asname else alias.name.split(".")[0])}
@@ -101,13 +110,12 @@ def _modules_bound(tree: ast.Module) -> set[str]:
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
     grew = True
-    while grew:  # another name for one of them: _tools = inspect
+    while grew:  # another name for one of them
         grew = False
-        for node in aliases:
-            if node.value.id in bound:
-                new = {t.id for t in node.targets if isinstance(t, ast.Name)} - bound
-                bound |= new
-                grew = grew or bool(new)
+        for names, values in aliases:
+            if values & bound and not names <= bound:
+                bound |= names
+                grew = True
     return bound
 
 

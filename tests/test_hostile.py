@@ -1613,7 +1613,13 @@ def test_autograd_traced_into_a_registry_at_import_is_forbidden(run, grade, subm
      "    inspect.stack()\n    return torch.zeros(2, 2)\n"),
     ("from torch import jit as _jit\n", "from ex01_backward import _jit\n\n\ndef jacobian_polar(p):\n"
      "    _jit.CompilationUnit('')\n    return torch.zeros(2, 2)\n"),
-], ids=["from_import", "attribute", "star", "torch_jit"])
+    ("import inspect\n_tools: object = inspect\n", "from ex01_backward import _tools\n\n\ndef jacobian_polar(p):\n"
+     "    _tools.stack()\n    return torch.zeros(2, 2)\n"),
+    ("import inspect\n\n\ndef _tools():\n    return inspect\n", "from ex01_backward import _tools\n\n\n"
+     "def jacobian_polar(p):\n    _tools().stack()\n    return torch.zeros(2, 2)\n"),
+    ("import inspect\n\n\nclass _Tools:\n    mod = inspect\n", "from ex01_backward import _Tools\n\n\n"
+     "def jacobian_polar(p):\n    _Tools.mod.stack()\n    return torch.zeros(2, 2)\n"),
+], ids=["from_import", "attribute", "star", "torch_jit", "annotated_alias", "function_returns_it", "class_holds_it"])
 def test_a_module_taken_from_another_exercise_module_is_a_module_internal(ex01, ex02, grade, submission):
     """inspect or sys imported by ex01 and taken from it in ex02: ex02's own scan would
     not see them for what they are."""
