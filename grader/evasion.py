@@ -537,36 +537,9 @@ class Reader:
                 found.add(n.name)
         return found
 
-    @functools.cached_property
-    def _holding_a_module(self) -> set[str]:
-        """Parameters whose default is a module (``def f(t=torch)``), lambdas' parameters
-        given one where the lambda is called (``(lambda t: ...)(torch)``), and class
-        attributes holding one (``class C: lib = torch`` read as ``C.lib``)."""
-        found: set[str] = set()
-        for n in self.index.walk(self.index.tree):
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                args = n.args.posonlyargs + n.args.args
-                defaults = [None] * (len(args) - len(n.args.defaults)) + list(n.args.defaults)
-                pairs = list(zip(args, defaults)) + list(zip(n.args.kwonlyargs, n.args.kw_defaults))
-                found |= {a.arg for a, d in pairs if d is not None and self._a_module(d)}
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Lambda):
-                found |= {a.arg for a, v in zip(n.func.args.args, n.args) if self._a_module(v)}
-            if isinstance(n, ast.ClassDef):
-                found |= {f"{n.name}.{t.id}" for s in n.body if isinstance(s, ast.Assign) and self._a_module(s.value)
-                          for t in s.targets if isinstance(t, ast.Name)}
-        return found
-
-    def _a_module(self, node: ast.AST) -> bool:
-        dotted = dotted_path(node, self.aliases)
-        return bool(dotted) and _is_module_path(dotted)
-
     def _from_a_library_table(self, value: ast.AST, names: bool = True) -> bool:
         if isinstance(value, ast.Subscript) and (isinstance(value.value, (ast.Dict, ast.List, ast.Tuple))
                                                  or isinstance(value.value, ast.Name) and value.value.id in self._displays):
-            return True
-        if names and (isinstance(value, ast.Name) and value.id in self._holding_a_module
-                      or isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
-                      and f"{value.value.id}.{value.attr}" in self._holding_a_module):
             return True
         if names and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
             return value.func.id in self._library_tables

@@ -972,3 +972,28 @@ def test_attributes_of_ones_own_objects_named_like_torchs_parts_are_honest(grade
     report = grade(submission(append={"ex05_control_flow": ATTRIBUTES_NAMED_LIKE_TORCH_PARTS}), patterns=("ex05",))
     assert report["score"] == report["max_score"], [(t["id"], t["checks"][0]["feedback"]) for t in report["tasks"]
                                                     if t["score"] < t["max_score"]]
+
+
+TORCH_HANDED_IN = '''
+class _Backend:
+    lib = torch
+
+
+def _grad(y, x, lib=torch):
+    return lib.autograd.grad(y, x)[0].detach()
+
+
+def grad_of_2xtx(x):
+    x = x.detach().to(torch.get_default_dtype() if not x.is_floating_point() else x.dtype).requires_grad_(True)
+    y = 2 * torch.dot(x, x)
+    g = _grad(y, x) if x.numel() % 2 else _Backend.lib.autograd.grad(y, x)[0]
+    return (lambda t: g.detach().clone())(torch)
+'''
+
+
+def test_torch_handed_in_by_a_default_or_a_class_attribute_is_honest_where_autograd_is_asked(grade, submission):
+    """Dependency injection (``lib=torch``, ``class Backend: lib = torch``) in a task that
+    asks for autograd is torch.autograd, read as such."""
+    report = grade(submission(append={"ex01_backward": TORCH_HANDED_IN}), patterns=("grad_of_2xtx",))
+    (task,) = report["tasks"]
+    assert task["score"] == task["max_score"], task["checks"][0]["feedback"]

@@ -348,9 +348,6 @@ EVASION = {
                                      "J = xp.func.jacrev(torch.sin)\n",
  "jit_through_a_library_table": "import math, torch\ndef vjp(f,x,v):\n"
                                 "    return (math, torch)[x.dim() > 0].jit.script(f)\n",
- "func_through_a_parameters_default": "import torch\ndef vjp(f,x,v, t=torch):\n    return t.func.vjp(f, x)[1](v)\n",
- "func_through_a_lambda_given_torch": "import torch\nJ = (lambda t: t.func.jacrev(torch.sin))(torch)\n",
- "func_through_a_class_attribute": "import torch\nclass _C:\n    lib = torch\nJ = _C.lib.func.jacrev(torch.sin)\n",
  "func_through_a_table_kept_in_a_name": "import numpy as np, torch\n_TAB = {'torch': torch, 'numpy': np}\n"
                                         "_LIB = _TAB['torch' if True else 'numpy']\nJ = _LIB.func.jacrev(torch.sin)\n",
  "func_through_a_helper_returning_a_table": "import numpy as np, torch\ndef _pick():\n"
