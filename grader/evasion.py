@@ -531,9 +531,9 @@ class Reader:
         for n in self.index.walk(self.index.tree):
             if isinstance(n, ast.Assign) and self._from_a_library_table(n.value, names=False):
                 found |= {t.id for t in n.targets if isinstance(t, ast.Name)}
-            elif isinstance(n, (ast.FunctionDef, ast.Lambda)) and any(
+            elif isinstance(n, ast.FunctionDef) and any(
                     isinstance(r, ast.Return) and r.value is not None and self._from_a_library_table(r.value, names=False)
-                    for r in (self.index.walk(n) if isinstance(n, ast.FunctionDef) else [])):
+                    for r in self.index.walk(n)):
                 found.add(n.name)
         return found
 

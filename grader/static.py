@@ -68,62 +68,67 @@ def static_verdict(sub: Submission, task: Task) -> Verdict | None:
     return None
 
 
-# Parts of torch that run autograd, compile text or trace: taken from another module,
-# what they are used for cannot be read (the others, libraries, are honest values).
-_TORCH_POWERS = ("torch.autograd", "torch.func", "torch.jit", "torch.library", "torch.fx", "torch.compiler",
-                 "torch.export", "torch._", "functorch")
+def _powerful(dotted: str) -> bool:
+    """A module with powers over Python (``inspect``, ``sys``) or one of torch's parts
+    that run autograd, compile text or trace (``torch.jit``, ``torch._C``): taken from
+    another module, what it is used for cannot be read (libraries are honest values)."""
+    from .evasion import TABLE_POWERS, _is_power_module
+
+    parts = dotted.split(".")
+    return _is_power_module(dotted) or parts[0] == "functorch" \
+        or parts[0] == "torch" and len(parts) > 1 and (parts[1] in TABLE_POWERS or parts[1].startswith("_"))
 
 
-def _modules_bound(tree: ast.Module) -> set[str]:
-    """The names a module binds by its imports outside functions to modules with
-    powers over Python (``import inspect``, ``import sys as s``) or over autograd
-    (``from torch import jit``)."""
-    from .evasion import _is_module_path, _is_power_module
+def _modules_held(tree: ast.Module) -> dict[str, str]:
+    """The names a module binds outside functions to a powerful module (see
+    ``_powerful``), each with that module: by an import (``import inspect``, ``from
+    torch import jit``), or under another name (``_tools = inspect``, a function that
+    returns it, a class that holds it)."""
+    from .evasion import _is_module_path
 
-    def powerful(dotted: str) -> bool:
-        return _is_power_module(dotted) or any(dotted == p or dotted.startswith(p.rstrip("_") + ".")
-                                               or p.endswith("_") and dotted.startswith(p) for p in _TORCH_POWERS)
-
-    bound: set[str] = set()
+    held: dict[str, str] = {}
     todo: list[ast.AST] = list(tree.body)
     aliases: list[tuple[set[str], set[str]]] = []  # (names given, names they may be given)
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Name):
-            # _tools = inspect, _tools: object = inspect: read once the imports are known
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             aliases.append(({t.id for t in targets if isinstance(t, ast.Name)}, {node.value.id}))
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            # a function that returns one, a class that holds one (``def get(): return
-            # inspect``, ``class Tools: mod = inspect``): handed over under its own name
             values = {n.value.id for n in ast.walk(node) if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)} \
                 if isinstance(node, ast.FunctionDef) else \
                 {s.value.id for s in node.body if isinstance(s, (ast.Assign, ast.AnnAssign)) and isinstance(s.value, ast.Name)}
             aliases.append(({node.name}, values))
         elif isinstance(node, ast.Import):
-            bound |= {alias.asname or alias.name.split(".")[0] for alias in node.names
-                      if powerful(alias.name if alias.asname else alias.name.split(".")[0])}
+            for alias in node.names:
+                dotted = alias.name if alias.asname else alias.name.split(".")[0]
+                if _powerful(dotted):
+                    held[alias.asname or dotted] = dotted
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            bound |= {alias.asname or alias.name for alias in node.names
-                      if alias.name != "*" and powerful(f"{node.module}.{alias.name}")
-                      and _is_module_path(f"{node.module}.{alias.name}")}
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                if alias.name != "*" and _powerful(dotted) and _is_module_path(dotted):
+                    held[alias.asname or alias.name] = dotted
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
     grew = True
     while grew:  # another name for one of them
         grew = False
         for names, values in aliases:
-            if values & bound and not names <= bound:
-                bound |= names
+            given = next((held[v] for v in sorted(values) if v in held), None)
+            if given is not None and not names <= held.keys():
+                held.update(dict.fromkeys(names - held.keys(), given))
                 grew = True
-    return bound
+    return held
 
 
-# Taken through a star import and used as the module it is there, these hand over
-# powers the importing module's scan cannot read (the others, functools.reduce or
-# os.path, are honest there, as that module's own import of them would be).
-_STAR_POWERS = {"inspect", "sys", "gc", "ctypes", "builtins", "types", "importlib", "_thread", "pickle", "marshal",
-                "code", "codeop", "runpy", "pydoc", "dis", "opcode", "zipimport", "pkgutil", "traceback"}
+# Used through a star import, a sibling's module counts only if it is one of these:
+# functools.reduce or os.path there is honest, as the module's own import of it would be.
+def _star_power(dotted: str) -> bool:
+    return _powerful(dotted) and dotted.split(".")[0] not in _HONEST_THROUGH_A_STAR
+
+
+_HONEST_THROUGH_A_STAR = {"functools", "operator", "string", "threading", "weakref", "io", "os", "posix", "nt"}
 
 
 def _names_bound_anywhere(tree: ast.Module) -> set[str]:
@@ -142,21 +147,6 @@ def _names_bound_anywhere(tree: ast.Module) -> set[str]:
     return found
 
 
-def _star_power(tree: ast.Module, name: str) -> bool:
-    """Whether a sibling binds ``name`` to one of _STAR_POWERS (under another name) or
-    to a part of torch's autograd (``from torch import jit``)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if (alias.asname or alias.name.split(".")[0]) == name:
-                    return alias.name.split(".")[0] in _STAR_POWERS
-        elif isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if (alias.asname or alias.name) == name:
-                    return (node.module or "").startswith("torch")
-    return True  # (another name for one: _tools = inspect)
-
-
 def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
     """A module that another exercise module imported, taken from it (``from
     ex01_backward import inspect``, ``ex01_backward.sys``): a module reached through
@@ -169,32 +159,31 @@ def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
 
 
 def _taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
+    from .pyast import is_main_guard
+
     tree = sub.scans[module].tree
     if tree is None:
         return []
-    others = {m: scan for m, scan in sub.scans.items() if m != module and scan.tree is not None}
+    held = {m: _modules_held(scan.tree) for m, scan in sub.scans.items() if m != module and scan.tree is not None}
     as_modules = {alias.asname or alias.name: alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                  for alias in node.names if alias.name in others}
+                  for alias in node.names if alias.name in held}
     found: list[Finding] = []
     starred: dict[str, str] = {}  # a module's name a star import brings, and from where
     own = _names_bound_anywhere(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in others and not node.level:
+        if isinstance(node, ast.ImportFrom) and node.module in held and not node.level:
             names = [alias.name for alias in node.names]
             if "*" in names:
-                starred.update({n: node.module for n in _modules_bound(others[node.module].tree) - own
-                                if n in _STAR_POWERS or not n.isidentifier() or n.startswith(("torch", "_"))
-                                or _star_power(others[node.module].tree, n)})
+                starred.update({n: node.module for n, dotted in held[node.module].items()
+                                if n not in own and _star_power(dotted)})
                 continue
-            taken = [n for n in names if n in _modules_bound(others[node.module].tree)]
-            found += [Finding(node.lineno, "module_internals", f"{node.module}.{n}") for n in taken]
+            found += [Finding(node.lineno, "module_internals", f"{node.module}.{n}")
+                      for n in names if n in held[node.module]]
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in as_modules:
             other = as_modules[node.value.id]
-            if node.attr in _modules_bound(others[other].tree):
+            if node.attr in held[other]:
                 found.append(Finding(node.lineno, "module_internals", f"{other}.{node.attr}"))
     if starred:  # used here without an import of its own: ``inspect.stack()`` after ``import *``
-        from .pyast import is_main_guard
-
         graded = [n for n in tree.body if not is_main_guard(n)]
         found += [Finding(node.lineno, "module_internals", f"{starred[node.id]}.{node.id}")
                   for top in graded for node in ast.walk(top)
