@@ -86,6 +86,20 @@ class CheckEvidence:
         self.no_autograd = ""
 
 
+# What a child is told to watch, the same for every submission. ``record``: the tasks
+# with run-time rules, and those whose hints for an error depend on the backward passes
+# the call ran. ``graphless``: those that may build no graph (their saved tensors are
+# recorded too). ``engine_free``: of those, the ones that may run no autograd anywhere
+# in the call (no scope), under torch's record of operations.
+_GRAPHLESS = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
+_WATCHING = {
+    "record": sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd
+                     or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints)),
+    "graphless": _GRAPHLESS,
+    "engine_free": [t for t in _GRAPHLESS if not BY_ID[t].scope],
+}
+
+
 class Session:
     """The sandbox child of one submission, replaced whenever one dies.
 
@@ -127,14 +141,8 @@ class Session:
             if child is not None:
                 child.close()
             limits = client.Limits(timeout=self.limits.timeout * len(BY_ID), memory_mb=self.limits.memory_mb)
-            # Watched: the tasks with run-time rules, and those whose hints for an error
-            # depend on the backward passes the call had started.
-            record = sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd
-                            or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints))
-            graphless = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
-            engine_free = [t for t in graphless if not BY_ID[t].scope]
-            child = self.child = self.server.open({"sources": self.sources, "record": record, "graphless": graphless,
-                                                   "engine_free": engine_free, "withheld": self.withheld}, limits)
+            child = self.child = self.server.open({"sources": self.sources, **_WATCHING,
+                                                   "withheld": self.withheld}, limits)
             self.served = set()
         # The first call into a module in this child is also its import: one whose top
         # level runs a loop or a function of its own may be what never ends.
