@@ -221,39 +221,41 @@ def test_jupyters_display_and_a_constant_bound_by_a_walrus_work_as_in_jupyter(tm
     assert "def display(" not in notebook.build(path).source
 
 
-def test_a_constant_changed_in_place_in_a_later_cell_keeps_jupyters_value(tmp_path):
-    """``EPS = 0.1`` and, in a later cell, ``EPS *= 1e-5``: Run All leaves EPS at 1e-6,
-    and so does the module. Inside a block (a count in an ``if``) it stays a try-out."""
+def _step_from_earlier_cells(tmp_path, default: str, cells: list[str]) -> Path:
+    """ex08 as a notebook whose numerical_grad takes its default step from ``default``,
+    set by ``cells`` put just before it; the notebook's path."""
     source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
     nb = notebook.from_module("ex08_custom_function", source)
     grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
-    grad.source = grad.source.replace("= 1e-6", "= EPS", 1)
-    assert "= EPS" in grad.source
+    grad.source = grad.source.replace("= 1e-6", "= " + default, 1)
+    assert "= " + default in grad.source
     at = nb.cells.index(grad)
-    nb.cells[at:at] = [v4.new_code_cell("EPS = 0.1"), v4.new_code_cell("print(EPS)\nEPS *= 1e-5"),
-                       v4.new_code_cell("if EPS < 1:\n    unknown_total += 1\n")]
+    nb.cells[at:at] = [v4.new_code_cell(text) for text in cells]
     path = tmp_path / "ex08_custom_function.ipynb"
     nbformat.write(nb, str(path))
+    return path
+
+
+def _full_marks(path: Path, tmp_path, pattern: str = "numerical_grad") -> None:
+    _, report = run(path, "-o", tmp_path / "r.json", "-k", pattern)
+    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+
+
+def test_a_constant_changed_in_place_in_a_later_cell_keeps_jupyters_value(tmp_path):
+    """``EPS = 0.1`` and, in a later cell, ``EPS *= 1e-5``: Run All leaves EPS at 1e-6,
+    and so does the module. Inside a block (a count in an ``if``) it stays a try-out."""
+    path = _step_from_earlier_cells(tmp_path, "EPS", ["EPS = 0.1", "print(EPS)\nEPS *= 1e-5",
+                                                      "if EPS < 1:\n    unknown_total += 1\n"])
     built = notebook.build(path)
     assert "EPS *= 1e-5" in built.source and "unknown_total" not in built.source
-    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
-    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+    _full_marks(path, tmp_path)
 
 
 @pytest.mark.parametrize("setup, default", [("CFG = {'eps': 0.1}\nCFG['eps'] *= 1e-5", "CFG['eps']"),
                                             ("class Cfg:\n    eps = 0.1\n\n\nCfg.eps *= 1e-5", "Cfg.eps")])
 def test_an_entry_or_attribute_changed_in_place_keeps_jupyters_value(setup, default, tmp_path):
-    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
-    nb = notebook.from_module("ex08_custom_function", source)
-    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
-    grad.source = grad.source.replace("= 1e-6", "= " + default, 1)
-    at = nb.cells.index(grad)
-    nb.cells[at:at] = [v4.new_code_cell(part) for part in setup.split("\n\n\n")] if "class" in setup else \
-        [v4.new_code_cell(line) for line in setup.splitlines()]
-    path = tmp_path / "ex08_custom_function.ipynb"
-    nbformat.write(nb, str(path))
-    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
-    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+    cells = setup.split("\n\n\n") if "class" in setup else setup.splitlines()
+    _full_marks(_step_from_earlier_cells(tmp_path, default, cells), tmp_path)
 
 
 @pytest.mark.parametrize("cells, default", [
@@ -264,41 +266,23 @@ def test_an_entry_or_attribute_changed_in_place_keeps_jupyters_value(setup, defa
       "    def step():\n        return m.pow(10.0, -6)"], "step()"),
 ], ids=["loop_appends", "update_call", "with_no_grad", "with_import_and_def"])
 def test_a_table_filled_in_place_or_a_constant_made_in_a_with_keeps_jupyters_value(cells, default, tmp_path):
-    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
-    nb = notebook.from_module("ex08_custom_function", source)
-    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
-    grad.source = grad.source.replace("= 1e-6", "= " + default, 1)
-    at = nb.cells.index(grad)
-    nb.cells[at:at] = [v4.new_code_cell(text) for text in cells]
-    path = tmp_path / "ex08_custom_function.ipynb"
-    nbformat.write(nb, str(path))
-    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
-    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+    _full_marks(_step_from_earlier_cells(tmp_path, default, cells), tmp_path)
 
 
 def test_a_top_level_loop_that_sets_a_constant_is_kept_and_other_loops_are_not(tmp_path):
     """d2l §2.4: ``h = 0.1`` then ``for i in range(5): print(...); h *= 0.1``, and the
     step's default is ``h``: Run All leaves h at 1e-6. A loop that binds nothing the
     graded code needs (a training demo) stays a try-out."""
-    source = (SOLUTIONS / "ex08_custom_function.py").read_text(encoding="utf-8")
-    nb = notebook.from_module("ex08_custom_function", source)
-    grad = next(c for c in nb.cells if c.cell_type == "code" and "def numerical_grad(" in c.source)
-    grad.source = grad.source.replace("= 1e-6", "= h", 1)
-    assert "= h" in grad.source
-    at = nb.cells.index(grad)
-    nb.cells[at:at] = [
-        v4.new_code_cell("x = torch.tensor([1.0, 2.0], requires_grad=True)\n(x ** 3).sum().backward()"),
-        v4.new_code_cell("h = 0.1\nfor i in range(5):\n    approx = ((x.detach() + h) ** 3 - (x.detach() - h) ** 3) / (2 * h)\n"
-                         "    print(f'h={h:.5f}', (approx - x.grad).abs().max())\n    h *= 0.1\n"),
-        v4.new_code_cell("for step in range(3):\n    demo_loss = undefined_model(step)\n")]
-    path = tmp_path / "ex08_custom_function.ipynb"
-    nbformat.write(nb, str(path))
+    path = _step_from_earlier_cells(tmp_path, "h", [
+        "x = torch.tensor([1.0, 2.0], requires_grad=True)\n(x ** 3).sum().backward()",
+        "h = 0.1\nfor i in range(5):\n    approx = ((x.detach() + h) ** 3 - (x.detach() - h) ** 3) / (2 * h)\n"
+        "    print(f'h={h:.5f}', (approx - x.grad).abs().max())\n    h *= 0.1\n",
+        "for step in range(3):\n    demo_loss = undefined_model(step)\n"])
     built = notebook.build(path)
     assert "h *= 0.1" in built.source and "undefined_model" not in built.source
     # what the loop is not kept for (a print, a sum that reads a try-out's x) stays out, and x with it
     assert "approx" not in built.source and "x = torch.tensor([1.0, 2.0], requires_grad=True)" not in built.source
-    _, report = run(path, "-o", tmp_path / "r.json", "-k", "numerical_grad")
-    assert report["score"] == report["max_score"], [c["feedback"] for t in report["tasks"] for c in t["checks"]][:1]
+    _full_marks(path, tmp_path)
 
 
 @pytest.mark.parametrize("suffix, line", [(".ipynb", "%run ./ex01_backward.ipynb"), (".py", "%run ./ex01_backward.py"),
