@@ -147,6 +147,14 @@ def _names_bound_anywhere(tree: ast.Module) -> set[str]:
     return found
 
 
+def _held_by(sub: Submission, module: str) -> dict[str, str]:
+    """``_modules_held`` of one module of a submission, worked out once."""
+    cache = sub.__dict__.setdefault("_modules_held", {})
+    if module not in cache:
+        cache[module] = _modules_held(sub.scans[module].tree)
+    return cache[module]
+
+
 def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
     """A module that another exercise module imported, taken from it (``from
     ex01_backward import inspect``, ``ex01_backward.sys``): a module reached through
@@ -161,30 +169,38 @@ def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
 def _taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
     from .pyast import is_main_guard
 
-    tree = sub.scans[module].tree
-    if tree is None:
+    scan = sub.scans[module]
+    if scan.tree is None or scan.index is None:
         return []
-    held = {m: _modules_held(scan.tree) for m, scan in sub.scans.items() if m != module and scan.tree is not None}
-    as_modules = {alias.asname or alias.name: alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+    siblings = {m for m, other in sub.scans.items() if m != module and other.tree is not None}
+    imports = [node for node in scan.index.of(ast.Import, ast.ImportFrom)
+               if isinstance(node, ast.Import) and any(alias.name in siblings for alias in node.names)
+               or isinstance(node, ast.ImportFrom) and node.module in siblings and not node.level]
+    if not imports:  # no sibling imported: nothing taken from one (most modules)
+        return []
+    held = {m: _held_by(sub, m) for m in siblings}
+    as_modules = {alias.asname or alias.name: alias.name for node in imports if isinstance(node, ast.Import)
                   for alias in node.names if alias.name in held}
     found: list[Finding] = []
     starred: dict[str, str] = {}  # a module's name a star import brings, and from where
-    own = _names_bound_anywhere(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in held and not node.level:
+    for node in imports:
+        if isinstance(node, ast.ImportFrom):
             names = [alias.name for alias in node.names]
             if "*" in names:
+                own = _names_bound_anywhere(scan.tree)
                 starred.update({n: node.module for n, dotted in held[node.module].items()
                                 if n not in own and _star_power(dotted)})
                 continue
             found += [Finding(node.lineno, "module_internals", f"{node.module}.{n}")
                       for n in names if n in held[node.module]]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in as_modules:
-            other = as_modules[node.value.id]
-            if node.attr in held[other]:
-                found.append(Finding(node.lineno, "module_internals", f"{other}.{node.attr}"))
+    if as_modules:
+        for node in scan.index.of(ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id in as_modules:
+                other = as_modules[node.value.id]
+                if node.attr in held[other]:
+                    found.append(Finding(node.lineno, "module_internals", f"{other}.{node.attr}"))
     if starred:  # used here without an import of its own: ``inspect.stack()`` after ``import *``
-        graded = [n for n in tree.body if not is_main_guard(n)]
+        graded = [n for n in scan.tree.body if not is_main_guard(n)]
         found += [Finding(node.lineno, "module_internals", f"{starred[node.id]}.{node.id}")
                   for top in graded for node in ast.walk(top)
                   if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in starred]
