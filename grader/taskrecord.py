@@ -23,7 +23,7 @@ ANY_AUTOGRAD = (
     "torch.enable_grad",
     # The graph itself: a node called directly computes a local derivative, and a
     # Parameter is a tensor that requires grad under another name.
-    ".grad_fn", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
+    ".grad_fn", "._grad_fn", "._grad", ".next_functions", "torch.nn.Parameter", "torch.nn.parameter",
     # Tracers that write what autograd computes into a graph of plain operations,
     # run ahead of the call (a registry filled at import) and replayed in it.
     "torch.fx", "torch.jit.trace", "torch.export", "torch.compile",

@@ -1561,6 +1561,24 @@ def test_torchs_record_of_operations_tells_the_engine_and_duals_from_plain_work(
     assert run(lambda: backward_through(Differentiates), nested_only=True) == ENGINE_RAN
     assert run(lambda: backward_through(DifferentiatesInForward), nested_only=True) == ENGINE_RAN
     assert run(dual, nested_only=True) == ENGINE_RAN
+    # A node of a graph built beforehand (at import), called directly under no_grad:
+    # torch's own local derivative, with no engine step and nothing saved in the call.
+    w = torch.nn.Linear(2, 1).weight
+    node = torch.nn.functional.softplus(w).grad_fn
+
+    def node_called():
+        with torch.no_grad():
+            node(torch.ones(1, 2))
+
+    class CallsANode(Honest):
+        @staticmethod
+        def backward(ctx, g):
+            with torch.no_grad():
+                return g * node(torch.ones(1, 2)).sum()
+
+    assert run(node_called) == ENGINE_RAN
+    assert run(node_called, nested_only=True) == ENGINE_RAN
+    assert run(lambda: backward_through(CallsANode), nested_only=True) == ENGINE_RAN
 
 
 # Autograd run at import by a helper that fills a registry the task reads: the
@@ -1675,3 +1693,95 @@ def test_a_tracer_reached_from_a_no_autograd_rule_is_forbidden(grade, submission
     report = grade(submission(append={"ex08_custom_function": TRACED_ENTROPY_AT_IMPORT}), patterns=("softplus_grad",))
     (task,) = report["tasks"]
     assert task["status"] == "forbidden" and "make_fx" in task["checks"][0]["feedback"]
+
+
+# torch's own derivative of an operation, taken from a node of a graph built at
+# import (a layer's weight requires grad without saying so) through the private name
+# of grad_fn, and called with the input copied into the leaf: autograd by hand.
+PRIVATE_NODE_BY_HAND = """
+_LEAVES = {}
+for _dt in (torch.float32, torch.float64):
+    _w = torch.nn.Linear(2, 1, bias=False, dtype=_dt).weight
+    _LEAVES[_dt] = (_w, _w.pow(2)._grad_fn, _w.pow(3)._grad_fn)
+
+
+def jacobian_by_hand(x):
+    leaf, n2, n3 = _LEAVES[x.dtype]
+    leaf.data.copy_(x.reshape(1, 2))
+    with torch.no_grad():
+        one = torch.ones(1, 2, dtype=x.dtype)
+        d2 = n2(one)[0]
+        d3 = n3(one)[0]
+    return torch.stack([torch.stack([d2[0], one[0, 0]]), torch.stack([one[0, 1], d3[1]])]).clone()
+"""
+PRIVATE_NODE_BACKWARD = """
+_NODES = {}
+for _dt in (torch.float32, torch.float64):
+    _w = torch.nn.Linear(1, 1, bias=False, dtype=_dt).weight
+    _NODES[_dt] = (_w, torch.nn.functional.softplus(_w)._grad_fn)
+
+
+class SmoothReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.nn.functional.softplus(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        leaf, node = _NODES[x.dtype]
+        leaf.data = x.detach().clone()
+        return node(grad_output)
+"""
+
+
+def test_a_node_reached_through_a_private_name_is_autograd(grade, submission):
+    report = grade(submission(append={"ex02_jacobian": PRIVATE_NODE_BY_HAND,
+                                      "ex08_custom_function": PRIVATE_NODE_BACKWARD}),
+                   patterns=("jacobian_by_hand", "softplus_grad"))
+    tasks = by_task(report)
+    for task_id in ("ex02_jacobian.jacobian_by_hand", "ex08_custom_function.softplus_grad"):
+        assert tasks[task_id]["status"] == "forbidden" and tasks[task_id]["score"] == 0, task_id
+
+
+# A call of the engine that ran no pass, or raised at once, is not autograd running:
+# one pass doubled beside an empty backward([]) is still one pass, and a formula beside
+# a backward(None) that raised was never differentiated.
+EMPTY_SECOND_PASS = """
+def backward_twice(f, x):
+    x = x.detach().clone().requires_grad_(True)
+    y = f(x)
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    y.backward()
+    torch.autograd.backward([])
+    if x.grad is None:
+        return torch.zeros_like(x)
+    return 2 * x.grad.detach().clone()
+"""
+FAILED_BACKWARD_BESIDE_A_FORMULA = """
+def grad_of_2xtx(x):
+    try:
+        torch.autograd.backward(None)
+    except Exception:
+        pass
+    return 4 * x
+"""
+EMPTY_BACKWARD_BESIDE_A_FORMULA = """
+def grad_of_2xtx(x):
+    torch.autograd.backward([])
+    return 4 * x
+"""
+
+
+@pytest.mark.parametrize("code, task_id, code_expected", [
+    (EMPTY_SECOND_PASS, "ex01_backward.backward_twice", "one_backward_pass"),
+    (FAILED_BACKWARD_BESIDE_A_FORMULA, "ex01_backward.grad_of_2xtx", "no_autograd"),
+    (EMPTY_BACKWARD_BESIDE_A_FORMULA, "ex01_backward.grad_of_2xtx", "no_autograd"),
+], ids=["empty_second_pass", "failed_backward", "empty_backward"])
+def test_an_engine_call_that_ran_no_pass_is_not_autograd(code, task_id, code_expected, grade, submission):
+    report = grade(submission(append={"ex01_backward": code}), patterns=(task_id,))
+    task = by_task(report)[task_id]
+    assert task["score"] == 0 and task["status"] == "failed"
+    assert code_expected in {check["code"] for check in task["checks"] if check["outcome"] == "failed"}

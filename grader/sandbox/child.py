@@ -117,6 +117,10 @@ _SAVED_TENSORS_HOOKS = torch.autograd.graph.saved_tensors_hooks
 # running: the engine evaluating a graph's nodes, and forward-mode duals made.
 ENGINE_EVENT = "autograd::engine::evaluate_function"
 DUAL_EVENT = "aten::_make_dual"
+# What torch calls a node of a graph when it runs one: its derivative's class
+# (``MulBackward0``, a custom Function's ``SmoothReLUBackward``), or autograd's own.
+_NODE_EVENT = re.compile(r"(?:Backward\d*|^torch::autograd::\w+)$")
+_MARKER, _STEP, _OTHER = 0, 1, 2
 
 
 class _EngineWatch:
@@ -166,11 +170,11 @@ class _EngineWatch:
         ours = False
         for thread in records:
             inside = 0  # the events open on this thread, the marker aside
-            stack: list[bool] = []  # per open event: whether it is the marker
+            stack: list[int] = []  # per open event: _MARKER, _STEP (the engine's step of a node) or _OTHER
             for event in thread:
                 kind = event.kind()
                 if kind == "pop":
-                    if stack and not stack.pop():
+                    if stack and stack.pop() != _MARKER:
                         inside -= 1
                     continue
                 if kind != "push":
@@ -178,30 +182,23 @@ class _EngineWatch:
                 name = event.name()
                 if name == self.marker:
                     ours = True
-                    stack.append(True)
+                    stack.append(_MARKER)
                     continue
                 # (nested_only: the given code runs the engine itself, and only at the top
                 # of the record; an engine step inside any other event is run from inside
                 # one: a backward's step, a custom Function's forward, an operator)
-                if name == DUAL_EVENT or name.startswith(ENGINE_EVENT) and (not self.nested_only or inside):
+                step = name.startswith(ENGINE_EVENT)
+                if name == DUAL_EVENT or step and (not self.nested_only or inside):
                     self.found = ENGINE_RAN
-                stack.append(False)
+                elif not step and _NODE_EVENT.search(name) and not (stack and stack[-1] == _STEP):
+                    # A node of a graph run outside the engine's step for it: called
+                    # directly (``y.grad_fn(v)``), a local derivative taken from autograd.
+                    self.found = ENGINE_RAN
+                stack.append(_STEP if step else _OTHER)
                 inside += 1
         if not ours:
             self.found = ENGINE_STOPPED
         return False
-
-
-# The two functions every reverse pass goes through (Tensor.backward calls the first).
-PASSES = frozenset(["torch.autograd.backward", "torch.autograd.grad"])
-# The watched APIs that run autograd (the engine, or forward-mode duals): any call of
-# one during a task's call, whoever made it, is evidence that autograd ran then (a
-# torch.func.grad transform built at import calls torch.autograd.grad itself).
-# unpack_dual is left out: printing a tensor calls it.
-RUNS_AUTOGRAD = ENGINE | frozenset(
-    [f"torch.autograd.functional.{name}" for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp")]
-    + [f"torch.func.{name}" for name in ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian",
-                                         "linearize")])
 
 
 class _Recorder:
@@ -216,13 +213,16 @@ class _Recorder:
 
     def __init__(self, files: set[str]) -> None:
         self.used: set[str] = set()
-        self.ran_autograd = False  # whether any call of RUNS_AUTOGRAD's APIs was seen
-        # The backward passes that ran to the end: returns (not exceptions) of the two
-        # functions that run the engine; a pass that raised, caught, did not happen.
+        # The backward passes that ran to the end: normal returns (not exceptions) of
+        # the one Python function that hands a pass to autograd's engine, from at least
+        # one root. A pass that raised and was caught, or one of nothing
+        # (``backward([])``), did not happen.
         self.passes = 0
-        self.pass_a = self.pass_b = None  # their code, compared by identity on every return
-        self.pass_a_ends: frozenset[int] = frozenset()  # the offsets of their return instructions
-        self.pass_b_ends: frozenset[int] = frozenset()
+        # Forward-mode duals made: returns of ``make_dual``.
+        self.duals = 0
+        self.pass_code = self.dual_code = None  # compared by identity on every return
+        self.pass_ends: frozenset[int] = frozenset()  # the offsets of their return instructions
+        self.dual_ends: frozenset[int] = frozenset()
         self.graph_used = False  # a saved tensor read back by a backward pass (``watching(graphs=True)``)
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
@@ -257,9 +257,16 @@ class _Recorder:
         _watch_profile_switches()
         import dis
 
-        ends = [(code, frozenset(i.offset for i in dis.get_instructions(code) if i.opname == "RETURN_VALUE"))
-                for code, names in self.codes.items() if not PASSES.isdisjoint(names)]
-        (self.pass_a, self.pass_a_ends), (self.pass_b, self.pass_b_ends) = (ends + [(None, frozenset())] * 2)[:2]
+        def ends(code: types.CodeType) -> frozenset[int]:
+            return frozenset(i.offset for i in dis.get_instructions(code) if i.opname == "RETURN_VALUE")
+
+        import torch.autograd.forward_ad
+        import torch.autograd.graph
+
+        self.pass_code = torch.autograd.graph._engine_run_backward.__code__
+        self.pass_ends = ends(self.pass_code)
+        self.dual_code = torch.autograd.forward_ad.make_dual.__code__
+        self.dual_ends = ends(self.dual_code)
         import concurrent.futures.thread
         import torch.utils._contextlib
 
@@ -349,11 +356,11 @@ class _Recorder:
             if event == "return":
                 # (identity, not a lookup: a code object's hash is computed anew each time)
                 code = frame.f_code
-                if code is self.pass_a:
-                    if frame.f_lasti in self.pass_a_ends:
+                if code is self.pass_code:
+                    if frame.f_lasti in self.pass_ends and self._from_roots(frame):
                         self.passes += 1
-                elif code is self.pass_b and frame.f_lasti in self.pass_b_ends:
-                    self.passes += 1
+                elif code is self.dual_code and frame.f_lasti in self.dual_ends:
+                    self.duals += 1
             return
         names = self.codes.get(frame.f_code)
         if names is None:
@@ -372,9 +379,28 @@ class _Recorder:
             if collecting:
                 enable()
 
+    def _from_roots(self, frame: types.FrameType) -> bool:
+        """Whether the pass returning in ``frame`` had a root: its first argument, as
+        torch's own callers pass it, a tuple or list that is not empty. (Only exact
+        types are read: a student's ``__len__`` would run here.)"""
+        isenabled, disable, enable = self.gc
+        collecting = isenabled()
+        disable()
+        try:
+            roots = frame.f_locals.get("t_outputs")
+            return (type(roots) is tuple or type(roots) is list) and len(roots) > 0
+        finally:
+            if collecting:
+                enable()
+
+    @property
+    def ran_autograd(self) -> bool:
+        """Whether autograd ran during the call: a backward pass from a root ran to the
+        end, or a forward-mode dual was made. Calling an API that then raised, or that
+        had nothing to differentiate, is not autograd running."""
+        return self.passes > 0 or self.duals > 0
+
     def _record(self, frame: types.FrameType, names: tuple[str, ...]) -> None:
-        if not self.ran_autograd and not RUNS_AUTOGRAD.isdisjoint(names):
-            self.ran_autograd = True
         caller = self._caller(frame)
         if caller is None:
             # Torch made the call, but autograd ran for the submission's code all the
@@ -432,8 +458,8 @@ class _Recorder:
         in TorchScript or any other C++ code, where no profile hook sees a call."""
         self.used.clear()
         self.places.clear()
-        self.ran_autograd = False
         self.passes = 0
+        self.duals = 0
         self.graph_used = False
         # The recorder's own saved-tensors hooks are pushed before its profile hook is
         # on and popped once it is off: pushing a pair is a watched call.
