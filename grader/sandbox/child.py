@@ -811,7 +811,7 @@ class _SubmissionFinder(MetaPathFinder, Loader):
         source = self.sources[name]
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         module.__file__ = filename
-        exec(compile(source, filename, "exec"), module.__dict__)
+        exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
 
 
 def _text(value: object) -> str:
@@ -1000,7 +1000,7 @@ class _Child:
         key = (module.__name__, name, source)
         if key not in self.given:
             defined: dict[str, Any] = {}
-            exec(compile(source, f"<given {module.__name__}.{name}>", "exec"), vars(module), defined)
+            exec(compile(source, f"<given {module.__name__}.{name}>", "exec", dont_inherit=True), vars(module), defined)
             self.given[key] = defined.get(name)
         return self.given[key]
 
