@@ -95,6 +95,8 @@ EVASION_BUILTINS: dict[str, str] = {
     "vars": "introspection", "globals": "introspection", "locals": "introspection",
 }
 ATTRIBUTE_BUILTINS = {"getattr", "setattr", "hasattr", "delattr"}
+# Of those, the namespaces that only printing them leaves honest (``print(vars(cfg))``).
+SHOWN_NAMESPACES = {"vars", "locals", "globals"}
 _EVASION_NAMES = frozenset(EVASION_BUILTINS) | ATTRIBUTE_BUILTINS
 # Attributes that lead into frames, code objects and closures.
 FRAME_ATTRIBUTES = {
@@ -313,6 +315,7 @@ class Reader:
         self.imported_in_functions = {name for node in imports if self._in_function(node)
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
+        self.own_attributes = _own_instance_attributes(self.index)
         self._own_class_targets = _own_class_targets(self.index, self.classes)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
@@ -503,7 +506,8 @@ class Reader:
         if not self._may_evade(node.id) or not isinstance(node.ctx, ast.Load) or self._own(node.id, scopes):
             return
         if node.id in EVASION_BUILTINS:
-            self.add(node, EVASION_BUILTINS[node.id], node.id)
+            if not (node.id in SHOWN_NAMESPACES and self._only_shown_call(node)):
+                self.add(node, EVASION_BUILTINS[node.id], node.id)
         elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
             self.add(node, "introspection", node.id)
         elif node.id in ATTRIBUTE_BUILTINS and id(node) not in self._called:
@@ -621,7 +625,10 @@ class Reader:
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
             self._patch(node)  # a for loop's, a with's or a comprehension's target
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
-            if id(node) not in self.own_dicts:
+            if id(node) not in self.own_dicts and not (isinstance(node, ast.Attribute) and id(node) in self.index.children_by_id
+                                                       and isinstance(node.ctx, ast.Load)
+                                                       and only_looked_at(node, self.index, shown=True)):
+                # (``print(cfg.__dict__)``: a value only printed hands nothing on)
                 self.add(node, "introspection", attr)
         elif attr in FRAME_ATTRIBUTES:
             self.add(node, "introspection", attr)
@@ -647,16 +654,28 @@ class Reader:
 
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "__init__" and node.args \
-                and not (isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
+        if isinstance(func, ast.Attribute) and func.attr in ("__init__", "__post_init__") \
+                and not (node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") == "super"):
             # ``Base.__init__(self)`` is how a subclass starts; on another object it
             # writes into that object (a module) what the scan never sees written.
-            self.add(node, "patching", "__init__ called on another object")
+            self.add(node, "patching", f"{func.attr} called on another object")
         if isinstance(func, ast.Name) and func.id in ATTRIBUTE_BUILTINS and not self._own(func.id, scopes):
             self._called.add(id(func))
+            if id(node) in self.own_attributes:
+                return  # an instance's own attributes, in the __init__ that makes it
             name = node.args[1] if len(node.args) >= 2 else None
+            if isinstance(name, ast.Name) and dotted_path(node.args[0], self.aliases) is None \
+                    and (names := self._looped_constants(node, name.id)):
+                # ``for red in ("mean", "sum"): getattr(loss, red)()``: each name, as written,
+                # on a value (on a module, what the call reaches would be unread)
+                for constant in names:
+                    attribute = ast.Attribute(value=node.args[0], attr=constant, ctx=ast.Load(), lineno=node.lineno)
+                    self._attribute(attribute, constant)
+                    if func.id in ("setattr", "delattr"):
+                        self._patch(attribute)
+                return
             if func.id == "setattr" and _adds_a_function(node) and node.args[0].id in self._own_class_targets:
                 return  # d2l's add_to_class on the module's own classes: setattr(Class, obj.__name__, obj)
             if not (isinstance(name, ast.Constant) and type(name.value) is str):
@@ -679,6 +698,40 @@ class Reader:
             given = list(node.args[:2]) + [k.value for k in node.keywords if k.arg in ("stmt", "setup")]
             if any(not isinstance(arg, (ast.Lambda, ast.Name, ast.Attribute)) for arg in given):
                 self.add(node, "dynamic_code", f"{dotted}() of text")
+
+    def _only_shown_call(self, func: ast.Name) -> bool:
+        """``print(vars(cfg))``, ``print(locals())``: a namespace built only to be shown."""
+        call = self.index.parent(func)
+        return isinstance(call, ast.Call) and call.func is func and id(call) in self.index.children_by_id \
+            and only_looked_at(call, self.index, shown=True)
+
+    def _looped_constants(self, node: ast.AST, name: str) -> list[str]:
+        """The texts ``name`` takes when a ``for`` loop around ``node`` binds it from a
+        literal tuple or list of texts, and nothing else in that function (or module)
+        binds it; else none."""
+        loop: ast.For | None = None
+        current = self.index.parent(node)
+        while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                                               ast.ClassDef, ast.Module)):
+            if isinstance(current, ast.For) and isinstance(current.target, ast.Name) and current.target.id == name:
+                loop = current
+                break
+            current = self.index.parent(current)
+        if loop is None or not isinstance(loop.iter, (ast.Tuple, ast.List)) or not loop.iter.elts \
+                or not all(isinstance(e, ast.Constant) and type(e.value) is str for e in loop.iter.elts):
+            return []
+        scope = current
+        while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                                           ast.Module)):
+            scope = self.index.parent(scope)
+        for other in self.index.walk(scope) if scope is not None else ():
+            if other is loop.target:
+                continue
+            if isinstance(other, ast.Name) and other.id == name and not isinstance(other.ctx, ast.Load) \
+                    or isinstance(other, ast.arg) and other.arg == name \
+                    or isinstance(other, (ast.Global, ast.Nonlocal)) and name in other.names:
+                return []
+        return [e.value for e in loop.iter.elts]
 
     def _format(self, node: ast.Call) -> None:
         """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
@@ -861,6 +914,40 @@ def _own_class_targets(index: Index, classes: set[str]) -> set[str]:
         if given and all(isinstance(a, ast.Name) and a.id in classes for a in given):
             targets.add(params[0].arg)
     return targets
+
+
+def _own_instance_attributes(index: Index) -> set[int]:
+    """The ``setattr`` and ``getattr`` calls that only set or read the instance that
+    ``__init__`` (or a dataclass's ``__post_init__``) makes, as ``_own_instance_dicts``
+    allows: ``setattr(self, key, value)`` (a settings class filled from keyword
+    arguments), and ``getattr(self, f.name)`` over ``dataclasses.fields(self)``."""
+    allowed: set[int] = set()
+    for cls in index.of(ast.ClassDef):
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    or method.name not in ("__init__", "__post_init__"):
+                continue
+            positional = method.args.posonlyargs + method.args.args
+            if not positional or method.decorator_list:
+                continue
+            me = positional[0].arg
+            if any(isinstance(n, ast.Name) and n.id == me and not isinstance(n.ctx, ast.Load)
+                   for n in index.walk(method)):
+                continue  # ``self`` rebound: no longer the instance
+            fields = {loop.target.id for loop in index.walk(method) if isinstance(loop, ast.For)
+                      and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)
+                      and (getattr(loop.iter.func, "id", None) == "fields"
+                           or getattr(loop.iter.func, "attr", None) == "fields")}
+            for node in index.walk(method):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
+                        and isinstance(node.args[0], ast.Name) and node.args[0].id == me):
+                    continue
+                name = node.args[1]
+                if node.func.id == "setattr" and len(node.args) == 3 \
+                        or node.func.id == "getattr" and isinstance(name, ast.Attribute) and name.attr == "name" \
+                        and isinstance(name.value, ast.Name) and name.value.id in fields:
+                    allowed.add(id(node))
+    return allowed
 
 
 def _own_instance_dicts(index: Index) -> set[int]:

@@ -108,6 +108,20 @@ repeats a run). Your instructor's grader also runs {hidden['checks']} hidden che
 ({hidden['points']:g} points): passing every visible check is a good sign, not a
 guarantee. `grade run -k ex03` grades one module; `grade run --help` lists the options.
 
+## What the grader runs
+
+Only the eight exercise modules, with torch, numpy and the standard library: a helper
+file of your own (`utils.py`) is not loaded, so keep helpers in the module that uses
+them, and put your own experiments (plots, timing, extra imports) under
+`if __name__ == "__main__":`. Your code runs in a sandbox that cannot write files or
+reach the network: print or log to the screen, not to a file (`logging.basicConfig()`
+without `filename=`).
+
+评分器只运行八个练习模块（可用 torch、numpy 和标准库）：你自己的辅助文件（如 `utils.py`）
+不会被加载，请把辅助函数写在使用它的模块里；自己的实验（画图、计时、额外的导入）请放在
+`if __name__ == "__main__":` 之下。代码在沙箱中运行，不能写文件、不能联网：请把输出打印或
+记录到屏幕，而不是文件（`logging.basicConfig()` 不要带 `filename=`）。
+
 ## How to submit
 
 Commit your changes to `exercises/` and push. The workflow in `.github/workflows/`

@@ -524,6 +524,60 @@ STYLES = {
                     columns.append(fwAD.unpack_dual(loss).tangent)
             return torch.stack(columns).reshape(w.shape)
         """),
+    # A settings object filled the usual ways, built at import: setattr of each keyword
+    # in __init__, and a dataclass whose __post_init__ converts its fields by name (its
+    # annotations are the classes the module wrote, not postponed text).
+    "settings_filled_by_setattr_in_init": restyle("ex06_losses", top="""
+        class Hparams:
+            def __init__(self, **kwargs):
+                for k, v in kwargs.items():
+                    setattr(self, k, v)
+
+
+        HP = Hparams(scale=1.0, verbose=False)
+        """),
+    # (without ``from __future__ import annotations``: the grader's own must not leak
+    # into the student's module)
+    "dataclass_fields_converted_in_post_init": (lambda module: {module: _solution(module).replace(
+        "from __future__ import annotations\n", "").replace("import torch\n", textwrap.dedent("""
+        import torch
+        from dataclasses import dataclass, fields
+
+
+        @dataclass
+        class TDConfig:
+            gamma_default: float = 0.9
+            verbose: bool = False
+
+            def __post_init__(self):
+                for f in fields(self):
+                    setattr(self, f.name, f.type(getattr(self, f.name)))
+
+
+        CFG = TDConfig(gamma_default=1)
+        """).lstrip("\n"), 1)})("ex04_detach"),
+    "getattr_over_a_literal_list_of_names": restyle("ex06_losses", "loss_grads", replace="""
+        def loss_grads(w, X, y):
+            w = w.detach().clone().requires_grad_(True)
+            loss = (X @ w - y.to(w.dtype)) ** 2
+            grads = []
+            for red in ["mean", "sum"]:
+                (g,) = torch.autograd.grad(getattr(loss, red)(), w, retain_graph=True)
+                grads.append(g.detach())
+            return tuple(grads)
+        """),
+    # Debug prints of one's own namespaces and settings.
+    "printing_vars_dict_and_locals": restyle("ex03_vjp", "vjp", top="""
+        class Config:
+            def __init__(self):
+                self.eps = 1e-6
+
+
+        CFG = Config()
+        """, first="""
+        print(vars(CFG), CFG.__dict__, f"{locals()}")
+        print(repr(globals())[:0], end="")
+        """),
 }
 
 
@@ -651,6 +705,28 @@ EVASIVE_VARIANTS = {
         "ex02_jacobian", "jacobian_by_hand", first="J = torch.nn.functional.relu\ntorch.backends.cudnn.helper = J")),
     "numpy_patched_for_a_comparison": ("ex06_losses.loss_grads", restyle(
         "ex06_losses", "loss_grads", top="import numpy as np\n", first="np.allclose = lambda *a, **k: True")),
+    # What honest settings objects and debug prints may do, turned on torch.
+    "an_init_run_on_a_module_by_keyword": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", top="""
+        class Settings:
+            def __init__(self, **kwargs):
+                for k, v in kwargs.items():
+                    setattr(self, k, v)
+        """, first="Settings.__init__(self=torch.autograd.functional, jacobian=None)")),
+    "a_post_init_run_on_a_module": ("ex02_jacobian.jacobian_by_hand", restyle(
+        "ex02_jacobian", "jacobian_by_hand", top="""
+        class Settings:
+            def __post_init__(self, key="jacobian", value=None):
+                setattr(self, key, value)
+        """, first="Settings.__post_init__(torch.autograd.functional)")),
+    "getattr_over_a_literal_list_on_a_module": ("ex03_vjp.vjp", restyle(
+        "ex03_vjp", "vjp", first="for part in ['autograd']:\n    _ = getattr(torch, part)")),
+    "a_looped_name_rebound_before_getattr": ("ex03_vjp.vjp", restyle(
+        "ex03_vjp", "vjp", first="for part in ['real']:\n    part = '__class__'\n    _ = getattr(x, part)")),
+    "a_namespace_read_not_only_printed": ("ex03_vjp.vjp", restyle(
+        "ex03_vjp", "vjp", first="print(vars(torch)['autograd'])")),
+    "a_dunder_read_further_than_printed": ("ex03_vjp.vjp", restyle(
+        "ex03_vjp", "vjp", first="print(torch.autograd.grad.__globals__['_engine_run_backward'])")),
 }
 
 

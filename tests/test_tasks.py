@@ -39,6 +39,8 @@ def test_the_student_readme_is_built_from_the_records():
 
     readme = release.student_readme({"checks": 1, "points": 1.0})
     assert tasks.markdown_table() in readme
+    # what the grader does not load or allow, told before it costs points, in both languages
+    assert "utils.py" in readme and "filename=" in readme and "辅助文件" in readme
 
 
 def test_modules_are_discovered_in_numeric_order():
