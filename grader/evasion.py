@@ -12,7 +12,7 @@ import importlib
 import os
 import string
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from . import shapes
 from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard, only_looked_at
@@ -95,6 +95,8 @@ EVASION_BUILTINS: dict[str, str] = {
     "vars": "introspection", "globals": "introspection", "locals": "introspection",
 }
 ATTRIBUTE_BUILTINS = {"getattr", "setattr", "hasattr", "delattr"}
+# What a plain settings class may define of Python's protocol (``_own_instance``).
+_PLAIN_CLASS_DUNDERS = {"__init__", "__post_init__", "__repr__", "__str__", "__eq__", "__hash__"}
 # Of those, the namespaces that only printing them leaves honest (``print(vars(cfg))``).
 SHOWN_NAMESPACES = {"vars", "locals", "globals"}
 _EVASION_NAMES = frozenset(EVASION_BUILTINS) | ATTRIBUTE_BUILTINS
@@ -625,10 +627,12 @@ class Reader:
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
             self._patch(node)  # a for loop's, a with's or a comprehension's target
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
-            if id(node) not in self.own_dicts and not (isinstance(node, ast.Attribute) and id(node) in self.index.children_by_id
-                                                       and isinstance(node.ctx, ast.Load)
-                                                       and only_looked_at(node, self.index, shown=True)):
-                # (``print(cfg.__dict__)``: a value only printed hands nothing on)
+            if id(node) not in self.own_dicts and not (
+                    isinstance(node, ast.Attribute) and id(node) in self.index.children_by_id
+                    and isinstance(node.ctx, ast.Load)
+                    and (self._only_shown(node) or attr == "__dict__" and self._own_instance(node.value))):
+                # (``print(cfg.__dict__)``: a value only printed hands nothing on; the
+                # namespace of a settings object of the module's own holds its own values)
                 self.add(node, "introspection", attr)
         elif attr in FRAME_ATTRIBUTES:
             self.add(node, "introspection", attr)
@@ -666,10 +670,9 @@ class Reader:
             if id(node) in self.own_attributes:
                 return  # an instance's own attributes, in the __init__ that makes it
             name = node.args[1] if len(node.args) >= 2 else None
-            if isinstance(name, ast.Name) and dotted_path(node.args[0], self.aliases) is None \
-                    and (names := self._looped_constants(node, name.id)):
-                # ``for red in ("mean", "sum"): getattr(loss, red)()``: each name, as written,
-                # on a value (on a module, what the call reaches would be unread)
+            if isinstance(name, ast.Name) and (names := self._looped_constants(node, name.id)):
+                # ``for red in ("mean", "sum"): getattr(loss, red)()``: each name, as written
+                # (plain names only: on a module too, they reach nothing a rule names)
                 for constant in names:
                     attribute = ast.Attribute(value=node.args[0], attr=constant, ctx=ast.Load(), lineno=node.lineno)
                     self._attribute(attribute, constant)
@@ -700,38 +703,120 @@ class Reader:
                 self.add(node, "dynamic_code", f"{dotted}() of text")
 
     def _only_shown_call(self, func: ast.Name) -> bool:
-        """``print(vars(cfg))``, ``print(locals())``: a namespace built only to be shown."""
+        """``print(vars(cfg))``, ``print(locals())``: a namespace built only to be shown;
+        or ``vars(CFG)`` of a settings object of the module's own (``_own_instance``)."""
         call = self.index.parent(func)
-        return isinstance(call, ast.Call) and call.func is func and id(call) in self.index.children_by_id \
-            and only_looked_at(call, self.index, shown=True)
+        if not (isinstance(call, ast.Call) and call.func is func and id(call) in self.index.children_by_id):
+            return False
+        if func.id == "vars" and len(call.args) == 1 and not call.keywords and self._own_instance(call.args[0]):
+            return True
+        return self._only_shown(call)
+
+    def _only_shown(self, node: ast.AST) -> bool:
+        """A value only shown (``only_looked_at``), or only made into text by pprint or
+        json (``pprint(vars(cfg))``, ``json.dumps(vars(cfg), indent=2)``): text reaches
+        nothing. (json without a ``default`` or ``cls``: those are handed the values.)"""
+        if only_looked_at(node, self.index, shown=True):
+            return True
+        parent = self.index.parent(node)
+        if isinstance(parent, ast.keyword) and parent.arg is None:  # "{x} {y}".format(**locals())
+            call = self.index.parent(parent)
+            return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr == "format" and isinstance(call.func.value, ast.Constant) \
+                and type(call.func.value.value) is str
+        if not (isinstance(parent, ast.Call) and parent.args and parent.args[0] is node):
+            return False
+        made_text = dotted_path(parent.func, self.aliases)
+        if made_text in ("pprint.pprint", "pprint.pp", "pprint.pformat", "pprint.saferepr"):
+            return all(k.arg in ("indent", "width", "depth", "compact", "sort_dicts", "underscore_numbers")
+                       for k in parent.keywords)
+        if made_text == "json.dumps":
+            return all(k.arg in ("indent", "sort_keys", "ensure_ascii", "separators", "skipkeys", "allow_nan")
+                       for k in parent.keywords)
+        return False
+
+    def _own_instance(self, node: ast.AST) -> bool:
+        """A module constant bound once, at the module's top level, to an instance of one
+        of the module's own classes (``CFG = Config()``) and never bound again: its
+        namespace holds what the class's own code put there."""
+        if not (isinstance(node, ast.Name) and node.id in self.module_scope):
+            return False
+        bindings = [n for n in self.index.of(ast.Name) if n.id == node.id and not isinstance(n.ctx, ast.Load)]
+        if len(bindings) != 1 or any(isinstance(n, (ast.Global, ast.Nonlocal)) and node.id in n.names
+                                     for n in self.index.of(ast.Global, ast.Nonlocal)):
+            return False
+        assign = self.index.parent(bindings[0])
+        if not (isinstance(assign, ast.Assign) and assign.targets == [bindings[0]]
+                and self.index.parent(assign) is self.index.tree and isinstance(assign.value, ast.Call)
+                and isinstance(assign.value.func, ast.Name) and assign.value.func.id in self.classes):
+            return False
+        classes = [c for c in self.index.of(ast.ClassDef) if c.name == assign.value.func.id]
+        if len(classes) != 1 or classes[0].keywords \
+                or any(not (isinstance(b, ast.Name) and b.id == "object") for b in classes[0].bases):
+            return False
+        # a plain class: no namespace of its own making (``__dict__`` as a property,
+        # ``__getattribute__``), whatever its decorators (a dataclass) add
+        defined = {n.name for n in classes[0].body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))} | {
+            t.id for n in classes[0].body if isinstance(n, (ast.Assign, ast.AnnAssign))
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+        return all(not (d.startswith("__") and d.endswith("__")) or d in _PLAIN_CLASS_DUNDERS for d in defined)
 
     def _looped_constants(self, node: ast.AST, name: str) -> list[str]:
-        """The texts ``name`` takes when a ``for`` loop around ``node`` binds it from a
-        literal tuple or list of texts, and nothing else in that function (or module)
-        binds it; else none."""
-        loop: ast.For | None = None
+        """The texts ``name`` takes when a ``for`` loop (or a comprehension) around
+        ``node`` binds it from a literal tuple or list of texts, written there or in a
+        module constant bound once; and nothing else in that function (or module) binds
+        it; and each text is a plain name of torch's (``_plain_name``). Else none."""
+        loop: ast.AST | None = None
         current = self.index.parent(node)
         while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                                                ast.ClassDef, ast.Module)):
             if isinstance(current, ast.For) and isinstance(current.target, ast.Name) and current.target.id == name:
                 loop = current
                 break
+            if isinstance(current, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                loop = next((g for g in current.generators if isinstance(g.target, ast.Name)
+                             and g.target.id == name), None)
+                if loop is not None:
+                    break
             current = self.index.parent(current)
-        if loop is None or not isinstance(loop.iter, (ast.Tuple, ast.List)) or not loop.iter.elts \
-                or not all(isinstance(e, ast.Constant) and type(e.value) is str for e in loop.iter.elts):
+        if loop is None:
+            return []
+        texts = self._literal_texts(loop.iter)  # type: ignore[attr-defined]
+        if not texts or not all(_plain_name(t) for t in texts):
             return []
         scope = current
         while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                                            ast.Module)):
             scope = self.index.parent(scope)
         for other in self.index.walk(scope) if scope is not None else ():
-            if other is loop.target:
+            if other is loop.target:  # type: ignore[attr-defined]
                 continue
             if isinstance(other, ast.Name) and other.id == name and not isinstance(other.ctx, ast.Load) \
                     or isinstance(other, ast.arg) and other.arg == name \
                     or isinstance(other, (ast.Global, ast.Nonlocal)) and name in other.names:
                 return []
-        return [e.value for e in loop.iter.elts]
+        return texts
+
+    def _literal_texts(self, node: ast.AST) -> list[str]:
+        """The texts of a literal tuple or list of texts, or of a module constant bound
+        to one once and never bound, stored into or changed again."""
+        if isinstance(node, ast.Name) and node.id in self.module_scope:
+            bindings = [n for n in self.index.of(ast.Name) if n.id == node.id and not isinstance(n.ctx, ast.Load)]
+            if len(bindings) != 1:
+                return []
+            assign = self.index.parent(bindings[0])
+            if not (isinstance(assign, ast.Assign) and assign.targets == [bindings[0]]
+                    and self.index.parent(assign) is self.index.tree):
+                return []
+            if any(isinstance(n, (ast.Attribute, ast.Subscript)) and isinstance(n.value, ast.Name)
+                   and n.value.id == node.id and not isinstance(self.index.parent(n), (ast.For, ast.comprehension))
+                   for n in self.index.of(ast.Attribute, ast.Subscript)):
+                return []  # REDUCTIONS.append(...), REDUCTIONS[0] = ...
+            node = assign.value
+        if isinstance(node, (ast.Tuple, ast.List)) and node.elts \
+                and all(isinstance(e, ast.Constant) and type(e.value) is str for e in node.elts):
+            return [e.value for e in node.elts]
+        return []
 
     def _format(self, node: ast.Call) -> None:
         """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
@@ -876,6 +961,27 @@ TORCH_INTERNALS = frozenset({"_C", "_VF", "_execution_engine", "_EngineBase", "_
                              "_VariableFunctions", "_VariableFunctionsClass", "_TensorBase", "_functorch"})
 
 
+@functools.lru_cache(maxsize=None)
+def _plain_name(name: str) -> bool:
+    """A name that getattr may take from a list the code loops over: a public method
+    or attribute of a tensor, or a public function or class of torch's own namespace
+    (``mean``, ``sum``, ``sin``, ``relu``), that neither runs nor touches autograd,
+    holds no module, and is no evasion API. Looked up on anything (a module handed in
+    as an argument too), it reaches nothing the scan would not let it name."""
+    import torch
+
+    if not name.isidentifier() or name.startswith("_") or name in TABLE_POWERS \
+            or any(part in name.lower() for part in ("grad", "backward", "hook", "vmap", "func", "jit", "compile",
+                                                       "export", "library", "dual", "version", "load", "save",
+                                                       "storage", "ptr", "apply", "map")):
+        return False
+    if name in dir(torch.Tensor):
+        return True
+    value = getattr(torch, name, None)
+    return value is not None and not isinstance(value, type(torch)) and callable(value) \
+        and _evasion_api(f"torch.{name}") is None
+
+
 def _is_power_module(dotted: str) -> bool:
     return dotted.split(".")[0] in POWER_MODULES
 
@@ -916,37 +1022,64 @@ def _own_class_targets(index: Index, classes: set[str]) -> set[str]:
     return targets
 
 
+def _instance_makers(index: Index) -> Iterator[tuple[str, list[ast.AST]]]:
+    """For each ``__init__`` (or dataclass ``__post_init__``) of the module's classes:
+    the name of its first parameter (the instance it makes) and the nodes of its own
+    scope, when nothing in that scope binds the name again. Nested functions, lambdas
+    and classes are another scope (their own ``self`` may be any object), and are left
+    out. Only these two methods: their explicit call on another object is itself
+    evasion (``_call``); another method could be called unbound with a module."""
+    for cls in index.of(ast.ClassDef):
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    or method.name not in ("__init__", "__post_init__") or method.decorator_list:
+                continue
+            positional = method.args.posonlyargs + method.args.args
+            if not positional:
+                continue
+            me = positional[0].arg
+            own: list[ast.AST] = []
+            todo: list[ast.AST] = [child for child in index.children(method) if child is not method.args]
+            rebound = any(arg.arg == me for arg in positional[1:] + method.args.kwonlyargs
+                          + [a for a in (method.args.vararg, method.args.kwarg) if a is not None])
+            while todo and not rebound:
+                node = todo.pop()
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                    # another scope; its name (a def named like the instance) binds here
+                    rebound = getattr(node, "name", None) == me
+                    continue
+                own.append(node)
+                rebound = (isinstance(node, ast.Name) and node.id == me and not isinstance(node.ctx, ast.Load)
+                           or isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == me
+                           or isinstance(node, ast.ExceptHandler) and node.name == me
+                           or isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name == me
+                           or isinstance(node, ast.MatchMapping) and node.rest == me
+                           or isinstance(node, (ast.Global, ast.Nonlocal)) and me in node.names)
+                todo.extend(index.children(node))
+            if not rebound:
+                yield me, own
+
+
 def _own_instance_attributes(index: Index) -> set[int]:
     """The ``setattr`` and ``getattr`` calls that only set or read the instance that
     ``__init__`` (or a dataclass's ``__post_init__``) makes, as ``_own_instance_dicts``
     allows: ``setattr(self, key, value)`` (a settings class filled from keyword
     arguments), and ``getattr(self, f.name)`` over ``dataclasses.fields(self)``."""
     allowed: set[int] = set()
-    for cls in index.of(ast.ClassDef):
-        for method in cls.body:
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                    or method.name not in ("__init__", "__post_init__"):
+    for me, own in _instance_makers(index):
+        fields = {loop.target.id for loop in own if isinstance(loop, (ast.For, ast.comprehension))
+                  and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)
+                  and (getattr(loop.iter.func, "id", None) == "fields"
+                       or getattr(loop.iter.func, "attr", None) == "fields")}
+        for node in own:
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id == me):
                 continue
-            positional = method.args.posonlyargs + method.args.args
-            if not positional or method.decorator_list:
-                continue
-            me = positional[0].arg
-            if any(isinstance(n, ast.Name) and n.id == me and not isinstance(n.ctx, ast.Load)
-                   for n in index.walk(method)):
-                continue  # ``self`` rebound: no longer the instance
-            fields = {loop.target.id for loop in index.walk(method) if isinstance(loop, ast.For)
-                      and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)
-                      and (getattr(loop.iter.func, "id", None) == "fields"
-                           or getattr(loop.iter.func, "attr", None) == "fields")}
-            for node in index.walk(method):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
-                        and isinstance(node.args[0], ast.Name) and node.args[0].id == me):
-                    continue
-                name = node.args[1]
-                if node.func.id == "setattr" and len(node.args) == 3 \
-                        or node.func.id == "getattr" and isinstance(name, ast.Attribute) and name.attr == "name" \
-                        and isinstance(name.value, ast.Name) and name.value.id in fields:
-                    allowed.add(id(node))
+            name = node.args[1]
+            if node.func.id == "setattr" and len(node.args) == 3 \
+                    or node.func.id == "getattr" and isinstance(name, ast.Attribute) and name.attr == "name" \
+                    and isinstance(name.value, ast.Name) and name.value.id in fields:
+                allowed.add(id(node))
     return allowed
 
 
@@ -957,38 +1090,25 @@ def _own_instance_dicts(index: Index) -> set[int]:
     ``object.__setattr__(self, "name", value)``. Reading through ``__dict__`` stays
     introspection."""
     allowed: set[int] = set()
-    for cls in index.of(ast.ClassDef):
-        for method in cls.body:
-            # Only in __init__ (whose explicit call on another object is itself evasion,
-            # ``Reader._call``) or a dataclass's __post_init__ (a dunder: called by name,
-            # it is introspection): another method could be called unbound with a module.
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                    or method.name not in ("__init__", "__post_init__"):
-                continue
-            positional = method.args.posonlyargs + method.args.args
-            if not positional or any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
-                                     for d in method.decorator_list):
-                continue
-            me = positional[0].arg
+    for me, own in _instance_makers(index):
+        def instance_dict(node: ast.AST) -> bool:
+            return (isinstance(node, ast.Attribute) and node.attr == "__dict__"
+                    and isinstance(node.value, ast.Name) and node.value.id == me)
 
-            def instance_dict(node: ast.AST) -> bool:
-                return (isinstance(node, ast.Attribute) and node.attr == "__dict__"
-                        and isinstance(node.value, ast.Name) and node.value.id == me)
-
-            for node in index.walk(method):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                        and node.func.attr == "update" and instance_dict(node.func.value):
-                    allowed.add(id(node.func.value))
-                elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) \
-                        and instance_dict(node.value):
-                    allowed.add(id(node.value))
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                        and node.func.attr == "__setattr__" and isinstance(node.func.value, ast.Name) \
-                        and node.func.value.id == "object" and len(node.args) == 3 \
-                        and isinstance(node.args[0], ast.Name) and node.args[0].id == me \
-                        and isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is str:
-                    # a frozen dataclass setting its own field: object.__setattr__(self, "eps", v)
-                    allowed.add(id(node.func))
+        for node in own:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "update" and instance_dict(node.func.value):
+                allowed.add(id(node.func.value))
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)) \
+                    and instance_dict(node.value):
+                allowed.add(id(node.value))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "__setattr__" and isinstance(node.func.value, ast.Name) \
+                    and node.func.value.id == "object" and len(node.args) == 3 \
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id == me \
+                    and isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is str:
+                # a frozen dataclass setting its own field: object.__setattr__(self, "eps", v)
+                allowed.add(id(node.func))
     return allowed
 
 

@@ -793,3 +793,30 @@ def test_text_too_slow_to_read_costs_its_module_only(tmp_path, monkeypatch):
 def test_source_python_runs_out_of_memory_on_is_a_syntax_error():
     scan = scan_module("ex03_vjp", "def helper(x):\n    return " + "-" * 100_000 + "x\n")
     assert scan.syntax_error is not None and scan.syntax_error.code == "syntax_error"
+
+
+# What honest settings objects and debug output may do, and the near variants that
+# turn the same forms on torch or on another object.
+_SETTINGS = "import json\nimport pprint\nimport torch\n\nclass Config:\n    def __init__(self):\n        self.eps = 1e-6\n\nCFG = Config()\n"
+
+
+@pytest.mark.parametrize("line", [
+    "print(vars(CFG))", "pprint.pprint(vars(CFG))", "print(json.dumps(vars(CFG), indent=2))",
+    "for k, v in vars(CFG).items():\n        print(k, v)", "x = CFG.__dict__['eps']",
+    "print('{a} {b}'.format(**locals()))", "print(pprint.pformat(locals(), width=60))",
+])
+def test_namespaces_of_ones_own_or_only_shown_are_honest(line):
+    source = _SETTINGS + f"def jacobian_by_hand(x):\n    a = b = 1\n    {line}\n    return x\n"
+    assert scan_module("ex02_jacobian", source).escapes == [], line
+
+
+@pytest.mark.parametrize("line", [
+    "vars(torch)['autograd']", "json.dumps(vars(torch), default=lambda m: m.grad)",
+    "pprint.pprint(vars(torch), stream=S)", "for k, v in vars(Plain).items():\n        print(k, v)",
+    "print(Odd.__dict__['autograd'])", "'{a}'.format(**vars(torch)).autograd", "print(vars(ODD)['t'])",
+])
+def test_namespaces_of_other_objects_stay_introspection(line):
+    source = _SETTINGS + ("class Odd:\n    @property\n    def __dict__(self):\n        return torch.__dict__\n\n"
+                          "ODD = Odd()\nPlain = Config\nS = None\n")
+    source += f"def jacobian_by_hand(x):\n    {line}\n    return x\n"
+    assert scan_module("ex02_jacobian", source).escapes, line
