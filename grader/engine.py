@@ -87,14 +87,17 @@ class CheckEvidence:
 
 
 # What a child is told to watch, the same for every submission. ``record``: the tasks
-# with run-time rules, and those whose hints for an error depend on the backward passes
+# with run-time rules, whose calls run under the profile hook (it costs every Python and
+# C call). ``counted``: those whose backward passes are counted, without the hook: the
+# tasks that ask for autograd, and those whose hints for an error depend on the passes
 # the call ran. ``graphless``: those that may build no graph (their saved tensors are
 # recorded too). ``engine_free``: of those, the ones that may run no autograd anywhere
 # in the call (no scope), under torch's record of operations.
 _GRAPHLESS = sorted(t.id for t in BY_ID.values() if "torch.autograd" in t.forbidden_runtime)
 _WATCHING = {
-    "record": sorted(t.id for t in BY_ID.values() if t.forbidden_runtime or t.needs_autograd
-                     or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints)),
+    "record": sorted(t.id for t in BY_ID.values() if t.forbidden_runtime),
+    "counted": sorted(t.id for t in BY_ID.values() if t.needs_autograd
+                      or any(drawn.endswith(FIRST_PASS) for drawn, _ in t.exception_hints)),
     "graphless": _GRAPHLESS,
     "engine_free": [t for t in _GRAPHLESS if not BY_ID[t].scope],
 }

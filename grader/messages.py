@@ -110,6 +110,9 @@ SHARED_HINTS: dict[str, str] = {
                    "the gradients are the same without it)."),
     'no_files': ("The grader runs your code without access to files or the network: build the data in code, and "
                  "keep reading or writing files for your own experiments inside if __name__ == \"__main__\":."),
+    'no_threads': ("The grader runs your code in one thread, without starting threads or processes: compute in the "
+                   "calling thread (a loop or a list comprehension gives the same gradients), and keep thread pools "
+                   "for your own experiments inside if __name__ == \"__main__\":."),
 }
 
 _TWICE = sorted(set(SHARED_HINTS) & set(OWN_HINTS))
@@ -150,6 +153,8 @@ EXCEPTION_HINTS: tuple[tuple[str, str], ...] = (
     (r"^(FileNotFoundError|PermissionError|IsADirectoryError|NotADirectoryError):|No such file or directory"
      r"|Permission denied|Read-only file system", "no_files"),
     (r"gradients can be either Tensors or None", "tensor_expected"),
+    # RLIMIT_NPROC is 0 in the sandbox: no thread or process starts.
+    (r"can't start new thread|Resource temporarily unavailable|^BlockingIOError:", "no_threads"),
 )
 
 

@@ -566,6 +566,45 @@ STYLES = {
                 grads.append(g.detach())
             return tuple(grads)
         """),
+    "getattr_over_a_module_constant_of_names": restyle("ex06_losses", "loss_grads", top="""
+        REDUCTIONS = ("mean", "sum")
+        """, replace="""
+        def loss_grads(w, X, y):
+            w = w.detach().clone().requires_grad_(True)
+            loss = (X.to(w.dtype) @ w - y.to(w.dtype)) ** 2
+            grads = []
+            for red in REDUCTIONS:
+                (g,) = torch.autograd.grad(getattr(loss, red)(), w, retain_graph=True)
+                grads.append(g.detach())
+            return tuple(grads)
+        """),
+    "a_table_of_torchs_functions_by_name": restyle("ex05_control_flow", bottom="""
+        CURVES = {name: getattr(torch, name) for name in ("sin", "cos", "tanh")}
+        """),
+    # Autograd in TorchScript is seen by its graph; a comment naming torch.func's vmap
+    # changes nothing.
+    "torchscript_autograd_beside_a_comment_naming_vmap": restyle("ex03_vjp", "vjp", top="""
+        from typing import List, Optional
+
+        import torch
+
+
+        # (torch.func.vmap could batch this, but the exercise wants one pass)
+        @torch.jit.script
+        def _vjp(y: torch.Tensor, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            gos: List[Optional[torch.Tensor]] = [v]
+            g = torch.autograd.grad([y], [x], gos, allow_unused=True)[0]
+            if g is None:
+                return torch.zeros_like(x)
+            return g
+        """, replace="""
+        def vjp(f, x, v):
+            x = x.detach().clone().requires_grad_(True)
+            y = f(x)
+            if not y.requires_grad:
+                return torch.zeros_like(x)
+            return _vjp(y, x, v.to(y.dtype)).detach()
+        """),
     # Debug prints of one's own namespaces and settings.
     "printing_vars_dict_and_locals": restyle("ex03_vjp", "vjp", top="""
         class Config:
@@ -1073,3 +1112,23 @@ def test_torch_handed_in_by_a_default_or_a_class_attribute_is_honest_where_autog
     report = grade(submission(append={"ex01_backward": TORCH_HANDED_IN}), patterns=("grad_of_2xtx",))
     (task,) = report["tasks"]
     assert task["score"] == task["max_score"], task["checks"][0]["feedback"]
+
+
+def test_a_thread_pool_in_a_task_says_the_sandbox_runs_one_thread(grade, submission):
+    replaced = restyle("ex01_backward", "grad_of_2xtx", top="""
+        from concurrent.futures import ThreadPoolExecutor
+        """, replace="""
+        def grad_of_2xtx(x):
+            def work(x):
+                x = x.detach().clone() if x.is_floating_point() else x.detach().to(torch.get_default_dtype())
+                x.requires_grad_(True)
+                (2 * torch.dot(x, x)).backward()
+                return x.grad.detach()
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                return pool.submit(work, x).result()
+        """)
+    task = by_task(grade(submission(replace=replaced), patterns=("ex01_backward.grad_of_2xtx",)))["ex01_backward.grad_of_2xtx"]
+    assert task["status"] == "error"
+    assert {c["hint"] for c in task["checks"]} == {"no_threads"}
+    assert "one thread" in task["checks"][0]["feedback"]

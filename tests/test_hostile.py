@@ -1029,7 +1029,9 @@ def grad_of_2xtx(x):
 # off hides whether autograd ran.
 BLINDED_SAYS = {"an_unused_torchscript_function": ("no_autograd", "without running autograd"),
                 "an_unused_torchscript_function_that_runs_autograd": ("autograd_in_torchscript", "inside TorchScript"),
-                "recursion_at_the_limit": ("autograd_unseen", "could not be seen")}
+                # (passes are counted by torch's entry to its engine, not by the hook the
+                # recursion blinds: no pass ran)
+                "recursion_at_the_limit": ("no_autograd", "without running autograd")}
 
 
 @pytest.mark.parametrize("name", sorted(BLINDED))
@@ -1785,3 +1787,109 @@ def test_an_engine_call_that_ran_no_pass_is_not_autograd(code, task_id, code_exp
     task = by_task(report)[task_id]
     assert task["score"] == 0 and task["status"] == "failed"
     assert code_expected in {check["code"] for check in task["checks"] if check["outcome"] == "failed"}
+
+
+# The allowances for honest settings objects and names looped over, turned on other
+# objects: a function nested in __init__ whose own first parameter is named like the
+# instance, and a module handed in as an argument to a loop over names.
+NESTED_IN_INIT = """
+class Named:
+    def __init__(self, name):
+        self.name = name
+
+
+def fields(names):
+    return [Named(n) for n in names]
+
+
+class Lookup:
+    def __init__(self, start, *names):
+        def look(self, f):
+            return getattr(self, f.name)
+
+        self.value = start
+        for f in fields(names):
+            self.value = look(self.value, f)
+
+
+def jacobian_by_hand(x):
+    jacobian = Lookup(torch, "autograd", "functional", "jacobian").value
+    return jacobian(lambda t: torch.stack([t[0] ** 2 + t[1], t[0] + t[1] ** 3]), x.detach().clone())
+"""
+SETATTR_NESTED_IN_INIT = """
+class Put:
+    def __init__(self, target, key, value):
+        def put(self, k, v):
+            setattr(self, k, v)
+
+        put(target, key, value)
+
+
+def jacobian_by_hand(x):
+    Put(torch, "s" + "in", torch.cos)
+    x1, x2 = x[0], x[1]
+    one = torch.ones_like(x1)
+    return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2**2])])
+"""
+MODULE_HANDED_TO_A_LOOP = """
+def _jacobian(top):
+    for a in ("autograd",):
+        package = getattr(top, a)
+    for b in ("functional",):
+        functional = getattr(package, b)
+    for c in ("jacobian",):
+        return getattr(functional, c)
+
+
+def jacobian_by_hand(x):
+    return _jacobian(torch)(lambda t: torch.stack([t[0] ** 2 + t[1], t[0] + t[1] ** 3]), x.detach().clone())
+"""
+MODULES_HANDED_TO_A_LOOP = """
+def _objects(top):
+    for a in ("sys",):
+        system = getattr(top, a)
+    for b in ("modules",):
+        loaded = getattr(system, b)
+    return loaded
+
+
+def jacobian_by_hand(x):
+    _objects(torch)
+    x1, x2 = x[0], x[1]
+    one = torch.ones_like(x1)
+    return torch.stack([torch.stack([2 * x1, one]), torch.stack([one, 3 * x2**2])])
+"""
+
+
+@pytest.mark.parametrize("code", [NESTED_IN_INIT, SETATTR_NESTED_IN_INIT, MODULE_HANDED_TO_A_LOOP,
+                                  MODULES_HANDED_TO_A_LOOP],
+                         ids=["getattr_nested_in_init", "setattr_nested_in_init", "module_handed_to_a_loop",
+                              "sys_reached_by_a_loop"])
+def test_the_allowances_for_honest_attribute_access_reach_no_other_object(code, grade, submission):
+    report = grade(submission(append={"ex02_jacobian": code}), patterns=("ex02_jacobian.jacobian_by_hand",))
+    task = by_task(report)["ex02_jacobian.jacobian_by_hand"]
+    assert task["status"] == "forbidden" and task["score"] == 0
+    assert task["checks"][0]["code"] == "escape"
+
+
+# A pass run inside another (a reentrant checkpoint's backward runs one) is part of it:
+# one backward() through a checkpoint of an identity is still one pass.
+NESTED_PASS = """
+def backward_twice(f, x):
+    import torch.utils.checkpoint
+
+    x = x.detach().clone().requires_grad_(True)
+    y = f(x)
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    z = torch.utils.checkpoint.checkpoint(lambda t: t * 1.0, y, use_reentrant=True)
+    z.backward()
+    return (2 * x.grad).detach().clone()
+"""
+
+
+def test_a_pass_nested_in_another_is_not_a_second_pass(grade, submission):
+    report = grade(submission(append={"ex01_backward": NESTED_PASS}), patterns=("ex01_backward.backward_twice",))
+    task = by_task(report)["ex01_backward.backward_twice"]
+    assert task["score"] == 0 and task["status"] == "failed"
+    assert "one_backward_pass" in {c["code"] for c in task["checks"]}

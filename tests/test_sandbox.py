@@ -293,8 +293,10 @@ def test_the_recorder_says_whether_autograd_ran_during_a_watched_call():
               "def by_transform(x):\n    return _G(x)\n"
               "def by_formula(x):\n    print(x)\n    return 2 * x\n"
               "def profiled(x):\n    import cProfile\n    p = cProfile.Profile()\n    p.enable()\n"
-              "    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    p.disable()\n    return x.grad\n")
-    names = ("by_backward", "by_transform", "by_formula", "profiled")
+              "    x = x.clone().requires_grad_()\n    (x * x).sum().backward()\n    p.disable()\n    return x.grad\n"
+              "def profiled_formula(x):\n    import cProfile\n    p = cProfile.Profile()\n    p.enable()\n"
+              "    p.disable()\n    return 2 * x\n")
+    names = ("by_backward", "by_transform", "by_formula", "profiled", "profiled_formula")
     child = _Child(None, {"sources": {"ex99_probe": source}, "record": [f"ex99_probe.{n}" for n in names]})
     before = list(sys.meta_path)
     try:
@@ -302,9 +304,17 @@ def test_the_recorder_says_whether_autograd_ran_during_a_watched_call():
         x = torch.ones(3)
         seen = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["autograd"]
                 for n in names}
-        # a profiler of the student's own replaces the hook: unknown, not "no autograd"
-        assert seen == {"by_backward": True, "by_transform": True, "by_formula": False, "profiled": None}
+        # a profiler of the student's own replaces the hook: passes are still counted, but
+        # no pass is unknown, not "no autograd"
+        assert seen == {"by_backward": True, "by_transform": True, "by_formula": False, "profiled": True,
+                        "profiled_formula": None}
+        # counted without the hook: the passes alone tell
         child.record = frozenset()
+        child.counted = frozenset({"ex99_probe.by_backward", "ex99_probe.by_formula", "ex99_probe.by_transform"})
+        assert {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"]["autograd"]
+                for n in ("by_backward", "by_transform", "by_formula")} == {
+            "by_backward": True, "by_transform": True, "by_formula": False}
+        child.counted = frozenset()
         assert child.call({"module": "ex99_probe", "function": "by_backward", "args": [x]})["evidence"]["autograd"] is None
     finally:
         sys.meta_path[:] = before

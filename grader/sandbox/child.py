@@ -23,6 +23,7 @@ import re
 import socket
 import sys
 import threading
+import tokenize
 import traceback
 import types
 import warnings
@@ -167,6 +168,26 @@ class _EngineWatch:
         except RuntimeError:
             self.found = ENGINE_STOPPED
             return False
+        if not self.nested_only:
+            # No autograd at all: any engine step, dual or node is enough, wherever it
+            # sits, so only the names are read (a pop's is empty; an operator's is
+            # aten's and only a dual's matters there).
+            ours = False
+            for thread in records:
+                for event in thread:
+                    name = event.name()
+                    if not name:
+                        continue
+                    if name[:6] == "aten::":
+                        if name == DUAL_EVENT:
+                            self.found = ENGINE_RAN
+                    elif name == self.marker:
+                        ours = True
+                    elif name.startswith(ENGINE_EVENT) or _NODE_EVENT.search(name):
+                        self.found = ENGINE_RAN
+            if not ours:
+                self.found = ENGINE_STOPPED
+            return False
         ours = False
         for thread in records:
             inside = 0  # the events open on this thread, the marker aside
@@ -216,13 +237,11 @@ class _Recorder:
         # The backward passes that ran to the end: normal returns (not exceptions) of
         # the one Python function that hands a pass to autograd's engine, from at least
         # one root. A pass that raised and was caught, or one of nothing
-        # (``backward([])``), did not happen.
+        # (``backward([])``), did not happen. Counted by that function itself
+        # (``_count_passes``), whether the profile hook is on or not.
         self.passes = 0
         # Forward-mode duals made: returns of ``make_dual``.
         self.duals = 0
-        self.pass_code = self.dual_code = None  # compared by identity on every return
-        self.pass_ends: frozenset[int] = frozenset()  # the offsets of their return instructions
-        self.dual_ends: frozenset[int] = frozenset()
         self.graph_used = False  # a saved tensor read back by a backward pass (``watching(graphs=True)``)
         # Where each recorded call was made: the qualified names of the submission's
         # functions on the stack, so a rule scoped to one method can be honoured.
@@ -255,18 +274,7 @@ class _Recorder:
         for inner in _nested_codes(legacy._vmap.__code__):
             self.codes[inner] = self.codes.get(inner, ()) + (LEGACY_VMAP,)
         _watch_profile_switches()
-        import dis
 
-        def ends(code: types.CodeType) -> frozenset[int]:
-            return frozenset(i.offset for i in dis.get_instructions(code) if i.opname == "RETURN_VALUE")
-
-        import torch.autograd.forward_ad
-        import torch.autograd.graph
-
-        self.pass_code = torch.autograd.graph._engine_run_backward.__code__
-        self.pass_ends = ends(self.pass_code)
-        self.dual_code = torch.autograd.forward_ad.make_dual.__code__
-        self.dual_ends = ends(self.dual_code)
         import concurrent.futures.thread
         import torch.utils._contextlib
 
@@ -351,16 +359,44 @@ class _Recorder:
             caller, hops = caller.f_back, hops + 1
         return None
 
+    def count_passes(self) -> None:
+        """Count, from now on, the backward passes that run to the end from at least one
+        root, and the forward-mode duals made: torch's one entry to its engine
+        (``torch.autograd.graph._engine_run_backward``, which ``backward`` and ``grad``
+        look up at each call) and ``make_dual`` are replaced by functions that call
+        them and count a normal return. Only exact tuples and lists are read for the
+        roots (a student's ``__len__`` would run here). Installed after the watched
+        APIs' code is read, so the profile hook still knows make_dual by its own code."""
+        import torch.autograd.forward_ad as forward_ad
+        import torch.autograd.graph as graph
+
+        run, make_dual, recorder = graph._engine_run_backward, forward_ad.make_dual, self
+
+        running = [0]  # passes under way: one run inside another (a reentrant checkpoint's
+        # backward, a custom backward that differentiates) is part of the outer pass
+
+        def _engine_run_backward(t_outputs: Any, *args: Any, **kwargs: Any) -> Any:
+            running[0] += 1
+            try:
+                result = run(t_outputs, *args, **kwargs)
+            finally:
+                running[0] -= 1
+            if not running[0] and (type(t_outputs) is tuple or type(t_outputs) is list) and len(t_outputs) > 0:
+                recorder.passes += 1
+            return result
+
+        def _make_dual(tensor: Any, tangent: Any, *, level: Any = None) -> Any:
+            dual = make_dual(tensor, tangent, level=level)
+            recorder.duals += 1
+            return dual
+
+        _make_dual.__name__ = _make_dual.__qualname__ = "make_dual"
+        _make_dual.__doc__, _make_dual.__module__ = make_dual.__doc__, make_dual.__module__
+        graph._engine_run_backward = torch.autograd._engine_run_backward = _engine_run_backward
+        forward_ad.make_dual = _make_dual
+
     def _hook(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event != "call":
-            if event == "return":
-                # (identity, not a lookup: a code object's hash is computed anew each time)
-                code = frame.f_code
-                if code is self.pass_code:
-                    if frame.f_lasti in self.pass_ends and self._from_roots(frame):
-                        self.passes += 1
-                elif code is self.dual_code and frame.f_lasti in self.dual_ends:
-                    self.duals += 1
             return
         names = self.codes.get(frame.f_code)
         if names is None:
@@ -375,20 +411,6 @@ class _Recorder:
         disable()
         try:
             self._record(frame, names)
-        finally:
-            if collecting:
-                enable()
-
-    def _from_roots(self, frame: types.FrameType) -> bool:
-        """Whether the pass returning in ``frame`` had a root: its first argument, as
-        torch's own callers pass it, a tuple or list that is not empty. (Only exact
-        types are read: a student's ``__len__`` would run here.)"""
-        isenabled, disable, enable = self.gc
-        collecting = isenabled()
-        disable()
-        try:
-            roots = frame.f_locals.get("t_outputs")
-            return (type(roots) is tuple or type(roots) is list) and len(roots) > 0
         finally:
             if collecting:
                 enable()
@@ -458,8 +480,6 @@ class _Recorder:
         in TorchScript or any other C++ code, where no profile hook sees a call."""
         self.used.clear()
         self.places.clear()
-        self.passes = 0
-        self.duals = 0
         self.graph_used = False
         # The recorder's own saved-tensors hooks are pushed before its profile hook is
         # on and popped once it is off: pushing a pair is a watched call.
@@ -956,6 +976,10 @@ class _Child:
         # Without the list (an older grader) every call is watched.
         record = config.get("record")
         self.record: frozenset[str] | None = frozenset(record) if isinstance(record, list) else None
+        # The tasks whose backward passes are counted without the hook: those that ask
+        # for autograd (whether it ran is evidence) or whose hints depend on the passes.
+        counted = config.get("counted")
+        self.counted = frozenset(counted) if isinstance(counted, list) else frozenset()
         # The tasks that may build no autograd graph at all (their calls' saved tensors
         # are recorded too).
         graphless = config.get("graphless")
@@ -968,10 +992,12 @@ class _Child:
         self.import_errors: dict[str, dict[str, Any]] = {}
         self.given: dict[tuple[str, str, str], Any] = {}
         self.scripted: dict[str, bool] = {}
+        self.transforms_named: dict[str, bool] = {}
 
     def load(self) -> None:
         _restrict_logging_config(frozenset(self.sources))
         self.recorder.install()
+        self.recorder.count_passes()
         sys.meta_path.append(_SubmissionFinder(self.sources, self.withheld))
 
     def module(self, name: str) -> types.ModuleType | None:
@@ -993,6 +1019,20 @@ class _Child:
         if module.__name__ not in self.scripted:
             self.scripted[module.__name__] = any(_hides_autograd(v) for v in list(vars(module).values()))
         return self.scripted[module.__name__]
+
+    def _names_transforms(self, name: str) -> bool:
+        """Whether the module's code (not its comments or texts) names torch.func's
+        transforms (``_TRANSFORMS_NAMED``); read once."""
+        if name not in self.transforms_named:
+            code: list[str] = []
+            try:
+                for token in tokenize.generate_tokens(io.StringIO(self.sources[name]).readline):
+                    if token.type not in (tokenize.COMMENT, tokenize.STRING):
+                        code.append(token.string)
+            except (tokenize.TokenError, SyntaxError, ValueError):
+                code = [self.sources[name]]
+            self.transforms_named[name] = bool(_TRANSFORMS_NAMED.search(" ".join(code)))
+        return self.transforms_named[name]
 
     def _given(self, module: types.ModuleType, name: str, source: str) -> Any:
         """The exercise's own code of a given function, defined over the module's globals
@@ -1041,14 +1081,17 @@ class _Child:
         printed = _CappedOutput()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = printed
-        watched = self.record is None or f"{name}.{request['function']}" in self.record
+        task = f"{name}.{request['function']}"
+        watched = self.record is None or task in self.record
+        counted = watched or task in self.counted
         self.recorder.used.clear()
         self.recorder.places.clear()
-        task = f"{name}.{request['function']}"
+        self.recorder.passes = self.recorder.duals = 0
+        self.recorder.graph_used = False
         engine = None if not watched or task not in self.graphless else _EngineWatch(task not in self.engine_free)
         with warnings.catch_warnings(record=True) as caught, \
                 (self.recorder.watching(f"{name}.{request['function']}" in self.graphless
-                                        or self._scripted(module) and not _TRANSFORMS_NAMED.search(self.sources[name]))
+                                        or self._scripted(module) and not self._names_transforms(name))
                  if watched else contextlib.nullcontext()), \
                 (engine if engine is not None else contextlib.nullcontext()):
             warnings.simplefilter("always")
@@ -1078,21 +1121,22 @@ class _Child:
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
         if engine is not None and engine.found:
             self.recorder.used.add(engine.found)
-        # Seen running, autograd ran: a watched API's call, or a backward pass that read
-        # back saved tensors (even in TorchScript: the graph's own hooks saw it). Not seen
-        # is only known while the recorder watched the call, its hook was not replaced (a
-        # profiler of the student's own, recursion at the limit turn it off) and the
-        # module holds no TorchScript that can run autograd: else unknown, and "unseen"
-        # says why.
-        seen = self.recorder.ran_autograd or self.recorder.graph_used
-        unseen = None if seen or not watched else "hook" if TAMPERED in self.recorder.used \
+        # Seen running, autograd ran: a backward pass from a root ran to the end, a dual
+        # was made, or a backward pass read back saved tensors (even in TorchScript: the
+        # graph's own hooks saw it). Not seen is only known for a counted call during
+        # which the profile hook, if it watched, was not replaced (a profiler of the
+        # student's own, recursion at the limit turn it off: whatever ran after that is
+        # unseen) and whose module holds no TorchScript that can run autograd: else
+        # unknown, and "unseen" says why.
+        seen = counted and (self.recorder.ran_autograd or self.recorder.graph_used)
+        unseen = None if seen or not counted else "hook" if watched and TAMPERED in self.recorder.used \
             else "torchscript" if self._scripted(module) else None
         reply["evidence"] = {
             "used": sorted(self.recorder.used),
             "places": {api: sorted(where)[:50] for api, where in sorted(self.recorder.places.items())},
-            "autograd": True if seen else None if not watched or unseen else False,
+            "autograd": True if seen else None if not counted or unseen else False,
             "unseen": unseen,
-            "passes": self.recorder.passes if watched else None,
+            "passes": self.recorder.passes if counted else None,
             # the default floating dtype, which the submission's own module may have set
             "default_dtype": wire.DTYPE_NAMES.get(torch.get_default_dtype()),
             "arguments": arguments,
