@@ -750,9 +750,23 @@ class Reader:
                 and self.index.parent(assign) is self.index.tree and isinstance(assign.value, ast.Call)
                 and isinstance(assign.value.func, ast.Name) and assign.value.func.id in self.classes):
             return False
-        classes = [c for c in self.index.of(ast.ClassDef) if c.name == assign.value.func.id]
+        name = assign.value.func.id
+        classes = [c for c in self.index.of(ast.ClassDef) if c.name == name]
         if len(classes) != 1 or classes[0].keywords \
-                or any(not (isinstance(b, ast.Name) and b.id == "object") for b in classes[0].bases):
+                or any(not (isinstance(b, ast.Name) and b.id == "object") for b in classes[0].bases) \
+                or any(not _a_dataclass_decorator(d, self.aliases) for d in classes[0].decorator_list):
+            return False
+        # the class's name means the class when the call runs: nothing else binds it
+        # (``def Config(obj): return obj`` after the class would hand vars() anything)
+        if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+               or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+               or isinstance(n, ast.ClassDef) and n.name == name and n is not classes[0]
+               or isinstance(n, ast.alias) and (n.asname or n.name).split(".")[0] == name
+               or isinstance(n, ast.arg) and n.arg == name
+               or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
+               or isinstance(n, ast.ExceptHandler) and n.name == name
+               or isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name == name
+               for n in self.index.nodes):
             return False
         # a plain class: no namespace of its own making (``__dict__`` as a property,
         # ``__getattribute__``), whatever its decorators (a dataclass) add
@@ -1058,6 +1072,12 @@ def _instance_makers(index: Index) -> Iterator[tuple[str, list[ast.AST]]]:
                 todo.extend(index.children(node))
             if not rebound:
                 yield me, own
+
+
+def _a_dataclass_decorator(node: ast.AST, aliases: dict[str, str]) -> bool:
+    """``@dataclass``, ``@dataclasses.dataclass`` or either called with options."""
+    target = node.func if isinstance(node, ast.Call) else node
+    return dotted_path(target, aliases) == "dataclasses.dataclass"
 
 
 def _own_instance_attributes(index: Index) -> set[int]:

@@ -584,3 +584,42 @@ def test_torchscript_hides_autograd_only_where_its_code_can_run_it(tmp_path, mon
     assert seen == {"identity": False, "by_backward": True, "calls_by_backward": True, "with_grad": True,
                     "plain": False, "traced": False}
     assert _hides_autograd(probe.torch) is False and _hides_autograd(3) is False
+
+
+def test_a_pass_counts_only_through_torchs_own_engine_and_a_replaced_record_is_tampering():
+    """Code that reached past the scan (the scan is the first line): a fake engine swapped
+    in for torch's returns at once and is no pass; a record of the recorder's replaced
+    by containers that drop what is added is tampering, and the next call starts afresh."""
+    import sys
+
+    import torch
+
+    from grader.sandbox.child import _Child
+    from grader.taskrecord import TAMPERED
+
+    source = (
+        "import gc\nimport torch\nimport torch.autograd.graph as g\n"
+        "class _Fake:\n    _execution_engine = type('E', (), {'run_backward': staticmethod(lambda *a, **k: ())})()\n"
+        "def swapped(x):\n    real = g.Variable\n    g.Variable = _Fake\n"
+        "    try:\n        torch.autograd.backward(torch.zeros((), requires_grad=True))\n"
+        "        torch.autograd.backward(torch.zeros((), requires_grad=True))\n"
+        "    finally:\n        g.Variable = real\n    return 4 * x\n"
+        "class Deaf(set):\n    def add(self, item):\n        pass\n"
+        "def blinded(x):\n    for o in gc.get_objects():\n        if type(o).__name__ == '_Recorder':\n"
+        "            o.used = Deaf()\n    t = x.clone().requires_grad_()\n"
+        "    return torch.autograd.grad((t * t).sum(), t)[0]\n"
+        "def honest(x):\n    t = x.clone().requires_grad_()\n    return torch.autograd.grad((t * t).sum(), t)[0]\n")
+    names = ("swapped", "blinded", "honest")
+    child = _Child(None, {"sources": {"ex99_probe": source}, "record": ["ex99_probe.blinded", "ex99_probe.honest"],
+                          "counted": ["ex99_probe.swapped"]})
+    before = list(sys.meta_path)
+    try:
+        child.load()
+        x = torch.ones(3)
+        evidence = {n: child.call({"module": "ex99_probe", "function": n, "args": [x]})["evidence"] for n in names}
+        assert (evidence["swapped"]["passes"], evidence["swapped"]["autograd"]) == (0, False)
+        assert TAMPERED in evidence["blinded"]["used"]
+        assert evidence["honest"]["used"] == ["torch.autograd.grad"] and evidence["honest"]["passes"] == 1
+    finally:
+        sys.meta_path[:] = before
+        sys.modules.pop("ex99_probe", None)

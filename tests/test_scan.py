@@ -820,3 +820,20 @@ def test_namespaces_of_other_objects_stay_introspection(line):
                           "ODD = Odd()\nPlain = Config\nS = None\n")
     source += f"def jacobian_by_hand(x):\n    {line}\n    return x\n"
     assert scan_module("ex02_jacobian", source).escapes, line
+
+
+@pytest.mark.parametrize("rebinding", [
+    "def Tools(obj=None):\n    return obj\n", "Tools = lambda obj=None: obj\n",
+    "import torch as Tools\n",
+])
+def test_a_settings_class_whose_name_is_bound_again_makes_no_settings_object(rebinding):
+    source = ("import torch\n\nclass Tools:\n    def __init__(self, x=None):\n        self.x = x\n\n" + rebinding
+              + "\nCFG = Tools(torch)\n\ndef jacobian_by_hand(x):\n    print(1, vars(CFG)['autograd'])\n    return x\n")
+    assert scan_module("ex02_jacobian", source).escapes
+
+
+def test_a_decorated_settings_class_is_one_only_as_a_dataclass():
+    base = "import dataclasses\nimport torch\n\n{deco}\nclass Tools:\n    x: int = 1\n\nCFG = Tools()\n"
+    use = "\ndef jacobian_by_hand(x):\n    n = len(vars(CFG))\n    return x\n"
+    assert scan_module("ex02_jacobian", base.format(deco="@dataclasses.dataclass(frozen=True)") + use).escapes == []
+    assert scan_module("ex02_jacobian", base.format(deco="@functools.cache") + use).escapes

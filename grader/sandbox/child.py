@@ -371,17 +371,22 @@ class _Recorder:
         import torch.autograd.graph as graph
 
         run, make_dual, recorder = graph._engine_run_backward, forward_ad.make_dual, self
+        # What torch's entry reads at each call to reach the engine: a pass counts only
+        # while they are still torch's own (a fake engine swapped in returns at once).
+        variable, engine = graph.Variable, graph.Variable._execution_engine
 
         running = [0]  # passes under way: one run inside another (a reentrant checkpoint's
         # backward, a custom backward that differentiates) is part of the outer pass
 
         def _engine_run_backward(t_outputs: Any, *args: Any, **kwargs: Any) -> Any:
+            genuine = graph.Variable is variable and type.__getattribute__(variable, "_execution_engine") is engine
             running[0] += 1
             try:
                 result = run(t_outputs, *args, **kwargs)
             finally:
                 running[0] -= 1
-            if not running[0] and (type(t_outputs) is tuple or type(t_outputs) is list) and len(t_outputs) > 0:
+            if genuine and not running[0] and (type(t_outputs) is tuple or type(t_outputs) is list) \
+                    and len(t_outputs) > 0:
                 recorder.passes += 1
             return result
 
@@ -478,8 +483,10 @@ class _Recorder:
         """Record while the block runs. ``graphs``: also record every tensor autograd
         saves for a backward pass (a graph being built), wherever the graph is built:
         in TorchScript or any other C++ code, where no profile hook sees a call."""
-        self.used.clear()
-        self.places.clear()
+        # fresh containers for every call: ones swapped in by code that reached the
+        # recorder (to drop what is added) do not outlive the call that swapped them
+        self.used = set()
+        self.places = {}
         self.graph_used = False
         # The recorder's own saved-tensors hooks are pushed before its profile hook is
         # on and popped once it is off: pushing a pair is a watched call.
@@ -1084,8 +1091,8 @@ class _Child:
         task = f"{name}.{request['function']}"
         watched = self.record is None or task in self.record
         counted = watched or task in self.counted
-        self.recorder.used.clear()
-        self.recorder.places.clear()
+        self.recorder.used = set()
+        self.recorder.places = {}
         self.recorder.passes = self.recorder.duals = 0
         self.recorder.graph_used = False
         engine = None if not watched or task not in self.graphless else _EngineWatch(task not in self.engine_free)
@@ -1119,6 +1126,11 @@ class _Child:
                 reply = {"status": "raised", "exception": _describe_exception(exc, self.sources)}
                 warned, arguments = [], []
         reply["output"] = {"text": printed.text(), "truncated": printed.truncated}
+        if type(self.recorder.used) is not set or type(self.recorder.places) is not dict \
+                or type(self.recorder.passes) is not int or type(self.recorder.duals) is not int:
+            # the call replaced the recorder's own record: nothing in it can be trusted
+            self.recorder.used, self.recorder.places = {TAMPERED}, {}
+            self.recorder.passes = self.recorder.duals = 0
         if engine is not None and engine.found:
             self.recorder.used.add(engine.found)
         # Seen running, autograd ran: a backward pass from a root ran to the end, a dual
