@@ -1096,10 +1096,13 @@ class _Child:
         self.recorder.passes = self.recorder.duals = 0
         self.recorder.graph_used = False
         engine = None if not watched or task not in self.graphless else _EngineWatch(task not in self.engine_free)
+        # Saved tensors are recorded where no graph may be built, and where TorchScript
+        # may run autograd in C++ (its graph's saved tensors read back show that it
+        # ran): then a counted call is watched too.
+        graphs = task in self.graphless or self._scripted(module) and not self._names_transforms(name)
+        watched = watched or counted and graphs
         with warnings.catch_warnings(record=True) as caught, \
-                (self.recorder.watching(f"{name}.{request['function']}" in self.graphless
-                                        or self._scripted(module) and not self._names_transforms(name))
-                 if watched else contextlib.nullcontext()), \
+                (self.recorder.watching(graphs) if watched else contextlib.nullcontext()), \
                 (engine if engine is not None else contextlib.nullcontext()):
             warnings.simplefilter("always")
             try:
