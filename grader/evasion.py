@@ -318,6 +318,7 @@ class Reader:
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
         self.own_attributes = _own_instance_attributes(self.index)
+        self._own_namespaces: dict[str, bool] = {}
         self._own_class_targets = _own_class_targets(self.index, self.classes)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
             if tree.body else set()
@@ -669,6 +670,9 @@ class Reader:
             self._called.add(id(func))
             if id(node) in self.own_attributes:
                 return  # an instance's own attributes, in the __init__ that makes it
+            if func.id in ("getattr", "hasattr") and node.args and isinstance(node.args[0], ast.Name) \
+                    and node.args[0].id not in self.classes and self._own_instance(node.args[0]):
+                return  # read from a settings object of the module's own (``getattr(CFG, f.name)``)
             name = node.args[1] if len(node.args) >= 2 else None
             if isinstance(name, ast.Name) and (names := self._looped_constants(node, name.id)):
                 # ``for red in ("mean", "sum"): getattr(loss, red)()``: each name, as written
@@ -736,21 +740,54 @@ class Reader:
         return False
 
     def _own_instance(self, node: ast.AST) -> bool:
-        """A module constant bound once, at the module's top level, to an instance of one
-        of the module's own classes (``CFG = Config()``) and never bound again: its
-        namespace holds what the class's own code put there."""
-        if not (isinstance(node, ast.Name) and node.id in self.module_scope):
+        """A settings object of the module's own: a name bound only at the module's top
+        level (the main guard's bindings never run when graded), each time to an
+        instance of a plain class of its own (``CFG = Config()``, ``CFG: Config =
+        Config()``) or to a ``types.SimpleNamespace`` / ``argparse.Namespace`` of its
+        own making; or the name of such a plain class itself. Its namespace holds what
+        the module's own code put there, as its attributes do."""
+        if not isinstance(node, ast.Name):
             return False
-        bindings = [n for n in self.index.of(ast.Name) if n.id == node.id and not isinstance(n.ctx, ast.Load)]
-        if len(bindings) != 1 or any(isinstance(n, (ast.Global, ast.Nonlocal)) and node.id in n.names
-                                     for n in self.index.of(ast.Global, ast.Nonlocal)):
+        known = self._own_namespaces.get(node.id)
+        if known is None:
+            known = self._own_namespaces[node.id] = self._an_own_namespace(node.id)
+        return known
+
+    def _an_own_namespace(self, name: str) -> bool:
+        if name in self.classes:
+            return self._plain_class(name)
+        if name not in self.module_scope or self._bound_elsewhere(name, allowed_assignments=True):
             return False
-        assign = self.index.parent(bindings[0])
-        if not (isinstance(assign, ast.Assign) and assign.targets == [bindings[0]]
-                and self.index.parent(assign) is self.index.tree and isinstance(assign.value, ast.Call)
-                and isinstance(assign.value.func, ast.Name) and assign.value.func.id in self.classes):
-            return False
-        name = assign.value.func.id
+        bindings = [n for n in self.index.of(ast.Name) if n.id == name and not isinstance(n.ctx, ast.Load)]
+        for binding in bindings:
+            assign = self.index.parent(binding)
+            if isinstance(assign, ast.Assign) and assign.targets == [binding] \
+                    or isinstance(assign, ast.AnnAssign) and assign.target is binding:
+                value = assign.value
+            else:
+                return False
+            at_top = self.index.parent(assign)
+            if at_top is not self.index.tree and not (isinstance(at_top, ast.If) and is_main_guard(at_top)):
+                return False
+            if not isinstance(value, ast.Call):
+                return False
+            made = dotted_path(value.func, self.aliases) if not isinstance(value.func, ast.Name) \
+                or value.func.id not in self.classes else None
+            if made in ("types.SimpleNamespace", "argparse.Namespace"):
+                if self._bound_elsewhere(value.func.id if isinstance(value.func, ast.Name) else "", imports_ok=True):
+                    return False
+                continue
+            if not (isinstance(value.func, ast.Name) and value.func.id in self.classes
+                    and self._plain_class(value.func.id)):
+                return False
+        # ``CFG.__class__ = Other`` would give it another class's namespace
+        return bool(bindings) and not any(isinstance(n, ast.Attribute) and n.attr == "__class__"
+                                          and not isinstance(n.ctx, ast.Load) for n in self.index.of(ast.Attribute))
+
+    def _plain_class(self, name: str) -> bool:
+        """One of the module's own classes, plain (no base but ``object``, no metaclass,
+        no decorator but a dataclass, nothing of Python's protocol that makes its own
+        namespace), whose name means the class wherever it is used."""
         classes = [c for c in self.index.of(ast.ClassDef) if c.name == name]
         if len(classes) != 1 or classes[0].keywords \
                 or any(not (isinstance(b, ast.Name) and b.id == "object") for b in classes[0].bases) \
@@ -758,52 +795,91 @@ class Reader:
             return False
         # the class's name means the class when the call runs: nothing else binds it
         # (``def Config(obj): return obj`` after the class would hand vars() anything)
-        if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-               or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
-               or isinstance(n, ast.ClassDef) and n.name == name and n is not classes[0]
-               or isinstance(n, ast.alias) and (n.asname or n.name).split(".")[0] == name
-               or isinstance(n, ast.arg) and n.arg == name
-               or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
-               or isinstance(n, ast.ExceptHandler) and n.name == name
-               or isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name == name
-               for n in self.index.nodes):
+        if self._bound_elsewhere(name, besides=classes[0]):
             return False
         # a plain class: no namespace of its own making (``__dict__`` as a property,
         # ``__getattribute__``), whatever its decorators (a dataclass) add
         defined = {n.name for n in classes[0].body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))} | {
             t.id for n in classes[0].body if isinstance(n, (ast.Assign, ast.AnnAssign))
             for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
-        return all(not (d.startswith("__") and d.endswith("__")) or d in _PLAIN_CLASS_DUNDERS for d in defined)
+        if not all(not (d.startswith("__") and d.endswith("__")) or d in _PLAIN_CLASS_DUNDERS for d in defined):
+            return False
+        # nor an attribute set by a computed name, which could be ``__class__`` (an
+        # instance given another class, whose __dict__ is what it makes it)
+        for n in self.index.walk(classes[0]):
+            if isinstance(n, ast.Call) and len(n.args) >= 2 and (
+                    isinstance(n.func, ast.Name) and n.func.id == "setattr"
+                    or isinstance(n.func, ast.Attribute) and n.func.attr == "__setattr__") \
+                    and not (isinstance(n.args[1], ast.Constant) and type(n.args[1].value) is str
+                             and n.args[1].value != "__class__"):
+                return False
+        return True
+
+    def _bound_elsewhere(self, name: str, *, besides: ast.AST | None = None, allowed_assignments: bool = False,
+                         imports_ok: bool = False) -> bool:
+        """Whether anything binds ``name`` but ``besides`` (its class), plain assignments
+        when they are ``allowed_assignments`` (judged by the caller), and imports when
+        ``imports_ok``."""
+        for n in self.index.nodes:
+            if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+                parent = self.index.parent(n)
+                if not (allowed_assignments and isinstance(parent, (ast.Assign, ast.AnnAssign))):
+                    return True
+            elif (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name
+                  and n is not besides
+                  or isinstance(n, ast.alias) and (n.asname or n.name).split(".")[0] == name and not imports_ok
+                  or isinstance(n, ast.arg) and n.arg == name
+                  or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
+                  or isinstance(n, ast.ExceptHandler) and n.name == name
+                  or isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name == name):
+                return True
+        return False
 
     def _looped_constants(self, node: ast.AST, name: str) -> list[str]:
         """The texts ``name`` takes when a ``for`` loop (or a comprehension) around
         ``node`` binds it from a literal tuple or list of texts, written there or in a
         module constant bound once; and nothing else in that function (or module) binds
         it; and each text is a plain name of torch's (``_plain_name``). Else none."""
+        def names_it(loop: ast.AST) -> ast.AST | None:
+            """The loop's target that is ``name`` (``for name in ...``, or ``for i, name
+            in enumerate(...)``), or None."""
+            target, iterated = loop.target, loop.iter  # type: ignore[attr-defined]
+            if isinstance(target, ast.Name) and target.id == name:
+                return target
+            if isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[1], ast.Name) \
+                    and target.elts[1].id == name and isinstance(iterated, ast.Call) \
+                    and isinstance(iterated.func, ast.Name) and iterated.func.id == "enumerate" \
+                    and len(iterated.args) == 1 and not iterated.keywords and "enumerate" not in self.module_scope:
+                return target.elts[1]
+            return None
+
         loop: ast.AST | None = None
         current = self.index.parent(node)
         while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                                                ast.ClassDef, ast.Module)):
-            if isinstance(current, ast.For) and isinstance(current.target, ast.Name) and current.target.id == name:
+            if isinstance(current, ast.For) and names_it(current) is not None:
                 loop = current
                 break
             if isinstance(current, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-                loop = next((g for g in current.generators if isinstance(g.target, ast.Name)
-                             and g.target.id == name), None)
+                loop = next((g for g in current.generators if names_it(g) is not None), None)
                 if loop is not None:
                     break
             current = self.index.parent(current)
         if loop is None:
             return []
-        texts = self._literal_texts(loop.iter)  # type: ignore[attr-defined]
+        bound = names_it(loop)
+        iterated = loop.iter  # type: ignore[attr-defined]
+        if isinstance(bound, ast.Name) and bound is not loop.target:  # type: ignore[attr-defined]
+            iterated = iterated.args[0]  # enumerate's
+        texts = self._literal_texts(iterated)
         if not texts or not all(_plain_name(t) for t in texts):
             return []
-        scope = current
-        while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                                           ast.Module)):
+        scope = current  # a comprehension's variable is its own; a loop's, its function's
+        while scope is not None and not isinstance(loop, ast.comprehension) \
+                and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
             scope = self.index.parent(scope)
         for other in self.index.walk(scope) if scope is not None else ():
-            if other is loop.target:  # type: ignore[attr-defined]
+            if other is bound:
                 continue
             if isinstance(other, ast.Name) and other.id == name and not isinstance(other.ctx, ast.Load) \
                     or isinstance(other, ast.arg) and other.arg == name \
@@ -991,9 +1067,14 @@ def _plain_name(name: str) -> bool:
         return False
     if name in dir(torch.Tensor):
         return True
-    value = getattr(torch, name, None)
-    return value is not None and not isinstance(value, type(torch)) and callable(value) \
-        and _evasion_api(f"torch.{name}") is None
+    if "Parameter" in name or "Buffer" in name:  # a tensor that requires grad by another name
+        return False
+    for where, dotted in ((torch, "torch"), (torch.nn.functional, "torch.nn.functional"), (torch.nn, "torch.nn")):
+        value = getattr(where, name, None)
+        if value is not None and not isinstance(value, type(torch)) and callable(value) \
+                and _evasion_api(f"{dotted}.{name}") is None:
+            return True
+    return False
 
 
 def _is_power_module(dotted: str) -> bool:
@@ -1096,7 +1177,7 @@ def _own_instance_attributes(index: Index) -> set[int]:
                     and isinstance(node.args[0], ast.Name) and node.args[0].id == me):
                 continue
             name = node.args[1]
-            if node.func.id == "setattr" and len(node.args) == 3 \
+            if node.func.id == "setattr" and len(node.args) == 3 or node.func.id == "hasattr" \
                     or node.func.id == "getattr" and isinstance(name, ast.Attribute) and name.attr == "name" \
                     and isinstance(name.value, ast.Name) and name.value.id in fields:
                 allowed.add(id(node))
@@ -1125,9 +1206,8 @@ def _own_instance_dicts(index: Index) -> set[int]:
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                     and node.func.attr == "__setattr__" and isinstance(node.func.value, ast.Name) \
                     and node.func.value.id == "object" and len(node.args) == 3 \
-                    and isinstance(node.args[0], ast.Name) and node.args[0].id == me \
-                    and isinstance(node.args[1], ast.Constant) and type(node.args[1].value) is str:
-                # a frozen dataclass setting its own field: object.__setattr__(self, "eps", v)
+                    and isinstance(node.args[0], ast.Name) and node.args[0].id == me:
+                # a frozen dataclass setting its own fields: object.__setattr__(self, f.name, v)
                 allowed.add(id(node.func))
     return allowed
 

@@ -837,3 +837,51 @@ def test_a_decorated_settings_class_is_one_only_as_a_dataclass():
     use = "\ndef jacobian_by_hand(x):\n    n = len(vars(CFG))\n    return x\n"
     assert scan_module("ex02_jacobian", base.format(deco="@dataclasses.dataclass(frozen=True)") + use).escapes == []
     assert scan_module("ex02_jacobian", base.format(deco="@functools.cache") + use).escapes
+
+
+def test_a_settings_class_that_sets_attributes_by_computed_names_is_no_plain_namespace():
+    """setattr(self, k, v) could set __class__: the instance would then have another
+    class's namespace (a __dict__ property handing out torch's)."""
+    source = ("import torch\n\nclass Evil:\n    @property\n    def __dict__(self):\n        return torch.__dict__\n\n"
+              "class Config:\n    def __init__(self, **kw):\n        for k, v in kw.items():\n            setattr(self, k, v)\n\n"
+              "CFG = Config(**{'__class__': Evil})\n\n"
+              "def jacobian_by_hand(x):\n    for k, v in vars(CFG).items():\n        x = x\n    return x\n")
+    assert "vars" in {f.detail for f in scan_module("ex02_jacobian", source).escapes}
+    # printing it stays honest: text reaches nothing (the class that hands out torch's
+    # namespace is evasion of its own)
+    printed = source.replace("    for k, v in vars(CFG).items():\n        x = x\n", "    print(vars(CFG))\n")
+    assert "vars" not in {f.detail for f in scan_module("ex02_jacobian", printed).escapes}
+
+
+# Honest settings and plotting code, in the forms students write them.
+_HONEST_SETTINGS = {
+    "activations_by_name": ("import torch.nn.functional as F\n"
+                            "ACTS = {name: getattr(F, name) for name in ('relu', 'softplus', 'gelu', 'silu')}\n"
+                            "def plot(name):\n    return ACTS[name]\n"),
+    "enumerated_names": "import torch\nfor i, name in enumerate(['sin', 'cos', 'tanh']):\n    f = getattr(torch, name)\n",
+    "hasattr_in_init": ("class C:\n    def __init__(self, **kw):\n        for k, v in kw.items():\n"
+                        "            if not hasattr(self, k):\n                setattr(self, k, v)\n"),
+    "frozen_post_init": ("import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass C:\n    lr: float = 1\n"
+                         "    def __post_init__(self):\n        for f in dataclasses.fields(self):\n"
+                         "            object.__setattr__(self, f.name, float(getattr(self, f.name)))\n"),
+    "annotated_settings": ("import logging\nclass TrainConfig:\n    def __init__(self):\n        self.lr = 0.1\n"
+                           "CFG: TrainConfig = TrainConfig()\n"
+                           "def jacobian_by_hand(x):\n    logging.getLogger('lab').debug('%s', vars(CFG))\n    return x\n"),
+    "fields_printed": ("import dataclasses\n@dataclasses.dataclass\nclass C:\n    lr: float = 1\nCFG = C()\n"
+                       "def jacobian_by_hand(x):\n    for f in dataclasses.fields(CFG):\n"
+                       "        print(f.name, getattr(CFG, f.name))\n    return x\n"),
+    "class_attributes": ("class Config:\n    lr = 0.1\n    steps = 3\n"
+                         "SETTINGS = {k: v for k, v in vars(Config).items() if not k.startswith('_')}\n"),
+    "simple_namespace": ("from types import SimpleNamespace\nCFG = SimpleNamespace(lr=0.1)\n"
+                         "def jacobian_by_hand(x):\n"
+                         "    print(', '.join(f'{k}={v}' for k, v in sorted(vars(CFG).items())))\n    return x\n"),
+    "rebound_under_the_main_guard": ("class C:\n    def __init__(self, v=False):\n        self.v = v\nCFG = C()\n"
+                                     "def jacobian_by_hand(x):\n    n = len(vars(CFG))\n    return x\n"
+                                     "if __name__ == '__main__':\n    CFG = C(v=True)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HONEST_SETTINGS))
+def test_honest_settings_and_names_by_loop_are_not_evasion(name):
+    source = "import torch\n" + _HONEST_SETTINGS[name]
+    assert scan_module("ex02_jacobian", source).escapes == [], name
