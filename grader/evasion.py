@@ -791,7 +791,7 @@ class Reader:
         classes = [c for c in self.index.of(ast.ClassDef) if c.name == name]
         if len(classes) != 1 or classes[0].keywords \
                 or any(not (isinstance(b, ast.Name) and b.id == "object") for b in classes[0].bases) \
-                or any(not _a_dataclass_decorator(d, self.aliases) for d in classes[0].decorator_list):
+                or any(not self._the_dataclass_decorator(d) for d in classes[0].decorator_list):
             return False
         # the class's name means the class when the call runs: nothing else binds it
         # (``def Config(obj): return obj`` after the class would hand vars() anything)
@@ -814,6 +814,23 @@ class Reader:
                              and n.args[1].value != "__class__"):
                 return False
         return True
+
+    def _the_dataclass_decorator(self, node: ast.AST) -> bool:
+        """``@dataclass`` or ``@dataclasses.dataclass`` (called with options or not) that
+        still means the standard one: its name bound only by its import, and nothing
+        stored as a ``dataclass`` attribute anywhere (``dataclasses.dataclass = ...``)."""
+        target = node.func if isinstance(node, ast.Call) else node
+        if dotted_path(target, self.aliases) != "dataclasses.dataclass":
+            return False
+        root = target
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or self._bound_elsewhere(root.id, imports_ok=True):
+            return False
+        return not any(isinstance(n, ast.Attribute) and n.attr == "dataclass" and not isinstance(n.ctx, ast.Load)
+                       for n in self.index.of(ast.Attribute)) \
+            and not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
+                        for n in self.index.of(ast.Call))
 
     def _bound_elsewhere(self, name: str, *, besides: ast.AST | None = None, allowed_assignments: bool = False,
                          imports_ok: bool = False) -> bool:
@@ -1153,12 +1170,6 @@ def _instance_makers(index: Index) -> Iterator[tuple[str, list[ast.AST]]]:
                 todo.extend(index.children(node))
             if not rebound:
                 yield me, own
-
-
-def _a_dataclass_decorator(node: ast.AST, aliases: dict[str, str]) -> bool:
-    """``@dataclass``, ``@dataclasses.dataclass`` or either called with options."""
-    target = node.func if isinstance(node, ast.Call) else node
-    return dotted_path(target, aliases) == "dataclasses.dataclass"
 
 
 def _own_instance_attributes(index: Index) -> set[int]:

@@ -1489,10 +1489,18 @@ def test_stopping_or_restarting_torchs_record_of_operations_is_seen():
         torch.autograd._enable_profiler_legacy(ProfilerConfig(
             ProfilerState.CPU, False, False, False, False, False, torch._C._profiler._ExperimentalConfig()))
 
-    for work in (stop, restart):
-        with _EngineWatch() as watch:
-            work()
-        assert watch.found == ENGINE_STOPPED
+    def switch_recording_off():
+        # torch's RecordFunction off for the rest of the call: nothing after it is recorded
+        torch.autograd._enable_record_function(False)
+
+    for work in (stop, restart, switch_recording_off):
+        for nested_only in (False, True):
+            try:
+                with _EngineWatch(nested_only) as watch:
+                    work()
+            finally:
+                torch.autograd._enable_record_function(True)
+            assert watch.found == ENGINE_STOPPED, (work, nested_only)
     assert not torch.autograd._profiler_enabled()
     # a profiler of the submission's own, started at import, keeps the record from
     # ever starting: that call is unseen too

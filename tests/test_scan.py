@@ -885,3 +885,15 @@ _HONEST_SETTINGS = {
 def test_honest_settings_and_names_by_loop_are_not_evasion(name):
     source = "import torch\n" + _HONEST_SETTINGS[name]
     assert scan_module("ex02_jacobian", source).escapes == [], name
+
+
+@pytest.mark.parametrize("header, rebinding", [
+    ("from dataclasses import dataclass\n", "def dataclass(cls):\n    return torch\n"),
+    ("from dataclasses import dataclass\n", "dataclass = lambda cls: torch\n"),
+    ("import dataclasses\n", "dataclasses.dataclass = lambda cls: torch\n"),
+])
+def test_a_dataclass_decorator_that_means_something_else_makes_no_settings_class(header, rebinding):
+    deco = "@dataclass" if "from" in header else "@dataclasses.dataclass"
+    source = (f"import torch\n{header}{rebinding}\n{deco}\nclass Config:\n    lr: float = 0.1\n\n"
+              "def jacobian_by_hand(x):\n    n = len(vars(Config))\n    return x\n")
+    assert "vars" in {f.detail for f in scan_module("ex02_jacobian", source).escapes}

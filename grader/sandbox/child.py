@@ -140,6 +140,9 @@ class _EngineWatch:
         # dual, is autograd of the submission's own.
         self.nested_only = nested_only
         self.marker = "autograd-lab-" + os.urandom(8).hex()
+        # pushed at the end: the record was still taken then (torch's RecordFunction
+        # switched off during the call, and not on again by the end, leaves it out)
+        self.end_marker = self.marker + "-end"
         self.active = False
         self.handle: Any = None
         self.found: str | None = None  # ENGINE_RAN or ENGINE_STOPPED, once read
@@ -163,6 +166,8 @@ class _EngineWatch:
         if not self.active:
             return False
         try:
+            torch.ops.profiler._record_function_exit(
+                torch.ops.profiler._record_function_enter_new(self.end_marker, None))
             torch.ops.profiler._record_function_exit(self.handle)
             records = torch.autograd._disable_profiler_legacy()
         except RuntimeError:
@@ -172,7 +177,7 @@ class _EngineWatch:
             # No autograd at all: any engine step, dual or node is enough, wherever it
             # sits, so only the names are read (a pop's is empty; an operator's is
             # aten's and only a dual's matters there).
-            ours = False
+            ours = ended = False
             for thread in records:
                 for event in thread:
                     name = event.name()
@@ -183,12 +188,14 @@ class _EngineWatch:
                             self.found = ENGINE_RAN
                     elif name == self.marker:
                         ours = True
+                    elif name == self.end_marker:
+                        ended = True
                     elif name.startswith(ENGINE_EVENT) or _NODE_EVENT.search(name):
                         self.found = ENGINE_RAN
-            if not ours:
+            if not (ours and ended):
                 self.found = ENGINE_STOPPED
             return False
-        ours = False
+        ours = ended = False
         for thread in records:
             inside = 0  # the events open on this thread, the marker aside
             stack: list[int] = []  # per open event: _MARKER, _STEP (the engine's step of a node) or _OTHER
@@ -201,8 +208,8 @@ class _EngineWatch:
                 if kind != "push":
                     continue
                 name = event.name()
-                if name == self.marker:
-                    ours = True
+                if name == self.marker or name == self.end_marker:
+                    ours, ended = ours or name == self.marker, ended or name == self.end_marker
                     stack.append(_MARKER)
                     continue
                 # (nested_only: the given code runs the engine itself, and only at the top
@@ -217,7 +224,7 @@ class _EngineWatch:
                     self.found = ENGINE_RAN
                 stack.append(_STEP if step else _OTHER)
                 inside += 1
-        if not ours:
+        if not (ours and ended):
             self.found = ENGINE_STOPPED
         return False
 
