@@ -317,7 +317,7 @@ class Reader:
         self.imported_in_functions = {name for node in imports if self._in_function(node)
                                       for name in imported_names(node)}
         self.own_dicts = _own_instance_dicts(self.index)
-        self.own_attributes = _own_instance_attributes(self.index)
+        self.own_attributes = _own_instance_attributes(self.index, aliases)
         self._own_namespaces: dict[str, bool] = {}
         self._own_class_targets = _own_class_targets(self.index, self.classes)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
@@ -588,7 +588,9 @@ class Reader:
             return parent.value is node
         if isinstance(parent, (ast.Assign, ast.AnnAssign)):
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-            return parent.value is node and all(isinstance(t, ast.Name) for t in targets)
+            # (in a class body the name is a class attribute: ``Lib.m.stack()`` has no path)
+            return parent.value is node and all(isinstance(t, ast.Name) for t in targets) \
+                and not isinstance(self.index.parent(parent), ast.ClassDef)
         if isinstance(parent, ast.Call):
             if isinstance(parent.func, ast.Attribute) and parent.func.attr in ("format", "format_map", "vformat"):
                 return True  # what a template reaches through it is read by ``_format``
@@ -627,6 +629,12 @@ class Reader:
             return
         if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) and not self._assignment_target(node):
             self._patch(node)  # a for loop's, a with's or a comprehension's target
+        if attr in ("__init__", "__post_init__") and isinstance(node, ast.Attribute) \
+                and isinstance(node.ctx, ast.Load) and id(node) in self.index.children_by_id:
+            parent = self.index.parent(node)
+            if not (isinstance(parent, ast.Call) and parent.func is node):
+                # taken as a value (``C.__init__.__call__(obj)``): run on whatever it is given
+                self.add(node, "patching", f"{attr} taken as a value")
         if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
             if id(node) not in self.own_dicts and not (
                     isinstance(node, ast.Attribute) and id(node) in self.index.children_by_id
@@ -660,7 +668,7 @@ class Reader:
     def _call(self, node: ast.Call, scopes: list[set[str]]) -> None:
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in ("__init__", "__post_init__") \
-                and not (node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in ("self", "cls")) \
+                and not (node.args and self._own_first_parameter(node, node.args[0])) \
                 and not (isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")) \
                 and not (isinstance(func.value, ast.Call) and getattr(func.value.func, "id", "") == "super"):
             # ``Base.__init__(self)`` is how a subclass starts; on another object it
@@ -866,7 +874,7 @@ class Reader:
             if isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[1], ast.Name) \
                     and target.elts[1].id == name and isinstance(iterated, ast.Call) \
                     and isinstance(iterated.func, ast.Name) and iterated.func.id == "enumerate" \
-                    and len(iterated.args) == 1 and not iterated.keywords and "enumerate" not in self.module_scope:
+                    and len(iterated.args) == 1 and not iterated.keywords and not self._bound_elsewhere("enumerate"):
                 return target.elts[1]
             return None
 
@@ -924,6 +932,23 @@ class Reader:
                 and all(isinstance(e, ast.Constant) and type(e.value) is str for e in node.elts):
             return [e.value for e in node.elts]
         return []
+
+    def _own_first_parameter(self, node: ast.AST, value: ast.AST) -> bool:
+        """Whether ``value`` is the first parameter of the method ``node`` is in (``self``
+        or ``cls``), bound nowhere else in it: ``Base.__init__(self)`` in a subclass."""
+        if not (isinstance(value, ast.Name) and value.id in ("self", "cls")):
+            return False
+        scope = self.index.parent(node)
+        while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            scope = self.index.parent(scope)
+        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        positional = scope.args.posonlyargs + scope.args.args
+        if not positional or positional[0].arg != value.id:
+            return False
+        return not any(isinstance(n, ast.Name) and n.id == value.id and not isinstance(n.ctx, ast.Load)
+                       or isinstance(n, ast.arg) and n.arg == value.id and n is not positional[0]
+                       for n in self.index.walk(scope))
 
     def _format(self, node: ast.Call) -> None:
         """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
@@ -1172,7 +1197,7 @@ def _instance_makers(index: Index) -> Iterator[tuple[str, list[ast.AST]]]:
                 yield me, own
 
 
-def _own_instance_attributes(index: Index) -> set[int]:
+def _own_instance_attributes(index: Index, aliases: dict[str, str]) -> set[int]:
     """The ``setattr`` and ``getattr`` calls that only set or read the instance that
     ``__init__`` (or a dataclass's ``__post_init__``) makes, as ``_own_instance_dicts``
     allows: ``setattr(self, key, value)`` (a settings class filled from keyword
@@ -1181,8 +1206,7 @@ def _own_instance_attributes(index: Index) -> set[int]:
     for me, own in _instance_makers(index):
         fields = {loop.target.id for loop in own if isinstance(loop, (ast.For, ast.comprehension))
                   and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)
-                  and (getattr(loop.iter.func, "id", None) == "fields"
-                       or getattr(loop.iter.func, "attr", None) == "fields")}
+                  and _the_standard(loop.iter.func, "dataclasses.fields", index, aliases)}
         for node in own:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
                     and isinstance(node.args[0], ast.Name) and node.args[0].id == me):
@@ -1193,6 +1217,26 @@ def _own_instance_attributes(index: Index) -> set[int]:
                     and isinstance(name.value, ast.Name) and name.value.id in fields:
                 allowed.add(id(node))
     return allowed
+
+
+def _the_standard(func: ast.AST, dotted: str, index: Index, aliases: dict[str, str]) -> bool:
+    """Whether ``func`` names the standard ``dotted`` function and its name (or module's
+    name) is bound by nothing but an import: not a function of the student's own."""
+    if dotted_path(func, aliases) != dotted:
+        return False
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return False
+    name = root.id
+    return not any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+                   or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name
+                   or isinstance(n, ast.arg) and n.arg == name
+                   or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
+                   for n in index.nodes) \
+        and not any(isinstance(n, ast.Attribute) and n.attr == dotted.rsplit(".", 1)[1]
+                    and not isinstance(n.ctx, ast.Load) for n in index.of(ast.Attribute))
 
 
 def _own_instance_dicts(index: Index) -> set[int]:

@@ -1652,7 +1652,9 @@ def test_a_module_taken_from_another_exercise_module_is_a_module_internal(ex01, 
     """inspect or sys imported by ex01 and taken from it in ex02: ex02's own scan would
     not see them for what they are."""
     report = grade(submission(append={"ex01_backward": ex01, "ex02_jacobian": ex02}), patterns=("ex01", "ex02"))
-    assert lost_tasks(report) == {t.id for t in TASKS if t.module == "ex02_jacobian"}
+    # (a module with powers kept as a class attribute is a module as a value in ex01 itself)
+    losing = ("ex01_backward", "ex02_jacobian") if "class _Tools" in ex01 else ("ex02_jacobian",)
+    assert lost_tasks(report) == {t.id for t in TASKS if t.module in losing}
     assert by_task(report)["ex02_jacobian.jacobian_polar"]["status"] == "forbidden"
 
 

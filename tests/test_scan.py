@@ -897,3 +897,23 @@ def test_a_dataclass_decorator_that_means_something_else_makes_no_settings_class
     source = (f"import torch\n{header}{rebinding}\n{deco}\nclass Config:\n    lr: float = 0.1\n\n"
               "def jacobian_by_hand(x):\n    n = len(vars(Config))\n    return x\n")
     assert "vars" in {f.detail for f in scan_module("ex02_jacobian", source).escapes}
+
+
+@pytest.mark.parametrize("source", [
+    # fields of the student's own, feeding getattr on an object __init__ was run on
+    ("class N:\n    def __init__(self, name):\n        self.name = name\n"
+     "def fields(names):\n    return [N(n) for n in names]\n"
+     "class Grab:\n    def __init__(self, *names):\n        for f in fields(names):\n"
+     "            self.out = getattr(self, f.name)\n"
+     "def jacobian_by_hand(x):\n    self = torch\n    g = Grab.__new__(Grab)\n    Grab.__init__(self, 'autograd')\n    return x\n"),
+    # __init__ taken as a value, run on a module
+    ("class Put:\n    def __init__(self, k, v):\n        setattr(self, k, v)\n"
+     "def jacobian_by_hand(x):\n    Put.__init__.__call__(torch, 'sin', torch.cos)\n    return x\n"),
+    # enumerate shadowed in the function
+    ("def jacobian_by_hand(x, enumerate=lambda names: [(0, 'autograd')]):\n"
+     "    for i, name in enumerate(('mean',)):\n        a = getattr(torch, name)\n    return x\n"),
+    # a power module kept as a class attribute
+    ("import inspect\nclass Lib:\n    m = inspect\ndef jacobian_by_hand(x):\n    Lib.m.stack()\n    return x\n"),
+], ids=["own_fields", "init_as_a_value", "shadowed_enumerate", "module_as_a_class_attribute"])
+def test_the_honest_forms_turned_on_other_objects_stay_evasion(source):
+    assert scan_module("ex02_jacobian", "import torch\n" + source).escapes
