@@ -15,7 +15,8 @@ import sys
 from typing import Any, Iterable, Iterator
 
 from . import shapes
-from .pyast import GRADER_PACKAGES, Finding, Index, dotted_path, imported_names, is_main_guard, only_looked_at
+from .pyast import (BINDERS, GRADER_PACKAGES, Finding, Index, bound_names, dotted_path, imported_names,
+                    is_main_guard, only_looked_at)
 from .tasks import MODULES as EXERCISE_MODULES
 
 PATCHED_LIBRARIES = {"torch", "numpy"}
@@ -316,8 +317,9 @@ class Reader:
         self.classes = {n.name for n in self.index.of(ast.ClassDef)}
         self.imported_in_functions = {name for node in imports if self._in_function(node)
                                       for name in imported_names(node)}
-        self.own_dicts = _own_instance_dicts(self.index)
-        self.own_attributes = _own_instance_attributes(self.index, aliases)
+        makers = list(_instance_makers(self.index))  # walked once for both
+        self.own_dicts = _own_instance_dicts(makers)
+        self.own_attributes = _own_instance_attributes(makers, self.index, aliases)
         self._own_namespaces: dict[str, bool] = {}
         self._own_class_targets = _own_class_targets(self.index, self.classes)
         self.module_scope = set().union(*(self._binds(n) for n in tree.body if not is_main_guard(n))) \
@@ -764,7 +766,7 @@ class Reader:
     def _an_own_namespace(self, name: str) -> bool:
         if name in self.classes:
             return self._plain_class(name)
-        if name not in self.module_scope or self._bound_elsewhere(name, allowed_assignments=True):
+        if name not in self.module_scope or _bound_elsewhere(self.index, name, allowed_assignments=True):
             return False
         bindings = [n for n in self.index.of(ast.Name) if n.id == name and not isinstance(n.ctx, ast.Load)]
         for binding in bindings:
@@ -782,7 +784,7 @@ class Reader:
             made = dotted_path(value.func, self.aliases) if not isinstance(value.func, ast.Name) \
                 or value.func.id not in self.classes else None
             if made in ("types.SimpleNamespace", "argparse.Namespace"):
-                if self._bound_elsewhere(value.func.id if isinstance(value.func, ast.Name) else "", imports_ok=True):
+                if isinstance(value.func, ast.Name) and _bound_elsewhere(self.index, value.func.id, imports_ok=True):
                     return False
                 continue
             if not (isinstance(value.func, ast.Name) and value.func.id in self.classes
@@ -803,7 +805,7 @@ class Reader:
             return False
         # the class's name means the class when the call runs: nothing else binds it
         # (``def Config(obj): return obj`` after the class would hand vars() anything)
-        if self._bound_elsewhere(name, besides=classes[0]):
+        if _bound_elsewhere(self.index, name, besides=classes[0]):
             return False
         # a plain class: no namespace of its own making (``__dict__`` as a property,
         # ``__getattribute__``), whatever its decorators (a dataclass) add
@@ -825,40 +827,12 @@ class Reader:
 
     def _the_dataclass_decorator(self, node: ast.AST) -> bool:
         """``@dataclass`` or ``@dataclasses.dataclass`` (called with options or not) that
-        still means the standard one: its name bound only by its import, and nothing
-        stored as a ``dataclass`` attribute anywhere (``dataclasses.dataclass = ...``)."""
-        target = node.func if isinstance(node, ast.Call) else node
-        if dotted_path(target, self.aliases) != "dataclasses.dataclass":
-            return False
-        root = target
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if not isinstance(root, ast.Name) or self._bound_elsewhere(root.id, imports_ok=True):
-            return False
-        return not any(isinstance(n, ast.Attribute) and n.attr == "dataclass" and not isinstance(n.ctx, ast.Load)
-                       for n in self.index.of(ast.Attribute)) \
+        still means the standard one (``_the_standard``), in a module that sets no
+        attribute by a computed name (``setattr(dataclasses, ...)``)."""
+        return _the_standard(node.func if isinstance(node, ast.Call) else node, "dataclasses.dataclass", self.index,
+                             self.aliases) \
             and not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("setattr", "delattr")
                         for n in self.index.of(ast.Call))
-
-    def _bound_elsewhere(self, name: str, *, besides: ast.AST | None = None, allowed_assignments: bool = False,
-                         imports_ok: bool = False) -> bool:
-        """Whether anything binds ``name`` but ``besides`` (its class), plain assignments
-        when they are ``allowed_assignments`` (judged by the caller), and imports when
-        ``imports_ok``."""
-        for n in self.index.nodes:
-            if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
-                parent = self.index.parent(n)
-                if not (allowed_assignments and isinstance(parent, (ast.Assign, ast.AnnAssign))):
-                    return True
-            elif (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name
-                  and n is not besides
-                  or isinstance(n, ast.alias) and (n.asname or n.name).split(".")[0] == name and not imports_ok
-                  or isinstance(n, ast.arg) and n.arg == name
-                  or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
-                  or isinstance(n, ast.ExceptHandler) and n.name == name
-                  or isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name == name):
-                return True
-        return False
 
     def _looped_constants(self, node: ast.AST, name: str) -> list[str]:
         """The texts ``name`` takes when a ``for`` loop (or a comprehension) around
@@ -874,7 +848,8 @@ class Reader:
             if isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[1], ast.Name) \
                     and target.elts[1].id == name and isinstance(iterated, ast.Call) \
                     and isinstance(iterated.func, ast.Name) and iterated.func.id == "enumerate" \
-                    and len(iterated.args) == 1 and not iterated.keywords and not self._bound_elsewhere("enumerate"):
+                    and len(iterated.args) == 1 and not iterated.keywords \
+                    and not _bound_elsewhere(self.index, "enumerate"):
                 return target.elts[1]
             return None
 
@@ -903,13 +878,9 @@ class Reader:
         while scope is not None and not isinstance(loop, ast.comprehension) \
                 and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
             scope = self.index.parent(scope)
-        for other in self.index.walk(scope) if scope is not None else ():
-            if other is bound:
-                continue
-            if isinstance(other, ast.Name) and other.id == name and not isinstance(other.ctx, ast.Load) \
-                    or isinstance(other, ast.arg) and other.arg == name \
-                    or isinstance(other, (ast.Global, ast.Nonlocal)) and name in other.names:
-                return []
+        if any(other is not bound and name in bound_names(other)
+               for other in (self.index.walk(scope) if scope is not None else ())):
+            return []
         return texts
 
     def _literal_texts(self, node: ast.AST) -> list[str]:
@@ -946,9 +917,8 @@ class Reader:
         positional = scope.args.posonlyargs + scope.args.args
         if not positional or positional[0].arg != value.id:
             return False
-        return not any(isinstance(n, ast.Name) and n.id == value.id and not isinstance(n.ctx, ast.Load)
-                       or isinstance(n, ast.arg) and n.arg == value.id and n is not positional[0]
-                       for n in self.index.walk(scope))
+        return not any(n is not positional[0] and value.id in bound_names(n) for n in self.index.walk(scope)
+                       if n is not scope)
 
     def _format(self, node: ast.Call) -> None:
         """``"{0.__class__}".format(x)`` and the like look attributes up by name."""
@@ -1181,29 +1151,23 @@ def _instance_makers(index: Index) -> Iterator[tuple[str, list[ast.AST]]]:
                           + [a for a in (method.args.vararg, method.args.kwarg) if a is not None])
             while todo and not rebound:
                 node = todo.pop()
+                rebound = me in bound_names(node)  # (a nested def's own name binds here)
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                    # another scope; its name (a def named like the instance) binds here
-                    rebound = getattr(node, "name", None) == me
-                    continue
+                    continue  # another scope: its own ``self`` may be any object
                 own.append(node)
-                rebound = (isinstance(node, ast.Name) and node.id == me and not isinstance(node.ctx, ast.Load)
-                           or isinstance(node, ast.alias) and (node.asname or node.name).split(".")[0] == me
-                           or isinstance(node, ast.ExceptHandler) and node.name == me
-                           or isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name == me
-                           or isinstance(node, ast.MatchMapping) and node.rest == me
-                           or isinstance(node, (ast.Global, ast.Nonlocal)) and me in node.names)
                 todo.extend(index.children(node))
             if not rebound:
                 yield me, own
 
 
-def _own_instance_attributes(index: Index, aliases: dict[str, str]) -> set[int]:
+def _own_instance_attributes(makers: list[tuple[str, list[ast.AST]]], index: Index,
+                             aliases: dict[str, str]) -> set[int]:
     """The ``setattr`` and ``getattr`` calls that only set or read the instance that
     ``__init__`` (or a dataclass's ``__post_init__``) makes, as ``_own_instance_dicts``
     allows: ``setattr(self, key, value)`` (a settings class filled from keyword
     arguments), and ``getattr(self, f.name)`` over ``dataclasses.fields(self)``."""
     allowed: set[int] = set()
-    for me, own in _instance_makers(index):
+    for me, own in makers:
         fields = {loop.target.id for loop in own if isinstance(loop, (ast.For, ast.comprehension))
                   and isinstance(loop.target, ast.Name) and isinstance(loop.iter, ast.Call)
                   and _the_standard(loop.iter.func, "dataclasses.fields", index, aliases)}
@@ -1220,33 +1184,41 @@ def _own_instance_attributes(index: Index, aliases: dict[str, str]) -> set[int]:
 
 
 def _the_standard(func: ast.AST, dotted: str, index: Index, aliases: dict[str, str]) -> bool:
-    """Whether ``func`` names the standard ``dotted`` function and its name (or module's
-    name) is bound by nothing but an import: not a function of the student's own."""
+    """Whether ``func`` names the standard ``dotted`` function, its name (or its
+    module's) bound by nothing but an import, and nothing stored under its last name
+    anywhere (``dataclasses.dataclass = ...``): not the student's own."""
     if dotted_path(func, aliases) != dotted:
         return False
     root = func
     while isinstance(root, ast.Attribute):
         root = root.value
-    if not isinstance(root, ast.Name):
-        return False
-    name = root.id
-    return not any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
-                   or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name
-                   or isinstance(n, ast.arg) and n.arg == name
-                   or isinstance(n, (ast.Global, ast.Nonlocal)) and name in n.names
-                   for n in index.nodes) \
+    return isinstance(root, ast.Name) and not _bound_elsewhere(index, root.id, imports_ok=True) \
         and not any(isinstance(n, ast.Attribute) and n.attr == dotted.rsplit(".", 1)[1]
                     and not isinstance(n.ctx, ast.Load) for n in index.of(ast.Attribute))
 
 
-def _own_instance_dicts(index: Index) -> set[int]:
+def _bound_elsewhere(index: Index, name: str, *, besides: ast.AST | None = None, allowed_assignments: bool = False,
+                     imports_ok: bool = False) -> bool:
+    """Whether anything in the module binds ``name`` but ``besides`` (its class), plain
+    assignments when they are ``allowed_assignments`` (judged by the caller), and
+    imports when ``imports_ok``."""
+    for n in index.of(*BINDERS):
+        if n is besides or name not in bound_names(n) or imports_ok and isinstance(n, ast.alias):
+            continue
+        if allowed_assignments and isinstance(n, ast.Name) and isinstance(index.parent(n), (ast.Assign, ast.AnnAssign)):
+            continue
+        return True
+    return False
+
+
+def _own_instance_dicts(makers: list[tuple[str, list[ast.AST]]]) -> set[int]:
     """The dunder nodes that only write to the instance ``__init__`` (or a dataclass's
     ``__post_init__``) makes: ``self.__dict__.update(...)`` and ``self.__dict__[key] =
     value`` (a settings class filled from keyword arguments), and a frozen dataclass's
     ``object.__setattr__(self, "name", value)``. Reading through ``__dict__`` stays
     introspection."""
     allowed: set[int] = set()
-    for me, own in _instance_makers(index):
+    for me, own in makers:
         def instance_dict(node: ast.AST) -> bool:
             return (isinstance(node, ast.Attribute) and node.attr == "__dict__"
                     and isinstance(node.value, ast.Name) and node.value.id == me)

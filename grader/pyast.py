@@ -258,18 +258,32 @@ def only_looked_at(node: ast.AST, index: Index, *, shown: bool = False) -> bool:
         or shown and func.id in _SHOWS and (func.id == "print" or not parent.keywords)
 
 
+# The nodes that bind a name (``bound_names``).
+BINDERS = (ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.arg, ast.ExceptHandler,
+           ast.MatchAs, ast.MatchStar, ast.MatchMapping, ast.Global, ast.Nonlocal)
+
+
+def bound_names(node: ast.AST) -> tuple[str, ...]:
+    """The names ``node`` itself binds: an assignment's (or a ``del``'s) name, a
+    definition's, an import's, a parameter, ``except ... as``, a match capture, a
+    ``global``/``nonlocal`` declaration."""
+    kind = type(node)
+    if kind is ast.Name:
+        return () if isinstance(node.ctx, ast.Load) else (node.id,)  # type: ignore[attr-defined]
+    if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        return (node.name,)  # type: ignore[attr-defined]
+    if kind is ast.alias:
+        return ((node.asname or node.name).split(".")[0],)  # type: ignore[attr-defined]
+    if kind is ast.arg:
+        return (node.arg,)  # type: ignore[attr-defined]
+    if kind in (ast.Global, ast.Nonlocal):
+        return tuple(node.names)  # type: ignore[attr-defined]
+    bound = getattr(node, "rest" if kind is ast.MatchMapping else "name", None) if kind in (
+        ast.ExceptHandler, ast.MatchAs, ast.MatchStar, ast.MatchMapping) else None
+    return (bound,) if bound else ()
+
+
 def _rebinds(index: Index, name: str) -> bool:
     """Whether the module binds ``name`` anywhere (a def, an import, an assignment, a
     parameter): then it is not the built-in."""
-    for node in index.of(ast.Name, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.arg):
-        if isinstance(node, ast.Name):
-            bound = node.id == name and not isinstance(node.ctx, ast.Load)
-        elif isinstance(node, ast.alias):
-            bound = (node.asname or node.name).split(".")[0] == name
-        elif isinstance(node, ast.arg):
-            bound = node.arg == name
-        else:
-            bound = node.name == name
-        if bound:
-            return True
-    return False
+    return any(name in bound_names(node) for node in index.of(*BINDERS))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .status import Status
-from .pyast import Finding
+from .pyast import Finding, bound_names, is_main_guard
 from .scan import ModuleScan, scan_module
 from .submission import MAX_MODULE_BYTES, Submission
 from .tasks import Task
@@ -134,17 +134,7 @@ _HONEST_THROUGH_A_STAR = {"functools", "operator", "string", "threading", "weakr
 def _names_bound_anywhere(tree: ast.Module) -> set[str]:
     """Every name the module binds anywhere: imports (in functions and except blocks
     too), assignments, parameters, definitions."""
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            found.add(node.id)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-    return found
+    return {name for node in ast.walk(tree) for name in bound_names(node)}
 
 
 def _held_by(sub: Submission, module: str) -> dict[str, str]:
@@ -167,8 +157,6 @@ def taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
 
 
 def _taken_from_a_sibling(sub: Submission, module: str) -> list[Finding]:
-    from .pyast import is_main_guard
-
     scan = sub.scans[module]
     if scan.tree is None or scan.index is None:
         return []
