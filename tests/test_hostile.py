@@ -551,6 +551,7 @@ def _run_as_submission(recorder, source: str) -> set[str]:
 
     namespace = {"torch": torch}
     exec(compile(source, "ex02_jacobian.py", "exec"), namespace)
+    recorder.reset()
     with contextlib.redirect_stdout(io.StringIO()), recorder.watching():
         namespace["task"](torch.tensor([1.0, 2.0]))
     return set(recorder.used)

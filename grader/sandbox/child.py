@@ -427,6 +427,15 @@ class _Recorder:
             if collecting:
                 enable()
 
+    def reset(self) -> None:
+        """A fresh record for the next call: new containers too, so that ones swapped in
+        by code that reached the recorder (to drop what is added) do not outlive the
+        call that swapped them."""
+        self.used = set()
+        self.places = {}
+        self.passes = self.duals = 0
+        self.graph_used = False
+
     @property
     def ran_autograd(self) -> bool:
         """Whether autograd ran during the call: a backward pass from a root ran to the
@@ -490,11 +499,6 @@ class _Recorder:
         """Record while the block runs. ``graphs``: also record every tensor autograd
         saves for a backward pass (a graph being built), wherever the graph is built:
         in TorchScript or any other C++ code, where no profile hook sees a call."""
-        # fresh containers for every call: ones swapped in by code that reached the
-        # recorder (to drop what is added) do not outlive the call that swapped them
-        self.used = set()
-        self.places = {}
-        self.graph_used = False
         # The recorder's own saved-tensors hooks are pushed before its profile hook is
         # on and popped once it is off: pushing a pair is a watched call.
         with _SAVED_TENSORS_HOOKS(self._saved, self._unpacked) if graphs else contextlib.nullcontext():
@@ -1098,10 +1102,7 @@ class _Child:
         task = f"{name}.{request['function']}"
         watched = self.record is None or task in self.record
         counted = watched or task in self.counted
-        self.recorder.used = set()
-        self.recorder.places = {}
-        self.recorder.passes = self.recorder.duals = 0
-        self.recorder.graph_used = False
+        self.recorder.reset()
         engine = None if not watched or task not in self.graphless else _EngineWatch(task not in self.engine_free)
         # Saved tensors are recorded where no graph may be built, and where TorchScript
         # may run autograd in C++ (its graph's saved tensors read back show that it
