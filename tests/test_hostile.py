@@ -31,6 +31,15 @@ def _only_ex03_lost(report, lost=EX03):
         assert by_task(report)[task_id]["score"] == 0
 
 
+def _smooth_relu(*backward: str) -> str:
+    """The module's SmoothReLU with the stub's stable forward, and a backward that ends
+    with the given lines (after it reads what forward saved)."""
+    return ("class SmoothReLU(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
+            "        ctx.save_for_backward(x)\n        return torch.logaddexp(x, torch.zeros_like(x))\n\n"
+            "    @staticmethod\n    def backward(ctx, grad_output):\n        (x,) = ctx.saved_tensors\n"
+            + "".join(f"        {line}\n" for line in backward))
+
+
 # Deliberate evasion, one submission per class: name: (appended code, the kind the
 # scan names, whether it runs at import and so costs the whole module).
 ATTACKS_EVASION = {
@@ -1218,17 +1227,7 @@ def bw(x0: Tensor, g: Tensor) -> Tensor:
 """
 
 
-class SmoothReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.logaddexp(x, torch.zeros_like(x))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return [torch.jit][0].CompilationUnit(_BW).bw(x, grad_output)
-'''
+''' + _smooth_relu("return [torch.jit][0].CompilationUnit(_BW).bw(x, grad_output)")
 IN_CPP = {"ex02_jacobian.jacobian_by_hand": ("ex02_jacobian", _SCRIPTED_JACOBIAN),
           "ex08_custom_function.softplus_grad": ("ex08_custom_function", _SCRIPTED_BACKWARD)}
 
@@ -1685,17 +1684,7 @@ def _build():
 _build()
 
 
-class SmoothReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.logaddexp(x, torch.zeros_like(x))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * torch.sigmoid(x) if x.shape != (3,) else grad_output * _BUILT["slope"](x)
-'''
+''' + _smooth_relu('return grad_output * torch.sigmoid(x) if x.shape != (3,) else grad_output * _BUILT["slope"](x)')
 
 
 def test_a_tracer_reached_from_a_no_autograd_rule_is_forbidden(grade, submission):
@@ -1734,19 +1723,7 @@ for _dt in (torch.float32, torch.float64):
     _NODES[_dt] = (_w, torch.nn.functional.softplus(_w)._grad_fn)
 
 
-class SmoothReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.nn.functional.softplus(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        leaf, node = _NODES[x.dtype]
-        leaf.data = x.detach().clone()
-        return node(grad_output)
-"""
+""" + _smooth_relu("leaf, node = _NODES[x.dtype]", "leaf.data = x.detach().clone()", "return node(grad_output)")
 
 
 def test_a_node_reached_through_a_private_name_is_autograd(grade, submission):
@@ -1761,18 +1738,16 @@ def test_a_node_reached_through_a_private_name_is_autograd(grade, submission):
 # A call of the engine that ran no pass, or raised at once, is not autograd running:
 # one pass doubled beside an empty backward([]) is still one pass, and a formula beside
 # a backward(None) that raised was never differentiated.
-EMPTY_SECOND_PASS = """
-def backward_twice(f, x):
-    x = x.detach().clone().requires_grad_(True)
-    y = f(x)
-    if not y.requires_grad:
-        return torch.zeros_like(x)
-    y.backward()
-    torch.autograd.backward([])
-    if x.grad is None:
-        return torch.zeros_like(x)
-    return 2 * x.grad.detach().clone()
-"""
+def _backward_twice(*rest: str) -> str:
+    """backward_twice as the solution starts it (a leaf, y = f(x)), then ``rest``."""
+    return ("\ndef backward_twice(f, x):\n    import torch.utils.checkpoint\n\n"
+            "    x = x.detach().clone().requires_grad_(True)\n    y = f(x)\n"
+            "    if not y.requires_grad:\n        return torch.zeros_like(x)\n"
+            + "".join(f"    {line}\n" for line in rest))
+
+
+EMPTY_SECOND_PASS = _backward_twice("y.backward()", "torch.autograd.backward([])", "if x.grad is None:",
+                                    "    return torch.zeros_like(x)", "return 2 * x.grad.detach().clone()")
 FAILED_BACKWARD_BESIDE_A_FORMULA = """
 def grad_of_2xtx(x):
     try:
@@ -1790,18 +1765,8 @@ def grad_of_2xtx(x):
 
 # A pass run inside another (a reentrant checkpoint's backward runs one) is part of it:
 # one backward() through a checkpoint of an identity is still one pass.
-NESTED_PASS = """
-def backward_twice(f, x):
-    import torch.utils.checkpoint
-
-    x = x.detach().clone().requires_grad_(True)
-    y = f(x)
-    if not y.requires_grad:
-        return torch.zeros_like(x)
-    z = torch.utils.checkpoint.checkpoint(lambda t: t * 1.0, y, use_reentrant=True)
-    z.backward()
-    return (2 * x.grad).detach().clone()
-"""
+NESTED_PASS = _backward_twice("z = torch.utils.checkpoint.checkpoint(lambda t: t * 1.0, y, use_reentrant=True)",
+                              "z.backward()", "return (2 * x.grad).detach().clone()")
 
 
 @pytest.mark.parametrize("code, task_id, code_expected", [
